@@ -1,0 +1,155 @@
+import { HclError } from '../errors.ts';
+import type { FdtNode, FdtProperty } from './types.ts';
+
+// Building: small constructors so tree code reads like a .dts file.
+
+/** A node with properties and children. */
+export function fdtNode(name: string, properties: FdtProperty[] = [], children: FdtNode[] = []): FdtNode {
+  return { name, properties, children };
+}
+
+/** Property constructors; every value is encoded big-endian as the spec requires. */
+export const prop = {
+  /** An empty (boolean) property such as `dma-coherent`. */
+  empty: (name: string): FdtProperty => ({ name, value: new Uint8Array(0) }),
+  /** Raw bytes. */
+  bytes: (name: string, value: Uint8Array): FdtProperty => ({ name, value }),
+  /** One or more u32 cells. */
+  u32: (name: string, ...values: number[]): FdtProperty => {
+    const v = new Uint8Array(values.length * 4);
+    const dv = new DataView(v.buffer);
+    values.forEach((x, i) => dv.setUint32(i * 4, x >>> 0, false));
+    return { name, value: v };
+  },
+  /** One or more u64 values (two cells each). */
+  u64: (name: string, ...values: bigint[]): FdtProperty => {
+    const v = new Uint8Array(values.length * 8);
+    const dv = new DataView(v.buffer);
+    values.forEach((x, i) => dv.setBigUint64(i * 8, BigInt.asUintN(64, x), false));
+    return { name, value: v };
+  },
+  /** Values of mixed cell widths: each entry is `[value, cells]` with cells 1 or 2. */
+  cells: (name: string, values: Array<readonly [bigint, 1 | 2]>): FdtProperty => {
+    const size = values.reduce((n, [, c]) => n + c * 4, 0);
+    const v = new Uint8Array(size);
+    const dv = new DataView(v.buffer);
+    let at = 0;
+    for (const [x, c] of values) {
+      if (c === 1) dv.setUint32(at, Number(BigInt.asUintN(32, x)), false);
+      else dv.setBigUint64(at, BigInt.asUintN(64, x), false);
+      at += c * 4;
+    }
+    return { name, value: v };
+  },
+  /** A NUL-terminated string. */
+  str: (name: string, s: string): FdtProperty => prop.strs(name, [s]),
+  /** A string list (each NUL-terminated). */
+  strs: (name: string, list: string[]): FdtProperty => ({
+    name,
+    value: new TextEncoder().encode(list.map((s) => `${s}\0`).join('')),
+  }),
+};
+
+// Reading: lookups and typed accessors. Accessors return undefined for a missing property and
+// throw FDT_BAD_PROPERTY when the property exists but has the wrong size or shape.
+
+/** The child of `root` at a slash-separated path ("/cpus/cpu@1"), or undefined. */
+export function findNode(root: FdtNode, path: string): FdtNode | undefined {
+  let node: FdtNode | undefined = root;
+  for (const part of path.split('/').filter((p) => p !== '')) {
+    node = node.children.find((c) => c.name === part);
+    if (node === undefined) return undefined;
+  }
+  return node;
+}
+
+/** Like `findNode` but throws FDT_NOT_FOUND naming the path. */
+export function getNode(root: FdtNode, path: string): FdtNode {
+  const n = findNode(root, path);
+  if (n === undefined) throw new HclError('FDT_NOT_FOUND', `device tree: node ${path} not found`);
+  return n;
+}
+
+/** The property named `name`, or undefined. */
+export function findProp(node: FdtNode, name: string): FdtProperty | undefined {
+  return node.properties.find((p) => p.name === name);
+}
+
+function bad(node: FdtNode, name: string, why: string): HclError {
+  return new HclError('FDT_BAD_PROPERTY', `device tree: property ${name} of node ${node.name || '/'}: ${why}`);
+}
+
+function view(v: Uint8Array): DataView {
+  return new DataView(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** A single u32 property. */
+export function propU32(node: FdtNode, name: string): number | undefined {
+  const p = findProp(node, name);
+  if (p === undefined) return undefined;
+  if (p.value.length !== 4) throw bad(node, name, `expected 4 bytes, found ${p.value.length}`);
+  return view(p.value).getUint32(0, false);
+}
+
+/** A single u64 property. */
+export function propU64(node: FdtNode, name: string): bigint | undefined {
+  const p = findProp(node, name);
+  if (p === undefined) return undefined;
+  if (p.value.length !== 8) throw bad(node, name, `expected 8 bytes, found ${p.value.length}`);
+  return view(p.value).getBigUint64(0, false);
+}
+
+/** A property read as a list of numbers of `cells` cells each (1 or 2). */
+export function propCells(node: FdtNode, name: string, cells: number): bigint[] | undefined {
+  const p = findProp(node, name);
+  if (p === undefined) return undefined;
+  if (cells < 1 || cells > 2) throw bad(node, name, `unsupported cell count ${cells}`);
+  const w = cells * 4;
+  if (p.value.length % w !== 0) throw bad(node, name, `length ${p.value.length} is not a multiple of ${w}`);
+  const dv = view(p.value);
+  const out: bigint[] = [];
+  for (let at = 0; at < p.value.length; at += w) {
+    out.push(cells === 1 ? BigInt(dv.getUint32(at, false)) : dv.getBigUint64(at, false));
+  }
+  return out;
+}
+
+/** A `reg`-style property as (address, size) pairs with the given cell counts (size may be 0 cells). */
+export function propReg(
+  node: FdtNode,
+  name: string,
+  addressCells: number,
+  sizeCells: number,
+): Array<{ address: bigint; size: bigint }> | undefined {
+  const p = findProp(node, name);
+  if (p === undefined) return undefined;
+  const w = (addressCells + sizeCells) * 4;
+  if (addressCells < 1 || addressCells > 2 || sizeCells < 0 || sizeCells > 2) {
+    throw bad(node, name, `unsupported cells ${addressCells}/${sizeCells}`);
+  }
+  if (p.value.length % w !== 0) throw bad(node, name, `length ${p.value.length} is not a multiple of ${w}`);
+  const dv = view(p.value);
+  const read = (at: number, c: number): bigint =>
+    c === 0 ? 0n : c === 1 ? BigInt(dv.getUint32(at, false)) : dv.getBigUint64(at, false);
+  const out: Array<{ address: bigint; size: bigint }> = [];
+  for (let at = 0; at < p.value.length; at += w) {
+    out.push({ address: read(at, addressCells), size: read(at + addressCells * 4, sizeCells) });
+  }
+  return out;
+}
+
+/** A string list property (NUL-separated, NUL-terminated). */
+export function propStrings(node: FdtNode, name: string): string[] | undefined {
+  const p = findProp(node, name);
+  if (p === undefined) return undefined;
+  if (p.value.length === 0 || p.value[p.value.length - 1] !== 0) throw bad(node, name, 'not a NUL-terminated string');
+  return new TextDecoder().decode(p.value.subarray(0, -1)).split('\0');
+}
+
+/** A single string property. */
+export function propString(node: FdtNode, name: string): string | undefined {
+  const list = propStrings(node, name);
+  if (list === undefined) return undefined;
+  if (list.length !== 1) throw bad(node, name, `expected one string, found ${list.length}`);
+  return list[0];
+}

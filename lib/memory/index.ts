@@ -1,0 +1,2 @@
+// Sparse guest physical memory.
+export { GuestMemory, PAGE_SIZE } from './guest.ts';
