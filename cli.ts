@@ -11,6 +11,8 @@ const { version } = createRequire(import.meta.url)('./package.json') as { versio
 // One entry per command group. Keep these modules light: heavy imports belong inside actions,
 // so that `hclckpt --help` and `hclckpt ls` start fast.
 const modules: Array<() => Promise<{ register: Register }>> = [
+  () => import('./harness/commands/init.ts'),
+  () => import('./harness/commands/dt.ts'),
 ];
 
 const program = new Command('hclckpt')

@@ -1,0 +1,115 @@
+import { ByteWriter } from '../bytes/index.ts';
+import { HclError } from '../errors.ts';
+import { FDT_HEADER_SIZE, FDT_LAST_COMP_VERSION, FDT_MAGIC, FDT_TOKEN, FDT_VERSION } from './reader.ts';
+import type { Fdt, FdtNode } from './types.ts';
+
+// Name characters as dtc's checks accept them (devicetree specification 2.2.1 and 2.2.4, plus
+// the '*', '#', '?' dtc allows); a node name has at most one '@' unit-address separator.
+const NODE_NAME = /^[A-Za-z0-9,._+*#?-]+(@[A-Za-z0-9,._+*#?-]*)?$/;
+const PROP_NAME = /^[A-Za-z0-9,._+*#?-]+$/;
+
+function invalid(path: string, why: string): HclError {
+  return new HclError('FDT_INVALID_TREE', `fdt tree: ${path}: ${why}`);
+}
+
+function childPath(parent: string, name: string): string {
+  return parent === '/' ? `/${name}` : `${parent}/${name}`;
+}
+
+/** Throws FDT_INVALID_TREE for names no DTB may hold and for duplicates dtc rejects. */
+function validate(node: FdtNode, path: string, depth: number): void {
+  if (depth === 0 && node.name !== '') throw invalid(path, `root node name must be empty, found "${node.name}"`);
+  if (depth > 0 && !NODE_NAME.test(node.name)) throw invalid(path, `bad node name "${node.name}"`);
+  const props = new Set<string>();
+  for (const p of node.properties) {
+    if (!PROP_NAME.test(p.name)) throw invalid(path, `bad property name "${p.name}"`);
+    if (props.has(p.name)) throw invalid(path, `duplicate property "${p.name}"`);
+    if (p.value.length > 0xffff_ffff) throw invalid(path, `property "${p.name}" is too large`);
+    props.add(p.name);
+  }
+  const kids = new Set<string>();
+  for (const c of node.children) {
+    if (kids.has(c.name)) throw invalid(path, `duplicate child node "${c.name}"`);
+    kids.add(c.name);
+    validate(c, childPath(path, c.name), depth + 1);
+  }
+}
+
+/**
+ * dtc's strings table: names in order of first use, and a name that already appears as a
+ * NUL-terminated suffix of an earlier string reuses it ("phandle" inside "linux,phandle").
+ */
+class StringTable {
+  #text = '';
+  offset(name: string): number {
+    const found = this.#text.indexOf(`${name}\0`);
+    if (found >= 0) return found;
+    const at = this.#text.length;
+    this.#text += `${name}\0`;
+    return at;
+  }
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.#text, (c) => c.charCodeAt(0));
+  }
+}
+
+function ascii(s: string): Uint8Array {
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+// Writers are sized exactly up front so they never grow (and the output is built in one pass).
+function structSize(node: FdtNode): number {
+  let n = 8 + align4(node.name.length + 1);
+  for (const p of node.properties) n += 12 + align4(p.value.length);
+  for (const c of node.children) n += structSize(c);
+  return n;
+}
+
+function writeNode(w: ByteWriter, strings: StringTable, node: FdtNode): void {
+  w.u32be(FDT_TOKEN.BEGIN_NODE).bytes(ascii(node.name)).u8(0).align(4);
+  for (const p of node.properties) {
+    w.u32be(FDT_TOKEN.PROP).u32be(p.value.length).u32be(strings.offset(p.name)).bytes(p.value).align(4);
+  }
+  for (const c of node.children) writeNode(w, strings, c);
+  w.u32be(FDT_TOKEN.END_NODE);
+}
+
+/**
+ * Encodes a tree as a version 17 DTB laid out as dtc lays it out: 40-byte header, memory
+ * reservation block, structure block, strings block, no padding. Deterministic; a tree read by
+ * `readFdt` writes back to the same bytes when the blob came from dtc or from this writer.
+ */
+export function writeFdt(fdt: Fdt): Uint8Array {
+  validate(fdt.root, '/', 0);
+  if (!Number.isInteger(fdt.bootCpuidPhys) || fdt.bootCpuidPhys < 0 || fdt.bootCpuidPhys > 0xffff_ffff) {
+    throw invalid('/', `boot_cpuid_phys ${fdt.bootCpuidPhys} is not a u32`);
+  }
+  const rsv = new ByteWriter(16 * (fdt.reservations.length + 1));
+  for (const r of fdt.reservations) {
+    if (r.address < 0n || r.address >= 1n << 64n || r.size < 0n || r.size >= 1n << 64n) {
+      throw invalid('/', `memory reservation ${r.address}+${r.size} is not a pair of u64`);
+    }
+    if (r.address === 0n && r.size === 0n) throw invalid('/', 'memory reservation 0+0 would end the reservation block');
+    rsv.u64be(r.address).u64be(r.size);
+  }
+  rsv.u64be(0).u64be(0);
+  const strings = new StringTable();
+  const struct = new ByteWriter(structSize(fdt.root) + 4);
+  writeNode(struct, strings, fdt.root);
+  struct.u32be(FDT_TOKEN.END);
+  const rsvBytes = rsv.finish();
+  const structBytes = struct.finish();
+  const stringBytes = strings.bytes();
+  const offRsv = FDT_HEADER_SIZE; // already 8-aligned, as dtc computes ALIGN(header, 8)
+  const offStruct = offRsv + rsvBytes.length;
+  const offStrings = offStruct + structBytes.length;
+  const total = offStrings + stringBytes.length;
+  return new ByteWriter(total)
+    .u32be(FDT_MAGIC).u32be(total).u32be(offStruct).u32be(offStrings).u32be(offRsv)
+    .u32be(FDT_VERSION).u32be(FDT_LAST_COMP_VERSION).u32be(fdt.bootCpuidPhys)
+    .u32be(stringBytes.length).u32be(structBytes.length)
+    .bytes(rsvBytes).bytes(structBytes).bytes(stringBytes)
+    .finish();
+}
