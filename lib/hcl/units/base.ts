@@ -1,0 +1,90 @@
+import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import type { Topology } from '../../config/topology.ts';
+import type { VmConfig } from '../../config/schema.ts';
+import { HclError } from '../../errors.ts';
+import { currentGeneration, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
+
+/** What every unit is built from: the discovered topology and the configured devices. */
+export interface UnitContext {
+  topology: Topology;
+  devices: VmConfig['devices'];
+}
+
+/**
+ * Shared plumbing of the openvmm_hcl units: identity from the descriptor, deep-copied save and
+ * restore (unknown fields dropped, as the save-state rules require), and one error helper.
+ * Subclasses hold their state in `state` and change it only through their own operations.
+ */
+export abstract class UnitBase<S> implements StateUnit<S> {
+  protected state: S;
+
+  constructor(
+    readonly descriptor: UnitDescriptor,
+    protected readonly ctx: UnitContext,
+  ) {
+    this.state = this.defaultState();
+  }
+
+  get name(): string {
+    return this.descriptor.name;
+  }
+  get package(): string {
+    return this.descriptor.package;
+  }
+  get generation(): number {
+    return currentGeneration(this.descriptor).generation;
+  }
+  get schema(): TSchema {
+    return currentGeneration(this.descriptor).schema;
+  }
+
+  /** The state of a freshly booted device, derived from the context only. */
+  abstract defaultState(): S;
+
+  save(): S {
+    return structuredClone(this.state);
+  }
+
+  restore(state: S): void {
+    const copy = Value.Clean(this.schema, structuredClone(state)) as S;
+    this.checkRestore(copy);
+    this.state = copy;
+  }
+
+  /** Checks a restored value against the running topology; throws TOPOLOGY_MISMATCH. */
+  protected checkRestore(_state: S): void {}
+
+  /** An HCL_DEVICE_INVALID error prefixed with the unit name. */
+  protected invalid(what: string): HclError {
+    return new HclError('HCL_DEVICE_INVALID', `${this.name}: ${what}`);
+  }
+
+  /** Throws unless `vp` is a VP index of the topology. */
+  protected checkVp(vp: number, where: string): void {
+    if (!Number.isInteger(vp) || vp < 0 || vp >= this.ctx.topology.vps.length) {
+      throw this.invalid(`${where}: vp ${vp} out of range (partition has ${this.ctx.topology.vps.length})`);
+    }
+  }
+
+  /** Throws TOPOLOGY_MISMATCH when a restored value names a VP the topology lacks. */
+  protected checkRestoredVp(vp: number, where: string): void {
+    if (vp >= this.ctx.topology.vps.length) {
+      throw new HclError('TOPOLOGY_MISMATCH', `${this.name}: ${where}: saved vp ${vp} but partition has ${this.ctx.topology.vps.length} vps`);
+    }
+  }
+
+  /** Throws TOPOLOGY_MISMATCH when a restored per-VP list does not have one entry per VP. */
+  protected checkVpCount(saved: number, where: string): void {
+    if (saved !== this.ctx.topology.vps.length) {
+      throw new HclError('TOPOLOGY_MISMATCH', `${this.name}: ${where}: saved ${saved} vps but partition has ${this.ctx.topology.vps.length}`);
+    }
+  }
+
+  /** Returns `list[i]` or throws HCL_DEVICE_INVALID naming `kind` and `i`. */
+  protected at<T>(list: readonly T[], i: number, kind: string): T {
+    const v = Number.isInteger(i) ? list[i] : undefined;
+    if (v === undefined) throw this.invalid(`${kind} ${i} does not exist (have ${list.length})`);
+    return v;
+  }
+}

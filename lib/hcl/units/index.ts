@@ -1,0 +1,45 @@
+import type { StateUnit, UnitDescriptor } from '../../state/unit.ts';
+import type { UnitContext } from './base.ts';
+import { NVME_UNIT, NvmeUnit } from './nvme.ts';
+import { RTC_UNIT, RtcUnit } from './rtc.ts';
+import { SERIAL_UNIT, SerialUnit } from './serial.ts';
+import { SYNIC_UNIT, SynicUnit } from './synic.ts';
+import { VMBUS_UNIT, VmbusChannelsUnit } from './vmbus.ts';
+import { VP_UNIT, VpUnit } from './vp.ts';
+
+// Public surface of openvmm_hcl's state units.
+export { UnitBase, type UnitContext } from './base.ts';
+export { VpUnit, VP_UNIT, VpStateSchema, type VpState, type VpEntry } from './vp.ts';
+export { SynicUnit, SYNIC_UNIT, SynicStateSchema, SINT_COUNT, type SynicState, type SintConfig } from './synic.ts';
+export { VmbusChannelsUnit, VMBUS_UNIT, VmbusStateSchema, NO_MONITOR, type VmbusState, type ChannelState, type RingDir } from './vmbus.ts';
+export { NvmeUnit, NVME_UNIT, NvmeStateSchema, cpusWithOutstandingIo, CC_ENABLED, CSTS_RDY, type NvmeState, type Queue } from './nvme.ts';
+export { SerialUnit, SERIAL_UNIT, SerialStateSchema, UART_BASE_BAUD, FIFO_SIZE, type SerialState, type SerialPort } from './serial.ts';
+export { RtcUnit, RTC_UNIT, RtcStateSchema, CMOS_SIZE, RTC_EPOCH_NS, type RtcState } from './rtc.ts';
+
+/** Every unit's descriptor, in save order. */
+export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, SERIAL_UNIT, NVME_UNIT, VP_UNIT, SYNIC_UNIT, VMBUS_UNIT];
+
+/** The live units of one paravisor, by role, plus `all` in save order. */
+export interface HclUnits {
+  rtc: RtcUnit;
+  serial: SerialUnit;
+  nvme: NvmeUnit;
+  vp: VpUnit;
+  synic: SynicUnit;
+  vmbus: VmbusChannelsUnit;
+  /** Every unit in OpenHCL's save order: emulated platform, NVMe, the rest, VMBus last. */
+  all: StateUnit[];
+}
+
+/** Builds every unit in its boot state from the discovered topology and configured devices. */
+export function createUnits(ctx: UnitContext): HclUnits {
+  const u = {
+    rtc: new RtcUnit(ctx),
+    serial: new SerialUnit(ctx),
+    nvme: new NvmeUnit(ctx),
+    vp: new VpUnit(ctx),
+    synic: new SynicUnit(ctx),
+    vmbus: new VmbusChannelsUnit(ctx),
+  };
+  return { ...u, all: [u.rtc, u.serial, u.nvme, u.vp, u.synic, u.vmbus] as StateUnit[] };
+}

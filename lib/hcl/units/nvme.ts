@@ -1,0 +1,196 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { UnitBase, type UnitContext } from './base.ts';
+
+/**
+ * `nvme`: the NVMe controllers openvmm_hcl drives (NVMe base spec 2.0: CC, CSTS, AQA, ASQ, ACQ,
+ * INTMS registers; paired submission/completion queues with head/tail doorbells and a phase tag).
+ * Queue 0 is the admin queue; I/O queues are created per target CPU, as OpenHCL's driver does.
+ */
+
+/** CC: enable, NVM command set, 64-byte SQ entries (IOSQES 6), 16-byte CQ entries (IOCQES 4). */
+export const CC_ENABLED = 0x1 | (6 << 16) | (4 << 20);
+/** CSTS.RDY. */
+export const CSTS_RDY = 0x1;
+
+/** One submission/completion queue pair. */
+export const QueueSchema = Type.Object({
+  qid: uint(16),
+  size: uint(16, 'entries per queue'),
+  sqHead: uint(16),
+  sqTail: uint(16),
+  cqHead: uint(16),
+  cqTail: uint(16),
+  phase: Type.Boolean({ description: 'phase tag the controller writes next' }),
+  vector: uint(16, 'MSI-X vector'),
+  targetVp: uint(32, 'VP the vector interrupts'),
+  inFlight: Type.Array(uint(16), { description: 'command ids submitted and not completed, in submission order' }),
+});
+export type Queue = Static<typeof QueueSchema>;
+
+/** One controller. */
+export const ControllerSchema = Type.Object({
+  id: Type.String(),
+  cc: uint(32),
+  csts: uint(32),
+  aqa: uint(32),
+  asq: u64(),
+  acq: u64(),
+  intms: uint(32),
+  admin: Type.Union([QueueSchema, Type.Null()]),
+  ioQueues: Type.Array(QueueSchema),
+});
+export type Controller = Static<typeof ControllerSchema>;
+
+/** The `nvme` unit's saved state. */
+export const NvmeStateSchema = Type.Object({ controllers: Type.Array(ControllerSchema) });
+export type NvmeState = Static<typeof NvmeStateSchema>;
+
+/** Descriptor of the `nvme` unit. */
+export const NVME_UNIT: UnitDescriptor = {
+  name: 'nvme',
+  package: 'openvmm.nvme',
+  generations: [{ generation: 1, schema: NvmeStateSchema }],
+};
+
+/**
+ * "CPUs with outstanding I/O": target VPs of every queue with commands in flight, ascending.
+ * The shim's persisted state carries this list so those CPUs start in Linux on restore.
+ */
+export function cpusWithOutstandingIo(state: NvmeState): number[] {
+  const vps = new Set<number>();
+  for (const c of state.controllers) {
+    for (const q of [...(c.admin === null ? [] : [c.admin]), ...c.ioQueues]) if (q.inFlight.length > 0) vps.add(q.targetVp);
+  }
+  return [...vps].sort((a, b) => a - b);
+}
+
+const newQueue = (qid: number, size: number, vector: number, targetVp: number): Queue => ({
+  qid, size, sqHead: 0, sqTail: 0, cqHead: 0, cqTail: 0, phase: true, vector, targetVp, inFlight: [],
+});
+
+/** NVMe controllers addressed by configuration order (0-based). */
+export class NvmeUnit extends UnitBase<NvmeState> {
+  constructor(ctx: UnitContext) {
+    super(NVME_UNIT, ctx);
+  }
+
+  defaultState(): NvmeState {
+    return {
+      controllers: this.ctx.devices.nvme.map((n) => ({
+        id: n.id, cc: 0, csts: 0, aqa: 0, asq: 0n, acq: 0n, intms: 0, admin: null, ioQueues: [],
+      })),
+    };
+  }
+
+  /** Driver programs AQA/ASQ/ACQ and sets CC.EN; the controller becomes ready. */
+  enable(ctrl: number, asq: bigint, acq: bigint): void {
+    const c = this.#ctrl(ctrl);
+    if (c.cc & 1) throw this.invalid(`enable: controller ${ctrl} is already enabled`);
+    for (const [n, a] of [['asq', asq], ['acq', acq]] as const) {
+      if (a <= 0n || a >= 1n << 64n || (a & 0xfffn) !== 0n) throw this.invalid(`enable: ${n} 0x${a.toString(16)} is not a page address`);
+    }
+    const size = Math.min(this.#depth(ctrl), 4096);
+    Object.assign(c, { aqa: ((size - 1) << 16) | (size - 1), asq, acq, cc: CC_ENABLED, csts: CSTS_RDY, intms: 0 });
+    c.admin = newQueue(0, size, 0, 0);
+  }
+
+  /** CC.EN cleared: controller reset; every queue and in-flight command is dropped. */
+  disable(ctrl: number): void {
+    const c = this.#ctrl(ctrl);
+    Object.assign(c, { cc: 0, csts: 0, intms: 0, admin: null, ioQueues: [] });
+  }
+
+  /** Creates the lowest free I/O queue pair with its vector interrupting `targetVp`; returns its qid. */
+  createIoQueue(ctrl: number, targetVp: number): number {
+    const c = this.#ready(ctrl, 'create queue');
+    this.checkVp(targetVp, `create queue on controller ${ctrl}`);
+    const max = this.ctx.devices.nvme[ctrl]?.ioQueues ?? 0;
+    let qid = 1;
+    while (c.ioQueues.some((q) => q.qid === qid)) qid++;
+    if (qid > max) throw this.invalid(`create queue: controller ${ctrl} has all ${max} i/o queues`);
+    c.ioQueues.push(newQueue(qid, this.#depth(ctrl), qid, targetVp));
+    c.ioQueues.sort((a, b) => a.qid - b.qid);
+    return qid;
+  }
+
+  /** Deletes an idle I/O queue pair. */
+  deleteIoQueue(ctrl: number, qid: number): void {
+    const c = this.#ready(ctrl, 'delete queue');
+    const q = this.#queue(ctrl, qid);
+    if (qid === 0) throw this.invalid(`delete queue: the admin queue cannot be deleted`);
+    if (q.inFlight.length > 0) throw this.invalid(`delete queue: queue ${qid} on controller ${ctrl} has ${q.inFlight.length} commands in flight`);
+    c.ioQueues = c.ioQueues.filter((x) => x.qid !== qid);
+  }
+
+  /** Driver writes an SQ entry with command id `cid` and rings the tail doorbell; false when the SQ is full. */
+  submit(ctrl: number, qid: number, cid: number): boolean {
+    const q = this.#queue(ctrl, qid);
+    if (!Number.isInteger(cid) || cid < 0 || cid > 0xffff) throw this.invalid(`submit: command id ${cid} not a u16`);
+    if (q.inFlight.includes(cid)) throw this.invalid(`submit: command id ${cid} already in flight on queue ${qid}`);
+    if ((q.sqTail + 1) % q.size === q.sqHead) return false;
+    q.sqTail = (q.sqTail + 1) % q.size;
+    q.inFlight.push(cid);
+    return true;
+  }
+
+  /**
+   * Controller completes `cid`: it has consumed one SQ entry (SQ head moves) and posts a CQ entry
+   * with the current phase, which flips when the CQ tail wraps. False when the CQ is full.
+   */
+  complete(ctrl: number, qid: number, cid: number): boolean {
+    const q = this.#queue(ctrl, qid);
+    const i = q.inFlight.indexOf(cid);
+    if (i < 0) throw this.invalid(`complete: command id ${cid} not in flight on queue ${qid} of controller ${ctrl}`);
+    if ((q.cqTail + 1) % q.size === q.cqHead) return false;
+    q.inFlight.splice(i, 1);
+    q.sqHead = (q.sqHead + 1) % q.size;
+    q.cqTail = (q.cqTail + 1) % q.size;
+    if (q.cqTail === 0) q.phase = !q.phase;
+    return true;
+  }
+
+  /** Driver consumes every posted CQ entry and rings the CQ head doorbell; returns how many. */
+  reap(ctrl: number, qid: number): number {
+    const q = this.#queue(ctrl, qid);
+    const n = (q.cqTail - q.cqHead + q.size) % q.size;
+    q.cqHead = q.cqTail;
+    return n;
+  }
+
+  /** INTMS / INTMC: mask or unmask an interrupt vector (0..31). */
+  setInterruptMask(ctrl: number, vector: number, masked: boolean): void {
+    const c = this.#ready(ctrl, 'intms');
+    if (!Number.isInteger(vector) || vector < 0 || vector > 31) throw this.invalid(`intms: vector ${vector} not in 0..31`);
+    c.intms = (masked ? c.intms | (1 << vector) : c.intms & ~(1 << vector)) >>> 0;
+  }
+
+  protected override checkRestore(s: NvmeState): void {
+    s.controllers.forEach((c, i) =>
+      [...(c.admin === null ? [] : [c.admin]), ...c.ioQueues].forEach((q) =>
+        this.checkRestoredVp(q.targetVp, `controllers[${i}] queue ${q.qid} targetVp`),
+      ),
+    );
+  }
+
+  #depth(ctrl: number): number {
+    return this.ctx.devices.nvme[ctrl]?.queueDepth ?? 2;
+  }
+
+  #ctrl(ctrl: number): Controller {
+    return this.at(this.state.controllers, ctrl, 'controller');
+  }
+
+  #ready(ctrl: number, where: string): Controller {
+    const c = this.#ctrl(ctrl);
+    if ((c.csts & CSTS_RDY) === 0) throw this.invalid(`${where}: controller ${ctrl} is not ready`);
+    return c;
+  }
+
+  #queue(ctrl: number, qid: number): Queue {
+    const c = this.#ready(ctrl, `queue ${qid}`);
+    const q = qid === 0 ? c.admin : c.ioQueues.find((x) => x.qid === qid);
+    if (q === null || q === undefined) throw this.invalid(`queue ${qid} does not exist on controller ${ctrl}`);
+    return q;
+  }
+}

@@ -1,0 +1,73 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+
+/**
+ * State units: one device or subsystem of openvmm_hcl whose state is saved across servicing.
+ * A unit declares a stable package name, the schema of every generation it has ever written
+ * (with an upgrader from the previous one), and saves/restores its current generation.
+ */
+
+/** One generation of a unit's saved-state schema; `upgrade` turns the previous generation's value into this one. */
+export interface UnitGeneration {
+  /** 1, 2, … in order; the last entry of a descriptor is the current generation. */
+  readonly generation: number;
+  /** TypeBox schema of the saved value in this generation. */
+  readonly schema: TSchema;
+  /** Converts a value of generation `generation - 1` (already validated) into this generation. */
+  readonly upgrade?: (previous: unknown) => unknown;
+}
+
+/** The static description of a unit: what the registry and the schema dump know about it. */
+export interface UnitDescriptor {
+  /** Unit name as it appears in `ServicingState.units[].name`, e.g. "nvme". */
+  readonly name: string;
+  /** Stable package name, part of the data; never changes (e.g. "openvmm.nvme"). */
+  readonly package: string;
+  /** Every generation, oldest first. */
+  readonly generations: readonly UnitGeneration[];
+}
+
+/** A live state unit; `S` is the static type of its current schema. */
+export interface StateUnit<S = unknown> {
+  readonly name: string;
+  readonly package: string;
+  /** Current schema generation (the one `save` writes). */
+  readonly generation: number;
+  readonly schema: TSchema;
+  /** A deep copy of the unit's state; later operations do not change it. */
+  save(): S;
+  /** Replaces the unit's state with a copy of `state` (already schema-validated by the caller). */
+  restore(state: S): void;
+  /** The state of a freshly booted unit; used when a snapshot has no entry for it. */
+  defaultState(): S;
+  /** Quiesces the unit before a save (OpenHCL stops state units first). */
+  stop?(): void;
+  /** Resumes a stopped unit (after a failed save, or after restore). */
+  start?(): void;
+}
+
+/** The current (last) generation of a descriptor. */
+export function currentGeneration(d: UnitDescriptor): UnitGeneration {
+  const g = d.generations[d.generations.length - 1];
+  if (g === undefined) throw new TypeError(`unit ${d.name} declares no generation`);
+  return g;
+}
+
+/** Largest u64, the bound of every `u64()` field. */
+export const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+const desc = (description?: string) => (description === undefined ? {} : { description });
+
+/** An unsigned integer field of `bits` width (≤ 32), as a JS number. */
+export function uint(bits: 8 | 16 | 32, description?: string): ReturnType<typeof Type.Integer> {
+  return Type.Integer({ minimum: 0, maximum: 2 ** bits - 1, ...desc(description) });
+}
+
+/** A u64 field: a bigint in `[0, 2^64)`. */
+export function u64(description?: string): ReturnType<typeof Type.BigInt> {
+  return Type.BigInt({ minimum: 0n, maximum: U64_MAX, ...desc(description) });
+}
+
+/** A byte buffer field, optionally bounded in length. */
+export function bytes(maxByteLength?: number, description?: string): ReturnType<typeof Type.Uint8Array> {
+  return Type.Uint8Array({ ...(maxByteLength === undefined ? {} : { maxByteLength }), ...desc(description) });
+}
