@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   USAGE: 2,
   FILE_NOT_FOUND: 2,
   FILE_IO: 2,
+  FILE_EXISTS: 2,
   JSON_INVALID: 2,
   NOT_SUPPORTED: 2,
   // bytes
@@ -109,6 +110,8 @@ export const ERROR_CODES = {
   HCL_DISCOVERY_INVALID: 1,
   HCL_TOPOLOGY_INVALID: 1,
   HCL_DEVICE_INVALID: 2,
+  // hypervisor partition model
+  HV_INVALID: 2,
   // topology and servicing
   TOPOLOGY_MISMATCH: 1,
   SERVICING_REFUSED: 1,
