@@ -133,7 +133,7 @@ export const VmConfigSchema = Type.Object(
     ),
     sidecar: Type.Union([Type.Literal('on'), Type.Literal('off'), Type.Literal('log')]),
     keepAlive: Type.Object({ nvme: Type.Boolean() }, { additionalProperties: false }),
-    entropy: Type.String({ pattern: '^([0-9a-f]{2}){0,256}$', description: 'hex bytes passed in /openhcl/entropy' }),
+    entropy: Type.String({ pattern: '^([0-9a-f]{2})*$', description: 'hex bytes passed in /openhcl/entropy; at most 256 bytes (checked by validate.ts, which names the count)' }),
     aarch64: Type.Optional(Aarch64PlatformSchema),
   },
   { additionalProperties: false, $id: 'VmConfig' },

@@ -1,0 +1,13 @@
+// VmConfig: schema, validation with field paths, presets, loading, and the topology it implies.
+
+// schema and types
+export { VmConfigSchema, type VmConfig, type Range } from './schema.ts';
+export type { Topology, TopoRange, TopoVp, TopoNode } from './topology.ts';
+// validation
+export { validateConfig, configErrors, pointerToPath, type ConfigFieldError } from './validate.ts';
+export { AARCH64_RAM_BASE, GICR_STRIDE } from './rules.ts';
+// loading
+export { loadConfig, parseJson, jsonErrorOffset, configJsonSchema } from './load.ts';
+// presets and derived topology
+export { PRESETS, presetConfig } from './presets.ts';
+export { topologyFromConfig, splitMmio, vtl2MmioCarve, VTL2_MMIO_MIN, VTL2_MMIO_MAX } from './derive.ts';

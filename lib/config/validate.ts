@@ -1,0 +1,52 @@
+import { Value } from '@sinclair/typebox/value';
+import { HclError } from '../errors.ts';
+import { VmConfigSchema, type VmConfig } from './schema.ts';
+import { semanticErrors } from './rules.ts';
+
+/** One invalid field: its JSON path (`vps[3].vnode`) and what is wrong with it. */
+export interface ConfigFieldError {
+  path: string;
+  message: string;
+}
+
+/** A TypeBox JSON pointer (`/vps/3/vnode`) as a readable path (`vps[3].vnode`). */
+export function pointerToPath(pointer: string): string {
+  let out = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : out === '' ? part : `.${part}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+/** Shape errors from the schema, one per path (a union reports every alternative; the first is enough). */
+function shapeErrors(json: unknown): ConfigFieldError[] {
+  const seen = new Set<string>();
+  const out: ConfigFieldError[] = [];
+  for (const e of Value.Errors(VmConfigSchema, json)) {
+    const path = pointerToPath(e.path);
+    if (seen.has(path)) continue;
+    seen.add(path);
+    out.push({ path, message: e.message.charAt(0).toLowerCase() + e.message.slice(1) });
+  }
+  return out;
+}
+
+/** Every problem with `json` as a VmConfig: shape first; semantic rules only once the shape holds. */
+export function configErrors(json: unknown): ConfigFieldError[] {
+  const shape = shapeErrors(json);
+  return shape.length > 0 ? shape : semanticErrors(json as VmConfig);
+}
+
+/**
+ * Checks `json` against the VmConfig schema and every semantic rule (see rules.ts) and returns
+ * it typed. Fails with one CONFIG_INVALID that lists every bad field with its path;
+ * `details.errors` holds the list. `where` names the source (a file name) in the message.
+ */
+export function validateConfig(json: unknown, where = 'config'): VmConfig {
+  const errors = configErrors(json);
+  if (errors.length === 0) return json as VmConfig;
+  const list = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  const n = errors.length === 1 ? '1 invalid field' : `${errors.length} invalid fields`;
+  throw new HclError('CONFIG_INVALID', `${where}: ${n}: ${list}`, { details: { errors } });
+}
