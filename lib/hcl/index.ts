@@ -1,0 +1,21 @@
+// openvmm_hcl: discovery from the kernel's ProcFs, options, topology invariants, state units.
+
+// discovery
+export { discover, MEMORY_VTL_TYPES, FDT_PATH, ENTROPY_PATH } from './discover.ts';
+export type {
+  Discovered,
+  IsolationType,
+  MemoryAllocationMode,
+  MemoryVtlType,
+  PartitionMemoryEntry,
+  SidecarNodeInfo,
+} from './discover.ts';
+
+// options
+export { parseHclOptions, initEnvFromCmdline, splitCmdline } from './options.ts';
+export type { HclOptions, HclTestConfig, SidecarMode, GpaPoolConfig } from './options.ts';
+
+// topology invariants
+export { checkTopology, topologyViolations, compareTopology, usesX2apic } from './invariants.ts';
+
+// ---- state units (owned by H6: lib/hcl/units/*; add exports below this line) ----
