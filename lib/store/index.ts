@@ -1,0 +1,27 @@
+// Snapshot store (DESIGN.md §4): content-addressed blobs and manifests on abstract-level.
+
+// store
+export { SnapshotStore, openStore, STORE_FORMAT } from './store.ts';
+export type { OpenOptions } from './store.ts';
+export { storeDir, DEFAULT_STORE_DIR } from './backend.ts';
+export type { StoreDb } from './backend.ts';
+
+// manifests
+export { MANIFEST_FORMAT, NAME_PATTERN, ID_PATTERN, manifestBytes } from './manifest.ts';
+export type {
+  Manifest,
+  ManifestBody,
+  PartInput,
+  PartRef,
+  PutSnapshotInput,
+  PutResult,
+  Snapshot,
+  VerifyProblem,
+  VerifyReport,
+  GcReport,
+  ImportResult,
+} from './types.ts';
+
+// .hclsnap archives
+export { readArchive, parseArchive, encodeArchive, writeArchive, ARCHIVE_MAGIC, ARCHIVE_VERSION } from './archive.ts';
+export type { ArchiveContents } from './archive.ts';

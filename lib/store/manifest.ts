@@ -1,0 +1,72 @@
+import { HclError, type HclErrorCode } from '../errors.ts';
+import { sha256Hex } from '../bytes/index.ts';
+import { decodeCanonical, encodeCanonical } from '../state/codec.ts';
+import type { Manifest, ManifestBody, PartRef } from './types.ts';
+
+/** Manifest format this code writes and reads. */
+export const MANIFEST_FORMAT = 1;
+
+/** Snapshot names: no `@` (it separates the seq), no control bytes (the name index uses NUL). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
+
+/** Full snapshot id / blob key: lowercase hex sha256. */
+export const ID_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Canonical bytes of a manifest body and the id they hash to. */
+export function encodeManifest(body: ManifestBody): { id: string; bytes: Uint8Array } {
+  const bytes = encodeCanonical(body);
+  return { id: sha256Hex(bytes), bytes };
+}
+
+/**
+ * Decodes and checks stored manifest bytes. `expectId` is the key or header id they must hash
+ * to; any mismatch or malformed field is an HclError `code` whose message starts with `where`.
+ */
+export function decodeManifest(bytes: Uint8Array, expectId: string, where: string, code: HclErrorCode): Manifest {
+  const actual = sha256Hex(bytes);
+  if (actual !== expectId) {
+    throw new HclError(code, `${where}: manifest bytes hash to ${actual.slice(0, 12)}, not to the snapshot id`);
+  }
+  let v: unknown;
+  try {
+    v = decodeCanonical(bytes, `${where}: manifest`);
+  } catch (e) {
+    throw new HclError(code, e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  const problem = checkBody(v);
+  if (problem !== null) throw new HclError(code, `${where}: malformed manifest: ${problem}`);
+  return { id: expectId, ...(v as ManifestBody) };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+
+// Returns the first malformed field, or null; one pass, so the message names the exact field.
+function checkBody(v: unknown): string | null {
+  if (!isRecord(v)) return 'not a map';
+  if (v['format'] !== MANIFEST_FORMAT) return `format ${String(v['format'])} is not ${MANIFEST_FORMAT}`;
+  if (typeof v['name'] !== 'string' || !NAME_PATTERN.test(v['name'])) return 'name';
+  if (typeof v['seq'] !== 'number' || !Number.isInteger(v['seq']) || v['seq'] < 1) return 'seq';
+  if (v['parent'] !== null && (typeof v['parent'] !== 'string' || !ID_PATTERN.test(v['parent']))) return 'parent';
+  if (typeof v['time'] !== 'string') return 'time';
+  if (typeof v['tool'] !== 'string') return 'tool';
+  if (!isRecord(v['info'])) return 'info';
+  const parts = v['parts'];
+  if (!Array.isArray(parts)) return 'parts';
+  const seen = new Set<string>();
+  for (const [i, p] of parts.entries()) {
+    if (!isRecord(p)) return `parts[${i}]`;
+    const ref = p as Partial<PartRef>;
+    if (typeof ref.name !== 'string' || seen.has(ref.name)) return `parts[${i}].name`;
+    seen.add(ref.name);
+    if (typeof ref.sha256 !== 'string' || !ID_PATTERN.test(ref.sha256)) return `parts[${i}].sha256`;
+    if (typeof ref.size !== 'number' || !Number.isSafeInteger(ref.size) || ref.size < 0) return `parts[${i}].size`;
+    if (!isRecord(ref.meta)) return `parts[${i}].meta`;
+  }
+  return null;
+}
+
+/** Total bytes of a manifest's parts. */
+export function manifestBytes(m: ManifestBody): number {
+  return m.parts.reduce((n, p) => n + p.size, 0);
+}
