@@ -13,6 +13,7 @@ const { version } = createRequire(import.meta.url)('./package.json') as { versio
 const modules: Array<() => Promise<{ register: Register }>> = [
   () => import('./harness/commands/init.ts'),
   () => import('./harness/commands/dt.ts'),
+  () => import('./harness/commands/igvm.ts'),
 ];
 
 const program = new Command('hclckpt')

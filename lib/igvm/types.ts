@@ -237,3 +237,8 @@ export interface IgvmFile extends IgvmFileInput {
 export function headerMask(h: IgvmHeader): number | undefined {
   return 'compatibilityMask' in h ? h.compatibilityMask : undefined;
 }
+
+/** True for the PARAMETER-layout kinds (VP count, memory map, device tree, ...). */
+export function isParameterUsage(h: IgvmHeader): h is ParameterUsage {
+  return Object.hasOwn(PARAMETER_KINDS, h.kind);
+}
