@@ -8,8 +8,8 @@ import { bytes, page, platform, vsmContext } from './fixtures.ts';
 const V1: IgvmRevision = { version: 1 };
 const ARM: IgvmRevision = { version: 2, arch: 'aarch64' };
 /** A file whose data section is non-empty: the given headers plus one data page for mask 1. */
-const file = (headers: IgvmHeader[], revision = V1): IgvmFileInput => ({ revision, headers: [...headers, page(0x1000n, 1, bytes(4096, 1))] });
-const raw = (headers: IgvmHeader[], revision = V1): Uint8Array => writeIgvm(file(headers, revision), { unchecked: true });
+const file = (headers: IgvmHeader[], revision: IgvmRevision = V1): IgvmFileInput => ({ revision, headers: [...headers, page(0x1000n, 1, bytes(4096, 1))] });
+const raw = (headers: IgvmHeader[], revision: IgvmRevision = V1): Uint8Array => writeIgvm(file(headers, revision), { unchecked: true });
 const VSM = platform(1, 1, 2);
 
 /** Writes the file, then overwrites `value` (u8/u16/u32 by width) at a body offset of header `index`. */
