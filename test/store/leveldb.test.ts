@@ -1,0 +1,67 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { SnapshotStore, openStore, storeDir } from '../../lib/store/index.ts';
+import { storeConformance } from './conformance.ts';
+import { partsOf, rejection, tempDir } from './helpers.ts';
+
+storeConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
+
+const run = promisify(execFile);
+const storeIndex = resolve('lib/store/index.ts');
+
+test('a second process on a locked store gets STORE_LOCKED with the path and a hint', async () => {
+  const dir = await tempDir();
+  const holder = await openStore(dir);
+  try {
+    const child = `import { openStore } from ${JSON.stringify(storeIndex)};
+      try { await openStore(process.argv[1]); console.log('opened'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child, dir]);
+    const e = JSON.parse(stdout) as { code: string; message: string };
+    assert.is(e.code, 'STORE_LOCKED');
+    assert.ok(e.message.startsWith(`store ${dir}: locked by another`) && e.message.includes('--store DIR'), e.message);
+  } finally {
+    await holder.close();
+  }
+});
+
+test('snapshots persist across close and reopen', async () => {
+  const dir = await tempDir();
+  const a = await openStore(dir);
+  const { id } = await a.putSnapshot({ name: 'vm', parts: partsOf(1, 2) });
+  await a.close();
+  const b = await openStore(dir);
+  try {
+    assert.is((await b.getSnapshot('vm@1')).manifest.id, id);
+    assert.is((await b.putSnapshot({ name: 'vm', parts: [] })).seq, 2);
+  } finally {
+    await b.close();
+  }
+});
+
+test('store directory: argument, else HCLCKPT_STORE, else ./.hclckpt', () => {
+  const prev = process.env['HCLCKPT_STORE'];
+  try {
+    delete process.env['HCLCKPT_STORE'];
+    assert.is(storeDir(), resolve('.hclckpt'));
+    process.env['HCLCKPT_STORE'] = '/tmp/env-store';
+    assert.is(storeDir(), '/tmp/env-store');
+    assert.is(storeDir('rel'), resolve('rel'));
+  } finally {
+    if (prev === undefined) delete process.env['HCLCKPT_STORE'];
+    else process.env['HCLCKPT_STORE'] = prev;
+  }
+});
+
+test('a path that cannot hold a store is STORE_IO naming it', async () => {
+  const file = join(await tempDir(), 'plain-file');
+  await (await import('node:fs/promises')).writeFile(file, 'x');
+  const e = await rejection(() => openStore(join(file, 'sub')));
+  assert.is(e.code, 'STORE_IO');
+  assert.ok(e.message.startsWith(`store ${join(file, 'sub')}: cannot open`), e.message);
+});
+
+test.run();
