@@ -1,0 +1,140 @@
+import { HclError } from '../errors.ts';
+import type { Topology } from '../config/topology.ts';
+import type { HostDt } from './hostdt.ts';
+import { IGVM_MEMORY_TYPE, SHIM_LIMITS } from './hostdt.ts';
+import type { Region } from './params.ts';
+import type { PersistedPayload } from './persisted.ts';
+
+/** `openhcl,memory-type` values (MemoryVtlType). */
+export const MEMORY_VTL_TYPE = {
+  VTL0: 0, VTL2_RAM: 1, VTL2_CONFIG: 2, VTL2_SIDECAR_IMAGE: 3, VTL2_SIDECAR_NODE: 4, VTL0_MMIO: 5, VTL2_MMIO: 6,
+  VTL2_RESERVED: 7, VTL2_GPA_POOL: 8, VTL2_TDX_PAGE_TABLES: 9, VTL2_BOOTSHIM_LOG_BUFFER: 10,
+  VTL2_PERSISTED_STATE_HEADER: 11, VTL2_PERSISTED_STATE_PROTOBUF: 12,
+} as const;
+
+/** A VTL2 RAM range with its vnode. */
+export type Vtl2Range = Region & { vnode: number };
+/** One partition memory map entry. */
+export type MemoryEntry = PersistedPayload['partitionMemory'][number];
+
+const MIB = 0x10_0000n;
+const hex = (n: bigint): string => `0x${n.toString(16)}`;
+const end = (r: Region): bigint => r.gpa + r.size;
+
+// The vnode of the host RAM range holding `gpa`, else of the nearest range below it, else 0.
+function vnodeAt(host: HostDt, gpa: bigint): number {
+  let vnode = 0;
+  for (const m of host.memory) if (m.base <= gpa) vnode = m.vnode;
+  return vnode;
+}
+
+/**
+ * VTL2 RAM: host mode = the VTL2_PROTECTABLE entries, else the measured range; vtl2 mode = the
+ * shim carves `memory-size` (default the measured size) starting at the measured range.
+ */
+export function decideVtl2Ram(host: HostDt, measured: Region): Vtl2Range[] {
+  let ram: Vtl2Range[];
+  if (host.allocationMode === 'host') {
+    const prot = host.memory.filter((m) => m.igvmType === IGVM_MEMORY_TYPE.VTL2_PROTECTABLE);
+    ram = prot.length > 0 ? prot.map((m) => ({ gpa: m.base, size: m.size, vnode: m.vnode })) : [{ ...measured, vnode: vnodeAt(host, measured.gpa) }];
+  } else {
+    const size = host.vtl2MemorySize ?? measured.size;
+    if (size < measured.size || size % 0x1000n !== 0n) {
+      throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 memory: memory-size ${hex(size)} is smaller than the image (${hex(measured.size)}) or not page-aligned`);
+    }
+    ram = [{ gpa: measured.gpa, size, vnode: vnodeAt(host, measured.gpa) }];
+    const hit = host.memory.find((m) => m.base < end(ram[0]!) && measured.gpa < m.base + m.size);
+    if (hit !== undefined) {
+      throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 memory: carved range ${hex(measured.gpa)}+${hex(size)} overlaps ram ${hex(hit.base)}+${hex(hit.size)}`);
+    }
+  }
+  if (ram.length > SHIM_LIMITS.vtl2RamRanges) throw new HclError('SHIM_LIMIT_EXCEEDED', `vtl2 memory: ${ram.length} ranges exceed ${SHIM_LIMITS.vtl2RamRanges}`);
+  if (!ram.some((r) => r.gpa <= measured.gpa && end(measured) <= end(r))) {
+    throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 memory: image ${hex(measured.gpa)}+${hex(measured.size)} is not inside vtl2 ram`);
+  }
+  return ram;
+}
+
+/**
+ * VTL2 MMIO: the VTL2 VMBus ranges, else carved from the top of VTL0's second range: half of
+ * it, clamped to 128 MiB–1 GiB (or `mmio-size`). VTL0 must keep two ranges.
+ */
+export function decideMmio(host: HostDt): { vtl0: Region[]; vtl2: Region[] } {
+  const vtl0 = host.vmbusVtl0.mmio.map((r) => ({ ...r }));
+  if (host.vmbusVtl2.mmio.length > 0) return { vtl0, vtl2: host.vmbusVtl2.mmio.map((r) => ({ ...r })) };
+  if (vtl0.length !== 2) throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: cannot carve, vtl0 has ${vtl0.length} mmio ranges (need 2)`);
+  const high = vtl0[1]!;
+  let size = host.vtl2MmioSize ?? high.size / 2n;
+  if (host.vtl2MmioSize === undefined) size = size < 128n * MIB ? 128n * MIB : size > 1024n * MIB ? 1024n * MIB : size;
+  size -= size % 0x1000n;
+  if (size >= high.size) {
+    throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: carving ${hex(size)} from vtl0 range ${hex(high.gpa)}+${hex(high.size)} leaves vtl0 one range`);
+  }
+  high.size -= size;
+  return { vtl0, vtl2: [{ gpa: end(high), size }] };
+}
+
+/** The partition map as persisted: host RAM typed VTL0 or VTL2_RAM, plus a carved VTL2 range. */
+export function partitionMemory(host: HostDt, vtl2Ram: Vtl2Range[]): MemoryEntry[] {
+  const out: MemoryEntry[] = host.memory.map((m) => ({
+    base: m.base, size: m.size, vnode: m.vnode, igvmType: m.igvmType,
+    vtlType: vtl2Ram.some((v) => v.gpa === m.base) ? MEMORY_VTL_TYPE.VTL2_RAM : MEMORY_VTL_TYPE.VTL0,
+  }));
+  for (const v of vtl2Ram) {
+    if (!out.some((m) => m.base === v.gpa)) out.push({ base: v.gpa, size: v.size, vnode: v.vnode, igvmType: IGVM_MEMORY_TYPE.MEMORY, vtlType: MEMORY_VTL_TYPE.VTL2_RAM });
+  }
+  return out.sort((a, b) => (a.base < b.base ? -1 : 1));
+}
+
+/** The partition MMIO as persisted. */
+export function partitionMmio(mmio: { vtl0: Region[]; vtl2: Region[] }): PersistedPayload['partitionMmio'] {
+  return [
+    ...mmio.vtl0.map((r) => ({ base: r.gpa, size: r.size, vtlType: MEMORY_VTL_TYPE.VTL0_MMIO })),
+    ...mmio.vtl2.map((r) => ({ base: r.gpa, size: r.size, vtlType: MEMORY_VTL_TYPE.VTL2_MMIO })),
+  ];
+}
+
+/** Field-by-field differences between the host's topology (`now`) and the saved one; empty when equal. */
+export function topologyDifferences(now: PersistedPayload, saved: PersistedPayload, what: { cpus: boolean; memory: boolean }): string[] {
+  const d: string[] = [];
+  if (what.cpus && saved.cpus.length > 0) {
+    if (now.cpus.length !== saved.cpus.length) d.push(`vp count: saved ${saved.cpus.length}, host ${now.cpus.length}`);
+    for (let i = 0; i < Math.min(now.cpus.length, saved.cpus.length); i++) {
+      const a = saved.cpus[i]!;
+      const b = now.cpus[i]!;
+      if (a.vnode !== b.vnode) d.push(`vp ${i} vnode: saved ${a.vnode}, host ${b.vnode}`);
+      if (a.reg !== b.reg) d.push(`vp ${i} reg: saved ${hex(a.reg)}, host ${hex(b.reg)}`);
+    }
+  }
+  if (what.memory) {
+    const fmt = (m: MemoryEntry): string => `${hex(m.base)}+${hex(m.size)} vnode ${m.vnode} vtl-type ${m.vtlType} igvm-type ${m.igvmType}`;
+    diffLists(d, 'memory', saved.partitionMemory.map(fmt), now.partitionMemory.map(fmt));
+    const fmtM = (m: PersistedPayload['partitionMmio'][number]): string => `${hex(m.base)}+${hex(m.size)} vtl-type ${m.vtlType}`;
+    diffLists(d, 'mmio', saved.partitionMmio.map(fmtM), now.partitionMmio.map(fmtM));
+  }
+  return d;
+}
+
+function diffLists(d: string[], what: string, saved: string[], now: string[]): void {
+  for (const s of saved) if (!now.includes(s)) d.push(`${what} ${s}: saved, not offered by host`);
+  for (const n of now) if (!saved.includes(n)) d.push(`${what} ${n}: offered by host, not saved`);
+}
+
+/** The topology the shim computed, in the shared `Topology` shape (byte numbers). */
+export function shimTopology(arch: Topology['arch'], p: PersistedPayload, vtl2Ram: Vtl2Range[]): Topology {
+  const nodes = new Map<number, Topology['nodes'][number]>();
+  for (const m of p.partitionMemory.filter((x) => x.vtlType === MEMORY_VTL_TYPE.VTL0 && x.igvmType === IGVM_MEMORY_TYPE.MEMORY)) {
+    const n = nodes.get(m.vnode) ?? { vnode: m.vnode, memory: [] };
+    n.memory.push({ base: Number(m.base), size: Number(m.size) });
+    nodes.set(m.vnode, n);
+  }
+  const mmio = (t: number): Topology['vtl0Mmio'] => p.partitionMmio.filter((m) => m.vtlType === t).map((m) => ({ base: Number(m.base), size: Number(m.size) }));
+  return {
+    arch,
+    vps: p.cpus.map((c, index) => ({ index, reg: Number(c.reg), vnode: c.vnode })),
+    nodes: [...nodes.values()].sort((a, b) => a.vnode - b.vnode),
+    vtl0Mmio: mmio(MEMORY_VTL_TYPE.VTL0_MMIO),
+    vtl2Mmio: mmio(MEMORY_VTL_TYPE.VTL2_MMIO),
+    vtl2Ram: vtl2Ram.map((r) => ({ base: Number(r.gpa), size: Number(r.size), vnode: r.vnode })),
+  };
+}
