@@ -60,6 +60,11 @@ export function parseSections(log: string): { sections: Map<string, Section>; ke
   const sections = new Map<string, Section>();
   let i = start + 1;
   for (; i < lines.length && lines[i] !== `${MARK}:done`; i++) {
+    // The empty string after the log's last newline: the output stopped between sections.
+    if (i === lines.length - 1 && lines[i] === '') {
+      i = lines.length;
+      break;
+    }
     const m = /^@@hclckpt:begin (\S+) (\S+)$/.exec(lines[i] as string);
     if (m === null) throw bad(`line ${i + 1}: expected a begin marker, found ${JSON.stringify(lines[i])}`);
     const kind = m[1] as SectionKind;
