@@ -1,0 +1,109 @@
+import type { Command } from 'commander';
+import type { Manifest, SnapshotStore } from '../../lib/store/index.ts';
+import { action, printJson } from './run.ts';
+
+/** Options every store command accepts. */
+export interface StoreOptions {
+  /** Store directory (`--store DIR`); default HCLCKPT_STORE, else ./.hclckpt. */
+  store?: string;
+}
+
+/** Adds `--store DIR` to a command; every command that touches the store uses this. */
+export function storeOption(cmd: Command): Command {
+  return cmd.option('--store <dir>', 'snapshot store directory (default: $HCLCKPT_STORE or ./.hclckpt)');
+}
+
+/** Opens the store named by the options, runs `fn`, and always closes the store. */
+export async function withStore<T>(opts: StoreOptions, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../../lib/store/index.ts');
+  const store = await openStore(opts.store);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Bytes as a short human figure (1023 B, 4.0 KiB, 2.5 MiB). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** The one-line summary of a snapshot that `ls --json` prints. */
+function summary(m: Manifest) {
+  const generation = m.info['generation'];
+  return {
+    id: m.id, name: m.name, seq: m.seq, time: m.time, parent: m.parent, tool: m.tool,
+    bytes: m.parts.reduce((n, p) => n + p.size, 0), parts: m.parts.length,
+    generation: generation === undefined ? null : generation,
+  };
+}
+
+/** `ls`, `verify`, `rm`, `gc`, `export`, `import`: the snapshot store commands (DESIGN.md §4). */
+export function register(program: Command): void {
+  storeOption(program.command('ls').description('list the snapshots in the store'))
+    .option('--json', 'print the list as JSON')
+    .action(action(async (opts: StoreOptions & { json?: boolean }) => {
+      const rows = (await withStore(opts, (s) => s.list())).map(summary);
+      if (opts.json === true) return printJson(rows);
+      const { default: Table } = await import('cli-table3');
+      const table = new Table({ head: ['id', 'name', 'time', 'bytes', 'generation'], style: { head: [], border: [] } });
+      for (const r of rows) table.push([r.id.slice(0, 12), `${r.name}@${r.seq}`, r.time, formatBytes(r.bytes), r.generation === null ? '-' : String(r.generation)]);
+      process.stdout.write(rows.length === 0 ? 'no snapshots\n' : `${table.toString()}\n`);
+    }));
+
+  storeOption(program.command('verify').description('re-hash every manifest and blob (exit 1 on any problem)'))
+    .argument('[ref]', 'only this snapshot: id prefix, NAME or NAME@N')
+    .option('--json', 'print the report as JSON')
+    .action(action(async (ref: string | undefined, opts: StoreOptions & { json?: boolean }) => {
+      const report = await withStore(opts, (s) => s.verify(ref));
+      if (report.problems.length > 0) process.exitCode = 1;
+      if (opts.json === true) return printJson(report);
+      for (const p of report.problems) process.stdout.write(`${p.snapshot.slice(0, 12)}${p.part === null ? '' : ` part ${p.part}`}: ${p.problem}\n`);
+      process.stdout.write(`checked ${report.snapshots} snapshots, ${report.blobs} blobs: ${report.problems.length === 0 ? 'ok' : `${report.problems.length} problems`}\n`);
+    }));
+
+  storeOption(program.command('rm').description('remove a snapshot (its blobs stay until gc)'))
+    .argument('<ref>', 'id prefix, NAME or NAME@N')
+    .option('--json', 'print what was removed as JSON')
+    .action(action(async (ref: string, opts: StoreOptions & { json?: boolean }) => {
+      const r = await withStore(opts, (s) => s.remove(ref));
+      if (opts.json === true) return printJson(r);
+      process.stdout.write(`removed ${r.id.slice(0, 12)} (${r.names.join(', ')})\n`);
+    }));
+
+  storeOption(program.command('gc').description('delete blobs that no snapshot refers to'))
+    .option('--json', 'print the result as JSON')
+    .action(action(async (opts: StoreOptions & { json?: boolean }) => {
+      const r = await withStore(opts, (s) => s.gc());
+      if (opts.json === true) return printJson(r);
+      process.stdout.write(`removed ${r.removedBlobs} blobs, freed ${formatBytes(r.freedBytes)}, kept ${r.keptBlobs}\n`);
+    }));
+
+  storeOption(program.command('export').description('write one snapshot to a self-describing .hclsnap file'))
+    .argument('<ref>', 'id prefix, NAME or NAME@N')
+    .argument('<file>', 'output file (.hclsnap)')
+    .option('--json', 'print the result as JSON')
+    .action(action(async (ref: string, file: string, opts: StoreOptions & { json?: boolean }) => {
+      const r = await withStore(opts, (s) => s.exportSnapshot(ref, file));
+      if (opts.json === true) return printJson(r);
+      process.stdout.write(`exported ${r.id.slice(0, 12)} to ${file} (${formatBytes(r.bytes)})\n`);
+    }));
+
+  storeOption(program.command('import').description('verify an .hclsnap file, then add it to the store'))
+    .argument('<file>', 'an .hclsnap file')
+    .option('--json', 'print the result as JSON')
+    .action(action(async (file: string, opts: StoreOptions & { json?: boolean }) => {
+      const r = await withStore(opts, (s) => s.importSnapshot(file));
+      if (opts.json === true) return printJson(r);
+      const what = r.imported ? `imported, ${formatBytes(r.newBytes)} new` : 'already in the store';
+      process.stdout.write(`${r.id.slice(0, 12)} ${r.name}@${r.seq}: ${what}\n`);
+    }));
+}
