@@ -15,6 +15,7 @@ const modules: Array<() => Promise<{ register: Register }>> = [
   () => import('./harness/commands/dt.ts'),
   () => import('./harness/commands/igvm.ts'),
   () => import('./harness/commands/store.ts'),
+  () => import('./harness/commands/kernel.ts'),
 ];
 
 const program = new Command('hclckpt')
