@@ -1,37 +1,12 @@
-import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import { HclError } from '../errors.ts';
-import { currentGeneration, type UnitDescriptor, type UnitGeneration } from './unit.ts';
+import { UNIT_DESCRIPTORS } from '../hcl/units/index.ts';
+import { HV_DESCRIPTOR } from '../hv/partition.ts';
+import { checkSchema, currentGeneration, type UnitDescriptor, type UnitGeneration } from './unit.ts';
 
 /**
  * The schema registry: every state unit's descriptor (all generations), validation with field
  * paths, upgrades from older generations, and the schema dump that `schema check` compares.
  */
-
-/** Turns a JSON pointer (`/ioQueues/3/tail`) into a field path (`ioQueues[3].tail`). */
-export function fieldPath(pointer: string): string {
-  if (pointer === '' || pointer === '/') return '(root)';
-  let out = '';
-  for (const raw of pointer.slice(1).split('/')) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
-  }
-  return out;
-}
-
-/**
- * Validates `value` against `schema`; on failure throws STATE_SCHEMA `label: path: message` for
- * the first error, with every error in `details.errors`.
- */
-export function checkSchema(label: string, schema: TSchema, value: unknown): void {
-  if (Value.Check(schema, value)) return;
-  const errors = [...Value.Errors(schema, value)].map((e) => ({
-    path: fieldPath(e.path),
-    message: e.message.charAt(0).toLowerCase() + e.message.slice(1),
-  }));
-  const first = errors[0] ?? { path: '(root)', message: 'invalid value' };
-  throw new HclError('STATE_SCHEMA', `${label}: ${first.path}: ${first.message}`, { details: { unit: label, errors } });
-}
 
 /** One unit's entry in the schema dump. */
 export interface SchemaDumpUnit {
@@ -138,4 +113,9 @@ export function jsonSchema(schema: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(rec).sort()) out[k] = jsonSchema(rec[k]);
   return out;
+}
+
+/** The registry of every openvmm_hcl unit plus the hypervisor state. */
+export function defaultRegistry(): UnitRegistry {
+  return new UnitRegistry(UNIT_DESCRIPTORS, HV_DESCRIPTOR);
 }

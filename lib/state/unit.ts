@@ -1,4 +1,6 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { HclError } from '../errors.ts';
 
 /**
  * State units: one device or subsystem of openvmm_hcl whose state is saved across servicing.
@@ -70,4 +72,29 @@ export function u64(description?: string): ReturnType<typeof Type.BigInt> {
 /** A byte buffer field, optionally bounded in length. */
 export function bytes(maxByteLength?: number, description?: string): ReturnType<typeof Type.Uint8Array> {
   return Type.Uint8Array({ ...(maxByteLength === undefined ? {} : { maxByteLength }), ...desc(description) });
+}
+
+/** Turns a JSON pointer (`/ioQueues/3/tail`) into a field path (`ioQueues[3].tail`). */
+export function fieldPath(pointer: string): string {
+  if (pointer === '' || pointer === '/') return '(root)';
+  let out = '';
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(seg) ? `[${seg}]` : out === '' ? seg : `.${seg}`;
+  }
+  return out;
+}
+
+/**
+ * Validates `value` against `schema`; on failure throws STATE_SCHEMA `label: path: message` for
+ * the first error, with every error in `details.errors`.
+ */
+export function checkSchema(label: string, schema: TSchema, value: unknown): void {
+  if (Value.Check(schema, value)) return;
+  const errors = [...Value.Errors(schema, value)].map((e) => ({
+    path: fieldPath(e.path),
+    message: e.message.charAt(0).toLowerCase() + e.message.slice(1),
+  }));
+  const first = errors[0] ?? { path: '(root)', message: 'invalid value' };
+  throw new HclError('STATE_SCHEMA', `${label}: ${first.path}: ${first.message}`, { details: { unit: label, errors } });
 }

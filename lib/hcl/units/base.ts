@@ -17,13 +17,19 @@ export interface UnitContext {
  * Subclasses hold their state in `state` and change it only through their own operations.
  */
 export abstract class UnitBase<S> implements StateUnit<S> {
-  protected state: S;
+  #state: S | undefined;
 
   constructor(
     readonly descriptor: UnitDescriptor,
     protected readonly ctx: UnitContext,
-  ) {
-    this.state = this.defaultState();
+  ) {}
+
+  /** The live state; built from `defaultState()` on first use, once the subclass is complete. */
+  protected get state(): S {
+    return (this.#state ??= this.defaultState());
+  }
+  protected set state(s: S) {
+    this.#state = s;
   }
 
   get name(): string {
@@ -41,6 +47,11 @@ export abstract class UnitBase<S> implements StateUnit<S> {
 
   /** The state of a freshly booted device, derived from the context only. */
   abstract defaultState(): S;
+
+  /** The live state, read-only, for callers that only look (workloads, tests); no copy. */
+  view(): Readonly<S> {
+    return this.state;
+  }
 
   save(): S {
     return structuredClone(this.state);

@@ -105,13 +105,19 @@ export class NvmeUnit extends UnitBase<NvmeState> {
   createIoQueue(ctrl: number, targetVp: number): number {
     const c = this.#ready(ctrl, 'create queue');
     this.checkVp(targetVp, `create queue on controller ${ctrl}`);
-    const max = this.ctx.devices.nvme[ctrl]?.ioQueues ?? 0;
+    const max = this.maxIoQueues(ctrl);
     let qid = 1;
     while (c.ioQueues.some((q) => q.qid === qid)) qid++;
     if (qid > max) throw this.invalid(`create queue: controller ${ctrl} has all ${max} i/o queues`);
     c.ioQueues.push(newQueue(qid, this.#depth(ctrl), qid, targetVp));
     c.ioQueues.sort((a, b) => a.qid - b.qid);
     return qid;
+  }
+
+  /** How many I/O queue pairs controller `ctrl` supports (its configured `ioQueues`). */
+  maxIoQueues(ctrl: number): number {
+    this.#ctrl(ctrl);
+    return this.ctx.devices.nvme[ctrl]?.ioQueues ?? 0;
   }
 
   /** Deletes an idle I/O queue pair. */

@@ -1,0 +1,171 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Topology } from '../config/topology.ts';
+import { HclError, isHclError } from '../errors.ts';
+import type { UnitRegistry } from './registry.ts';
+import { checkSchema, u64, type StateUnit } from './unit.ts';
+
+/**
+ * OpenHCL servicing: save every state unit into a `ServicingState` (init state + units) and
+ * restore from one. Save refuses isolated VMs and an already paused VM, stops every unit first,
+ * saves in OpenHCL's order under a deadline, and resumes the VM if anything fails.
+ */
+
+const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+const Range = Type.Object({ base: Type.Integer({ minimum: 0 }), size: Type.Integer({ minimum: 0 }) });
+
+/** Schema of `Topology` (lib/config/topology.ts) as saved in the init state. */
+export const TopologySchema = Type.Object({
+  arch: Type.Union([Type.Literal('x86_64'), Type.Literal('aarch64')]),
+  vps: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), reg: Type.Integer({ minimum: 0 }), vnode: Type.Integer({ minimum: 0 }) })),
+  nodes: Type.Array(Type.Object({ vnode: Type.Integer({ minimum: 0 }), memory: Type.Array(Range) })),
+  vtl0Mmio: Type.Array(Range),
+  vtl2Mmio: Type.Array(Range),
+  vtl2Ram: Type.Array(Type.Object({ base: Type.Integer({ minimum: 0 }), size: Type.Integer({ minimum: 0 }), vnode: Type.Integer({ minimum: 0 }) })),
+});
+// Keeps the schema in step with the hand-written interface.
+const _topology: (t: Static<typeof TopologySchema>) => Topology = (t) => t;
+void _topology;
+
+/** `init_state`: what openvmm_hcl needs before any unit is restored. */
+export const InitStateSchema = Type.Object({
+  firmwareType: Type.Union([Type.Literal('uefi'), Type.Literal('pcat'), Type.Literal('linux-direct'), Type.Literal('none')]),
+  vmStopReferenceTime: u64('partition reference time at stop, 100 ns units'),
+  correlationId: Type.String({ pattern: UUID }),
+  topology: TopologySchema,
+  options: Type.Record(Type.String(), Type.String()),
+  usermodeVersion: Type.String(),
+  emuplat: Type.Object({
+    rtcLocalClock: Type.Object({ offsetNs: Type.BigInt({ description: 'guest RTC minus host time, signed' }) }),
+  }),
+});
+export type InitState = Static<typeof InitStateSchema>;
+
+/** The whole saved paravisor state handed to the host. */
+export const ServicingStateSchema = Type.Object({
+  initState: InitStateSchema,
+  units: Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), state: Type.Unknown() })),
+});
+export type ServicingState = Static<typeof ServicingStateSchema>;
+
+/** A monotonic nanosecond clock; tests pass a fake one. */
+export interface Clock {
+  now(): bigint;
+}
+
+/** Wall-clock monotonic time. */
+export const systemClock: Clock = { now: () => process.hrtime.bigint() };
+
+/** The host's save request. */
+export interface SaveRequest {
+  correlationId: string;
+  /** Budget for the whole save in ns; exceeding it is SERVICING_TIMEOUT. */
+  timeoutNs: bigint;
+  /** Hardware-isolated VMs cannot be serviced. */
+  isolated?: boolean;
+}
+
+/** The init-state fields the caller supplies; the rest come from the request and the clock. */
+export type InitInput = Omit<InitState, 'correlationId' | 'vmStopReferenceTime'>;
+
+/** Save rank: emulated platform first, then NVMe, then the rest, VMBus last (OpenHCL's order). */
+export function saveRank(name: string): number {
+  if (name === 'rtc.cmos' || name === 'serial.16550' || name.startsWith('emuplat.')) return 0;
+  if (name === 'nvme') return 1;
+  if (name.startsWith('vmbus.')) return 3;
+  return 2;
+}
+
+/** `units` sorted into save order; stable within a rank. */
+export function saveOrder<U extends { name: string }>(units: readonly U[]): U[] {
+  return units.map((u, i) => ({ u, i })).sort((a, b) => saveRank(a.u.name) - saveRank(b.u.name) || a.i - b.i).map((x) => x.u);
+}
+
+/** What a restore did. */
+export interface RestoreReport {
+  restored: string[];
+  /** Units absent from the saved state, given their default state. */
+  defaulted: string[];
+}
+
+/** Drives save and restore of one paravisor's units. */
+export class ServicingController {
+  readonly #units: StateUnit[];
+  #paused = false;
+
+  constructor(
+    units: readonly StateUnit[],
+    private readonly registry: UnitRegistry,
+    private readonly clock: Clock = systemClock,
+  ) {
+    this.#units = saveOrder(units);
+  }
+
+  /** True between a successful save and the next restore or resume. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Stops the VM and saves every unit; on failure the VM is resumed and the error rethrown. */
+  save(req: SaveRequest, init: InitInput): ServicingState {
+    if (req.isolated === true) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: isolated vms cannot be serviced`);
+    if (this.#paused) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: vm is already paused by an earlier save`);
+    if (!new RegExp(UUID).test(req.correlationId)) throw new HclError('USAGE', `servicing: correlation id ${JSON.stringify(req.correlationId)} is not a uuid`);
+    const start = this.clock.now();
+    const deadline = start + req.timeoutNs;
+    this.#paused = true;
+    try {
+      for (const u of this.#units) u.stop?.();
+      const units: ServicingState['units'] = [];
+      for (const u of this.#units) {
+        const state = u.save();
+        this.registry.validateUnitState(u.name, state);
+        units.push({ name: u.name, state });
+        const now = this.clock.now();
+        if (now > deadline) {
+          throw new HclError('SERVICING_TIMEOUT', `servicing ${req.correlationId}: save of unit ${u.name} passed the deadline by ${now - deadline} ns (timeout ${req.timeoutNs} ns)`);
+        }
+      }
+      return { initState: { ...structuredClone(init), correlationId: req.correlationId, vmStopReferenceTime: start / 100n }, units };
+    } catch (e) {
+      this.resume();
+      if (isHclError(e)) throw e;
+      throw new HclError('SERVICING_FAILED', `servicing ${req.correlationId}: save failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  }
+
+  /** Resumes every unit (after a failed save, or to run after restore). */
+  resume(): void {
+    for (const u of this.#units) u.start?.();
+    this.#paused = false;
+  }
+
+  /**
+   * Restores every unit from `value`: the whole state and every unit entry are validated before
+   * any unit changes (unknown or duplicate unit, schema errors with field paths); a unit with no
+   * entry gets its default state. The VM then runs.
+   */
+  restore(value: unknown): RestoreReport {
+    checkSchema('servicing state', ServicingStateSchema, value);
+    const state = value as ServicingState;
+    const byName = new Map<string, unknown>();
+    const known = new Set(this.#units.map((u) => u.name));
+    state.units.forEach((e, i) => {
+      if (byName.has(e.name)) throw new HclError('STATE_DUPLICATE_UNIT', `servicing state: units[${i}]: unit ${e.name} appears more than once`);
+      if (!known.has(e.name)) throw new HclError('STATE_UNKNOWN_UNIT', `servicing state: units[${i}]: unknown unit ${e.name} (known: ${[...known].sort().join(', ')})`);
+      this.registry.validateUnitState(e.name, e.state);
+      byName.set(e.name, e.state);
+    });
+    const report: RestoreReport = { restored: [], defaulted: [] };
+    for (const u of this.#units) {
+      if (byName.has(u.name)) {
+        u.restore(byName.get(u.name));
+        report.restored.push(u.name);
+      } else {
+        u.restore(u.defaultState());
+        report.defaulted.push(u.name);
+      }
+    }
+    this.resume();
+    return report;
+  }
+}
