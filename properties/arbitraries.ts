@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { VmConfig } from '../lib/config/schema.ts';
+import type { Fdt, FdtNode } from '../lib/fdt/index.ts';
 
 /**
  * fast-check arbitraries for hclckpt: VM configurations that are valid by construction (every
@@ -8,6 +9,9 @@ import type { VmConfig } from '../lib/config/schema.ts';
  */
 
 const PAGE = 4096;
+
+/** fc.record with ordinary prototypes, so values deep-equal and clone like parsed JSON. */
+const rec = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> => fc.record(model, { noNullPrototype: true });
 const MIB = 0x10_0000;
 
 /** Options for `arbVmConfig`. */
@@ -38,13 +42,13 @@ const arbPages = (smallMax: number, bigMax: number): fc.Arbitrary<number> =>
 function arbRegs(arch: VmConfig['arch'], n: number): fc.Arbitrary<number[]> {
   if (arch === 'x86_64') {
     const maxStride = n > 255 ? 4 : Math.max(1, Math.floor(255 / n));
-    return fc.record({ stride: fc.integer({ min: 1, max: maxStride }), offset: fc.nat(n > 255 ? 1000 : 254) }).map(({ stride, offset }) => {
+    return rec({ stride: fc.integer({ min: 1, max: maxStride }), offset: fc.nat(n > 255 ? 1000 : 254) }).map(({ stride, offset }) => {
       const off = n > 255 ? offset : Math.min(offset, 254 - (n - 1) * stride);
       return Array.from({ length: n }, (_, i) => off + i * stride);
     });
   }
   // Aff0 counts within a cluster, Aff1/Aff2 count clusters; Aff3 (bits 32-39) is sometimes set.
-  return fc.record({ perCluster: fc.integer({ min: 1, max: 16 }), aff3: fc.constantFrom(0, 1) }).map(({ perCluster, aff3 }) =>
+  return rec({ perCluster: fc.integer({ min: 1, max: 16 }), aff3: fc.constantFrom(0, 1) }).map(({ perCluster, aff3 }) =>
     Array.from({ length: n }, (_, i) => {
       const cluster = Math.floor(i / perCluster);
       return aff3 * 2 ** 32 + (Math.floor(cluster / 256) << 16) + ((cluster % 256) << 8) + (i % perCluster);
@@ -96,13 +100,13 @@ const arbHex = (maxBytes: number): fc.Arbitrary<string> =>
 /** Entropy: usually short, sometimes the full 256 bytes. */
 export const arbEntropy: fc.Arbitrary<string> = fc.oneof({ weight: 4, arbitrary: arbHex(32) }, { weight: 1, arbitrary: arbHex(256) });
 
-const arbDevices: fc.Arbitrary<VmConfig['devices']> = fc.record({
+const arbDevices: fc.Arbitrary<VmConfig['devices']> = rec({
   nvme: fc.array(
-    fc.record({
+    rec({
       ioQueues: fc.integer({ min: 1, max: 64 }),
       queueDepth: fc.integer({ min: 2, max: 1024 }),
       namespaces: fc.uniqueArray(
-        fc.record({ nsid: fc.integer({ min: 1, max: 0xffff_fffe }), blocks: fc.integer({ min: 1, max: 2 ** 40 }), blockSize: fc.constantFrom(512 as const, 4096 as const) }),
+        rec({ nsid: fc.integer({ min: 1, max: 0xffff_fffe }), blocks: fc.integer({ min: 1, max: 2 ** 40 }), blockSize: fc.constantFrom(512 as const, 4096 as const) }),
         { minLength: 1, maxLength: 4, selector: (ns) => ns.nsid },
       ),
     }),
@@ -112,7 +116,7 @@ const arbDevices: fc.Arbitrary<VmConfig['devices']> = fc.record({
     fc.tuple(...ports.map((port) => fc.integer({ min: 50, max: 3_000_000 }).map((baud) => ({ port, baud })))),
   ),
   channels: fc.uniqueArray(
-    fc.record({ kind: fc.constantFrom('storvsc', 'netvsc', 'hvsock', 'keyboard', 'framebuffer', 'vpci' as const), instanceId: fc.uuid().map((u) => u.toLowerCase()) }),
+    rec({ kind: fc.constantFrom('storvsc', 'netvsc', 'hvsock', 'keyboard', 'framebuffer', 'vpci' as const), instanceId: fc.uuid().map((u) => u.toLowerCase()) }),
     { maxLength: 8, selector: (c) => c.instanceId },
   ),
 });
@@ -125,7 +129,7 @@ interface Shape {
 
 /** RAM laid node after node from `start`; each node 1–3 ranges with page gaps between them. */
 function arbNuma(shape: Shape, start: number): fc.Arbitrary<VmConfig['numa']> {
-  const range = fc.record({ gap: fc.oneof(fc.constant(0), arbPages(256, 1 << 18)), size: arbPages(1024, 1 << 20) });
+  const range = rec({ gap: fc.oneof(fc.constant(0), arbPages(256, 1 << 18)), size: arbPages(1024, 1 << 20) });
   return fc.array(fc.array(range, { minLength: 1, maxLength: 3 }), { minLength: shape.nodes, maxLength: shape.nodes }).map((nodes) => {
     let at = start;
     return nodes.map((ranges) => ({
@@ -143,7 +147,7 @@ const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Everything above RAM: VTL0 low MMIO, VTL2 RAM, VTL0 high MMIO, optional host VTL2 MMIO. */
 function arbAboveRam(ramEnd: number, nodes: number) {
-  return fc.record({
+  return rec({
     lowMmio: arbPages(1 << 15, 1 << 18),
     vtl2Size: fc.integer({ min: 16, max: 512 }).map((m) => m * MIB),
     vtl2Mode: fc.constantFrom('host' as const, 'vtl2' as const),
@@ -187,11 +191,11 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
         vnodes: arbVnodes(s.vps, s.nodes),
         numa: arbNuma(s, ramStart),
         distances: fc.option(arbDistances(s.nodes), { nil: undefined }),
-        vmbus: fc.record({ vtl0ConnectionId: fc.nat(0xffff_ffff), vtl2ConnectionId: fc.nat(0xffff_ffff) }),
+        vmbus: rec({ vtl0ConnectionId: fc.nat(0xffff_ffff), vtl2ConnectionId: fc.nat(0xffff_ffff) }),
         devices: arbDevices,
-        cmdline: fc.record({ static: arbCmdline, policy: fc.constantFrom('static' as const, 'append-chosen' as const), host: arbCmdline }),
+        cmdline: rec({ static: arbCmdline, policy: fc.constantFrom('static' as const, 'append-chosen' as const), host: arbCmdline }),
         sidecar: fc.constantFrom('on' as const, 'off' as const, 'log' as const),
-        keepAlive: fc.record({ nvme: fc.boolean() }),
+        keepAlive: rec({ nvme: fc.boolean() }),
         entropy: arbEntropy,
       })
       .chain((c) => {
@@ -265,5 +269,52 @@ export function arbTopologyChangingOverride(config: VmConfig): fc.Arbitrary<Path
 
 /** A workload: a seed for the deterministic driver and a number of steps (mostly few). */
 export function arbWorkload(): fc.Arbitrary<{ seed: number; steps: number }> {
-  return fc.record({ seed: fc.nat(0xffff_ffff), steps: fc.oneof({ weight: 4, arbitrary: fc.nat(20) }, { weight: 1, arbitrary: fc.nat(500) }) });
+  return rec({ seed: fc.nat(0xffff_ffff), steps: fc.oneof({ weight: 4, arbitrary: fc.nat(20) }, { weight: 1, arbitrary: fc.nat(500) }) });
+}
+
+// ---- codec inputs ----
+
+const fdtName = fc.stringMatching(/^[a-z][a-z0-9,._+-]{0,7}$/);
+const fdtProps = fc.uniqueArray(rec({ name: fdtName, value: fc.uint8Array({ maxLength: 24 }) }), { maxLength: 5, selector: (p) => p.name });
+const fdtTree: fc.Memo<FdtNode> = fc.memo((depth) =>
+  rec({
+    name: fc.tuple(fdtName, fc.option(fc.nat(0xffff), { nil: undefined })).map(([n, u]) => (u === undefined ? n : `${n}@${u.toString(16)}`)),
+    properties: fdtProps,
+    children: depth <= 1 ? fc.constant([]) : fc.uniqueArray(fdtTree(depth - 1), { maxLength: 3, selector: (c) => c.name }),
+  }),
+);
+
+/** Valid device trees: a root with nested uniquely named children, raw property bytes, reservations. */
+export function arbFdt(): fc.Arbitrary<Fdt> {
+  return rec({
+    bootCpuidPhys: fc.nat(0xffff_ffff),
+    reservations: fc.array(rec({ address: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }), size: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }), { maxLength: 3 }),
+    root: rec({ properties: fdtProps, children: fc.uniqueArray(fdtTree(3), { maxLength: 4, selector: (c) => c.name }) }).map((r) => ({ name: '', ...r })),
+  });
+}
+
+/**
+ * Values of the canonical msgpack data model (lib/state/codec.ts): null, booleans, safe
+ * integers and finite doubles, strings, 64-bit bigints beyond 2^53, byte buffers, arrays and
+ * plain objects.
+ */
+export function arbCanonicalValue(): fc.Arbitrary<unknown> {
+  const leaf = fc.oneof(
+    fc.constant(null),
+    fc.boolean(),
+    fc.maxSafeInteger(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Object.is(d, -0)),
+    fc.string({ maxLength: 20 }),
+    fc.oneof(fc.bigInt({ min: 1n << 53n, max: (1n << 64n) - 1n }), fc.bigInt({ min: -(1n << 63n), max: -(1n << 53n) })),
+    fc.uint8Array({ maxLength: 32 }),
+  );
+  const { value } = fc.letrec<{ value: unknown }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'), tie('value'), { maxKeys: 4, noNullPrototype: true }),
+    ),
+  }));
+  return value;
 }
