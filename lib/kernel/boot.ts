@@ -1,0 +1,117 @@
+import { HclError } from '../errors.ts';
+import { readFdt } from '../fdt/index.ts';
+import type { Fdt, FdtNode } from '../fdt/index.ts';
+import type { GuestMemory } from '../memory/index.ts';
+import { readHandoff, type KernelHandoff } from '../shim/handoff.ts';
+import { initArgs, splitCmdline, type CmdlineArg } from './cmdline.ts';
+import { cpioFiles, readCpio } from './cpio.ts';
+import { formatCpuList, parseCpuList } from './cpulist.ts';
+import { readHardware, type KernelHardware } from './hardware.ts';
+import { MemProcFs } from './memfs.ts';
+import { nodeMeminfo, procMeminfo } from './meminfo.ts';
+
+/** The booted VTL2 kernel: what it parsed, what init gets, and the /proc and /sys it shows. */
+export interface Kernel {
+  handoff: KernelHandoff;
+  fdt: Fdt;
+  hardware: KernelHardware;
+  cmdline: string;
+  args: CmdlineArg[];
+  /** init's environment (unknown KEY=VAL arguments, plus HOME and TERM as Linux sets them). */
+  env: Record<string, string>;
+  /** init's arguments (unknown words without '=', and everything after "--"). */
+  argv: string[];
+  /** Regular files of the initrd by path ("init", "bin/busybox"). */
+  initrd: Map<string, Uint8Array>;
+  procfs: MemProcFs;
+  /** Logical CPUs online now, sorted. */
+  online(): number[];
+  /** Brings a present CPU online (one way, as sidecar hands a CPU to Linux); no-op if online. */
+  onlineCpu(cpu: number): void;
+}
+
+const decoder = new TextDecoder();
+const line = (s: string): string => `${s}\n`;
+
+/** Property files and Linux's synthesized `name` file (node name without unit address, NUL-terminated). */
+function addDeviceTree(fs: MemProcFs, node: FdtNode, dir: string): void {
+  for (const p of node.properties) fs.add(`${dir}/${p.name}`, p.value);
+  if (!node.properties.some((p) => p.name === 'name')) {
+    fs.add(`${dir}/name`, new TextEncoder().encode(`${node.name.split('@')[0]}\0`));
+  }
+  for (const c of node.children) addDeviceTree(fs, c, `${dir}/${c.name}`);
+}
+
+/** Online CPUs at boot: the boot CPU plus boot_cpus= (OpenHCL's kernel; the rest stay in sidecar), else all. */
+function bootOnline(hw: KernelHardware, args: readonly CmdlineArg[]): Set<number> {
+  const present = new Set(hw.cpus.map((c) => c.cpu));
+  const bootCpus = args.filter((a) => a.key === 'boot_cpus' && a.value !== undefined).at(-1);
+  if (bootCpus === undefined) return present;
+  let listed: number[];
+  try {
+    listed = parseCpuList(bootCpus.value!);
+  } catch (e) {
+    throw new HclError('KERNEL_BOOT_FAILED', `kernel command line: boot_cpus=${bootCpus.value}: not a cpu list`, { cause: e });
+  }
+  return new Set([0, ...listed.filter((c) => present.has(c))]);
+}
+
+function read(memory: GuestMemory, gpa: bigint, size: number, what: string): Uint8Array {
+  try {
+    return memory.read(gpa, size);
+  } catch (e) {
+    throw new HclError('KERNEL_HANDOFF_INVALID', `kernel handoff: ${what} at 0x${gpa.toString(16)} (${size} bytes) is not readable`, { cause: e });
+  }
+}
+
+/**
+ * Boots the kernel stage from the handoff record at `handoffGpa`: reads the DTB, command line and
+ * initrd from guest memory, parses them as Linux does, and builds the read-only ProcFs.
+ */
+export function bootKernel(memory: GuestMemory, handoffGpa: bigint, options: { arch?: 'x86_64' | 'aarch64' } = {}): Kernel {
+  const handoff = readHandoff(memory, handoffGpa);
+  const dtb = read(memory, handoff.dtbGpa, handoff.dtbSize, 'device tree');
+  const fdt = readFdt(dtb);
+  const blob = dtb.subarray(0, new DataView(dtb.buffer, dtb.byteOffset).getUint32(4, false));
+  const cmdline = decoder.decode(read(memory, handoff.cmdlineGpa, handoff.cmdlineSize, 'command line')).replace(/\0+$/, '');
+  const initrdBytes = read(memory, handoff.initrdGpa, handoff.initrdSize, 'initrd');
+  const initrd = handoff.initrdSize === 0 ? new Map<string, Uint8Array>() : cpioFiles(readCpio(initrdBytes));
+  const hardware = readHardware(fdt, options.arch);
+  const args = splitCmdline(cmdline);
+  const { env, argv } = initArgs(args);
+  const online = bootOnline(hardware, args);
+
+  const fs = new MemProcFs();
+  fs.add('/sys/firmware/fdt', blob);
+  addDeviceTree(fs, fdt.root, '/proc/device-tree');
+  fs.add('/proc/cmdline', line(cmdline));
+  const cpu = '/sys/devices/system/cpu';
+  const all = hardware.cpus.map((c) => c.cpu);
+  fs.add(`${cpu}/possible`, line(formatCpuList(all)));
+  fs.add(`${cpu}/present`, line(formatCpuList(all)));
+  const onlineText = (): Uint8Array => new TextEncoder().encode(line(formatCpuList(online)));
+  fs.add(`${cpu}/online`, onlineText);
+  const nodeDir = '/sys/devices/system/node';
+  const ramKb = (n: number): number =>
+    Number(hardware.memory.filter((m) => m.node === n).reduce((s, m) => s + m.size, 0n) / 1024n);
+  const onlineInNode = (n: number): number[] => hardware.cpus.filter((c) => c.node === n && online.has(c.cpu)).map((c) => c.cpu);
+  fs.add(`${nodeDir}/possible`, line(formatCpuList(hardware.nodes)));
+  fs.add(`${nodeDir}/online`, line(formatCpuList(hardware.nodes)));
+  fs.add(`${nodeDir}/has_cpu`, () => new TextEncoder().encode(line(formatCpuList(hardware.nodes.filter((n) => onlineInNode(n).length > 0)))));
+  fs.add(`${nodeDir}/has_memory`, line(formatCpuList(hardware.nodes.filter((n) => ramKb(n) > 0))));
+  for (const n of hardware.nodes) {
+    fs.add(`${nodeDir}/node${n}/cpulist`, () => new TextEncoder().encode(line(formatCpuList(onlineInNode(n)))));
+    fs.add(`${nodeDir}/node${n}/distance`, line(hardware.nodes.map((m) => String(hardware.distance(n, m))).join(' ')));
+    fs.add(`${nodeDir}/node${n}/meminfo`, nodeMeminfo(n, ramKb(n)));
+  }
+  fs.add('/proc/meminfo', procMeminfo(hardware.nodes.reduce((s, n) => s + ramKb(n), 0), hardware.arch));
+
+  return {
+    handoff, fdt, hardware, cmdline, args, env, argv, initrd, procfs: fs,
+    online: () => [...online].sort((a, b) => a - b),
+    onlineCpu: (c: number) => {
+      if (!all.includes(c)) throw new HclError('KERNEL_CPU_INVALID', `kernel: cpu ${c} is not present (present: ${formatCpuList(all)})`);
+      online.add(c);
+    },
+  };
+}
