@@ -56,4 +56,13 @@ test('crc32 is zlib CRC-32', () => {
   assert.is(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
 });
 
+test('appending bytes across a buffer growth keeps every byte', () => {
+  const w = new ByteWriter(16);
+  const chunk = Uint8Array.from({ length: 13 }, (_, i) => i + 1);
+  for (let i = 0; i < 10; i++) w.bytes(chunk);
+  const b = w.finish();
+  assert.is(b.length, 130);
+  for (let i = 0; i < 10; i++) assert.equal([...b.subarray(i * 13, i * 13 + 13)], [...chunk]);
+});
+
 test.run();
