@@ -14,6 +14,7 @@ const modules: Array<() => Promise<{ register: Register }>> = [
   () => import('./harness/commands/init.ts'),
   () => import('./harness/commands/dt.ts'),
   () => import('./harness/commands/igvm.ts'),
+  () => import('./harness/commands/igvm-build.ts'),
   () => import('./harness/commands/store.ts'),
   () => import('./harness/commands/kernel.ts'),
 ];

@@ -1,0 +1,146 @@
+import type { VmConfig } from '../config/index.ts';
+import { fdtNode, prop, writeFdt, type Fdt, type FdtNode } from '../fdt/index.ts';
+import { IGVM_MEMORY_TYPE } from '../shim/hostdt.ts';
+
+/**
+ * The host device tree the VMM hands OpenHCL in the parameter region, laid out as openhcl_boot's
+ * host_fdt_parser reads it (reference openhcl.md §1a) with the platform-device convention of
+ * lib/shim/hostdt.ts (root-level `serial@…` and, on aarch64, `intc@…`).
+ */
+
+/** x86 I/O ports of the 16550 UARTs. */
+export const COM_PORTS = { com1: 0x3f8, com2: 0x2f8, com3: 0x3e8, com4: 0x2e8 } as const;
+/** Linux pages one NVMe queue entry of 64 bytes takes, used to size `device-dma`. */
+const SQE_BYTES = 64;
+
+const hexName = (base: string, n: number | bigint): string => `${base}@${n.toString(16)}`;
+const u64s = (...n: number[]): bigint[] => n.map((x) => BigInt(x));
+const pair = (base: number, size: number): Array<readonly [bigint, 2]> => [[BigInt(base), 2], [BigInt(size), 2]];
+
+function cpusNode(c: VmConfig): FdtNode {
+  // x86 APIC IDs fit one cell unless x2APIC IDs above 2^32 appear; MPIDRs need two (Aff3).
+  const cells: 1 | 2 = c.arch === 'aarch64' || c.vps.some((vp) => vp.reg > 0xffff_ffff) ? 2 : 1;
+  const cpus = c.vps.map((vp) =>
+    fdtNode(hexName('cpu', vp.reg), [
+      prop.str('device_type', 'cpu'),
+      prop.cells('reg', [[BigInt(vp.reg), cells]]),
+      prop.u32('numa-node-id', vp.vnode),
+      prop.str('status', 'okay'),
+    ]),
+  );
+  return fdtNode('cpus', [prop.u32('#address-cells', cells), prop.u32('#size-cells', 0)], cpus);
+}
+
+function memoryNodes(c: VmConfig): FdtNode[] {
+  const nodes = c.numa.map((n, vnode) =>
+    fdtNode(hexName('memory', n.memory[0]!.base), [
+      prop.str('device_type', 'memory'),
+      prop.cells('reg', n.memory.flatMap((r) => pair(r.base, r.size))),
+      prop.u32('numa-node-id', vnode),
+      prop.u32('microsoft,igvm-type', IGVM_MEMORY_TYPE.MEMORY),
+    ]),
+  );
+  // In host mode the host owns VTL2's placement and says so with a VTL2_PROTECTABLE range.
+  if (c.vtl2.mode === 'host') {
+    nodes.push(
+      fdtNode(hexName('memory', c.vtl2.base), [
+        prop.str('device_type', 'memory'),
+        prop.cells('reg', pair(c.vtl2.base, c.vtl2.size)),
+        prop.u32('numa-node-id', c.vtl2.vnode),
+        prop.u32('microsoft,igvm-type', IGVM_MEMORY_TYPE.VTL2_PROTECTABLE),
+      ]),
+    );
+  }
+  return nodes.sort((a, b) => parseInt(a.name.slice(7), 16) - parseInt(b.name.slice(7), 16));
+}
+
+/** Pages of DMA memory the NVMe queues need (submission + completion per queue pair, plus admin). */
+export function nvmeDmaPages(c: VmConfig): number {
+  return c.devices.nvme.reduce((n, d) => n + (d.ioQueues + 1) * 2 * Math.ceil((d.queueDepth * SQE_BYTES) / 4096), 0);
+}
+
+function openhclNode(c: VmConfig): FdtNode {
+  // 1/0 cells so the raw entropy bytes in `reg` read as whole cells to dtc's checks.
+  const props = [prop.u32('#address-cells', 1), prop.u32('#size-cells', 0), prop.str('memory-allocation-mode', c.vtl2.mode)];
+  if (c.vtl2.mode === 'vtl2') props.push(prop.u64('memory-size', BigInt(c.vtl2.size)));
+  const children: FdtNode[] = [];
+  if (c.entropy.length > 0) children.push(fdtNode('entropy', [prop.bytes('reg', Uint8Array.from(Buffer.from(c.entropy, 'hex')))]));
+  if (c.keepAlive.nvme) children.push(fdtNode('keep-alive', [prop.strs('device-types', ['nvme'])]));
+  if (c.devices.nvme.length > 0) children.push(fdtNode('device-dma', [prop.u64('total-pages', BigInt(nvmeDmaPages(c)))]));
+  return fdtNode('openhcl', props, children);
+}
+
+function vmbusNode(vtl: 0 | 2, connectionId: number, mmio: ReadonlyArray<{ base: number; size: number }>): FdtNode {
+  const props = [
+    prop.strs('compatible', ['microsoft,vmbus']),
+    prop.u32('microsoft,vtl', vtl),
+    prop.u32('#address-cells', 2),
+    prop.u32('#size-cells', 2),
+    prop.empty('dma-coherent'),
+    prop.u32('microsoft,message-connection-id', connectionId),
+  ];
+  // ranges: (child, parent, size) triples with child == parent; absent when the shim carves.
+  if (mmio.length > 0) props.push(prop.u64('ranges', ...mmio.flatMap((r) => u64s(r.base, r.base, r.size))));
+  // A node with `ranges` takes its first range as unit address (dtc's unit_address_vs_reg).
+  return fdtNode(mmio.length > 0 ? hexName('vmbus', mmio[0]!.base) : `vmbus-vtl${vtl}`, props);
+}
+
+function platformNodes(c: VmConfig): FdtNode[] {
+  if (c.arch === 'x86_64') {
+    return c.devices.serial.map((s) =>
+      fdtNode(hexName('serial', COM_PORTS[s.port]), [
+        prop.strs('compatible', ['ns16550a']),
+        prop.cells('reg', pair(COM_PORTS[s.port], 8)),
+        prop.u32('current-speed', s.baud),
+      ]),
+    );
+  }
+  const p = c.aarch64!;
+  const gic = p.gicVersion === 3
+    ? fdtNode(hexName('intc', p.gicDistributor), [
+        prop.strs('compatible', ['arm,gic-v3']),
+        prop.cells('reg', [...pair(p.gicDistributor, 0x1_0000), ...pair(p.gicRedistributor, 0x2_0000 * c.vps.length)]),
+        prop.u32('#interrupt-cells', 3),
+        prop.u32('#address-cells', 0),
+        prop.empty('interrupt-controller'),
+      ])
+    : fdtNode(hexName('intc', p.gicDistributor), [
+        prop.strs('compatible', ['arm,cortex-a15-gic']),
+        prop.cells('reg', [...pair(p.gicDistributor, 0x1000), ...pair(p.gicRedistributor, 0x2000)]),
+        prop.u32('#interrupt-cells', 3),
+        prop.u32('#address-cells', 0),
+        prop.empty('interrupt-controller'),
+      ]);
+  // The one PL011 plays COM3 (the console port): present only when the config has com3.
+  const com3 = c.devices.serial.find((s) => s.port === 'com3');
+  const uart = com3 === undefined ? [] : [
+    fdtNode(hexName('serial', p.uart), [
+      prop.strs('compatible', ['arm,pl011', 'arm,primecell']),
+      prop.cells('reg', pair(p.uart, 0x1000)),
+      prop.u32('current-speed', com3.baud),
+    ]),
+  ];
+  return [gic, ...uart];
+}
+
+/** The host device tree of a VmConfig as a tree; boot_cpuid_phys is VP 0's APIC ID / MPIDR. */
+export function buildHostDt(c: VmConfig): Fdt {
+  const bus = fdtNode('bus', [prop.strs('compatible', ['simple-bus']), prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('ranges')], [
+    vmbusNode(0, c.vmbus.vtl0ConnectionId, c.mmio.vtl0),
+    vmbusNode(2, c.vmbus.vtl2ConnectionId, c.mmio.vtl2 ?? []),
+  ]);
+  const root = fdtNode('', [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('model', `hclckpt,${c.name}`)], [
+    cpusNode(c),
+    ...memoryNodes(c),
+    fdtNode('chosen', [prop.str('bootargs', c.cmdline.host)]),
+    openhclNode(c),
+    bus,
+    ...platformNodes(c),
+  ]);
+  return { bootCpuidPhys: c.vps[0]!.reg % 0x1_0000_0000, reservations: [], root };
+}
+
+/** The host device tree of a VmConfig as DTB bytes. */
+export function hostDtb(c: VmConfig): Uint8Array {
+  return writeFdt(buildHostDt(c));
+}
