@@ -85,7 +85,10 @@ export class ByteWriter {
   }
 
   /** Appends raw bytes. */
-  bytes(b: Uint8Array): this { this.#buf.set(b, this.#room(b.length));
+  bytes(b: Uint8Array): this {
+    // #room may replace #buf, so take the offset before touching the buffer.
+    const at = this.#room(b.length);
+    this.#buf.set(b, at);
     return this;
   }
   /** Appends `n` zero bytes. */
