@@ -1,5 +1,19 @@
+import * as assert from 'uvu/assert';
 import type { Topology } from '../../../lib/config/topology.ts';
+import { isHclError, type HclErrorCode } from '../../../lib/errors.ts';
 import type { UnitContext } from '../../../lib/hcl/units/index.ts';
+
+/** Asserts that `fn` throws an HclError with `code` whose message contains `message`. */
+export function throwsHcl(fn: () => unknown, code: HclErrorCode, message: string): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(isHclError(e, code), `expected ${code}, got ${isHclError(e) ? e.code : String(e)}`);
+    assert.ok((e as Error).message.includes(message), `message ${JSON.stringify((e as Error).message)} lacks ${JSON.stringify(message)}`);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
 
 /**
  * A small partition for unit tests: `vps` VPs on two vnodes, two NVMe controllers, two UARTs and
