@@ -1,0 +1,151 @@
+import { HclError } from '../errors.ts';
+import { fdtNode, prop, writeFdt } from '../fdt/index.ts';
+import type { FdtNode } from '../fdt/index.ts';
+import type { HostDt } from './hostdt.ts';
+import { HEAP_LAYOUT, type IsolationName, type Region } from './params.ts';
+import type { MemoryEntry, Vtl2Range } from './partition.ts';
+import type { PersistedPayload } from './persisted.ts';
+
+/**
+ * How arm64 CPUs other than VP 0 are marked. "openhcl": "disabled" as OpenHCL does (its patched
+ * kernel onlines them later). "okay" (the model's default): every CPU "okay", so a stock kernel
+ * boots them all — a documented difference from OpenHCL.
+ */
+export type Arm64CpuStatus = 'okay' | 'openhcl';
+
+/** Everything the kernel device tree is built from. */
+export interface KernelDtInputs {
+  arch: 'x86_64' | 'aarch64';
+  isolation: IsolationName;
+  allocationMode: 'host' | 'vtl2';
+  cpus: Array<{ reg: bigint; vnode: number }>;
+  vtl2Ram: Vtl2Range[];
+  /** Partition memory, VTL2 ranges already split by use (see `splitMemoryMap`). */
+  memoryMap: MemoryEntry[];
+  mmio: PersistedPayload['partitionMmio'];
+  vmbusVtl2: { connectionId: number; mmio: Region[] };
+  sidecarNodes: Array<{ controlPage: bigint; shmemBase: bigint; shmemSize: bigint }>;
+  entropy?: Uint8Array;
+  vtl0AliasMap?: bigint;
+  cmdline: string;
+  initrd: Region;
+  reservations: Region[];
+  /** Distance matrix (SLIT); arm64 gets a /distance-map. */
+  distances?: number[][];
+  platform: Pick<HostDt, 'gic' | 'serial'>;
+  arm64CpuStatus: Arm64CpuStatus;
+}
+
+const GIC_PHANDLE = 1;
+const CLOCK_PHANDLE = 2;
+const hx = (n: bigint): string => n.toString(16);
+const reg = (...pairs: Array<readonly [bigint, bigint]>) => prop.u64('reg', ...pairs.flat());
+
+/** Splits VTL2_RAM entries by carve-outs (each `Region & {type}`), keeping the other entries. */
+export function splitMemoryMap(entries: MemoryEntry[], carve: Array<Region & { type: number }>): MemoryEntry[] {
+  const out: MemoryEntry[] = [];
+  const cuts = carve.filter((c) => c.size > 0n).sort((a, b) => (a.gpa < b.gpa ? -1 : 1));
+  for (const e of entries) {
+    if (e.vtlType !== 1) { out.push(e); continue; }
+    let at = e.base;
+    const end = e.base + e.size;
+    for (const c of cuts) {
+      if (c.gpa + c.size <= at || c.gpa >= end) continue;
+      const s = c.gpa > at ? c.gpa : at;
+      const t = c.gpa + c.size < end ? c.gpa + c.size : end;
+      if (s > at) out.push({ ...e, base: at, size: s - at });
+      out.push({ ...e, base: s, size: t - s, vtlType: c.type });
+      at = t;
+    }
+    if (at < end) out.push({ ...e, base: at, size: end - at });
+  }
+  return out;
+}
+
+function cpusNode(i: KernelDtInputs): FdtNode {
+  const arm = i.arch === 'aarch64';
+  const cpus = i.cpus.map((c, vp) => fdtNode(`cpu@${vp + 1}`, [
+    prop.str('device_type', 'cpu'),
+    arm ? prop.u64('reg', c.reg) : prop.u32('reg', Number(c.reg)),
+    prop.u32('numa-node-id', c.vnode),
+    ...(arm ? [prop.str('compatible', 'arm,arm-v8'), ...(i.cpus.length > 1 ? [prop.str('enable-method', 'psci')] : [])] : []),
+    prop.str('status', !arm || vp === 0 || i.arm64CpuStatus === 'okay' ? 'okay' : 'disabled'),
+  ]));
+  return fdtNode('cpus', [prop.u32('#address-cells', arm ? 2 : 1), prop.u32('#size-cells', 0)], cpus);
+}
+
+// What a stock arm64 kernel needs on qemu -M virt besides the OpenHCL nodes.
+function arm64Platform(i: KernelDtInputs): FdtNode[] {
+  const out: FdtNode[] = [fdtNode('psci', [prop.strs('compatible', ['arm,psci-1.0', 'arm,psci-0.2']), prop.str('method', 'hvc')])];
+  const gic = i.platform.gic;
+  if (gic === undefined) throw new HclError('SHIM_HOST_DT_INVALID', 'host device tree /: aarch64 needs an intc@ (GIC) node');
+  const n = BigInt(i.cpus.length);
+  out.push(fdtNode(`intc@${hx(gic.distributor)}`, [
+    prop.str('compatible', gic.version === 3 ? 'arm,gic-v3' : 'arm,cortex-a15-gic'),
+    prop.u32('#interrupt-cells', 3), prop.empty('interrupt-controller'),
+    gic.version === 3 ? reg([gic.distributor, 0x1_0000n], [gic.second, 0x2_0000n * n]) : reg([gic.distributor, 0x1_0000n], [gic.second, 0x1_0000n]),
+    prop.u32('phandle', GIC_PHANDLE),
+  ]));
+  // PPI flags: level-high; GICv2 also carries the CPU mask in bits 8..15.
+  const ppi = gic.version === 3 ? 4 : (((1 << Math.min(i.cpus.length, 8)) - 1) << 8) | 4;
+  out.push(fdtNode('timer', [prop.str('compatible', 'arm,armv8-timer'), prop.u32('interrupts', 1, 13, ppi, 1, 14, ppi, 1, 11, ppi, 1, 10, ppi), prop.empty('always-on')]));
+  out.push(fdtNode('pmu', [prop.str('compatible', 'arm,armv8-pmuv3'), prop.u32('interrupts', 1, 7, ppi)]));
+  const uart = i.platform.serial.find((s) => s.kind === 'pl011');
+  if (uart !== undefined) {
+    out.push(fdtNode('apb-pclk', [prop.str('compatible', 'fixed-clock'), prop.u32('#clock-cells', 0), prop.u32('clock-frequency', 24_000_000), prop.str('clock-output-names', 'clk24mhz'), prop.u32('phandle', CLOCK_PHANDLE)]));
+    out.push(fdtNode(`serial@${hx(uart.base)}`, [
+      prop.strs('compatible', ['arm,pl011', 'arm,primecell']), reg([uart.base, 0x1000n]), prop.u32('interrupts', 0, 1, 4),
+      prop.u32('clocks', CLOCK_PHANDLE, CLOCK_PHANDLE), prop.strs('clock-names', ['uartclk', 'apb_pclk']), prop.u32('current-speed', uart.speed),
+    ]));
+  }
+  if (i.distances !== undefined && i.distances.length > 1) {
+    const cells = i.distances.flatMap((row, a) => row.flatMap((d, b) => [a, b, d]));
+    out.push(fdtNode('distance-map', [prop.str('compatible', 'numa-distance-map-v1'), prop.u32('distance-matrix', ...cells)]));
+  }
+  out.push(fdtNode('chosen', [
+    prop.str('bootargs', i.cmdline),
+    prop.u64('linux,initrd-start', i.initrd.gpa), prop.u64('linux,initrd-end', i.initrd.gpa + i.initrd.size),
+    ...(uart !== undefined ? [prop.str('stdout-path', `/serial@${hx(uart.base)}`)] : []),
+  ]));
+  return out;
+}
+
+function openhclNode(i: KernelDtInputs): FdtNode {
+  const children: FdtNode[] = i.memoryMap.map((m) => fdtNode(`memory@${hx(m.base)}`, [
+    prop.str('device_type', 'memory-openhcl'), reg([m.base, m.size]), prop.u32('numa-node-id', m.vnode),
+    prop.u32('microsoft,igvm-type', m.igvmType), prop.u32('openhcl,memory-type', m.vtlType),
+  ]));
+  for (const m of i.mmio) children.push(fdtNode(`memory@${hx(m.base)}`, [reg([m.base, m.size]), prop.u32('openhcl,memory-type', m.vtlType)]));
+  if (i.entropy !== undefined) children.push(fdtNode('entropy', [prop.bytes('reg', i.entropy)]));
+  return fdtNode('openhcl', [
+    prop.str('isolation-type', i.isolation), prop.str('memory-allocation-mode', i.allocationMode),
+    ...(i.vtl0AliasMap !== undefined ? [prop.u64('vtl0-alias-map', i.vtl0AliasMap)] : []),
+  ], children);
+}
+
+/** Builds the kernel DTB (reference §1c); SHIM_LIMIT_EXCEEDED above 256 KiB. */
+export function buildKernelDt(i: KernelDtInputs): Uint8Array {
+  const arm = i.arch === 'aarch64';
+  const vmbus = fdtNode('vmbus', [
+    prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('dma-coherent'), prop.str('compatible', 'microsoft,vmbus'),
+    prop.u32('microsoft,vtl', 2), prop.u32('microsoft,message-connection-id', i.vmbusVtl2.connectionId),
+    prop.u64('ranges', ...i.vmbusVtl2.mmio.flatMap((r) => [r.gpa, r.gpa, r.size])),
+  ]);
+  const sidecars = i.sidecarNodes.map((s) => fdtNode(`sidecar@${hx(s.controlPage)}`, [
+    prop.str('compatible', 'microsoft,openhcl-sidecar'), reg([s.controlPage, 0x1000n], [s.shmemBase, s.shmemSize]), prop.strs('reg-names', ['ctrl', 'shmem']),
+  ]));
+  const root = fdtNode('', [
+    prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('compatible', 'microsoft,openvmm'),
+    ...(arm ? [prop.u32('interrupt-parent', GIC_PHANDLE)] : []),
+  ], [
+    fdtNode('hypervisor', [prop.str('compatible', 'microsoft,hyperv')]),
+    cpusNode(i),
+    ...i.vtl2Ram.map((r) => fdtNode(`memory@${hx(r.gpa)}`, [prop.str('device_type', 'memory'), reg([r.gpa, r.size]), prop.u32('numa-node-id', r.vnode)])),
+    fdtNode('bus', [prop.str('compatible', 'simple-bus'), prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('ranges')], [vmbus, ...sidecars]),
+    ...(arm ? arm64Platform(i) : []),
+    openhclNode(i),
+  ]);
+  const bytes = writeFdt({ bootCpuidPhys: Number(i.cpus[0]?.reg ?? 0n) >>> 0, reservations: i.reservations.filter((r) => r.size > 0n).map((r) => ({ address: r.gpa, size: r.size })), root });
+  if (bytes.length > HEAP_LAYOUT.dtbMax) throw new HclError('SHIM_LIMIT_EXCEEDED', `kernel device tree: ${bytes.length} bytes exceed ${HEAP_LAYOUT.dtbMax}`);
+  return bytes;
+}

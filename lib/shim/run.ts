@@ -1,0 +1,180 @@
+import { HclError, isHclError } from '../errors.ts';
+import type { Topology } from '../config/topology.ts';
+import { readFdt } from '../fdt/index.ts';
+import type { GuestMemory } from '../memory/index.ts';
+import { encodeSidecarParams, startSidecar, type SidecarOutput, type SidecarParams } from '../sidecar/index.ts';
+import { buildKernelCommandLine, hostIsTrusted, parseShimOptions, userCommandLine } from './cmdline.ts';
+import { writeHandoff } from './handoff.ts';
+import { COM3_PORT, parseHostDt, type HostDt } from './hostdt.ts';
+import { buildKernelDt, splitMemoryMap, type Arm64CpuStatus } from './kerneldt.ts';
+import {
+  HEAP_LAYOUT, ISOLATION_NAMES, PARAM_REGION_PAGES, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeShimParams, type Region,
+} from './params.ts';
+import {
+  MEMORY_VTL_TYPE, decideMmio, decideVtl2Ram, partitionMemory, partitionMmio, shimTopology, topologyDifferences, type Vtl2Range,
+} from './partition.ts';
+import { readPersistedState, type PersistedPayload } from './persisted.ts';
+import { planSidecar, type SidecarNodePlan } from './sidecarplan.ts';
+import { decodeSlit } from './slit.ts';
+
+/** What the shim stage produced. */
+export interface ShimResult {
+  handoffGpa: bigint;
+  cmdline: string;
+  /** CPUs that boot Linux (all VPs when sidecar is off). */
+  bootCpus: number[];
+  sidecar: { nodes: SidecarNodePlan[]; params: SidecarParams; output: SidecarOutput } | undefined;
+  restored: boolean;
+  topology: Topology;
+  /** The topology checkpoint the next save writes (`writePersistedState`). */
+  persisted: PersistedPayload;
+  dtb: Uint8Array;
+  log: string[];
+}
+
+/** Shim options the model adds (not in OpenHCL). */
+export interface RunShimOptions {
+  arch: 'x86_64' | 'aarch64';
+  arm64CpuStatus: Arm64CpuStatus;
+}
+
+const PAGE = 0x1000n;
+
+/**
+ * Runs openhcl_boot over guest memory: shim parameters at shimBase + SHIM_PARAMS_OFFSET, the
+ * host DTB and SLIT from the parameter region, the static command line page and the persisted
+ * header; writes the kernel DTB, command line, sidecar pages and the handoff record.
+ */
+export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<RunShimOptions> = {}): ShimResult {
+  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', ...options };
+  const log: string[] = [];
+  const p = decodeShimParams(memory.read(shimBase + BigInt(SHIM_PARAMS_OFFSET), SHIM_PARAMS_SIZE));
+  const at = (off: bigint, size: bigint): Region => ({ gpa: shimBase + off, size });
+  const paramRegion = at(p.parameterRegionOffset, p.parameterRegionSize);
+  const page = (n: number): bigint => paramRegion.gpa + BigInt(n) * PAGE;
+  const isolation = ISOLATION_NAMES[p.supportedIsolationType];
+  const host = readHost(memory, page(PARAM_REGION_PAGES.deviceTree.first), PARAM_REGION_PAGES.deviceTree.count * 4096);
+  const distances = decodeSlit(memory.read(page(PARAM_REGION_PAGES.slit.first), PARAM_REGION_PAGES.slit.count * 4096));
+  const staticPage = decodeCommandLinePage(memory.read(shimBase + p.cmdlineOffset, 4096));
+  const persistedRegion = at(p.persistedStateRegionOffset, p.persistedStateRegionSize);
+  const saved = isolation === 'none' && persistedRegion.size > 0n ? readPersistedState(memory, persistedRegion) : undefined;
+
+  const measured = at(p.memoryStartOffset, p.memorySize);
+  let vtl2Ram: Vtl2Range[] = decideVtl2Ram(host, measured);
+  const mmio = decideMmio(host);
+  const now: PersistedPayload = {
+    partitionMemory: partitionMemory(host, vtl2Ram), partitionMmio: partitionMmio(mmio),
+    cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [], cpus: host.cpus,
+  };
+  let current = now;
+  if (saved !== undefined) {
+    const hostMode = host.allocationMode === 'host';
+    const diffs = topologyDifferences(now, saved, { cpus: true, memory: hostMode });
+    if (diffs.length > 0) {
+      throw new HclError('TOPOLOGY_MISMATCH', `shim restore: host topology differs from the saved one: ${diffs.join('; ')}`, { details: { differences: diffs } });
+    }
+    // vtl2 mode: the saved map is the truth (the carve must not move under a running VTL0).
+    if (!hostMode) {
+      current = { ...saved, cpus: host.cpus };
+      vtl2Ram = saved.partitionMemory.filter((m) => m.vtlType === MEMORY_VTL_TYPE.VTL2_RAM).map((m) => ({ gpa: m.base, size: m.size, vnode: m.vnode }));
+    }
+    current = { ...current, cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [] };
+    log.push(`restore: persisted state found at 0x${persistedRegion.gpa.toString(16)}, topology matches`);
+  }
+
+  const trusted = hostIsTrusted(isolation, staticPage.line);
+  const user = userCommandLine(staticPage, host.bootargs, trusted);
+  const opts = parseShimOptions(user);
+  const used = at(p.usedStart, p.usedEnd - p.usedStart);
+  const sidecarImage = at(p.sidecarOffset, p.sidecarSize);
+  const plan = planSidecar({
+    arch: o.arch, isolated: isolation !== 'none', hasImage: sidecarImage.size > 0n, mode: opts.sidecar,
+    vpVnodes: host.cpus.map((c) => c.vnode), free: freeRam(vtl2Ram, used), restoring: saved !== undefined,
+    restoreLinuxCpus: saved === undefined ? [] : [...saved.cpusWithOutstandingIo, ...saved.cpusWithMappedInterruptsNoIo],
+  });
+  log.push(plan.active ? `sidecar: ${plan.nodes.length} nodes, boot_cpus=${plan.bootCpus.join(',')}` : `sidecar: off (${plan.reason})`);
+
+  const heap = shimBase + p.heapStartOffset;
+  let sidecar: ShimResult['sidecar'];
+  if (plan.active) {
+    const linux = new Set(plan.bootCpus);
+    const params: SidecarParams = {
+      hypercallPage: 0n, enableLogging: plan.logging,
+      nodes: plan.nodes.map((n) => ({ memoryBase: n.memory.gpa, memorySize: n.memory.size, baseVp: n.baseVp, vpCount: n.vpCount })),
+      startInSidecar: host.cpus.map((_, vp) => vp).filter((vp) => !linux.has(vp)),
+    };
+    const paramsGpa = heap + BigInt(HEAP_LAYOUT.sidecarParams);
+    memory.write(paramsGpa, encodeSidecarParams(params));
+    sidecar = { nodes: plan.nodes, params, output: startSidecar(memory, params, heap + BigInt(HEAP_LAYOUT.sidecarOutput)) };
+  }
+
+  const serial = host.serial.find((s) => (o.arch === 'x86_64' ? s.kind === 'ns16550a' && s.base === COM3_PORT : s.kind === 'pl011'));
+  const cmdline = buildKernelCommandLine({
+    arch: o.arch, isolation, trusted, user, vmbusConnectionId: host.vmbusVtl2.connectionId,
+    console: serial === undefined ? undefined : o.arch === 'x86_64' ? `ttyS2,${serial.speed}` : 'ttyAMA0',
+    nvmeKeepAlive: host.keepAlive.includes('nvme') && !opts.disableNvmeKeepAlive,
+    bootCpus: plan.active ? plan.bootCpus : undefined,
+  });
+
+  const config = [at(p.cmdlineOffset, PAGE), paramRegion];
+  const persisted = [{ ...persistedRegion, size: PAGE }, { gpa: persistedRegion.gpa + PAGE, size: persistedRegion.size - PAGE }];
+  const carve = [
+    ...config.map((r) => ({ ...r, type: MEMORY_VTL_TYPE.VTL2_CONFIG })),
+    { ...at(p.vtl2ReservedRegionOffset, p.vtl2ReservedRegionSize), type: MEMORY_VTL_TYPE.VTL2_RESERVED },
+    { ...persisted[0]!, type: MEMORY_VTL_TYPE.VTL2_PERSISTED_STATE_HEADER },
+    { ...persisted[1]!, type: MEMORY_VTL_TYPE.VTL2_PERSISTED_STATE_PROTOBUF },
+    { ...at(p.logBufferStart, p.logBufferSize), type: MEMORY_VTL_TYPE.VTL2_BOOTSHIM_LOG_BUFFER },
+    ...(plan.active ? [{ ...sidecarImage, type: MEMORY_VTL_TYPE.VTL2_SIDECAR_IMAGE }, ...plan.nodes.map((n) => ({ ...n.memory, type: MEMORY_VTL_TYPE.VTL2_SIDECAR_NODE }))] : []),
+  ].filter((c) => c.size > 0n);
+  const initrd = at(p.initrdOffset, p.initrdSize);
+  const dtb = buildKernelDt({
+    arch: o.arch, isolation, allocationMode: host.allocationMode, cpus: host.cpus, vtl2Ram,
+    memoryMap: splitMemoryMap(current.partitionMemory, carve), mmio: current.partitionMmio,
+    vmbusVtl2: { connectionId: host.vmbusVtl2.connectionId, mmio: mmio.vtl2 },
+    sidecarNodes: sidecar?.output.nodes ?? [], cmdline, initrd, reservations: carve,
+    platform: host, arm64CpuStatus: o.arm64CpuStatus,
+    ...(host.entropy !== undefined ? { entropy: host.entropy } : {}),
+    ...(host.vtl0AliasMap !== undefined ? { vtl0AliasMap: host.vtl0AliasMap } : {}),
+    ...(distances !== undefined ? { distances } : {}),
+  });
+  const cmdBytes = new TextEncoder().encode(cmdline);
+  memory.write(heap + BigInt(HEAP_LAYOUT.cmdline), cmdBytes);
+  memory.write(heap + BigInt(HEAP_LAYOUT.dtb), dtb);
+  const handoffGpa = heap + BigInt(HEAP_LAYOUT.handoff);
+  writeHandoff(memory, handoffGpa, {
+    dtbGpa: heap + BigInt(HEAP_LAYOUT.dtb), dtbSize: dtb.length,
+    cmdlineGpa: heap + BigInt(HEAP_LAYOUT.cmdline), cmdlineSize: cmdBytes.length,
+    initrdGpa: initrd.gpa, initrdSize: Number(initrd.size),
+    sidecarParamsGpa: sidecar === undefined ? 0n : heap + BigInt(HEAP_LAYOUT.sidecarParams),
+  });
+  log.push(`kernel dtb: ${dtb.length} bytes, cmdline ${cmdBytes.length} bytes`);
+  return {
+    handoffGpa, cmdline, dtb, log, restored: saved !== undefined, sidecar, persisted: current,
+    bootCpus: plan.active ? plan.bootCpus : host.cpus.map((_, vp) => vp),
+    topology: shimTopology(o.arch, current, vtl2Ram),
+  };
+}
+
+function readHost(memory: GuestMemory, gpa: bigint, size: number): HostDt {
+  try {
+    return parseHostDt(readFdt(memory.read(gpa, size)));
+  } catch (e) {
+    if (isHclError(e) && e.code.startsWith('FDT_')) {
+      throw new HclError('SHIM_HOST_DT_INVALID', `host device tree at 0x${gpa.toString(16)}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+// VTL2 RAM not taken by the loaded image: what sidecar node memory may come from.
+function freeRam(ram: Vtl2Range[], used: Region): Vtl2Range[] {
+  const out: Vtl2Range[] = [];
+  for (const r of ram) {
+    const end = r.gpa + r.size;
+    const uEnd = used.gpa + used.size;
+    if (uEnd <= r.gpa || used.gpa >= end) { out.push({ ...r }); continue; }
+    if (used.gpa > r.gpa) out.push({ gpa: r.gpa, size: used.gpa - r.gpa, vnode: r.vnode });
+    if (uEnd < end) out.push({ gpa: uEnd, size: end - uEnd, vnode: r.vnode });
+  }
+  return out;
+}
