@@ -1,0 +1,91 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runWorkload } from '../../../harness/workload.ts';
+import { createUnits, type HclUnits } from '../../../lib/hcl/units/index.ts';
+import { HvPartition } from '../../../lib/hv/index.ts';
+import { decodeCanonical, encodeCanonical } from '../../../lib/state/codec.ts';
+import { defaultRegistry } from '../../../lib/state/registry.ts';
+import { testContext, throwsHcl } from './fixture.ts';
+
+/** Laws every unit obeys, run over all units after a workload has moved their state. */
+
+const registry = defaultRegistry();
+const busy = (seed: number): HclUnits => {
+  const ctx = testContext();
+  const u = createUnits(ctx);
+  runWorkload(u, new HvPartition(ctx.topology), { seed, steps: 2000 });
+  return u;
+};
+
+for (const name of createUnits(testContext()).all.map((u) => u.name)) {
+  const unitOf = (u: HclUnits) => u.all.find((x) => x.name === name);
+
+  test(`${name}: default and evolved states satisfy the schema`, () => {
+    const u = busy(11);
+    const unit = unitOf(u);
+    registry.validateUnitState(name, unit?.defaultState());
+    registry.validateUnitState(name, unit?.save());
+    assert.not.equal(unit?.save(), unit?.defaultState(), 'the workload changed the state');
+  });
+
+  test(`${name}: save → restore → save is the identity, through canonical bytes`, () => {
+    const src = unitOf(busy(12));
+    const dst = unitOf(createUnits(testContext()));
+    const bytes = encodeCanonical(src?.save());
+    dst?.restore(decodeCanonical(bytes, name));
+    assert.equal(encodeCanonical(dst?.save()), bytes);
+  });
+
+  test(`${name}: saved and restored values are copies, not the live state`, () => {
+    const ctx = testContext();
+    const src = createUnits(ctx);
+    const hv = new HvPartition(ctx.topology);
+    runWorkload(src, hv, { seed: 13, steps: 500 });
+    const saved = unitOf(src)?.save() as Record<string, unknown>;
+    const before = encodeCanonical(saved);
+    const other = unitOf(busy(14));
+    other?.restore(saved);
+    runWorkload(src, hv, { seed: 99, steps: 2000 });
+    assert.equal(encodeCanonical(saved), before, 'later operations do not reach a saved value');
+    for (const v of Object.values(saved)) if (Array.isArray(v)) v.length = 0;
+    assert.equal(encodeCanonical(other?.save()), before, 'mutating the saved value does not reach the restored unit');
+  });
+
+  test(`${name}: unknown fields are ignored on restore`, () => {
+    const unit = unitOf(busy(15));
+    const saved = unit?.save() as Record<string, unknown>;
+    unit?.restore({ ...saved, addedByALaterVersion: 42 });
+    assert.not.ok('addedByALaterVersion' in (unit?.save() as object));
+  });
+
+  test(`${name}: a field of the wrong type is rejected with its path`, () => {
+    const saved = unitOf(busy(16))?.save() as Record<string, unknown[]>;
+    const list = Object.keys(saved).find((k) => Array.isArray(saved[k]));
+    if (list === undefined) {
+      throwsHcl(() => registry.validateUnitState(name, { ...saved, index: 'x' }), 'STATE_SCHEMA', `${name}: index: expected integer`);
+      return;
+    }
+    const first = saved[list]?.[0] as Record<string, unknown>;
+    const field = Object.keys(first).find((k) => typeof first[k] === 'number' || typeof first[k] === 'bigint') ?? '';
+    const bad = { ...saved, [list]: [first, { ...first, [field]: 'x' }] };
+    throwsHcl(() => registry.validateUnitState(name, bad), 'STATE_SCHEMA', `${name}: ${list}[1].${field}: expected`);
+  });
+}
+
+test('rtc.cmos: a field of the wrong type is rejected with its path', () => {
+  const saved = createUnits(testContext()).rtc.save();
+  throwsHcl(() => registry.validateUnitState('rtc.cmos', { ...saved, clockNs: 5 }), 'STATE_SCHEMA', 'rtc.cmos: clockNs: expected bigint');
+  throwsHcl(() => registry.validateUnitState('rtc.cmos', { ...saved, cmos: [1, 2] }), 'STATE_SCHEMA', 'rtc.cmos: cmos: expected Uint8Array');
+});
+
+test('nvme: the brief\'s example path, ioQueues[n].tail', () => {
+  const u = createUnits(testContext());
+  u.nvme.enable(0, 0x1000n, 0x2000n);
+  for (let i = 0; i < 4; i++) u.nvme.createIoQueue(0, i);
+  const s = u.nvme.save();
+  const q = s.controllers[0]?.ioQueues[3];
+  if (q !== undefined) (q as { sqTail: unknown }).sqTail = 1.5;
+  throwsHcl(() => registry.validateUnitState('nvme', s), 'STATE_SCHEMA', 'nvme: controllers[0].ioQueues[3].sqTail: expected integer');
+});
+
+test.run();
