@@ -20,8 +20,10 @@ const variant = (arch: 'x86_64' | 'aarch64', names: readonly string[]) =>
     vps: Type.Array(Type.Object({ index: uint(32), registers: regsSchema(names) })),
   });
 
+const VARIANTS = { x86_64: variant('x86_64', X86_REGISTERS), aarch64: variant('aarch64', AARCH64_REGISTERS) };
+
 /** Schema of the hypervisor's saved partition state. */
-export const HvStateSchema = Type.Union([variant('x86_64', X86_REGISTERS), variant('aarch64', AARCH64_REGISTERS)]);
+export const HvStateSchema = Type.Union([VARIANTS.x86_64, VARIANTS.aarch64]);
 
 /** The hypervisor's saved partition state: per VP, every architectural register as a u64. */
 export interface HvState {
@@ -79,7 +81,9 @@ export class HvPartition {
    * architecture and VP count (TOPOLOGY_MISMATCH) before replacing the registers.
    */
   restore(value: unknown): void {
-    checkSchema('hv', HvStateSchema, value);
+    // Checking against the variant the value names gives errors a field path, not "union".
+    const arch = (value as { arch?: unknown } | null)?.arch;
+    checkSchema('hv', arch === 'x86_64' || arch === 'aarch64' ? VARIANTS[arch] : HvStateSchema, value);
     const s = Value.Clean(HvStateSchema, structuredClone(value)) as HvState;
     if (s.arch !== this.topology.arch) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.arch} registers for a ${this.topology.arch} partition`);
     if (s.vps.length !== this.topology.vps.length) {
