@@ -85,7 +85,7 @@ export interface InitArgs {
   argv: string[];
 }
 
-/** Linux's envp_init holds HOME and TERM plus up to 31 more (MAX_INIT_ENVS 32 and the check's off-by-one). */
+/** init/main.c MAX_INIT_ENVS: with HOME and TERM, envp_init holds at most 33 entries. */
 const MAX_INIT_ENVS = 32;
 
 /**
@@ -109,7 +109,8 @@ export function initArgs(args: readonly CmdlineArg[]): InitArgs {
       argv.push(word);
     } else {
       const index = [...env.keys()].indexOf(key);
-      if ((index < 0 ? env.size : index) >= MAX_INIT_ENVS) {
+      // Linux panics when its search loop reaches slot MAX_INIT_ENVS while it is still in use.
+      if (env.size > MAX_INIT_ENVS && (index < 0 || index >= MAX_INIT_ENVS)) {
         throw new HclError('KERNEL_BOOT_FAILED', `kernel command line: too many boot env vars at \`${key}'`);
       }
       env.set(key, value);

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseReport } from '../../lib/realkernel/report.ts';
+import { parseReport, parseSections } from '../../lib/realkernel/report.ts';
 import { readText, type Kernel } from '../../lib/kernel/index.ts';
 import { bootFromParts } from './boot-helpers.ts';
 
@@ -20,12 +20,24 @@ function listing(k: Kernel): string[] {
     for (const name of k.procfs.list(dir)) {
       const r = rel === '' ? name : `${rel}/${name}`;
       out.push(r);
-      if (!k.procfs.exists(`${dir}/${name}`) || isDir(k, `${dir}/${name}`)) walk(`${dir}/${name}`, r);
+      if (isDir(k, `${dir}/${name}`)) walk(`${dir}/${name}`, r);
     }
   };
   walk('/proc/device-tree', '');
   return out.sort();
 }
+/** Same labels, and every value ends in the same column (values of equal width in both). */
+function sameLayout(oursText: string, theirsText: string): void {
+  const ours = oursText.split('\n');
+  const theirs = theirsText.split('\n');
+  assert.is(ours.length, theirs.length);
+  const label = (l: string): string => l.replace(/ *\d+( kB)?$/, '');
+  ours.forEach((l, i) => {
+    assert.is(label(l), label(theirs[i]!), `line ${i}`);
+    assert.is(l.length, theirs[i]!.length, `width of line ${i}: ${l} vs ${theirs[i]}`);
+  });
+}
+
 const isDir = (k: Kernel, p: string): boolean => { try { k.procfs.list(p); return true; } catch { return false; } };
 
 for (const file of LOGS) {
@@ -45,17 +57,12 @@ for (const file of LOGS) {
       assert.is(readText(fs, `/sys/devices/system/node/node${n.id}/distance`), n.distance, `node${n.id} distance`);
     }
   });
-  test(`${file}: node meminfo has the real layout line for line`, () => {
-    for (const n of real.nodes) {
-      const ours = readText(fs, `/sys/devices/system/node/node${n.id}/meminfo`).split('\n');
-      const theirs = n.meminfo.split('\n');
-      assert.is(ours.length, theirs.length);
-      const label = (l: string): string => l.replace(/ *\d+( kB)?$/, '');
-      ours.forEach((l, i) => {
-        assert.is(label(l), label(theirs[i]!), `line ${i}`);
-        assert.is(l.length, theirs[i]!.length, `width of line ${i}: ${l}`);
-      });
-    }
+  test(`${file}: node and /proc meminfo have the real layout line for line`, () => {
+    const section = parseSections(readFileSync(file, 'utf8')).sections.get('meminfo');
+    const pairs = real.nodes.map((n) => [readText(fs, `/sys/devices/system/node/node${n.id}/meminfo`), n.meminfo]);
+    if (section?.kind === 'text') pairs.push([readText(fs, '/proc/meminfo'), section.text]);
+    assert.ok(pairs.length > real.nodes.length, 'the log has /proc/meminfo');
+    for (const [oursText, theirsText] of pairs) sameLayout(oursText!, theirsText!);
   });
   test(`${file}: /proc/device-tree lists the same paths, /openhcl bytes identical`, () => {
     assert.equal(listing(k), [...real.deviceTree].sort());
