@@ -1,0 +1,139 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runWorkload } from '../../harness/workload.ts';
+import { createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
+import { HvPartition } from '../../lib/hv/index.ts';
+import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
+import { defaultRegistry } from '../../lib/state/registry.ts';
+import { ServicingController, saveRank, type Clock, type InitInput, type ServicingState } from '../../lib/state/servicing.ts';
+import type { StateUnit } from '../../lib/state/unit.ts';
+import { testContext, throwsHcl } from '../hcl/units/fixture.ts';
+
+const ID = '6b1e1f3c-2a4d-4e5f-8a9b-0c1d2e3f4a5b';
+const registry = defaultRegistry();
+const init = (): InitInput => ({
+  firmwareType: 'uefi',
+  topology: testContext().topology,
+  options: { OPENHCL_SIDECAR: 'on' },
+  usermodeVersion: '1.0.0',
+  emuplat: { rtcLocalClock: { offsetNs: -5n } },
+});
+/** A clock that moves only when told: tests never read wall time. */
+const fakeClock = (start = 1_000_000n) => {
+  let t = start;
+  const clock: Clock & { advance(ns: bigint): void } = { now: () => t, advance: (ns) => void (t += ns) };
+  return clock;
+};
+const busy = (seed = 5): HclUnits => {
+  const ctx = testContext();
+  const u = createUnits(ctx);
+  runWorkload(u, new HvPartition(ctx.topology), { seed, steps: 1500 });
+  return u;
+};
+const req = { correlationId: ID, timeoutNs: 5_000_000_000n };
+
+/** Wraps a unit so every stop/save is logged and `onSave` can act (e.g. advance the clock). */
+function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
+  return {
+    name: u.name, package: u.package, generation: u.generation, schema: u.schema,
+    save: () => (log.push(`save ${u.name}`), onSave(), u.save()),
+    restore: (s) => u.restore(s),
+    defaultState: () => u.defaultState(),
+    stop: () => (log.push(`stop ${u.name}`), u.stop?.()),
+    start: () => u.start?.(),
+  };
+}
+
+const ranks: Array<[string, number]> = [['rtc.cmos', 0], ['serial.16550', 0], ['emuplat.tpm', 0], ['nvme', 1], ['vp', 2], ['synic', 2], ['vmbus.server.channels', 3], ['vmbus.client', 3]];
+for (const [name, rank] of ranks) test(`saveRank(${name}) = ${rank}`, () => assert.is(saveRank(name), rank));
+
+test('save stops every unit first, then saves emuplat, nvme, the rest, vmbus last', () => {
+  const log: string[] = [];
+  const u = busy();
+  const shuffled = [u.vmbus, u.vp, u.nvme, u.synic, u.serial, u.rtc].map((x) => spy(x, log));
+  const s = new ServicingController(shuffled, registry, fakeClock()).save(req, init());
+  // Stable within a rank: serial stays before rtc, vp before synic, as given.
+  const order = ['serial.16550', 'rtc.cmos', 'nvme', 'vp', 'synic', 'vmbus.server.channels'];
+  assert.equal(s.units.map((x) => x.name), order);
+  assert.equal(log, [...order.map((n) => `stop ${n}`), ...order.map((n) => `save ${n}`)]);
+});
+
+test('init state carries the request, the stop reference time in 100 ns units and the caller fields', () => {
+  const clock = fakeClock(123_456_789n);
+  const s = new ServicingController(busy().all, registry, clock).save(req, init());
+  assert.equal(s.initState, { ...init(), correlationId: ID, vmStopReferenceTime: 123_456_789n / 100n });
+});
+
+test('a paused VM cannot be saved twice; resume allows the next save', () => {
+  const c = new ServicingController(busy().all, registry, fakeClock());
+  c.save(req, init());
+  assert.ok(c.paused);
+  throwsHcl(() => c.save(req, init()), 'SERVICING_REFUSED', 'vm is already paused');
+  c.resume();
+  c.save(req, init());
+});
+
+test('isolated VMs and malformed correlation ids are refused before anything stops', () => {
+  const u = busy();
+  const before = u.vp.save();
+  const c = new ServicingController(u.all, registry, fakeClock());
+  throwsHcl(() => c.save({ ...req, isolated: true }, init()), 'SERVICING_REFUSED', 'isolated vms cannot be serviced');
+  throwsHcl(() => c.save({ ...req, correlationId: 'abc' }, init()), 'USAGE', 'correlation id "abc" is not a uuid');
+  assert.equal(u.vp.save(), before);
+  assert.not.ok(c.paused);
+});
+
+test('a unit whose save passes the deadline fails with SERVICING_TIMEOUT and the VM resumes', () => {
+  const u = busy();
+  const running = u.vp.view().vps.filter((v) => v.runState === 'running').length;
+  assert.ok(running > 0, 'workload started some VPs');
+  const clock = fakeClock();
+  const log: string[] = [];
+  const units = u.all.map((x) => (x.name === 'synic' ? spy(x, log, () => clock.advance(6_000_000_000n)) : x));
+  const c = new ServicingController(units, registry, clock);
+  throwsHcl(() => c.save(req, init()), 'SERVICING_TIMEOUT', `servicing ${ID}: save of unit synic passed the deadline by 1000000000 ns`);
+  assert.not.ok(c.paused);
+  assert.is(u.vp.view().vps.filter((v) => v.runState === 'running').length, running);
+});
+
+test('restore through canonical bytes rebuilds every unit; saving again reproduces the snapshot', () => {
+  const src = busy(21);
+  const saved = new ServicingController(src.all, registry, fakeClock()).save(req, init());
+  const bytes = encodeCanonical(saved);
+  const dst = createUnits(testContext());
+  const c = new ServicingController(dst.all, registry, fakeClock());
+  const report = c.restore(decodeCanonical(bytes, 'servicing'));
+  assert.equal(report, { restored: saved.units.map((x) => x.name), defaulted: [] });
+  assert.not.ok(c.paused);
+  assert.ok(dst.vp.view().vps.some((v) => v.runState === 'running'), 'the VM runs after restore');
+  const again = c.save({ ...req, correlationId: '00000000-0000-4000-8000-000000000002' }, init());
+  assert.equal(encodeCanonical(again.units), encodeCanonical(saved.units));
+});
+
+test('an absent unit gets its default state', () => {
+  const saved = new ServicingController(busy().all, registry, fakeClock()).save(req, init());
+  const dst = busy(77);
+  const c = new ServicingController(dst.all, registry, fakeClock());
+  const report = c.restore({ ...saved, units: saved.units.filter((x) => x.name !== 'nvme') });
+  assert.equal(report.defaulted, ['nvme']);
+  assert.equal(dst.nvme.save(), dst.nvme.defaultState());
+});
+
+const bad: Array<[string, (s: ServicingState) => unknown, Parameters<typeof throwsHcl>[1], string]> = [
+  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[6]: unknown unit floppy'],
+  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units[2]] }), 'STATE_DUPLICATE_UNIT', 'units[6]: unit nvme appears more than once'],
+  ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus.server.channels' ? { ...x, state: { channels: [{}] } } : x)) }), 'STATE_SCHEMA', 'vmbus.server.channels: channels[0].'],
+  ['bad init state', (s) => ({ ...s, initState: { ...s.initState, correlationId: 'x' } }), 'STATE_SCHEMA', 'servicing state: initState.correlationId'],
+  ['units not an array', (s) => ({ ...s, units: {} }), 'STATE_SCHEMA', 'servicing state: units: expected array'],
+];
+for (const [what, mutate, code, msg] of bad) {
+  test(`restore refuses ${what} and leaves every unit unchanged`, () => {
+    const saved = new ServicingController(busy().all, registry, fakeClock()).save(req, init());
+    const dst = busy(31);
+    const before = encodeCanonical(dst.all.map((x) => x.save()));
+    throwsHcl(() => new ServicingController(dst.all, registry, fakeClock()).restore(mutate(saved)), code, msg);
+    assert.equal(encodeCanonical(dst.all.map((x) => x.save())), before);
+  });
+}
+
+test.run();
