@@ -82,7 +82,7 @@ function arm64Platform(i: KernelDtInputs): FdtNode[] {
   const n = BigInt(i.cpus.length);
   out.push(fdtNode(`intc@${hx(gic.distributor)}`, [
     prop.str('compatible', gic.version === 3 ? 'arm,gic-v3' : 'arm,cortex-a15-gic'),
-    prop.u32('#interrupt-cells', 3), prop.empty('interrupt-controller'),
+    prop.u32('#interrupt-cells', 3), prop.u32('#address-cells', 0), prop.empty('interrupt-controller'),
     gic.version === 3 ? reg([gic.distributor, 0x1_0000n], [gic.second, 0x2_0000n * n]) : reg([gic.distributor, 0x1_0000n], [gic.second, 0x1_0000n]),
     prop.u32('phandle', GIC_PHANDLE),
   ]));
@@ -118,7 +118,7 @@ function openhclNode(i: KernelDtInputs): FdtNode {
   for (const m of i.mmio) children.push(fdtNode(`memory@${hx(m.base)}`, [reg([m.base, m.size]), prop.u32('openhcl,memory-type', m.vtlType)]));
   if (i.entropy !== undefined) children.push(fdtNode('entropy', [prop.bytes('reg', i.entropy)]));
   return fdtNode('openhcl', [
-    prop.str('isolation-type', i.isolation), prop.str('memory-allocation-mode', i.allocationMode),
+    prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('isolation-type', i.isolation), prop.str('memory-allocation-mode', i.allocationMode),
     ...(i.vtl0AliasMap !== undefined ? [prop.u64('vtl0-alias-map', i.vtl0AliasMap)] : []),
   ], children);
 }

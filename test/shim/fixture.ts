@@ -21,6 +21,8 @@ export interface HostSpec {
   com3: boolean;
   keepAliveNvme: boolean;
   sidecarSize: number;
+  /** VTL2 base; arm64 under qemu -M virt needs it at or above 0x40000000. */
+  vtl2Base: bigint;
   distances?: number[][];
 }
 
@@ -28,7 +30,7 @@ export const GIB = 0x4000_0000n;
 export const defaults: HostSpec = {
   arch: 'x86_64', vnodes: [0, 0, 0, 0], ramPerNode: GIB, vtl0Mmio: [[0xf000_0000n, 0x800_0000n], [0x10_0000_0000n, 0x4000_0000n]],
   vtl2Mmio: [], bootargs: '', mode: 'host', isolation: 'none', staticLine: '', policy: 'append-chosen', com3: true,
-  keepAliveNvme: false, sidecarSize: 0x1_0000,
+  keepAliveNvme: false, sidecarSize: 0x1_0000, vtl2Base: 0x800_0000n,
 };
 
 /** The host device tree root for `s`; `edit` may break it before it is written. */
@@ -74,7 +76,7 @@ export function hostTree(s: HostSpec, layout: ShimLayout): FdtNode {
 /** Lays out VTL2 memory like the host loader: shim params, command line page, host DTB, SLIT. */
 export function bootImage(spec: Partial<HostSpec> = {}, edit?: (root: FdtNode) => void): { memory: GuestMemory; layout: ShimLayout; spec: HostSpec } {
   const s = { ...defaults, ...spec };
-  const layout = defaultLayout(undefined, undefined, { arch: s.arch, isolation: s.isolation, sidecarSize: s.sidecarSize });
+  const layout = defaultLayout(s.vtl2Base, undefined, { arch: s.arch, isolation: s.isolation, sidecarSize: s.sidecarSize });
   const memory = new GuestMemory();
   memory.write(layout.shimParamsGpa, encodeShimParams(layout.params));
   memory.write(layout.cmdlinePage.gpa, encodeCommandLinePage({ policy: s.policy, line: s.staticLine }));

@@ -1,0 +1,76 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findNode, propCells, propString, propStrings, propU32, readFdt, type FdtNode } from '../../lib/fdt/index.ts';
+import { MEMORY_VTL_TYPE, runShim } from '../../lib/shim/index.ts';
+import { bootImage } from './fixture.ts';
+
+const names = (n: FdtNode | undefined): string[] => (n?.children ?? []).map((c) => c.name);
+
+function dtc(dtb: Uint8Array): string {
+  const f = join(mkdtempSync(join(tmpdir(), 'hcl-dt-')), 'k.dtb');
+  writeFileSync(f, dtb);
+  const r = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', f], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  // OpenHCL's own format: /openhcl/entropy holds raw bytes in reg, /bus/vmbus has no unit address.
+  const known = /entropy|\/bus\/vmbus|Failed prerequisite 'reg_format'/;
+  const other = r.stderr.split('\n').filter((l) => l.includes('Warning') && !known.test(l));
+  assert.equal(other, []);
+  return r.stdout;
+}
+
+test('x86_64 kernel DTB: root, cpus, memory, bus, openhcl map; dtc decompiles it', () => {
+  const { memory, layout } = bootImage({ vnodes: [0, 0, 1, 1] });
+  const r = runShim(memory, layout.shim.gpa);
+  const dt = readFdt(r.dtb);
+  assert.equal(propStrings(dt.root, 'compatible'), ['microsoft,openvmm']);
+  assert.equal(names(dt.root).slice(0, 4), ['hypervisor', 'cpus', `memory@${layout.vtl2.gpa.toString(16)}`, 'bus']);
+  const cpus = findNode(dt.root, '/cpus')!;
+  assert.is(propU32(cpus, '#address-cells'), 1);
+  assert.equal(cpus.children.map((c) => [c.name, propU32(c, 'reg'), propU32(c, 'numa-node-id'), propString(c, 'status')]),
+    [['cpu@1', 0, 0, 'okay'], ['cpu@2', 1, 0, 'okay'], ['cpu@3', 2, 1, 'okay'], ['cpu@4', 3, 1, 'okay']]);
+  assert.equal(names(findNode(dt.root, '/bus')), ['vmbus', ...r.sidecar!.output.nodes.map((n) => `sidecar@${n.controlPage.toString(16)}`)]);
+  const oh = findNode(dt.root, '/openhcl')!;
+  assert.is(propString(oh, 'isolation-type'), 'none');
+  const types = oh.children.filter((c) => c.name.startsWith('memory@')).map((c) => propU32(c, 'openhcl,memory-type'));
+  for (const t of [MEMORY_VTL_TYPE.VTL0, MEMORY_VTL_TYPE.VTL2_RAM, MEMORY_VTL_TYPE.VTL2_CONFIG, MEMORY_VTL_TYPE.VTL2_PERSISTED_STATE_HEADER, MEMORY_VTL_TYPE.VTL2_SIDECAR_NODE, MEMORY_VTL_TYPE.VTL0_MMIO, MEMORY_VTL_TYPE.VTL2_MMIO]) {
+    assert.ok(types.includes(t), `memory type ${t} present`);
+  }
+  // The VTL2 split covers exactly the VTL2 range.
+  const vtl2 = oh.children.filter((c) => propString(c, 'device_type') === 'memory-openhcl' && (propU32(c, 'openhcl,memory-type') ?? 0) !== 0);
+  const total = vtl2.reduce((s, c) => s + propCells(c, 'reg', 2)![1]!, 0n);
+  assert.is(total, layout.vtl2.size);
+  assert.ok(dt.reservations.some((x) => x.address === layout.paramRegion.gpa));
+  const dts = dtc(r.dtb);
+  assert.match(dts, /compatible = "microsoft,openvmm";/);
+  assert.match(dts, /cpu@4 \{/);
+});
+
+test('aarch64 kernel DTB: psci, GICv3 with 0x20000 per CPU, timer, PL011, distance-map, chosen; dtc decompiles it', () => {
+  const distances = [[10, 21], [21, 10]];
+  const { memory, layout } = bootImage({ arch: 'aarch64', vnodes: [0, 0, 1, 1], distances, staticLine: 'panic=-1', vtl2Base: 0x4800_0000n });
+  const r = runShim(memory, layout.shim.gpa, { arch: 'aarch64' });
+  const dt = readFdt(r.dtb);
+  assert.equal(propStrings(findNode(dt.root, '/psci')!, 'compatible'), ['arm,psci-1.0', 'arm,psci-0.2']);
+  assert.is(propString(findNode(dt.root, '/psci')!, 'method'), 'hvc');
+  const gic = findNode(dt.root, '/intc@8000000')!;
+  assert.equal(propCells(gic, 'reg', 2), [0x800_0000n, 0x1_0000n, 0x80a_0000n, 4n * 0x2_0000n]);
+  assert.is(propU32(dt.root, 'interrupt-parent'), propU32(gic, 'phandle'));
+  assert.ok(findNode(dt.root, '/timer') !== undefined);
+  assert.equal(propStrings(findNode(dt.root, '/serial@9000000')!, 'compatible'), ['arm,pl011', 'arm,primecell']);
+  assert.equal(propCells(findNode(dt.root, '/distance-map')!, 'distance-matrix', 1)!.map(Number), [0, 0, 10, 0, 1, 21, 1, 0, 21, 1, 1, 10]);
+  const chosen = findNode(dt.root, '/chosen')!;
+  assert.is(propString(chosen, 'bootargs'), r.cmdline);
+  assert.ok(r.cmdline.endsWith(' panic=-1'));
+  assert.equal(propCells(chosen, 'linux,initrd-start', 2), [layout.initrd.gpa]);
+  const cpus = findNode(dt.root, '/cpus')!;
+  assert.is(propU32(cpus, '#address-cells'), 2);
+  assert.equal(cpus.children.map((c) => propString(c, 'enable-method')), ['psci', 'psci', 'psci', 'psci']);
+  assert.is(r.sidecar, undefined);
+  assert.match(dtc(r.dtb), /distance-matrix = </);
+});
+
+test.run();
