@@ -160,4 +160,12 @@ test('headers given out of section order are written in section order, stable wi
   assert.is(f.headers[0]?.kind === 'SUPPORTED_PLATFORM' && f.headers[0].compatibilityMask, 32);
 });
 
+test('reads a view with a non-zero byteOffset into a larger buffer', () => {
+  const b = writeIgvm(x64File());
+  const inner = new Uint8Array(b.length + 11);
+  inner.set(b, 5);
+  const view = inner.subarray(5, 5 + b.length);
+  assert.ok(eq(writeIgvm(readIgvm(view)), b));
+});
+
 test.run();
