@@ -77,7 +77,7 @@ function build(s: PresetSpec): VmConfig {
     vps: Array.from({ length: vps }, (_, i) => ({ reg: s.reg(Math.floor(i / s.vpsPerNode), i % s.vpsPerNode, i), vnode: Math.floor(i / s.vpsPerNode) })),
     numa: ram.numa,
     vtl2: { mode: 'host', base: vtl2Base, size: s.vtl2Size, vnode: 0 },
-    mmio: { vtl0: x86 ? [X86_LOW_GAP, { base: highBase, size: 64 * GIB }] : [VIRT_LOW_MMIO, VIRT_HIGH_MMIO] },
+    mmio: { vtl0: x86 ? [{ ...X86_LOW_GAP }, { base: highBase, size: 64 * GIB }] : [{ ...VIRT_LOW_MMIO }, { ...VIRT_HIGH_MMIO }] },
     vmbus: { vtl0ConnectionId: 0x4, vtl2ConnectionId: 0x80_0074 },
     devices: {
       nvme: Array.from({ length: s.nvme }, (_, i) => ({

@@ -41,7 +41,12 @@ test('presets are deterministic and fresh copies', () => {
   const a = presetConfig('numa');
   assert.equal(a, presetConfig('numa'));
   a.vps[0]!.vnode = 3;
+  a.mmio.vtl0[0]!.base = 0;
+  a.mmio.vtl0[1]!.size = 0;
+  assert.equal(presetConfig('numa'), presetConfig('numa'));
   assert.is(presetConfig('numa').vps[0]!.vnode, 0);
+  assert.is.not(presetConfig('numa').mmio.vtl0[0]!.base, 0);
+  assert.is.not(presetConfig('numa').mmio.vtl0[1]!.size, 0);
 });
 
 test('arm64-virt uses the qemu virt layout and modest RAM', () => {
