@@ -17,6 +17,7 @@ const modules: Array<() => Promise<{ register: Register }>> = [
   () => import('./harness/commands/igvm-build.ts'),
   () => import('./harness/commands/store.ts'),
   () => import('./harness/commands/kernel.ts'),
+  () => import('./harness/commands/vm.ts'),
 ];
 
 const program = new Command('hclckpt')

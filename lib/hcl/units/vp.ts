@@ -70,6 +70,14 @@ export class VpUnit extends UnitBase<VpState> {
     e.role = 'linux';
   }
 
+  /**
+   * Post-restore fix-up: where a VP runs (Linux or sidecar) is decided by the boot that just
+   * happened (the shim's split, CPUs with outstanding I/O, OPENHCL_SIDECAR), not by the snapshot.
+   */
+  applyBootRoles(linux: ReadonlySet<number>): void {
+    for (const e of this.state.vps) e.role = linux.has(e.index) ? 'linux' : 'sidecar';
+  }
+
   /** Starts a VP in reset (startup IPI) or resumes a stopped one. */
   run(vp: number): void {
     const e = this.#vp(vp, 'run');

@@ -1,0 +1,123 @@
+import type { VmConfig } from '../lib/config/index.ts';
+import { sha256Hex } from '../lib/bytes/index.ts';
+import { HclError } from '../lib/errors.ts';
+import { checkTopology, compareTopology, discover, type Discovered } from '../lib/hcl/index.ts';
+import { createUnits, type HclUnits } from '../lib/hcl/units/index.ts';
+import { buildPackage, hostParamsFor, loadIgvm, packageOptionsFor, type LoadedIgvm } from '../lib/host/index.ts';
+import { HvPartition } from '../lib/hv/index.ts';
+import { bootKernel, type Kernel } from '../lib/kernel/index.ts';
+import {
+  SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, runShim, writePersistedState,
+  type PersistedPayload, type ShimResult,
+} from '../lib/shim/index.ts';
+import type { Region } from '../lib/shim/params.ts';
+import { defaultRegistry } from '../lib/state/registry.ts';
+import { ServicingController } from '../lib/state/servicing.ts';
+import type { Topology } from '../lib/config/topology.ts';
+
+/**
+ * The boot pipeline, and the only place that knows the order of the stages:
+ * host (IGVM package, host DT) → loader (guest memory) → shim (kernel DT, sidecar split) →
+ * kernel (ProcFs) → openvmm_hcl (discovery, units). Each stage reads only the bytes the previous
+ * one left in guest memory or the ProcFs.
+ */
+
+/** One stage's timing and the bytes it consumed and produced. */
+export interface StageRecord {
+  name: 'host' | 'loader' | 'shim' | 'kernel' | 'hcl';
+  ms: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** How to boot: the IGVM to load (default: built from the config) and, on restore, the shim's saved topology. */
+export interface BootOptions {
+  /** IGVM package bytes; default: `buildPackage` for the config. */
+  igvm: Uint8Array;
+  /** Usermode version for a package built here. */
+  usermodeVersion: string;
+  /** Shim persisted state, placed in the persisted-state region before the shim runs (servicing restore). */
+  persisted: PersistedPayload;
+  /** Topology that openvmm_hcl must find (the saved initState's); a difference is TOPOLOGY_MISMATCH. */
+  expectTopology: Topology;
+}
+
+/** A booted VM: every stage's output and the running paravisor. */
+export interface Vm {
+  config: VmConfig;
+  igvm: Uint8Array;
+  /** sha256 hex of the IGVM file. */
+  igvmDigest: string;
+  loaded: LoadedIgvm;
+  shim: ShimResult;
+  kernel: Kernel;
+  discovered: Discovered;
+  /** The version the running openvmm_hcl binary (from the initrd) reports. */
+  usermodeVersion: string;
+  units: HclUnits;
+  hv: HvPartition;
+  servicing: ServicingController;
+  stages: StageRecord[];
+}
+
+function timed<T>(stages: StageRecord[], name: StageRecord['name'], bytesIn: number, run: () => T, bytesOut: (t: T) => number): T {
+  const start = performance.now();
+  const out = run();
+  stages.push({ name, ms: performance.now() - start, bytesIn, bytesOut: bytesOut(out) });
+  return out;
+}
+
+/** The persisted-state region, as the shim parameters inside the loaded shim image place it. */
+export function persistedRegion(loaded: LoadedIgvm): Region {
+  const p = decodeShimParams(loaded.memory.read(loaded.shimBase + BigInt(SHIM_PARAMS_OFFSET), SHIM_PARAMS_SIZE));
+  return { gpa: loaded.shimBase + p.persistedStateRegionOffset, size: p.persistedStateRegionSize };
+}
+
+/** The usermode version string that `/bin/openvmm_hcl` in the initrd carries. */
+function usermodeVersionOf(kernel: Kernel): string {
+  const bin = kernel.initrd.get('bin/openvmm_hcl');
+  const m = bin === undefined ? null : /version=([^\n]+)/.exec(new TextDecoder().decode(bin));
+  if (m?.[1] === undefined) throw new HclError('KERNEL_INITRD_INVALID', 'initrd: /bin/openvmm_hcl is missing or carries no version');
+  return m[1];
+}
+
+/** Boots `config` through every stage. */
+export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
+  const stages: StageRecord[] = [];
+  const host = timed(stages, 'host', 0, () => ({
+    igvm: options.igvm ?? buildPackage(packageOptionsFor(config, options.usermodeVersion)),
+    params: hostParamsFor(config),
+  }), (h) => h.igvm.length + h.params.hostDtb.length);
+
+  const loaded = timed(stages, 'loader', host.igvm.length + host.params.hostDtb.length, () => {
+    const l = loadIgvm(host.igvm, host.params);
+    if (options.persisted !== undefined) writePersistedState(l.memory, persistedRegion(l), options.persisted);
+    return l;
+  }, (l) => l.memory.pageCount * 4096);
+
+  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch }), (s) => s.dtb.length + s.cmdline.length);
+
+  const kernel = timed(stages, 'kernel', shim.dtb.length + shim.cmdline.length, () => bootKernel(loaded.memory, shim.handoffGpa, { arch: config.arch }), (k) => k.fdt.root.children.length);
+
+  const hcl = timed(stages, 'hcl', shim.dtb.length, () => {
+    const discovered = discover(kernel.procfs, kernel.env);
+    checkTopology(discovered.topology);
+    if (options.expectTopology !== undefined) {
+      const diffs = compareTopology(options.expectTopology, discovered.topology);
+      if (diffs.length > 0) {
+        throw new HclError('TOPOLOGY_MISMATCH', `openvmm_hcl restore: discovered topology differs from the saved one: ${diffs.join('; ')}`, { details: { differences: diffs } });
+      }
+    }
+    // The devices reach openvmm_hcl from the host as VTL2 settings (GET in OpenHCL): bytes, not objects.
+    const devices = JSON.parse(JSON.stringify(config.devices)) as VmConfig['devices'];
+    const units = createUnits({ topology: discovered.topology, devices });
+    const linux = new Set(kernel.online());
+    for (const v of discovered.topology.vps) if (!linux.has(v.index)) units.vp.assignSidecar(v.index);
+    const hv = new HvPartition(discovered.topology);
+    return { discovered, units, hv, servicing: new ServicingController(units.all, defaultRegistry()), usermodeVersion: usermodeVersionOf(kernel) };
+  }, () => 0);
+
+  return {
+    config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, stages, ...hcl,
+  };
+}

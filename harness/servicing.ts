@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { applyOverrides, type Override } from '../lib/config/overrides.ts';
+import { validateConfig, type VmConfig } from '../lib/config/index.ts';
+import { diffValues } from '../lib/diff/values.ts';
+import { changePath } from '../lib/diff/render.ts';
+import { HclError } from '../lib/errors.ts';
+import { cpusWithOutstandingIo } from '../lib/hcl/units/index.ts';
+import { currentGeneration } from '../lib/state/unit.ts';
+import { defaultRegistry } from '../lib/state/registry.ts';
+import type { ServicingState } from '../lib/state/servicing.ts';
+import type { SnapshotStore } from '../lib/store/index.ts';
+import { boot, type Vm } from './pipeline.ts';
+import { PART, decodeParts, encodeParts, snapshotInfo, type SnapshotInfo } from './snapshot.ts';
+import { runWorkload, type WorkloadSpec } from './workload.ts';
+
+/**
+ * Servicing as OpenHCL does it, against the snapshot store: save pauses the paravisor, saves every
+ * unit, the hypervisor's VP registers and the shim's topology checkpoint; restore reloads the IGVM
+ * with the (possibly updated) host parameters, boots again, rehydrates, and proves the result by
+ * saving again at once.
+ */
+
+/** Save settings. */
+export interface SaveOptions {
+  /** Snapshot name; default the config's VM name. */
+  name: string;
+  /** Workload that ran before this save (recorded in the manifest). */
+  workload: WorkloadSpec | null;
+  overrides: Override[];
+  parent: string | null;
+  /** Save deadline; default 30 s. */
+  timeoutMs: number;
+  correlationId: string;
+}
+
+/** What a save wrote. */
+export interface SaveResult {
+  id: string;
+  name: string;
+  seq: number;
+  bytes: number;
+  newBytes: number;
+  units: Array<{ name: string; package: string; generation: number; bytes: number }>;
+}
+
+/** A VM's saved state in memory: the ServicingState, unit metadata, hv registers and the shim checkpoint. */
+export interface SavedVm {
+  state: ServicingState;
+  unitMeta: Map<string, { package: string; generation: number }>;
+  hv: unknown;
+  persisted: ReturnType<typeof persistedOf>;
+}
+
+function persistedOf(vm: Vm) {
+  // The checkpoint the shim wrote this boot, plus what only usermode knows at save time: which
+  // CPUs have NVMe work in flight (they must start in Linux after restore).
+  return { ...vm.shim.persisted, cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) };
+}
+
+/** Pauses the paravisor and captures its whole saved state (OpenHCL's save order). */
+export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correlationId'>): SavedVm {
+  if (process.env['HCLCKPT_FAULT'] === 'save-fail') {
+    throw new HclError('FAULT_INJECTED', 'servicing save: failed by HCLCKPT_FAULT=save-fail (OPENHCL_TEST_CONFIG=SERVICING_SAVE_FAIL)');
+  }
+  const state = vm.servicing.save(
+    { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(opts.timeoutMs * 1e6)), isolated: vm.config.isolation === 'snp' || vm.config.isolation === 'tdx' },
+    {
+      firmwareType: 'none', topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion,
+      emuplat: { rtcLocalClock: { offsetNs: 0n } },
+    },
+  );
+  const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
+  return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
+}
+
+/** Saves `vm` into `store`; the VM is paused afterwards, as after an OpenHCL save. */
+export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<SaveOptions> = {}): Promise<SaveResult> {
+  const o: SaveOptions = {
+    name: vm.config.name, workload: null, overrides: [], parent: null, timeoutMs: 30_000, correlationId: randomUUID(), ...options,
+  };
+  const saved = captureVm(vm, o);
+  const info: SnapshotInfo = {
+    config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion,
+    generation: Math.max(...[...saved.unitMeta.values()].map((m) => m.generation)),
+    topology: { arch: vm.config.arch, vps: vm.discovered.topology.vps.length, nodes: vm.discovered.topology.nodes.length },
+    cmdline: vm.discovered.cmdline, workload: o.workload, correlationId: o.correlationId,
+  };
+  const parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm);
+  try {
+    const put = await store.putSnapshot({ name: o.name, parent: o.parent, info: info as unknown as Record<string, unknown>, parts });
+    return {
+      id: put.id, name: put.name, seq: put.seq, bytes: put.bytes, newBytes: put.newBytes,
+      units: saved.state.units.map((u) => {
+        const m = saved.unitMeta.get(u.name)!;
+        return { name: u.name, package: m.package, generation: m.generation, bytes: parts.find((p) => p.name === PART.unitPrefix + u.name)!.bytes.length };
+      }),
+    };
+  } catch (e) {
+    vm.servicing.resume(); // a failed save leaves the VM running, as OpenHCL does
+    throw e;
+  }
+}
+
+/** Restore settings: overrides on the saved config, or a whole new config, or a new IGVM. */
+export interface RestoreOptions {
+  sets: string[];
+  config: VmConfig;
+  igvm: Uint8Array;
+}
+
+/** One difference the proof found between the snapshot and the state saved again after restore. */
+export interface ProofDifference {
+  unit: string;
+  path: string;
+  from: unknown;
+  to: unknown;
+  /** Why it may differ; absent means it must not. */
+  allowed?: string;
+}
+
+/** What a restore did and proved. */
+export interface RestoreResult {
+  vm: Vm;
+  from: string;
+  info: SnapshotInfo;
+  overrides: Override[];
+  topologyConsistent: boolean;
+  proof: { ok: boolean; units: number; differences: ProofDifference[] };
+  restoredUnits: string[];
+  defaultedUnits: string[];
+}
+
+/** Fields that the boot itself decides, not the snapshot (post-restore fix-ups). */
+const BOOT_DERIVED: Array<[string, RegExp, string]> = [
+  ['vp', /^vps\[\d+\]\.role$/, 'where a VP runs is decided by this boot (sidecar split, outstanding I/O, OPENHCL_SIDECAR)'],
+];
+
+/** Restores snapshot `ref` from `store` with updated host parameters, then proves it. */
+export async function restoreSnapshot(store: SnapshotStore, ref: string, options: Partial<RestoreOptions> = {}): Promise<RestoreResult> {
+  const snap = await store.getSnapshot(ref);
+  const info = snapshotInfo(snap.manifest);
+  const parts = decodeParts(snap);
+  const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
+  const config = validateConfig(overridden);
+  if (process.env['HCLCKPT_FAULT'] === 'restore-fail') {
+    throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
+  }
+
+  const vm = boot(config, { igvm: options.igvm ?? parts.igvm, persisted: parts.persisted, expectTopology: parts.init.topology });
+  const registry = defaultRegistry();
+  // Older generations are upgraded on read; the unit then holds its current generation.
+  const units = parts.units.map((u) => {
+    const from = parts.unitMeta.get(u.name)?.generation ?? currentGeneration(registry.get(u.name)).generation;
+    return { name: u.name, state: registry.upgrade(u.name, u.state, from) };
+  });
+  vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
+  const report = vm.servicing.restore({ initState: parts.init, units });
+  vm.units.vp.applyBootRoles(new Set(vm.kernel.online()));
+
+  const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
+  vm.servicing.resume();
+  const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
+  return {
+    vm, from: snap.manifest.id, info, overrides: applied, topologyConsistent: true,
+    proof: { ok: differences.every((d) => d.allowed !== undefined), units: units.length, differences },
+    restoredUnits: report.restored, defaultedUnits: report.defaulted,
+  };
+}
+
+/** Unit-by-unit comparison of the restored snapshot and the state saved right after restore. */
+export function proofDifferences(before: ServicingState['units'], after: ServicingState['units'], hvBefore: unknown, hvAfter: unknown): ProofDifference[] {
+  const out: ProofDifference[] = [];
+  const afterBy = new Map(after.map((u) => [u.name, u.state]));
+  for (const u of before) {
+    for (const c of diffValues(u.state, afterBy.get(u.name))) {
+      const path = changePath(c);
+      const rule = BOOT_DERIVED.find(([unit, re]) => unit === u.name && re.test(path));
+      out.push({ unit: u.name, path, from: c.from, to: c.to, ...(rule === undefined ? {} : { allowed: rule[2] }) });
+    }
+  }
+  for (const c of diffValues(hvBefore, hvAfter)) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
+  return out;
+}
+
+/** Boots a config and runs a workload on it: the state a save starts from. */
+export function bootWithWorkload(config: VmConfig, workload: WorkloadSpec | null, igvm?: Uint8Array): Vm {
+  const vm = boot(config, igvm === undefined ? {} : { igvm });
+  if (workload !== null) runWorkload(vm.units, vm.hv, workload);
+  return vm;
+}

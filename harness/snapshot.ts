@@ -1,0 +1,104 @@
+import type { VmConfig } from '../lib/config/index.ts';
+import type { Override } from '../lib/config/overrides.ts';
+import { HclError } from '../lib/errors.ts';
+import { HV_DESCRIPTOR } from '../lib/hv/index.ts';
+import { decodePersistedPayload, encodePersistedPayload, type PersistedPayload } from '../lib/shim/index.ts';
+import { decodeCanonical, encodeCanonical } from '../lib/state/codec.ts';
+import type { InitState, ServicingState } from '../lib/state/servicing.ts';
+import type { Manifest, PartInput, Snapshot } from '../lib/store/index.ts';
+
+/**
+ * How a saved VM is laid out as snapshot parts. Each part is one content-addressed blob, so a
+ * unit that did not change between two snapshots is stored once:
+ * - `init`: the ServicingState's initState (canonical msgpack)
+ * - `unit/<name>`: one state unit's saved value (meta: package, generation)
+ * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl
+ * - `persisted`: the shim persisted-state payload (the topology checkpoint behind OHCLPHDR)
+ * - `igvm`: the IGVM package the VM ran, so a restore can reload it
+ */
+
+/** Part names. */
+export const PART = { init: 'init', hv: 'hv', persisted: 'persisted', igvm: 'igvm', unitPrefix: 'unit/' } as const;
+
+/** What a manifest's `info` holds for a VM snapshot. */
+export interface SnapshotInfo {
+  config: VmConfig;
+  overrides: Override[];
+  igvmDigest: string;
+  usermodeVersion: string;
+  /** Highest unit schema generation in the snapshot. */
+  generation: number;
+  topology: { arch: string; vps: number; nodes: number };
+  /** `/proc/cmdline` of the kernel that ran when the snapshot was taken. */
+  cmdline: string;
+  workload: { seed: number; steps: number } | null;
+  correlationId: string;
+}
+
+/** A snapshot's parts, decoded. */
+export interface DecodedParts {
+  init: InitState;
+  units: ServicingState['units'];
+  /** Package and generation of each unit entry, by name. */
+  unitMeta: Map<string, { package: string; generation: number }>;
+  hv: unknown;
+  persisted: PersistedPayload;
+  igvm: Uint8Array;
+}
+
+/** Everything a save writes, as store parts. */
+export function encodeParts(
+  state: ServicingState,
+  unitMeta: ReadonlyMap<string, { package: string; generation: number }>,
+  hv: unknown,
+  persisted: PersistedPayload,
+  igvm: Uint8Array,
+): PartInput[] {
+  return [
+    { name: PART.init, bytes: encodeCanonical(state.initState) },
+    ...state.units.map((u) => {
+      const meta = unitMeta.get(u.name);
+      if (meta === undefined) throw new TypeError(`unit ${u.name} has no metadata`);
+      return { name: PART.unitPrefix + u.name, bytes: encodeCanonical(u.state), meta: { ...meta } };
+    }),
+    { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: 1 } },
+    { name: PART.persisted, bytes: encodePersistedPayload(persisted) },
+    { name: PART.igvm, bytes: igvm },
+  ];
+}
+
+function need(s: Snapshot, name: string): Uint8Array {
+  const b = s.parts.get(name);
+  if (b === undefined) throw new HclError('STATE_DECODE', `snapshot ${s.manifest.id.slice(0, 12)}: part ${name} is missing`);
+  return b;
+}
+
+/** Decodes a snapshot's parts (schema validation happens on restore, per unit). */
+export function decodeParts(s: Snapshot): DecodedParts {
+  const id = s.manifest.id.slice(0, 12);
+  const units: ServicingState['units'] = [];
+  const unitMeta = new Map<string, { package: string; generation: number }>();
+  for (const ref of s.manifest.parts) {
+    if (!ref.name.startsWith(PART.unitPrefix)) continue;
+    const name = ref.name.slice(PART.unitPrefix.length);
+    units.push({ name, state: decodeCanonical(need(s, ref.name), `snapshot ${id} unit ${name}`) });
+    unitMeta.set(name, { package: String(ref.meta['package']), generation: Number(ref.meta['generation']) });
+  }
+  return {
+    init: decodeCanonical(need(s, PART.init), `snapshot ${id} init`) as InitState,
+    units,
+    unitMeta,
+    hv: decodeCanonical(need(s, PART.hv), `snapshot ${id} hv`),
+    persisted: decodePersistedPayload(need(s, PART.persisted)),
+    igvm: need(s, PART.igvm),
+  };
+}
+
+/** The manifest's `info` as a SnapshotInfo (STATE_DECODE when it is not a VM snapshot). */
+export function snapshotInfo(m: Manifest): SnapshotInfo {
+  const info = m.info as Partial<SnapshotInfo>;
+  if (typeof info.config !== 'object' || info.config === null || typeof info.igvmDigest !== 'string') {
+    throw new HclError('STATE_DECODE', `snapshot ${m.id.slice(0, 12)}: manifest carries no VM snapshot info`);
+  }
+  return info as SnapshotInfo;
+}

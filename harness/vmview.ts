@@ -1,0 +1,187 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { VmConfig } from '../lib/config/index.ts';
+import type { DecodedSnapshot } from '../lib/diff/types.ts';
+import { canonicalJson } from '../lib/diff/canonical-json.ts';
+import { HclError } from '../lib/errors.ts';
+import { printDts, readFdt } from '../lib/fdt/index.ts';
+import type { ProcFs } from '../lib/kernel/index.ts';
+import { hostDtb } from '../lib/host/index.ts';
+import { readArchive, type Snapshot, type SnapshotStore } from '../lib/store/index.ts';
+import type { Vm } from './pipeline.ts';
+import { restoreSnapshot, saveVm, bootWithWorkload, type RestoreOptions, type ProofDifference } from './servicing.ts';
+import { decodeParts, snapshotInfo } from './snapshot.ts';
+import { parseWorkload, runWorkload } from './workload.ts';
+
+/**
+ * What the VM commands print: boot reports, restore results, cycle records, decoded snapshots.
+ * Pure functions over harness results, so the CLI file stays argument handling only.
+ */
+
+/** `boot --json`: topology, command line, boot CPUs and per-stage figures. */
+export function bootReport(vm: Vm) {
+  const t = vm.discovered.topology;
+  return {
+    topology: { arch: t.arch, vps: t.vps, nodes: t.nodes, vtl0Mmio: t.vtl0Mmio, vtl2Mmio: t.vtl2Mmio, vtl2Ram: t.vtl2Ram },
+    cmdline: vm.discovered.cmdline,
+    bootCpus: vm.kernel.online(),
+    sidecarVps: t.vps.map((v) => v.index).filter((i) => !vm.kernel.online().includes(i)),
+    usermodeVersion: vm.usermodeVersion,
+    measurement: vm.loaded.measurement,
+    stages: vm.stages.map((s) => ({ ...s, ms: Math.round(s.ms * 1000) / 1000 })),
+  };
+}
+
+/** Every file of a ProcFs, depth first, as [path, bytes]. */
+function* walk(fs: ProcFs, dir: string): Generator<[string, Uint8Array]> {
+  for (const name of fs.list(dir)) {
+    const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
+    let isDir = true;
+    try {
+      fs.list(path);
+    } catch {
+      isDir = false;
+    }
+    if (isDir) yield* walk(fs, path);
+    else yield [path, fs.read(path)];
+  }
+}
+
+/** Writes the files `boot --dtb-out/--host-dtb-out/--procfs-out` ask for. */
+export async function writeBootOutputs(vm: Vm, o: { dtbOut?: string; hostDtbOut?: string; procfsOut?: string }): Promise<void> {
+  if (o.dtbOut !== undefined) await writeFile(o.dtbOut, vm.shim.dtb);
+  if (o.hostDtbOut !== undefined) await writeFile(o.hostDtbOut, hostDtb(vm.config));
+  if (o.procfsOut !== undefined) {
+    for (const [path, bytes] of walk(vm.kernel.procfs, '/')) {
+      const out = join(o.procfsOut, path);
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(out, bytes);
+    }
+  }
+}
+
+/** `boot --show WHAT` as text. */
+export function renderBoot(vm: Vm, show: string): string {
+  switch (show) {
+    case 'topology': {
+      const r = bootReport(vm);
+      const lines = [
+        `${vm.config.name}: ${r.topology.arch}, ${r.topology.vps.length} VPs, ${r.topology.nodes.length} NUMA nodes, usermode ${r.usermodeVersion}`,
+        ...r.topology.nodes.map((n) => `  node ${n.vnode}: vps ${r.topology.vps.filter((v) => v.vnode === n.vnode).map((v) => v.index).join(',') || '-'}; ram ${n.memory.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(' ')}`),
+        `  linux cpus: ${r.bootCpus.join(',')}`,
+        `  sidecar cpus: ${r.sidecarVps.length === 0 ? '-' : r.sidecarVps.join(',')}`,
+        `  stages: ${r.stages.map((s) => `${s.name} ${s.ms.toFixed(1)} ms`).join(', ')}`,
+      ];
+      return `${lines.join('\n')}\n`;
+    }
+    case 'cmdline':
+      return `${vm.discovered.cmdline}\n`;
+    case 'dt':
+      return printDts(readFdt(vm.shim.dtb));
+    case 'procfs':
+      return [...walk(vm.kernel.procfs, '/')].map(([p, b]) => `${p} (${b.length} bytes)`).join('\n') + '\n';
+    default:
+      throw new HclError('USAGE', `boot --show ${show}: expected topology, cmdline, dt or procfs`);
+  }
+}
+
+/** The JSON a restore prints. */
+export interface RestoreOutput {
+  id: string | null;
+  from: string;
+  topologyConsistent: boolean;
+  proof: { ok: boolean; units: number; differences: ProofDifference[] };
+  overrides: Array<{ path: string; value: unknown }>;
+  cmdline: string;
+  usermodeVersion: string;
+  restoredUnits: string[];
+  defaultedUnits: string[];
+}
+
+/** Restores, optionally runs a workload and saves, and returns what `restore --json` prints. */
+export async function runRestore(store: SnapshotStore, ref: string, o: Partial<RestoreOptions>, after: { workload?: string | undefined; save: boolean }): Promise<RestoreOutput> {
+  const workload = after.workload === undefined ? null : parseWorkload(after.workload);
+  const r = await restoreSnapshot(store, ref, o);
+  if (workload !== null) runWorkload(r.vm.units, r.vm.hv, workload);
+  const saved = after.save ? await saveVm(r.vm, store, { parent: r.from, overrides: r.overrides, workload, name: r.info.config.name }) : undefined;
+  return {
+    id: saved?.id ?? null, from: r.from, topologyConsistent: r.topologyConsistent, proof: r.proof, overrides: r.overrides,
+    cmdline: new TextDecoder().decode(r.vm.kernel.procfs.read('/proc/cmdline')).trimEnd(), usermodeVersion: r.vm.usermodeVersion,
+    restoredUnits: r.restoredUnits, defaultedUnits: r.defaultedUnits,
+  };
+}
+
+/** Restore output as text. */
+export function renderRestore(o: RestoreOutput): string {
+  const lines = [
+    `restored ${o.from.slice(0, 12)}${o.overrides.length === 0 ? '' : ` with ${o.overrides.map((x) => `${x.path}=${JSON.stringify(x.value)}`).join(' ')}`}`,
+    `  topology: ${o.topologyConsistent ? 'consistent with the snapshot' : 'CHANGED'}`,
+    `  usermode: ${o.usermodeVersion}`,
+    `  proof: ${o.proof.ok ? 'ok' : 'FAILED'} (${o.proof.units} units; ${o.proof.differences.length} differences)`,
+    ...o.proof.differences.map((d) => `    ${d.unit}.${d.path}: ${String(d.from)} → ${String(d.to)}${d.allowed === undefined ? '  [unexplained]' : `  [${d.allowed}]`}`),
+    `  /proc/cmdline: ${o.cmdline}`,
+    ...(o.id === null ? [] : [`saved ${o.id}`]),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** One `cycle` record. */
+export interface CycleRecord {
+  cycle: number;
+  id: string;
+  bytes: number;
+  newBytes: number;
+  proof: boolean;
+  topologyConsistent: boolean;
+  ms: number;
+}
+
+/** Runs `cycles` rounds of workload → save → restore with proof, continuing on the restored VM. */
+export async function runCycles(store: SnapshotStore, config: VmConfig, o: { cycles: number; seed: number; steps: number }, each: (r: CycleRecord) => void): Promise<CycleRecord[]> {
+  if (!Number.isSafeInteger(o.cycles) || o.cycles < 1) throw new HclError('USAGE', `cycle --cycles ${o.cycles}: expected a positive integer`);
+  let vm = bootWithWorkload(config, null);
+  let parent: string | null = null;
+  const out: CycleRecord[] = [];
+  for (let i = 1; i <= o.cycles; i++) {
+    const start = performance.now();
+    const workload = { seed: (o.seed + i - 1) >>> 0, steps: o.steps };
+    runWorkload(vm.units, vm.hv, workload);
+    const saved = await saveVm(vm, store, { parent, workload });
+    const r = await restoreSnapshot(store, saved.id);
+    const rec = { cycle: i, id: saved.id, bytes: saved.bytes, newBytes: saved.newBytes, proof: r.proof.ok, topologyConsistent: r.topologyConsistent, ms: performance.now() - start };
+    out.push(rec);
+    each(rec);
+    vm = r.vm;
+    parent = saved.id;
+  }
+  return out;
+}
+
+/** A snapshot (store ref or `.hclsnap` file) decoded for `show` and `diff`. */
+export async function loadDecoded(ref: string, store: SnapshotStore | undefined): Promise<DecodedSnapshot> {
+  const snap: Snapshot = ref.endsWith('.hclsnap') || store === undefined ? await readArchive(ref) : await store.getSnapshot(ref);
+  const parts = decodeParts(snap);
+  snapshotInfo(snap.manifest);
+  const m = snap.manifest;
+  return {
+    manifest: { id: m.id, name: m.name, seq: m.seq, time: m.time, tool: m.tool, parent: m.parent, info: m.info },
+    units: Object.fromEntries(parts.units.map((u) => [u.name, { ...(parts.unitMeta.get(u.name) ?? { package: '?', generation: 0 }), state: u.state }])),
+    hv: parts.hv,
+    init: parts.init,
+  };
+}
+
+/** `show REF [--unit NAME]`: canonical JSON of the decoded snapshot or one unit. */
+export async function showSnapshot(ref: string, o: { store?: string; unit?: string }): Promise<string> {
+  const { openStore } = await import('../lib/store/index.ts');
+  const store = ref.endsWith('.hclsnap') ? undefined : await openStore(o.store);
+  try {
+    const d = await loadDecoded(ref, store);
+    if (o.unit === undefined) return `${canonicalJson(d)}\n`;
+    const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);
+    if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, init)`);
+    return `${canonicalJson(u)}\n`;
+  } finally {
+    await store?.close();
+  }
+}
