@@ -168,4 +168,33 @@ test('reads a view with a non-zero byteOffset into a larger buffer', () => {
   assert.ok(eq(writeIgvm(readIgvm(view)), b));
 });
 
+test('a small file matches a layout built by hand from the reference tables', () => {
+  const pageBytes = bytes(4096, 0x42);
+  const ctx = bytes(4 + 32);
+  new DataView(ctx.buffer).setUint32(0, 1, true);
+  ctx[4] = 2;
+  new DataView(ctx.buffer).setUint32(5, 0x1234, true);
+  const b = writeIgvm({ revision: { version: 1 }, headers: [
+    platform(1, 1, 2), page(0x7000n, 1, pageBytes, 0, 2),
+    { kind: 'VP_CONTEXT', gpa: 0n, compatibilityMask: 1, vpIndex: 0, reserved: 0, data: ctx },
+  ] });
+  const vh = 8 + 16 + 8 + 24 + 8 + 24;
+  const want = new Uint8Array(24 + vh + 4096 + ctx.length);
+  const v = new DataView(want.buffer);
+  v.setUint32(0, 0x4d564749, true); v.setUint32(4, 1, true); v.setUint32(8, 24, true); v.setUint32(12, vh, true); v.setUint32(16, want.length, true);
+  let at = 24;
+  v.setUint32(at, 0x001, true); v.setUint32(at + 4, 16, true);
+  v.setUint32(at + 8, 1, true); v.setUint8(at + 12, 2); v.setUint8(at + 13, 1); v.setUint16(at + 14, 1, true);
+  at += 24;
+  v.setUint32(at, 0x302, true); v.setUint32(at + 4, 24, true);
+  v.setBigUint64(at + 8, 0x7000n, true); v.setUint32(at + 16, 1, true); v.setUint32(at + 20, 24 + vh, true); v.setUint32(at + 24, 2, true);
+  at += 32;
+  v.setUint32(at, 0x304, true); v.setUint32(at + 4, 20, true);
+  v.setUint32(at + 16, 1, true); v.setUint32(at + 20, 24 + vh + 4096, true);
+  want.set(pageBytes, 24 + vh);
+  want.set(ctx, 24 + vh + 4096);
+  v.setUint32(20, zlibCrc32(want.subarray(0, 24 + vh)) >>> 0, true);
+  assert.ok(eq(b, want));
+});
+
 test.run();
