@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { sha256Hex } from '../bytes/index.ts';
 
 /**
  * The guest side of the real-kernel check: a busybox initramfs whose /init prints what the
@@ -48,6 +49,12 @@ echo "$M:done"
 poweroff -f
 `;
 
+/**
+ * Where the script is installed: /init (Linux's default) and /underhill-init, because the shim's
+ * command line carries OpenHCL's `rdinit=/underhill-init` and no -append may override it.
+ */
+export const INIT_PATHS: readonly string[] = ['init', 'underhill-init'];
+
 /** The /init script (busybox sh) that prints every section and powers off. */
 export function initScript(): string {
   return INIT_SCRIPT;
@@ -89,9 +96,14 @@ function newc(entries: readonly CpioEntry[]): Uint8Array {
   return Buffer.concat(chunks, size);
 }
 
+/** Identity of the initramfs layout for a script: setup rebuilds the cached initrd when it changes. */
+export function initramfsId(script: string): string {
+  return sha256Hex(new TextEncoder().encode(`${INIT_PATHS.join(',')}\n${script}`));
+}
+
 /**
  * A gzip-compressed newc initramfs holding `busybox` (a static arm64 binary) as /bin/busybox,
- * the /init script, /dev/console and the mount points. Deterministic for the same inputs.
+ * the script at every INIT_PATHS entry, /dev/console and the mount points. Deterministic for the same inputs.
  */
 export function buildInitramfs(busybox: Uint8Array, script: string = initScript()): Uint8Array {
   const dir = (path: string): CpioEntry => ({ path, mode: 0o040755 });
@@ -99,7 +111,7 @@ export function buildInitramfs(busybox: Uint8Array, script: string = initScript(
     ...['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'tmp'].map(dir),
     { path: 'dev/console', mode: 0o020600, rdev: { major: 5, minor: 1 } },
     { path: 'bin/busybox', mode: 0o100755, data: busybox },
-    { path: 'init', mode: 0o100755, data: new TextEncoder().encode(script) },
+    ...INIT_PATHS.map((path) => ({ path, mode: 0o100755, data: new TextEncoder().encode(script) })),
   ];
   return gzipSync(newc(entries), { level: 9 });
 }

@@ -62,8 +62,8 @@ export function validateSpec(spec: BootSpec): void {
   if (spec.nodes.length === 0) throw badSpec('no numa nodes');
   const seen = new Set<number>();
   spec.nodes.forEach((n, id) => {
-    if (!Number.isSafeInteger(n.memBytes) || n.memBytes <= 0 || n.memBytes % MiB !== 0) {
-      throw badSpec(`node ${id}: memory ${n.memBytes} bytes is not a positive whole number of MiB`);
+    if (!Number.isSafeInteger(n.memBytes) || n.memBytes < 0 || n.memBytes % MiB !== 0) {
+      throw badSpec(`node ${id}: memory ${n.memBytes} bytes is not a whole number of MiB`);
     }
     for (const c of n.cpus) {
       if (!Number.isInteger(c) || c < 0 || c >= spec.cpus) throw badSpec(`node ${id}: cpu ${c} is outside 0-${spec.cpus - 1}`);
@@ -71,6 +71,7 @@ export function validateSpec(spec: BootSpec): void {
       seen.add(c);
     }
   });
+  if (spec.nodes.every((n) => n.memBytes === 0)) throw badSpec('no node has memory');
   if (seen.size !== spec.cpus) throw badSpec(`${spec.cpus - seen.size} of ${spec.cpus} cpus are in no node`);
 }
 
@@ -85,9 +86,10 @@ export function qemuArgsFor(spec: BootSpec, opts: { dumpDtb?: string } = {}): st
   const args = ['-M', machine, '-accel', 'tcg,thread=single', '-cpu', 'cortex-a57'];
   args.push('-smp', `${spec.cpus}`, '-m', `${total / MiB}M`);
   spec.nodes.forEach((n, id) => {
-    args.push('-object', `memory-backend-ram,id=m${id},size=${n.memBytes}`);
     const cpus = cpuRanges(n.cpus).map((r) => `,cpus=${r}`).join('');
-    args.push('-numa', `node,nodeid=${id}${cpus},memdev=m${id}`);
+    // A memoryless node (no VTL2 RAM there) gets no backend; qemu accepts that next to memdev nodes.
+    if (n.memBytes > 0) args.push('-object', `memory-backend-ram,id=m${id},size=${n.memBytes}`);
+    args.push('-numa', `node,nodeid=${id}${cpus}${n.memBytes > 0 ? `,memdev=m${id}` : ''}`);
   });
   args.push('-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-no-reboot', '-nic', 'none');
   args.push('-kernel', spec.kernel, '-initrd', spec.initrd, '-dtb', spec.dtb);

@@ -2,9 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HclError } from '../errors.ts';
-import { sha256Hex } from '../bytes/index.ts';
 import { run, tail, type ExecResult } from './exec.ts';
-import { buildInitramfs, initScript } from './initramfs.ts';
+import { buildInitramfs, initramfsId, initScript } from './initramfs.ts';
 
 /**
  * `hclckpt kernel setup`: installs qemu and dtc, fetches Debian's arm64 cloud kernel and a
@@ -84,7 +83,7 @@ export async function setupKernel(opts: { dir?: string; log?: (line: string) => 
   const stampPath = join(dir, STAMP);
   if (known !== undefined && missingTools.length === 0) {
     const stamp = JSON.parse(readFileSync(stampPath, 'utf8')) as { initSha256?: string };
-    if (stamp.initSha256 === sha256Hex(new TextEncoder().encode(script))) return { assets: known, steps, cached: true };
+    if (stamp.initSha256 === initramfsId(script)) return { assets: known, steps, cached: true };
   }
 
   mkdirSync(dir, { recursive: true });
@@ -141,7 +140,7 @@ export async function setupKernel(opts: { dir?: string; log?: (line: string) => 
   writeFileSync(initrd, buildInitramfs(readFileSync(busybox), script));
   steps.push({ name: 'build initramfs', ms: Math.round(performance.now() - t0), skipped: false });
   const assets: KernelAssets = { dir, kernelPackage, kernel, initrd, busybox };
-  writeFileSync(stampPath, `${JSON.stringify({ ...assets, initSha256: sha256Hex(new TextEncoder().encode(script)) }, null, 2)}\n`);
+  writeFileSync(stampPath, `${JSON.stringify({ ...assets, initSha256: initramfsId(script) }, null, 2)}\n`);
   return { assets, steps, cached: false };
 }
 

@@ -1,3 +1,4 @@
+import type { Topology, VmConfig } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 import { findNode, propCells, propStrings, readFdt } from '../fdt/index.ts';
 import type { Fdt } from '../fdt/types.ts';
@@ -40,4 +41,41 @@ export function shapeFromFdt(fdt: Fdt): MachineShape {
 /** `shapeFromFdt` for a blob. */
 export function shapeFromDtb(dtb: Uint8Array): MachineShape {
   return shapeFromFdt(readFdt(dtb));
+}
+
+/**
+ * The MPIDR qemu `-M virt` (TCG) gives CPU `index`: Aff1 = index / cluster, Aff0 = index % cluster,
+ * with clusters of 16 CPUs under GICv3 and 8 under GICv2 (the GIC target-list width).
+ */
+export function virtMpidr(index: number, gicVersion: 2 | 3): number {
+  const cluster = gicVersion === 3 ? 16 : 8;
+  return Math.floor(index / cluster) * 0x100 + (index % cluster);
+}
+
+/**
+ * The qemu machine for a booted aarch64 VM: one qemu CPU per VP, one NUMA node per topology node
+ * holding that node's VTL2 RAM (what the kernel DTB's memory nodes describe; a node without any
+ * is memoryless), GIC version from `config.aarch64`. CONFIG_INVALID when the config cannot boot
+ * on -M virt, e.g. a VP whose MPIDR is not the one qemu gives that CPU (PSCI CPU_ON would fail).
+ */
+export function shapeFromTopology(config: VmConfig, topology: Topology): MachineShape {
+  const refuse = (why: string): HclError => new HclError('CONFIG_INVALID', `kernel check of ${config.name}: ${why}`);
+  if (config.arch !== 'aarch64' || config.aarch64 === undefined) throw refuse('the real-kernel check needs an aarch64 config with an aarch64 platform section');
+  const gicVersion = config.aarch64.gicVersion;
+  const vps = [...topology.vps].sort((a, b) => a.index - b.index);
+  vps.forEach((vp, i) => {
+    const want = virtMpidr(i, gicVersion);
+    if (vp.reg !== want) {
+      throw refuse(`vps[${i}].reg is MPIDR 0x${vp.reg.toString(16)}, but qemu virt (GICv${gicVersion}) gives cpu ${i} MPIDR 0x${want.toString(16)}`);
+    }
+  });
+  const ids = [...new Set([...topology.nodes.map((n) => n.vnode), ...vps.map((v) => v.vnode)])].sort((a, b) => a - b);
+  const nodes = ids.map((id, i) => {
+    if (id !== i) throw refuse(`vnodes must be 0..${ids.length - 1}, found ${ids.join(',')}`);
+    return {
+      cpus: vps.filter((v) => v.vnode === id).map((v) => v.index),
+      memBytes: topology.vtl2Ram.filter((r) => r.vnode === id).reduce((s, r) => s + r.size, 0),
+    };
+  });
+  return { cpus: vps.length, nodes, gicVersion };
 }

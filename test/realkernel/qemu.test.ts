@@ -29,6 +29,11 @@ const shapes: Array<{ name: string; spec: BootSpec }> = [
     name: 'interleaved cpus, 3 nodes of different sizes',
     spec: { cpus: 6, gicVersion: 3, nodes: [{ cpus: [0, 3], memBytes: 64 * MiB }, { cpus: [1, 4], memBytes: 32 * MiB }, { cpus: [2, 5], memBytes: 96 * MiB }], ...files },
   },
+  {
+    // VTL2 RAM only in node 0, as the arm64-virt preset has it.
+    name: 'memoryless second node',
+    spec: { cpus: 4, gicVersion: 3, nodes: [{ cpus: [0, 1], memBytes: 64 * MiB }, { cpus: [2, 3], memBytes: 0 }], ...files },
+  },
 ];
 
 for (const { name, spec } of shapes) {
@@ -38,10 +43,11 @@ for (const { name, spec } of shapes) {
     assert.equal(values(argv, '-smp'), [`${spec.cpus}`]);
     const total = spec.nodes.reduce((s, n) => s + n.memBytes, 0);
     assert.equal(values(argv, '-m'), [`${total / MiB}M`]);
-    assert.equal(values(argv, '-object'), spec.nodes.map((n, i) => `memory-backend-ram,id=m${i},size=${n.memBytes}`));
+    const withRam = spec.nodes.flatMap((n, i) => (n.memBytes > 0 ? [i] : []));
+    assert.equal(values(argv, '-object'), withRam.map((i) => `memory-backend-ram,id=m${i},size=${spec.nodes[i]?.memBytes}`));
     assert.equal(
       values(argv, '-numa'),
-      spec.nodes.map((n, i) => `node,nodeid=${i}${cpuRanges(n.cpus).map((r) => `,cpus=${r}`).join('')},memdev=m${i}`),
+      spec.nodes.map((n, i) => `node,nodeid=${i}${cpuRanges(n.cpus).map((r) => `,cpus=${r}`).join('')}${n.memBytes > 0 ? `,memdev=m${i}` : ''}`),
     );
     assert.equal([values(argv, '-kernel'), values(argv, '-initrd'), values(argv, '-dtb')], [[files.kernel], [files.initrd], [files.dtb]]);
     assert.equal(values(argv, '-nic'), ['none']);
@@ -58,7 +64,8 @@ const badSpecs: Array<{ name: string; spec: BootSpec; msg: string }> = [
   { name: 'cpu in no node', spec: { cpus: 2, gicVersion: 3, nodes: [{ cpus: [0], memBytes: MiB }], ...files }, msg: '1 of 2 cpus are in no node' },
   { name: 'cpu in two nodes', spec: { cpus: 2, gicVersion: 3, nodes: [{ cpus: [0, 1], memBytes: MiB }, { cpus: [1], memBytes: MiB }], ...files }, msg: 'node 1: cpu 1 is in more than one node' },
   { name: 'cpu out of range', spec: { cpus: 1, gicVersion: 3, nodes: [{ cpus: [0, 4], memBytes: MiB }], ...files }, msg: 'node 0: cpu 4 is outside 0-0' },
-  { name: 'memory not whole MiB', spec: { cpus: 1, gicVersion: 3, nodes: [{ cpus: [0], memBytes: MiB + 4096 }], ...files }, msg: 'node 0: memory 1052672 bytes is not a positive whole number of MiB' },
+  { name: 'memory not whole MiB', spec: { cpus: 1, gicVersion: 3, nodes: [{ cpus: [0], memBytes: MiB + 4096 }], ...files }, msg: 'node 0: memory 1052672 bytes is not a whole number of MiB' },
+  { name: 'no memory at all', spec: { cpus: 2, gicVersion: 3, nodes: [{ cpus: [0], memBytes: 0 }, { cpus: [1], memBytes: 0 }], ...files }, msg: 'no node has memory' },
   { name: 'no nodes', spec: { cpus: 1, gicVersion: 3, nodes: [], ...files }, msg: 'no numa nodes' },
 ];
 for (const { name, spec, msg } of badSpecs) {

@@ -1,0 +1,51 @@
+import type { Topology, VmConfig } from '../config/index.ts';
+import { HclError } from '../errors.ts';
+import type { ProcFs } from '../kernel/procfs.ts';
+import { runCheck, type CheckInput, type CheckResult } from './check.ts';
+import { shapeFromTopology } from './spec.ts';
+
+/**
+ * The real-kernel check of a booted VM: the kernel DTB the shim wrote is booted on Linux arm64
+ * under qemu with a machine derived from the same config and topology, and what Linux reports is
+ * compared with the model kernel's ProcFs for that boot.
+ */
+
+/** The parts of a booted VM (harness/pipeline.ts `Vm`) the check reads. */
+export interface CheckableVm {
+  config: VmConfig;
+  shim: { dtb: Uint8Array };
+  kernel: { procfs: ProcFs };
+  discovered: { topology: Topology };
+}
+
+/** Options of `checkVm`; `perturb` is a test-only seam that alters the model's ProcFs. */
+export type VmCheckOptions = Omit<CheckInput, 'dtb' | 'spec' | 'model'> & { perturb?: (model: ProcFs) => ProcFs };
+
+/** USAGE unless the config is aarch64: x86 Linux takes its topology from ACPI, not from a DTB. */
+export function requireAarch64(config: VmConfig): void {
+  if (config.arch !== 'aarch64') {
+    throw new HclError(
+      'USAGE',
+      `kernel check: config ${config.name} is ${config.arch}; only aarch64 can be checked, because x86 Linux takes CPUs, NUMA and memory from ACPI/e820 rather than from the device tree (and Debian's x86 kernels have CONFIG_OF off)`,
+    );
+  }
+}
+
+/** Runs the real-kernel check for `vm`; the result lists every difference (empty = agreement). */
+export async function checkVm(vm: CheckableVm, opts: VmCheckOptions = {}): Promise<CheckResult> {
+  requireAarch64(vm.config);
+  const { perturb, ...rest } = opts;
+  const spec = shapeFromTopology(vm.config, vm.discovered.topology);
+  const model = perturb === undefined ? vm.kernel.procfs : perturb(vm.kernel.procfs);
+  return runCheck({ ...rest, dtb: vm.shim.dtb, spec, model });
+}
+
+/** A ProcFs that answers `files` (path → text) itself and everything else from `base`. */
+export function overlayProcFs(base: ProcFs, files: Readonly<Record<string, string>>): ProcFs {
+  const enc = new TextEncoder();
+  return {
+    read: (p) => (Object.hasOwn(files, p) ? enc.encode(files[p]) : base.read(p)),
+    list: (p) => base.list(p),
+    exists: (p) => Object.hasOwn(files, p) || base.exists(p),
+  };
+}
