@@ -1,0 +1,20 @@
+// Snapshot diff, schema compatibility check and renderers (DESIGN.md §2 lib/diff).
+
+// decoded snapshots
+export type { DecodedSnapshot, DecodedUnit, DecodedManifest, Change, ChangeKind, SnapshotDiff, UpgradeNote } from './types.ts';
+export { decodeSnapshot, UNIT_PART_PREFIX } from './decode.ts';
+export type { SnapshotParts } from './decode.ts';
+
+// structural diff
+export { diffValues, byteRanges, joinKey, joinIndex, BYTE_RANGE_GAP } from './values.ts';
+export { diffSnapshots, alignSnapshots, isEmptyDiff } from './snapshot.ts';
+
+// rendering
+export { canonicalJson, toCanonicalJsonValue } from './canonical-json.ts';
+export { renderText, renderUnified, renderSchemaReport, diffToJson, snapshotJson, formatValue, changePath, useColour } from './render.ts';
+export type { JsonChange } from './render.ts';
+
+// schema compatibility
+export { checkSchemaCompat, parseSchemaDump } from './schema-check.ts';
+export type { SchemaReport, SchemaFinding, SchemaChangeKind, Direction } from './schema-check.ts';
+export { compareNodes, typeLabel } from './schema-nodes.ts';

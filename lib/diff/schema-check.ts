@@ -1,0 +1,114 @@
+import { HclError } from '../errors.ts';
+import type { SchemaDump, SchemaDumpUnit } from '../state/registry.ts';
+import { compareNodes, type Emit } from './schema-nodes.ts';
+
+/**
+ * `schema check OLD NEW`: every change between two schema dumps, judged by DESIGN.md §3 (a package
+ * never changes, fields are never renamed or retyped, new fields are optional with a documented
+ * default). "Backward" means the new release reading state the old one wrote (upgrade); "forward"
+ * means the old release reading state the new one wrote (servicing back, `save --generation`).
+ */
+
+/** Compatibility direction a change breaks. */
+export type Direction = 'backward' | 'forward';
+
+/** Every kind of schema change the check knows; the first group breaks, the second does not. */
+export type SchemaChangeKind =
+  | 'unit-removed' | 'package-renamed' | 'generation-not-bumped' | 'generation-decreased'
+  | 'field-removed' | 'field-retyped' | 'field-added-required' | 'field-added-no-default'
+  | 'field-became-required' | 'field-became-optional' | 'enum-narrowed' | 'variant-removed'
+  | 'bounds-narrowed' | 'default-changed'
+  | 'unit-added' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened';
+
+/** One change found between the dumps. */
+export interface SchemaFinding {
+  unit: string;
+  /** Field path inside the unit's state (`controllers[].ioQueues[].sqTail`), `(root)` or `(unit)`. */
+  path: string;
+  kind: SchemaChangeKind;
+  breaking: boolean;
+  /** Directions it breaks; for a compatible change, empty. */
+  breaks: Direction[];
+  /** What changed and why it does or does not break. */
+  message: string;
+}
+
+/** Result of `checkSchemaCompat`. */
+export interface SchemaReport {
+  compatible: boolean;
+  breaking: SchemaFinding[];
+  compatibleChanges: SchemaFinding[];
+}
+
+const NEXT = '; bump the generation and add an upgrader';
+
+function entries(d: SchemaDump): Map<string, SchemaDumpUnit> {
+  const m = new Map<string, SchemaDumpUnit>(d.units.map((u) => [u.name, u]));
+  if (d.hypervisor !== null) m.set(d.hypervisor.name, d.hypervisor);
+  return m;
+}
+
+/** Compares two schema dumps; breaking findings first by unit and path, compatible ones after. */
+export function checkSchemaCompat(oldDump: SchemaDump, newDump: SchemaDump): SchemaReport {
+  const found: SchemaFinding[] = [];
+  const [olds, news] = [entries(oldDump), entries(newDump)];
+  for (const name of [...new Set([...olds.keys(), ...news.keys()])].sort()) {
+    const [o, n] = [olds.get(name), news.get(name)];
+    const push = (path: string, kind: SchemaChangeKind, breaks: Direction[], message: string): void => {
+      found.push({ unit: name, path, kind, breaking: breaks.length > 0, breaks, message });
+    };
+    if (n === undefined) {
+      push('(unit)', 'unit-removed', ['backward'], `unit removed (package ${o?.package}): a snapshot written by the old release holds it and the new release refuses an unknown unit`);
+      continue;
+    }
+    if (o === undefined) {
+      push('(unit)', 'unit-added', [], `new unit (package ${n.package}, generation ${n.generation}): old snapshots restore it in its default state; a downgrade must leave it out`);
+      continue;
+    }
+    if (o.package !== n.package) {
+      push('(unit)', 'package-renamed', ['backward', 'forward'], `package renamed ${o.package} → ${n.package}: a package name is part of the data, neither release finds the other's state`);
+    }
+    const before = found.length;
+    const emit: Emit = (path, kind, breaks, message) => push(path, kind, breaks, message);
+    compareNodes(o.schema, n.schema, '(root)', emit);
+    const changed = found.length > before;
+    if (n.generation < o.generation) {
+      push('(unit)', 'generation-decreased', ['backward', 'forward'], `generation went down ${o.generation} → ${n.generation}: generations only grow`);
+    } else if (changed && n.generation === o.generation) {
+      push('(unit)', 'generation-not-bumped', ['backward', 'forward'], `schema changed but generation stays ${n.generation}: one generation number would name two shapes${NEXT}`);
+    }
+  }
+  const byPlace = (a: SchemaFinding, b: SchemaFinding) => (a.unit === b.unit ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.unit < b.unit ? -1 : 1);
+  const breaking = found.filter((f) => f.breaking).sort(byPlace);
+  const compatibleChanges = found.filter((f) => !f.breaking).sort(byPlace);
+  return { compatible: breaking.length === 0, breaking, compatibleChanges };
+}
+
+/** Parses a schema dump's JSON text; JSON_INVALID names `file` and what is wrong where. */
+export function parseSchemaDump(text: string, file: string): SchemaDump {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new HclError('JSON_INVALID', `${file}: not json: ${(e as Error).message}`, { cause: e });
+  }
+  const bad = (what: string): never => { throw new HclError('JSON_INVALID', `${file}: not a schema dump: ${what}`); };
+  const d = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : bad('expected an object');
+  if (d['format'] !== 'hclckpt-schema/1') bad(`format ${JSON.stringify(d['format'])} is not "hclckpt-schema/1"`);
+  const unit = (u: unknown, where: string): SchemaDumpUnit => {
+    const r = typeof u === 'object' && u !== null ? (u as Record<string, unknown>) : bad(`${where}: expected an object`);
+    if (typeof r['name'] !== 'string' || r['name'] === '') bad(`${where}.name: expected a non-empty string`);
+    if (typeof r['package'] !== 'string' || r['package'] === '') bad(`${where}.package: expected a non-empty string`);
+    if (!Number.isInteger(r['generation']) || (r['generation'] as number) < 1) bad(`${where}.generation: expected an integer ≥ 1`);
+    if (typeof r['schema'] !== 'object' || r['schema'] === null) bad(`${where}.schema: expected an object`);
+    return r as unknown as SchemaDumpUnit;
+  };
+  const units = Array.isArray(d['units']) ? d['units'].map((u, i) => unit(u, `units[${i}]`)) : bad('units: expected an array');
+  const names = new Set<string>();
+  for (const u of units) {
+    if (names.has(u.name)) bad(`unit ${u.name} appears twice`);
+    names.add(u.name);
+  }
+  const hypervisor = d['hypervisor'] === null || d['hypervisor'] === undefined ? null : unit(d['hypervisor'], 'hypervisor');
+  return { format: 'hclckpt-schema/1', units, hypervisor };
+}

@@ -1,0 +1,149 @@
+import type { Direction, SchemaChangeKind } from './schema-check.ts';
+
+/**
+ * The field-by-field comparison behind `schema check`, on the JSON Schema nodes of a schema dump
+ * (lib/state/registry.ts `jsonSchema`: u64 and bytes marked by `x-encoding`, bounds of u64 as
+ * decimal strings, enums as `anyOf` of `const`, optional fields absent from `required`).
+ */
+
+/** Receives one finding; `breaks` empty means compatible. */
+export type Emit = (path: string, kind: SchemaChangeKind, breaks: Direction[], message: string) => void;
+
+type Node = Record<string, unknown>;
+
+const asNode = (v: unknown): Node => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : {});
+const members = (n: Node): Node[] => (Array.isArray(n['anyOf']) ? n['anyOf'].map(asNode) : []);
+const show = (v: unknown): string => JSON.stringify(v) ?? 'undefined';
+
+/** The type of a node as one label: `u64`, `bytes`, `integer`, `enum`, `union`, `object`, `record`, … */
+export function typeLabel(n: Node): string {
+  if ('const' in n) return 'enum';
+  if ('anyOf' in n) return members(n).every((m) => 'const' in m) ? 'enum' : 'union';
+  const t = n['type'];
+  if (t === 'integer' && n['x-encoding'] === 'u64') return 'u64';
+  if (t === 'string' && n['x-encoding'] === 'bin') return 'bytes';
+  if (t === 'object' && 'patternProperties' in n) return 'record';
+  return typeof t === 'string' ? t : 'any';
+}
+
+function enumValues(n: Node): string[] {
+  return 'const' in n ? [show(n['const'])] : members(n).map((m) => show(m['const']));
+}
+
+// Bounds where a larger value is narrower, and where a smaller one is.
+const LOWER = ['minimum', 'exclusiveMinimum', 'minLength', 'minItems', 'minByteLength'];
+const UPPER = ['maximum', 'exclusiveMaximum', 'maxLength', 'maxItems', 'maxByteLength'];
+
+function num(v: unknown): bigint | null {
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  return null;
+}
+
+function compareBounds(o: Node, n: Node, path: string, emit: Emit): void {
+  for (const key of [...LOWER, ...UPPER]) {
+    const [a, b] = [o[key], n[key]];
+    if (show(a) === show(b)) continue;
+    const lower = LOWER.includes(key);
+    const [x, y] = [num(a), num(b)];
+    // A bound that appears narrows; one that disappears widens; otherwise the direction decides.
+    const narrower = a === undefined ? true : b === undefined ? false : x !== null && y !== null ? (lower ? y > x : y < x) : true;
+    if (narrower) {
+      emit(path, 'bounds-narrowed', ['backward'], `${key} ${show(a)} → ${show(b)}: state the old release wrote may lie outside the new bound`);
+    } else {
+      emit(path, 'bounds-widened', [], `${key} ${show(a)} → ${show(b)}: old state still fits; an older release refuses values outside its bound`);
+    }
+  }
+  if (show(o['pattern']) !== show(n['pattern'])) {
+    if (n['pattern'] === undefined) emit(path, 'bounds-widened', [], `pattern ${show(o['pattern'])} dropped`);
+    else emit(path, 'bounds-narrowed', ['backward'], `pattern ${show(o['pattern'])} → ${show(n['pattern'])}: old strings may not match`);
+  }
+}
+
+/** The key that matches union members across dumps: a discriminating `const` property, else the member's type. */
+function unionKeys(all: Node[][]): (m: Node, i: number) => string {
+  const flat = all.flat();
+  const firstProps = Object.keys(asNode(flat[0]?.['properties']));
+  const disc = firstProps.find((p) => flat.every((m) => 'const' in asNode(asNode(m['properties'])[p])));
+  if (disc !== undefined) return (m) => `${disc}=${show(asNode(asNode(m['properties'])[disc])['const'])}`;
+  const labels = all.map((ms) => ms.map(typeLabel));
+  const unique = labels.every((ls) => new Set(ls).size === ls.length);
+  return unique ? (m) => typeLabel(m) : (_m, i) => `#${i}`;
+}
+
+function compareUnion(o: Node, n: Node, path: string, emit: Emit): void {
+  const [om, nm] = [members(o), members(n)];
+  const key = unionKeys([om, nm]);
+  // A discriminated variant gets its own path segment: `(arch="x86_64").vps`.
+  const at = (k: string) => (!k.includes('=') ? path : path === '(root)' ? `(${k})` : `${path}(${k})`);
+  const newByKey = new Map(nm.map((m, i) => [key(m, i), m]));
+  const oldKeys = new Set(om.map((m, i) => key(m, i)));
+  om.forEach((m, i) => {
+    const k = key(m, i);
+    const match = newByKey.get(k);
+    const sub = at(k);
+    if (match === undefined) emit(sub, 'variant-removed', ['backward'], `union variant ${k} removed: state the old release wrote in that variant is refused`);
+    else compareNodes(m, match, sub, emit);
+  });
+  nm.forEach((m, i) => {
+    const k = key(m, i);
+    if (!oldKeys.has(k)) emit(at(k), 'variant-added', [], `union variant ${k} added: old state still fits; an older release refuses state in the new variant`);
+  });
+}
+
+function compareObject(o: Node, n: Node, path: string, emit: Emit): void {
+  const [op, np] = [asNode(o['properties']), asNode(n['properties'])];
+  const req = (x: Node) => new Set(Array.isArray(x['required']) ? (x['required'] as string[]) : []);
+  const [or, nr] = [req(o), req(n)];
+  const at = (k: string) => (path === '(root)' ? k : `${path}.${k}`);
+  for (const k of [...new Set([...Object.keys(op), ...Object.keys(np)])].sort()) {
+    const [a, b] = [op[k], np[k]];
+    if (b === undefined) {
+      emit(at(k), 'field-removed', ['forward'], or.has(k)
+        ? 'required field removed: an older release requires it and refuses state written without it'
+        : 'optional field removed: an older release reads its default where the state had a value (a silent change of meaning)');
+    } else if (a === undefined) {
+      if (nr.has(k)) emit(at(k), 'field-added-required', ['backward'], 'new required field: state written by the old release lacks it and is refused');
+      else if (!('default' in asNode(b))) emit(at(k), 'field-added-no-default', ['backward'], 'new optional field without a documented default: what old state means for it is undefined');
+      else emit(at(k), 'field-added-optional', [], `new optional field, default ${show(asNode(b)['default'])}: old state reads as the default, older releases ignore it`);
+    } else {
+      if (!or.has(k) && nr.has(k)) emit(at(k), 'field-became-required', ['backward'], 'optional field became required: old state that omits it is refused');
+      if (or.has(k) && !nr.has(k)) emit(at(k), 'field-became-optional', ['forward'], 'required field became optional: new state may omit it and an older release refuses that');
+      compareNodes(asNode(a), asNode(b), at(k), emit);
+    }
+  }
+}
+
+/** Compares one schema node of the old dump with the new one at `path`, emitting every change. */
+export function compareNodes(oldNode: unknown, newNode: unknown, path: string, emit: Emit): void {
+  const [o, n] = [asNode(oldNode), asNode(newNode)];
+  const [lo, ln] = [typeLabel(o), typeLabel(n)];
+  if (lo !== ln) {
+    emit(path, 'field-retyped', ['backward', 'forward'], `type ${lo} → ${ln}: neither release can read the other's value`);
+    return;
+  }
+  if (show(o['default']) !== show(n['default'])) {
+    emit(path, 'default-changed', ['backward', 'forward'], `default ${show(o['default'])} → ${show(n['default'])}: state that omits the field means different things to the two releases`);
+  }
+  switch (lo) {
+    case 'enum': {
+      const [a, b] = [enumValues(o), enumValues(n)];
+      const lost = a.filter((v) => !b.includes(v));
+      const gained = b.filter((v) => !a.includes(v));
+      if (lost.length > 0) emit(path, 'enum-narrowed', ['backward'], `enum lost ${lost.join(', ')}: old state holding ${lost.length === 1 ? 'it' : 'them'} is refused`);
+      if (gained.length > 0) emit(path, 'enum-widened', [], `enum gained ${gained.join(', ')}: old state still fits; an older release refuses the new values`);
+      return;
+    }
+    case 'union': return compareUnion(o, n, path, emit);
+    case 'object': return compareObject(o, n, path, emit);
+    case 'record':
+      compareNodes(Object.values(asNode(o['patternProperties']))[0], Object.values(asNode(n['patternProperties']))[0], `${path}[*]`, emit);
+      return;
+    case 'array':
+      compareBounds(o, n, path, emit);
+      compareNodes(o['items'], n['items'], `${path}[]`, emit);
+      return;
+    default:
+      compareBounds(o, n, path, emit);
+  }
+}

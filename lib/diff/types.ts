@@ -1,0 +1,65 @@
+/** Types shared by the snapshot diff, its renderers and the schema compatibility check. */
+
+/** One unit of a decoded snapshot: its package, the generation its state was written in, and the state. */
+export interface DecodedUnit {
+  package: string;
+  generation: number;
+  state: unknown;
+}
+
+/** The manifest fields a diff compares; `info` holds config, overrides, IGVM digest, generation… */
+export interface DecodedManifest {
+  id?: string;
+  name?: string;
+  seq?: number;
+  time?: string;
+  /** hclckpt version that wrote the snapshot. */
+  tool?: string;
+  parent?: string | null;
+  info?: Record<string, unknown>;
+}
+
+/** A snapshot decoded into plain values (`crit decode`-style): manifest, units by name, hypervisor and init state. */
+export interface DecodedSnapshot {
+  manifest: DecodedManifest;
+  units: Record<string, DecodedUnit>;
+  hv?: unknown;
+  init?: unknown;
+}
+
+/** Kind of one value change. */
+export type ChangeKind = 'added' | 'removed' | 'changed';
+
+/**
+ * One difference at a field path (`nvme.controllers[0].ioQueues[3].sqTail`). For byte buffers
+ * `from`/`to` hold the differing bytes of one range and `range` its bounds.
+ */
+export interface Change {
+  path: string;
+  kind: ChangeKind;
+  from?: unknown;
+  to?: unknown;
+  /** Changed byte range `[start, end)` inside a byte buffer. */
+  range?: { start: number; end: number };
+}
+
+/** A unit whose older-generation state was upgraded before comparing. */
+export interface UpgradeNote {
+  unit: string;
+  side: 'a' | 'b';
+  from: number;
+  to: number;
+}
+
+/** The result of `diffSnapshots`. */
+export interface SnapshotDiff {
+  a: { id: string | null; name: string | null };
+  b: { id: string | null; name: string | null };
+  /** Manifest-level changes: config, overrides, IGVM digest, usermode version, generation. */
+  manifest: Change[];
+  unitsAdded: string[];
+  unitsRemoved: string[];
+  /** Field changes per unit (including `hv` and `init`), only units that differ, sorted by name. */
+  units: Record<string, Change[]>;
+  upgraded: UpgradeNote[];
+}
