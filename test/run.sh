@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `npm test`: runs every uvu suite (unit tests under test/, property suites under properties/)
+# and ends with one plain line "N passed, N failed" computed from uvu's own summaries. It exits
+# non-zero when any test fails, including the case where uvu's reporter itself crashes on an
+# error and under-reports (Passed < Total), which uvu alone would let through with exit 0.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log=$(mktemp)
+rc=0
+for dir in test properties; do
+  node --import tsx node_modules/uvu/bin.js "$dir" '\.test\.ts$' 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+done
+read -r total passed skipped < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /^ *Total:/ {t+=$2} /^ *Passed:/ {p+=$2} /^ *Skipped:/ {s+=$2}
+  END {print t+0, p+0, s+0}')
+rm -f "$log"
+failed=$((total - passed - skipped))
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo
+echo "$passed passed, $failed failed"
+[ "$rc" -eq 0 ] && [ "$failed" -eq 0 ]
