@@ -79,6 +79,13 @@ export function register(program: Command): void {
       }
     }));
 
+  storeOption(program.command('demo').description('boot numa, save, restore with a new host command line, save again, verify'))
+    .option('--preset <name>', 'preset to run the demo on', 'numa')
+    .action(action(async (opts: StoreOptions & { preset: string }) => {
+      const { runDemo } = await import('../demo.ts');
+      await withStore(opts, (s) => runDemo(s, (line) => process.stdout.write(`${line}\n`), opts.preset));
+    }));
+
   storeOption(program.command('show').description('print a snapshot decoded, every unit as readable JSON').argument('<ref>', 'snapshot ref or .hclsnap file'))
     .option('--unit <name>', 'only this unit')
     .option('--json', 'print JSON (the default output is JSON too, with a header)')
