@@ -118,6 +118,12 @@ function compareObject(o: Node, n: Node, path: string, emit: Emit): void {
 export function compareNodes(oldNode: unknown, newNode: unknown, path: string, emit: Emit): void {
   const [o, n] = [asNode(oldNode), asNode(newNode)];
   const [lo, ln] = [typeLabel(o), typeLabel(n)];
+  // A union that shrinks to one member (or grows from one) is still compared variant by variant.
+  const single = (x: string) => x !== 'union' && x !== 'enum';
+  if ((lo === 'union' && single(ln)) || (ln === 'union' && single(lo))) {
+    compareUnion(lo === 'union' ? o : { anyOf: [o] }, ln === 'union' ? n : { anyOf: [n] }, path, emit);
+    return;
+  }
   if (lo !== ln) {
     emit(path, 'field-retyped', ['backward', 'forward'], `type ${lo} → ${ln}: neither release can read the other's value`);
     return;

@@ -49,8 +49,8 @@ export function byteRanges(a: Uint8Array, b: Uint8Array, gap = BYTE_RANGE_GAP): 
   while (i < common) {
     if (a[i] === b[i]) { i++; continue; }
     let end = i + 1;
-    // Extend while the next difference lies within `gap` equal bytes.
-    for (let j = end; j < common && j < end + gap; j++) if (a[j] !== b[j]) end = j + 1;
+    // Extend while the next difference follows fewer than `gap` equal bytes (or none).
+    for (let j = end; j < common && j < end + Math.max(gap, 1); j++) if (a[j] !== b[j]) end = j + 1;
     out.push({ start: i, end });
     i = end;
   }
