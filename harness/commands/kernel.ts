@@ -1,11 +1,84 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
+import type { Difference } from '../../lib/realkernel/index.ts';
+import { collect, configFrom } from './options.ts';
 import { action, printJson } from './run.ts';
+import { storeOption, withStore, type StoreOptions } from './store.ts';
 
 /**
  * `hclckpt kernel setup | check`: the real-kernel check. `setup` installs qemu and fetches a
- * Debian arm64 kernel (cached); `check` boots a kernel DTB on it and reports every difference.
+ * Debian arm64 kernel (cached); `check` boots a VM's kernel DTB (or any DTB) on it under qemu
+ * and reports every difference from what hclckpt's kernel stage produced.
  */
+
+interface CheckOptions extends StoreOptions {
+  dtb?: string;
+  config?: string;
+  preset?: string;
+  snapshot?: string;
+  set: string[];
+  json?: boolean;
+  keep?: string;
+  timeout: string;
+}
+
+/** Refuses contradictory options; returns the timeout in milliseconds. */
+function usage(opts: CheckOptions): number {
+  const sources = [opts.dtb, opts.config ?? opts.preset, opts.snapshot].filter((x) => x !== undefined);
+  if (opts.config !== undefined && opts.preset !== undefined) throw new HclError('USAGE', 'kernel check: give --config or --preset, not both');
+  if (opts.dtb !== undefined && sources.length > 1) throw new HclError('USAGE', 'kernel check: --dtb boots a file on its own; it takes no --config, --preset or --snapshot');
+  if (opts.preset !== undefined && opts.snapshot !== undefined) throw new HclError('USAGE', 'kernel check: --snapshot restores the saved config; use --config FILE for a whole new one, not --preset');
+  if (opts.set.length > 0 && opts.snapshot === undefined) throw new HclError('USAGE', 'kernel check: --set applies to a restore; give --snapshot REF');
+  const s = Number(opts.timeout);
+  if (!Number.isFinite(s) || s <= 0) throw new HclError('USAGE', `kernel check: --timeout ${opts.timeout} is not a positive number of seconds`);
+  return Math.round(s * 1000);
+}
+
+async function checkDtbFile(file: string, opts: CheckOptions, timeoutMs: number): Promise<void> {
+  const rk = await import('../../lib/realkernel/index.ts');
+  const r = await rk.runCheck({ dtb: rk.readDtbFile(file), timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
+  if (opts.json === true) printJson({ ok: r.differences.length === 0, bootMs: r.bootMs, cmdline: r.report.cmdline, cpu: r.report.cpu, nodes: r.report.nodes.map(({ meminfo: _m, ...n }) => n), qemu: r.argv, differences: r.differences });
+  else process.stdout.write(`booted ${file} in ${(r.bootMs / 1000).toFixed(1)} s: cpus online ${r.report.cpu.online.trim()}, ${r.report.nodes.length} node(s)\n`);
+  finish(`kernel check of ${file}`, r.differences, opts, rk.formatDifferences);
+}
+
+/** Lists the differences (text mode) and fails with KERNEL_CHECK_FAILED, or says there are none. */
+function finish(what: string, differences: Difference[], opts: CheckOptions, format: (d: Difference[]) => string): void {
+  if (differences.length > 0) {
+    if (opts.json !== true) process.stdout.write(`${format(differences)}\n`);
+    throw new HclError('KERNEL_CHECK_FAILED', `${what}: ${differences.length} difference(s) from the real kernel: ${differences.map((d) => d.path).join(', ')}`, { details: { differences } });
+  }
+  if (opts.json !== true) process.stdout.write('no differences\n');
+}
+
+async function checkPipeline(opts: CheckOptions, timeoutMs: number): Promise<void> {
+  const rk = await import('../../lib/realkernel/index.ts');
+  let vm;
+  let what: string;
+  if (opts.snapshot !== undefined) {
+    const { restoreSnapshot } = await import('../servicing.ts');
+    const config = opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) };
+    const ref = opts.snapshot;
+    const restored = await withStore(opts, (s) => restoreSnapshot(s, ref, { sets: opts.set, ...config }));
+    vm = restored.vm;
+    what = `kernel check of the restore of ${restored.from.slice(0, 12)}`;
+  } else {
+    const config = await configFrom(opts.config !== undefined ? { config: opts.config } : { preset: opts.preset ?? 'arm64-virt' });
+    rk.requireAarch64(config); // before the pipeline runs: refusing an x86 config should not cost a boot
+    const { boot } = await import('../pipeline.ts');
+    vm = boot(config);
+    what = `kernel check of ${config.name}`;
+  }
+  const r = await rk.checkVm(vm, { timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
+  if (opts.json === true) printJson({ config: vm.config.name, ...(opts.snapshot === undefined ? {} : { snapshot: opts.snapshot }), ...rk.comparisonJson(r, vm.kernel.procfs) });
+  else {
+    const nodes = r.report.nodes.map((n) => `node${n.id} ${n.cpulist.trim() || '-'}`).join(', ');
+    process.stdout.write(`${what}: booted in ${(r.bootMs / 1000).toFixed(1)} s: cpus online ${r.report.cpu.online.trim()}; ${nodes}\n`);
+  }
+  finish(what, r.differences, opts, rk.formatDifferences);
+}
+
+/** Registers `kernel setup` and `kernel check`. */
 export function register(program: Command): void {
   const kernel = program.command('kernel').description('check kernel DTBs against a real Linux arm64 kernel under qemu');
 
@@ -24,38 +97,23 @@ export function register(program: Command): void {
       }),
     );
 
-  kernel
-    .command('check')
-    .description('boot a kernel DTB on Linux arm64 under qemu and compare what the kernel reports')
-    .option('--dtb <file>', 'the kernel DTB to boot (machine shape is read from it)')
-    .option('--json', 'print the result as JSON')
-    .option('--keep <dir>', 'keep the DTB, qemu argv, serial log and real FDT in DIR')
-    .option('--timeout <ms>', 'boot timeout in milliseconds', '120000')
-    .action(
-      action(async (opts: { dtb?: string; json?: boolean; keep?: string; timeout: string }) => {
-        if (opts.dtb === undefined) throw new HclError('USAGE', 'kernel check: --dtb FILE is required');
-        const timeoutMs = Number(opts.timeout);
-        if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new HclError('USAGE', `kernel check: --timeout ${opts.timeout} is not a positive integer`);
-        const rk = await import('../../lib/realkernel/index.ts');
-        const dtb = rk.readDtbFile(opts.dtb);
-        const r = await rk.runCheck({ dtb, timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
-        const summary = {
-          ok: r.differences.length === 0,
-          bootMs: r.bootMs,
-          cmdline: r.report.cmdline,
-          cpu: r.report.cpu,
-          nodes: r.report.nodes.map((n) => ({ id: n.id, cpulist: n.cpulist, distance: n.distance, memTotalKb: n.memTotalKb, pages: n.pages })),
-          differences: r.differences,
-        };
-        if (opts.json === true) printJson(summary);
-        else {
-          process.stdout.write(`booted ${opts.dtb} in ${(r.bootMs / 1000).toFixed(1)} s: cpus online ${r.report.cpu.online.trim()}, ${r.report.nodes.length} node(s)\n`);
-          if (r.differences.length > 0) process.stdout.write(`${rk.formatDifferences(r.differences)}\n`);
-        }
-        if (r.differences.length > 0) {
-          throw new HclError('KERNEL_CHECK_FAILED', `kernel check of ${opts.dtb}: ${r.differences.length} difference(s) from the real kernel`, { details: { differences: r.differences } });
-        }
-        if (opts.json !== true) process.stdout.write('no differences\n');
-      }),
-    );
+  storeOption(
+    kernel
+      .command('check')
+      .description('boot the kernel DTB of an aarch64 VM (config, preset, restored snapshot, or a DTB file) on Linux arm64 under qemu and compare with the model')
+      .option('--config <file>', 'aarch64 VM configuration JSON')
+      .option('--preset <name>', 'an aarch64 preset (default arm64-virt)')
+      .option('--snapshot <ref>', 'check the pipeline of a restore of this snapshot')
+      .option('--set <key=value>', 'with --snapshot: override a config path for the restore (repeatable)', collect, [])
+      .option('--dtb <file>', 'boot this DTB on its own (machine shape read from it; no model)')
+      .option('--json', 'print the full comparison as JSON')
+      .option('--keep <dir>', 'keep the DTB, qemu argv, serial log and real FDT in DIR')
+      .option('--timeout <s>', 'boot timeout in seconds', '120'),
+  ).action(
+    action(async (opts: CheckOptions) => {
+      const timeoutMs = usage(opts);
+      if (opts.dtb !== undefined) await checkDtbFile(opts.dtb, opts, timeoutMs);
+      else await checkPipeline(opts, timeoutMs);
+    }),
+  );
 }

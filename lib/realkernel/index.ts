@@ -18,6 +18,6 @@ export type { Difference } from './fdtdiff.ts';
 // checks
 export { runCheck, readDtbFile } from './check.ts';
 export type { CheckInput, CheckResult } from './check.ts';
-export { checkVm, overlayProcFs, requireAarch64 } from './vmcheck.ts';
+export { checkVm, comparisonJson, overlayProcFs, requireAarch64 } from './vmcheck.ts';
 export type { CheckableVm, VmCheckOptions } from './vmcheck.ts';
 

@@ -49,3 +49,34 @@ export function overlayProcFs(base: ProcFs, files: Readonly<Record<string, strin
     exists: (p) => Object.hasOwn(files, p) || base.exists(p),
   };
 }
+
+function modelText(fs: ProcFs, path: string): string | null {
+  return fs.exists(path) ? new TextDecoder().decode(fs.read(path)) : null;
+}
+
+/**
+ * The full comparison as plain data for `--json`: each compared text side by side (model and
+ * real), the real per-node page counts, the qemu argv, boot time and every difference.
+ */
+export function comparisonJson(r: CheckResult, model: ProcFs): Record<string, unknown> {
+  const side = (path: string, real: string | undefined): { model: string | null; real: string | null } => ({ model: modelText(model, path), real: real ?? null });
+  const cpu = '/sys/devices/system/cpu';
+  const node = '/sys/devices/system/node';
+  return {
+    ok: r.differences.length === 0,
+    bootMs: r.bootMs,
+    cmdline: side('/proc/cmdline', r.report.cmdline),
+    cpu: { possible: side(`${cpu}/possible`, r.report.cpu.possible), present: side(`${cpu}/present`, r.report.cpu.present), online: side(`${cpu}/online`, r.report.cpu.online) },
+    node: { possible: side(`${node}/possible`, r.report.node.possible), online: side(`${node}/online`, r.report.node.online) },
+    nodes: r.report.nodes.map((n) => ({
+      id: n.id,
+      cpulist: side(`${node}/node${n.id}/cpulist`, n.cpulist),
+      distance: side(`${node}/node${n.id}/distance`, n.distance),
+      memTotalKb: { model: modelText(model, `${node}/node${n.id}/meminfo`)?.match(/MemTotal:\s+(\d+)/)?.[1] ?? null, real: n.memTotalKb },
+      pages: n.pages,
+    })),
+    openhcl: Object.keys(r.report.openhcl).sort(),
+    qemu: r.argv,
+    differences: r.differences,
+  };
+}
