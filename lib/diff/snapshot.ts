@@ -1,3 +1,4 @@
+import { HclError } from '../errors.ts';
 import { defaultRegistry, type UnitRegistry } from '../state/registry.ts';
 import { currentGeneration } from '../state/unit.ts';
 import type { Change, DecodedSnapshot, DecodedUnit, SnapshotDiff, UpgradeNote } from './types.ts';
@@ -24,7 +25,10 @@ function manifestView(s: DecodedSnapshot): Record<string, unknown> {
 function aligned(registry: UnitRegistry, name: string, u: DecodedUnit, other: DecodedUnit, side: 'a' | 'b', notes: UpgradeNote[]): DecodedUnit {
   if (u.generation === other.generation) return u;
   const current = currentGeneration(registry.get(name)).generation;
-  if (u.generation >= current) return u;
+  if (u.generation > current) {
+    throw new HclError('STATE_GENERATION', `unit ${name}: side ${side} is generation ${u.generation}, newer than this release knows (${current}); cannot align it with generation ${other.generation}`);
+  }
+  if (u.generation === current) return u;
   notes.push({ unit: name, side, from: u.generation, to: current });
   return { ...u, generation: current, state: registry.upgrade(name, u.state, u.generation) };
 }

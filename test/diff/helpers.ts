@@ -1,0 +1,23 @@
+import type { DecodedSnapshot } from '../../lib/diff/index.ts';
+import { createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
+import { testContext } from '../hcl/units/fixture.ts';
+
+/** Fresh units of the shared unit-test partition (4 VPs, two NVMe controllers, two UARTs). */
+export function freshUnits(): HclUnits {
+  return createUnits(testContext());
+}
+
+/** Saves every unit into the decoded snapshot form, as the pipeline would write it. */
+export function decodedOf(units: HclUnits, info: Record<string, unknown> = {}, name = 'vm', seq = 1): DecodedSnapshot {
+  const out: DecodedSnapshot['units'] = {};
+  for (const u of units.all) out[u.name] = { package: u.package, generation: u.generation, state: u.save() };
+  return { manifest: { id: `${seq}`.padStart(64, '0'), name, seq, tool: '0.1.0', info: { generation: 1, ...info } }, units: out };
+}
+
+/** Units with NVMe controller 0 enabled and one I/O queue on VP 1: a booted driver. */
+export function bootedUnits(): HclUnits {
+  const u = freshUnits();
+  u.nvme.enable(0, 0x1000n, 0x2000n);
+  u.nvme.createIoQueue(0, 1);
+  return u;
+}
