@@ -69,7 +69,9 @@ async function checkPipeline(opts: CheckOptions, timeoutMs: number): Promise<voi
     vm = boot(config);
     what = `kernel check of ${config.name}`;
   }
-  const r = await rk.checkVm(vm, { timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
+  // After a restore the real kernel must also show the (possibly changed) host command line.
+  const expect = opts.snapshot === undefined || vm.config.cmdline.host === '' ? {} : { expectInCmdline: vm.config.cmdline.host };
+  const r = await rk.checkVm(vm, { timeoutMs, ...expect, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
   if (opts.json === true) printJson({ config: vm.config.name, ...(opts.snapshot === undefined ? {} : { snapshot: opts.snapshot }), ...rk.comparisonJson(r, vm.kernel.procfs) });
   else {
     const nodes = r.report.nodes.map((n) => `node${n.id} ${n.cpulist.trim() || '-'}`).join(', ');

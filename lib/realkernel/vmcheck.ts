@@ -18,8 +18,11 @@ export interface CheckableVm {
   discovered: { topology: Topology };
 }
 
-/** Options of `checkVm`; `perturb` is a test-only seam that alters the model's ProcFs. */
-export type VmCheckOptions = Omit<CheckInput, 'dtb' | 'spec' | 'model'> & { perturb?: (model: ProcFs) => ProcFs };
+/**
+ * Options of `checkVm`. `expectInCmdline`: text the real /proc/cmdline must contain (a restore's
+ * new host command line); `perturb` is a test-only seam that alters the model's ProcFs.
+ */
+export type VmCheckOptions = Omit<CheckInput, 'dtb' | 'spec' | 'model'> & { expectInCmdline?: string; perturb?: (model: ProcFs) => ProcFs };
 
 /** USAGE unless the config is aarch64: x86 Linux takes its topology from ACPI, not from a DTB. */
 export function requireAarch64(config: VmConfig): void {
@@ -34,10 +37,14 @@ export function requireAarch64(config: VmConfig): void {
 /** Runs the real-kernel check for `vm`; the result lists every difference (empty = agreement). */
 export async function checkVm(vm: CheckableVm, opts: VmCheckOptions = {}): Promise<CheckResult> {
   requireAarch64(vm.config);
-  const { perturb, ...rest } = opts;
+  const { perturb, expectInCmdline, ...rest } = opts;
   const spec = shapeFromTopology(vm.config, vm.discovered.topology);
   const model = perturb === undefined ? vm.kernel.procfs : perturb(vm.kernel.procfs);
-  return runCheck({ ...rest, dtb: vm.shim.dtb, spec, model });
+  const r = await runCheck({ ...rest, dtb: vm.shim.dtb, spec, model });
+  if (expectInCmdline !== undefined && !r.report.cmdline.includes(expectInCmdline)) {
+    r.differences.push({ path: '/proc/cmdline', model: `contains ${JSON.stringify(expectInCmdline)}`, real: r.report.cmdline, rule: 'the host command line of the restore must reach the kernel' });
+  }
+  return r;
 }
 
 /** A ProcFs that answers `files` (path → text) itself and everything else from `base`. */
