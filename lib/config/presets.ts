@@ -121,9 +121,10 @@ const SPECS: Record<string, PresetSpec> = {
     channels: ['storvsc', 'storvsc', 'storvsc', 'storvsc', 'netvsc', 'netvsc', 'netvsc', 'netvsc', 'hvsock', 'vpci', 'keyboard', 'framebuffer'],
   },
   'arm64-virt': {
-    // MPIDR: Aff1 = node (cluster), Aff0 = core.
+    // MPIDR as qemu -M virt (GICv3) gives cpu i: Aff1 = i / 16, Aff0 = i % 16; any other value
+    // makes PSCI CPU_ON fail when the kernel DTB boots there (hclckpt kernel check).
     name: 'arm64-virt', arch: 'aarch64', isolation: 'none', nodes: 2, vpsPerNode: 4, nodeRam: 256 * MIB, vtl2Size: 64 * MIB,
-    sidecar: 'off', keepAlive: false, reg: (n, k) => n * 0x100 + k, distance: () => 20,
+    sidecar: 'off', keepAlive: false, reg: (_n, _k, i) => (i >> 4) * 0x100 + (i & 15), distance: () => 20,
     nvme: 1, serial: ['com1', 'com3'], channels: ['storvsc', 'netvsc', 'hvsock'],
   },
   snp: {
