@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { loadConfig, topologyFromConfig, type VmConfig } from '../../lib/config/index.ts';
+import { loadConfig, presetConfig, topologyFromConfig, type VmConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { register } from '../../harness/commands/kernel.ts';
@@ -130,6 +130,11 @@ test('kernel check without setup: KERNEL_SETUP_FAILED names the command to run',
     if (prev === undefined) delete process.env['HCLCKPT_KERNEL_DIR'];
     else process.env['HCLCKPT_KERNEL_DIR'] = prev;
   }
+});
+
+test('the arm64-virt preset boots on qemu virt (its MPIDRs are the ones qemu gives)', () => {
+  const c = presetConfig('arm64-virt');
+  assert.is(at(c).cpus, c.vps.length);
 });
 
 test.run();
