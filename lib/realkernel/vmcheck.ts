@@ -61,6 +61,11 @@ function modelText(fs: ProcFs, path: string): string | null {
   return fs.exists(path) ? new TextDecoder().decode(fs.read(path)) : null;
 }
 
+function kb(meminfo: string | null): number | null {
+  const m = meminfo?.match(/MemTotal:\s+(\d+) kB/)?.[1];
+  return m === undefined ? null : Number(m);
+}
+
 /**
  * The full comparison as plain data for `--json`: each compared text side by side (model and
  * real), the real per-node page counts, the qemu argv, boot time and every difference.
@@ -79,7 +84,7 @@ export function comparisonJson(r: CheckResult, model: ProcFs): Record<string, un
       id: n.id,
       cpulist: side(`${node}/node${n.id}/cpulist`, n.cpulist),
       distance: side(`${node}/node${n.id}/distance`, n.distance),
-      memTotalKb: { model: modelText(model, `${node}/node${n.id}/meminfo`)?.match(/MemTotal:\s+(\d+)/)?.[1] ?? null, real: n.memTotalKb },
+      memTotalKb: { model: kb(modelText(model, `${node}/node${n.id}/meminfo`)), real: n.memTotalKb },
       pages: n.pages,
     })),
     openhcl: Object.keys(r.report.openhcl).sort(),
