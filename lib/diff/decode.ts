@@ -7,7 +7,8 @@ import type { DecodedManifest, DecodedSnapshot, DecodedUnit } from './types.ts';
  * Decodes a snapshot's parts (from the store or an `.hclsnap` archive) into a DecodedSnapshot.
  * Part layout: `unit/<name>` holds one unit's state as canonical msgpack, with `generation` and
  * `package` in the part's meta (else the manifest's `info.generation` and the registry's package);
- * `hv` holds the hypervisor state; `init` the init state.
+ * `hv` holds the hypervisor state; `init` the init state (harness/snapshot.ts writes this layout).
+ * Other parts (`persisted`, `igvm`) are not canonical msgpack and are left out.
  */
 
 /** Prefix of unit part names. */
@@ -32,6 +33,7 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
   const out: DecodedSnapshot = { manifest, units };
   const fallbackGeneration = positiveInt(m.info?.['generation']) ?? 1;
   for (const p of m.parts) {
+    if (!p.name.startsWith(UNIT_PART_PREFIX) && p.name !== 'hv' && p.name !== 'init') continue;
     const bytes = snap.parts.get(p.name);
     if (bytes === undefined) throw new HclError('STATE_DECODE', `${where}: part ${p.name} has no bytes`);
     const value = decodeCanonical(bytes, `${where} part ${p.name}`);

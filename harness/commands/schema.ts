@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { HclError } from '../../lib/errors.ts';
+import { action, printJson } from './run.ts';
+
+/**
+ * `hclckpt schema dump [-o FILE]` and `hclckpt schema check OLD NEW [--json]`: the saved-state
+ * schema set as stable JSON, and the compatibility check between two such dumps (DESIGN.md §3).
+ */
+
+async function readText(file: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO';
+    throw new HclError(code, `${file}: cannot read schema dump: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Registers the `schema` command group. */
+export function register(program: Command): void {
+  const schema = program.command('schema').description('saved-state schemas: dump the current set, check two dumps for breaking changes');
+
+  schema.command('dump')
+    .description('write every unit\'s current schema, generation and package as stable JSON')
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .action(action(async (opts: { output?: string }) => {
+      const { defaultRegistry } = await import('../../lib/state/registry.ts');
+      const text = `${JSON.stringify(defaultRegistry().schemaDump(), null, 2)}\n`;
+      if (opts.output === undefined) {
+        process.stdout.write(text);
+        return;
+      }
+      const { writeFile } = await import('node:fs/promises');
+      try {
+        await writeFile(opts.output, text);
+      } catch (e) {
+        throw new HclError('FILE_IO', `${opts.output}: cannot write schema dump: ${(e as Error).message}`, { cause: e });
+      }
+    }));
+
+  schema.command('check')
+    .description('report every breaking change from OLD to NEW (exit 1 when anything breaks)')
+    .argument('<old>', 'schema dump of the older release')
+    .argument('<new>', 'schema dump of the newer release')
+    .option('--json', 'print the report as JSON')
+    .action(action(async (oldFile: string, newFile: string, opts: { json?: boolean }) => {
+      const { checkSchemaCompat, parseSchemaDump, renderSchemaReport } = await import('../../lib/diff/index.ts');
+      const report = checkSchemaCompat(parseSchemaDump(await readText(oldFile), oldFile), parseSchemaDump(await readText(newFile), newFile));
+      if (opts.json === true) printJson(report);
+      else process.stdout.write(renderSchemaReport(report));
+      if (!report.compatible) {
+        // The report above is the detail; the error line names the files and the count.
+        throw new HclError('SCHEMA_INCOMPATIBLE', `schema check ${oldFile} → ${newFile}: ${report.breaking.length} breaking change${report.breaking.length === 1 ? '' : 's'}`);
+      }
+    }));
+}

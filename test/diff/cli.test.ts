@@ -1,0 +1,97 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Command } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MemoryLevel } from 'memory-level';
+import { register as registerDiff } from '../../harness/commands/diff.ts';
+import { register as registerSchema } from '../../harness/commands/schema.ts';
+import { encodeCanonical } from '../../lib/state/codec.ts';
+import { defaultRegistry } from '../../lib/state/registry.ts';
+import { SnapshotStore } from '../../lib/store/index.ts';
+import { tempDir } from '../store/helpers.ts';
+import { bootedUnits, decodedOf } from './helpers.ts';
+
+/** Runs one command in this process and captures exit code and output (see test/store/cli.test.ts). */
+async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const program = new Command('hclckpt').exitOverride();
+  registerDiff(program);
+  registerSchema(program);
+  const out = { stdout: '', stderr: '' };
+  const write = { stdout: process.stdout.write, stderr: process.stderr.write };
+  const prevCode = process.exitCode;
+  process.exitCode = 0;
+  process.stdout.write = ((chunk: string) => { out.stdout += chunk; return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string) => { out.stderr += chunk; return true; }) as typeof process.stderr.write;
+  try {
+    await program.parseAsync(['node', 'hclckpt', ...args]);
+    return { status: Number(process.exitCode ?? 0), ...out };
+  } finally {
+    process.stdout.write = write.stdout;
+    process.stderr.write = write.stderr;
+    process.exitCode = prevCode;
+  }
+}
+
+test('schema dump: stable JSON of the registry, to stdout and to a file', async () => {
+  const dir = await tempDir('hclckpt-schema-');
+  const r = await cli('schema', 'dump');
+  assert.is(r.status, 0);
+  assert.equal(JSON.parse(r.stdout), JSON.parse(JSON.stringify(defaultRegistry().schemaDump())));
+  const file = join(dir, 's.json');
+  assert.is((await cli('schema', 'dump', '-o', file)).status, 0);
+  assert.is((await import('node:fs')).readFileSync(file, 'utf8'), r.stdout);
+});
+
+test('schema check: exit 0 on identical dumps, exit 1 with SCHEMA_INCOMPATIBLE and the break listed', async () => {
+  const dir = await tempDir('hclckpt-schema-');
+  const dump = defaultRegistry().schemaDump();
+  const [a, b] = [join(dir, 'a.json'), join(dir, 'b.json')];
+  await writeFile(a, JSON.stringify(dump));
+  const broken = structuredClone(dump);
+  broken.units = broken.units.filter((u) => u.name !== 'rtc.cmos');
+  await writeFile(b, JSON.stringify(broken));
+  const ok = await cli('schema', 'check', a, a);
+  assert.is(ok.status, 0);
+  assert.ok(ok.stdout.includes('compatible: 0 compatible changes'), ok.stdout);
+  const bad = await cli('schema', 'check', a, b);
+  assert.is(bad.status, 1);
+  assert.ok(bad.stdout.includes('BREAKING rtc.cmos (unit): unit-removed (breaks backward)'), bad.stdout);
+  assert.ok(bad.stderr.includes('error SCHEMA_INCOMPATIBLE: schema check'), bad.stderr);
+  const json = await cli('schema', 'check', a, b, '--json');
+  assert.equal((JSON.parse(json.stdout) as { breaking: Array<{ unit: string; kind: string }> }).breaking.map((f) => [f.unit, f.kind]), [['rtc.cmos', 'unit-removed']]);
+  const missing = await cli('schema', 'check', a, join(dir, 'nope.json'));
+  assert.is(missing.status, 2);
+  assert.ok(missing.stderr.includes('error FILE_NOT_FOUND: '), missing.stderr);
+});
+
+test('diff: two .hclsnap files one workload step apart, text, --json, --unified, --exit-code', async () => {
+  const dir = await tempDir('hclckpt-diff-');
+  const store = await SnapshotStore.open({ db: new MemoryLevel() });
+  const u = bootedUnits();
+  const files: string[] = [];
+  for (const step of [0, 1]) {
+    if (step === 1) u.nvme.submit(0, 1, 9);
+    const d = decodedOf(u);
+    const parts = Object.entries(d.units).map(([n, x]) => ({ name: `unit/${n}`, bytes: encodeCanonical(x.state), meta: { generation: x.generation, package: x.package } }));
+    const put = await store.putSnapshot({ name: 'vm', parts, info: { generation: 1 }, time: '2025-01-01T00:00:00Z', tool: 't' });
+    files.push(join(dir, `s${step}.hclsnap`));
+    await store.exportSnapshot(put.id, files[step] ?? '');
+  }
+  await store.close();
+  const [a, b] = files as [string, string];
+  const text = await cli('diff', a, b);
+  assert.is(text.status, 0);
+  assert.ok(text.stdout.includes('nvme.controllers[0].ioQueues[0].sqTail: 0 → 1'), text.stdout);
+  const json = JSON.parse((await cli('diff', a, b, '--json')).stdout) as { changes: Array<{ path: string }> };
+  assert.equal(json.changes.map((c) => c.path), ['nvme.controllers[0].ioQueues[0].inFlight[0]', 'nvme.controllers[0].ioQueues[0].sqTail']);
+  const uni = await cli('diff', a, b, '--unified');
+  assert.ok(uni.stdout.includes(`--- ${a}\n+++ ${b}\n`), uni.stdout);
+  assert.is((await cli('diff', a, b, '--exit-code')).status, 1);
+  assert.is((await cli('diff', a, a, '--exit-code')).status, 0);
+  const both = await cli('diff', a, b, '--json', '--unified');
+  assert.is(both.status, 2);
+  assert.ok(both.stderr.includes('error USAGE: diff: --json and --unified exclude each other'));
+});
+
+test.run();
