@@ -1,6 +1,10 @@
 import { HclError } from '../errors.ts';
 import type { FdtNode, FdtProperty } from './types.ts';
 
+// One codec each: constructing a TextEncoder/TextDecoder per property dominated big trees.
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 // Building: small constructors so tree code reads like a .dts file.
 
 /** A node with properties and children. */
@@ -17,8 +21,13 @@ export const prop = {
   /** One or more u32 cells. */
   u32: (name: string, ...values: number[]): FdtProperty => {
     const v = new Uint8Array(values.length * 4);
-    const dv = new DataView(v.buffer);
-    values.forEach((x, i) => dv.setUint32(i * 4, x >>> 0, false));
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i]! >>> 0;
+      v[i * 4] = x >>> 24;
+      v[i * 4 + 1] = x >>> 16;
+      v[i * 4 + 2] = x >>> 8;
+      v[i * 4 + 3] = x;
+    }
     return { name, value: v };
   },
   /** One or more u64 values (two cells each). */
@@ -46,7 +55,7 @@ export const prop = {
   /** A string list (each NUL-terminated). */
   strs: (name: string, list: string[]): FdtProperty => ({
     name,
-    value: new TextEncoder().encode(list.map((s) => `${s}\0`).join('')),
+    value: encoder.encode(list.map((s) => `${s}\0`).join('')),
   }),
 };
 
@@ -87,8 +96,9 @@ function view(v: Uint8Array): DataView {
 export function propU32(node: FdtNode, name: string): number | undefined {
   const p = findProp(node, name);
   if (p === undefined) return undefined;
-  if (p.value.length !== 4) throw bad(node, name, `expected 4 bytes, found ${p.value.length}`);
-  return view(p.value).getUint32(0, false);
+  const v = p.value;
+  if (v.length !== 4) throw bad(node, name, `expected 4 bytes, found ${v.length}`);
+  return ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
 }
 
 /** A single u64 property. */
@@ -143,7 +153,7 @@ export function propStrings(node: FdtNode, name: string): string[] | undefined {
   const p = findProp(node, name);
   if (p === undefined) return undefined;
   if (p.value.length === 0 || p.value[p.value.length - 1] !== 0) throw bad(node, name, 'not a NUL-terminated string');
-  return new TextDecoder().decode(p.value.subarray(0, -1)).split('\0');
+  return decoder.decode(p.value.subarray(0, -1)).split('\0');
 }
 
 /** A single string property. */

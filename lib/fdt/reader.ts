@@ -97,9 +97,11 @@ function stringAt(bytes: Uint8Array, l: Layout, off: number, at: number): string
 }
 
 // Names are ASCII by the specification; latin1 keeps any other byte one char so nothing is lost.
+// Chunked so a long name never exceeds the engine's argument limit.
 function latin1(b: Uint8Array): string {
+  if (b.length <= 4096) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = '';
-  for (const c of b) s += String.fromCharCode(c);
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
   return s;
 }
 
@@ -108,6 +110,8 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
   r.seek(l.structStart);
   const bad = (why: string, at = r.pos): HclError => new HclError('FDT_BAD_STRUCTURE', `fdt structure at ${hex(at)}: ${why}`);
   const stack: FdtNode[] = [];
+  // Every node repeats the same few property names: decode each strings-block offset once.
+  const names = new Map<number, string>();
   let root: FdtNode | undefined;
   for (;;) {
     const at = r.pos;
@@ -115,9 +119,9 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
     const top = stack[stack.length - 1];
     switch (token) {
       case FDT_TOKEN.BEGIN_NODE: {
-        const nul = bytes.subarray(r.pos, l.structEnd).indexOf(0);
-        if (nul < 0) throw bad('node name runs past the end of the structure block', r.pos);
-        const name = latin1(r.bytes(nul));
+        const nul = bytes.indexOf(0, r.pos);
+        if (nul < 0 || nul >= l.structEnd) throw bad('node name runs past the end of the structure block', r.pos);
+        const name = latin1(r.bytes(nul - r.pos));
         r.skip(1).align(4);
         if (top === undefined) {
           if (root !== undefined) throw bad('second root node');
@@ -141,7 +145,8 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
         if (top.children.length > 0) throw bad(`property after a child node in "${top.name || '/'}"`, at);
         const len = r.u32be();
         const nameOff = r.u32be();
-        const name = stringAt(bytes, l, nameOff, at);
+        let name = names.get(nameOff);
+        if (name === undefined) names.set(nameOff, (name = stringAt(bytes, l, nameOff, at)));
         const value = r.bytes(len).slice();
         r.align(4);
         top.properties.push({ name, value } satisfies FdtProperty);

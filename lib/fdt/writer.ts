@@ -41,20 +41,29 @@ function validate(node: FdtNode, path: string, depth: number): void {
  */
 class StringTable {
   #text = '';
+  // Names repeat on every node (2048 cpu nodes carry the same four), so remember each answer.
+  readonly #offsets = new Map<string, number>();
   offset(name: string): number {
-    const found = this.#text.indexOf(`${name}\0`);
-    if (found >= 0) return found;
-    const at = this.#text.length;
-    this.#text += `${name}\0`;
+    const known = this.#offsets.get(name);
+    if (known !== undefined) return known;
+    let at = this.#text.indexOf(`${name}\0`);
+    if (at < 0) {
+      at = this.#text.length;
+      this.#text += `${name}\0`;
+    }
+    this.#offsets.set(name, at);
     return at;
   }
   bytes(): Uint8Array {
-    return Uint8Array.from(this.#text, (c) => c.charCodeAt(0));
+    return ascii(this.#text);
   }
 }
 
+// Names are checked ASCII by `validate`; the strings table keeps one byte per char as dtc does.
 function ascii(s: string): Uint8Array {
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
 }
 
 const align4 = (n: number): number => (n + 3) & ~3;
