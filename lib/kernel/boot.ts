@@ -31,13 +31,14 @@ export interface Kernel {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 const line = (s: string): string => `${s}\n`;
 
 /** Property files and Linux's synthesized `name` file (node name without unit address, NUL-terminated). */
 function addDeviceTree(fs: MemProcFs, node: FdtNode, dir: string): void {
   for (const p of node.properties) fs.add(`${dir}/${p.name}`, p.value);
   if (!node.properties.some((p) => p.name === 'name')) {
-    fs.add(`${dir}/name`, new TextEncoder().encode(`${node.name.split('@')[0]}\0`));
+    fs.add(`${dir}/name`, encoder.encode(`${node.name.split('@')[0]}\0`));
   }
   for (const c of node.children) addDeviceTree(fs, c, `${dir}/${c.name}`);
 }
@@ -89,7 +90,7 @@ export function bootKernel(memory: GuestMemory, handoffGpa: bigint, options: { a
   const all = hardware.cpus.map((c) => c.cpu);
   fs.add(`${cpu}/possible`, line(formatCpuList(all)));
   fs.add(`${cpu}/present`, line(formatCpuList(all)));
-  const onlineText = (): Uint8Array => new TextEncoder().encode(line(formatCpuList(online)));
+  const onlineText = (): Uint8Array => encoder.encode(line(formatCpuList(online)));
   fs.add(`${cpu}/online`, onlineText);
   const nodeDir = '/sys/devices/system/node';
   const ramKb = (n: number): number =>
@@ -97,10 +98,10 @@ export function bootKernel(memory: GuestMemory, handoffGpa: bigint, options: { a
   const onlineInNode = (n: number): number[] => hardware.cpus.filter((c) => c.node === n && online.has(c.cpu)).map((c) => c.cpu);
   fs.add(`${nodeDir}/possible`, line(formatCpuList(hardware.nodes)));
   fs.add(`${nodeDir}/online`, line(formatCpuList(hardware.nodes)));
-  fs.add(`${nodeDir}/has_cpu`, () => new TextEncoder().encode(line(formatCpuList(hardware.nodes.filter((n) => onlineInNode(n).length > 0)))));
+  fs.add(`${nodeDir}/has_cpu`, () => encoder.encode(line(formatCpuList(hardware.nodes.filter((n) => onlineInNode(n).length > 0)))));
   fs.add(`${nodeDir}/has_memory`, line(formatCpuList(hardware.nodes.filter((n) => ramKb(n) > 0))));
   for (const n of hardware.nodes) {
-    fs.add(`${nodeDir}/node${n}/cpulist`, () => new TextEncoder().encode(line(formatCpuList(onlineInNode(n)))));
+    fs.add(`${nodeDir}/node${n}/cpulist`, () => encoder.encode(line(formatCpuList(onlineInNode(n)))));
     fs.add(`${nodeDir}/node${n}/distance`, line(hardware.nodes.map((m) => String(hardware.distance(n, m))).join(' ')));
     fs.add(`${nodeDir}/node${n}/meminfo`, nodeMeminfo(n, ramKb(n)));
   }
