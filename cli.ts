@@ -18,6 +18,7 @@ const modules: Array<() => Promise<{ register: Register }>> = [
   () => import('./harness/commands/store.ts'),
   () => import('./harness/commands/kernel.ts'),
   () => import('./harness/commands/vm.ts'),
+  () => import('./harness/commands/bench.ts'),
   () => import('./harness/commands/schema.ts'),
   () => import('./harness/commands/diff.ts'),
 ];

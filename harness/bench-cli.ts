@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { HclError } from '../lib/errors.ts';
+
+/** The CLI launcher `hclckpt` runs as (bin/hclckpt.mjs, which loads cli.ts through tsx). */
+export const CLI_BIN = fileURLToPath(new URL('../bin/hclckpt.mjs', import.meta.url));
+
+function wallMs(args: string[], env: NodeJS.ProcessEnv): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new HclError('CHECK_FAILED', `bench: ${args.join(' ')} exited ${String(r.status)}: ${r.stderr.toString().trim()}`);
+  return ms;
+}
+
+/**
+ * Cold start of `hclckpt ls` (a fresh process on a store at `storeDir`) and of `node -e 0`, each
+ * `runs` processes after one warm-up, in wall-clock ms.
+ */
+export async function cliStartTimes(runs: number, storeDir: string): Promise<{ hclckptLs: number[]; nodeE0: number[] }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HCLCKPT_STORE: storeDir };
+  delete env['NODE_OPTIONS'];
+  const times = (args: string[]): number[] => {
+    wallMs(args, env);
+    return Array.from({ length: Math.max(1, runs) }, () => wallMs(args, env));
+  };
+  return { hclckptLs: times([CLI_BIN, 'ls']), nodeE0: times(['-e', '0']) };
+}
