@@ -45,8 +45,23 @@ export function buildImage(kind: ImageKind, arch: ImageHeader['arch'], version: 
     new ByteWriter(32 + v.length).bytes(new TextEncoder().encode(IMAGE_MAGIC[kind])).u32(FORMAT)
       .u32(arch === 'x86_64' ? 0 : 1).u32(IMAGE_ENTRY_OFFSET).u32(v.length).bytes(v).finish(),
   );
-  for (let at = IMAGE_ENTRY_OFFSET, i = 0; at < out.length; at += 32, i++) out.set(sha256(new TextEncoder().encode(`${kind}/${arch}/${i}`)), at);
+  out.set(filler(kind, arch), IMAGE_ENTRY_OFFSET);
   return out;
+}
+
+// The code stand-in is a pure function of kind and arch: one sha256 per 32 bytes (2048 for the
+// 64 KiB shim, built once per platform per package) is worth computing once per process.
+const fillers = new Map<string, Uint8Array>();
+function filler(kind: ImageKind, arch: ImageHeader['arch']): Uint8Array {
+  const key = `${kind}/${arch}`;
+  let f = fillers.get(key);
+  if (f === undefined) {
+    f = new Uint8Array(IMAGE_SIZES[kind] - IMAGE_ENTRY_OFFSET);
+    const enc = new TextEncoder();
+    for (let at = 0, i = 0; at < f.length; at += 32, i++) f.set(sha256(enc.encode(`${key}/${i}`)), at);
+    fillers.set(key, f);
+  }
+  return f;
 }
 
 /** Reads an image header; IGVM_LOAD_INVALID names what is wrong. */
