@@ -62,15 +62,33 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
   if (process.env['HCLCKPT_FAULT'] === 'save-fail') {
     throw new HclError('FAULT_INJECTED', 'servicing save: failed by HCLCKPT_FAULT=save-fail (OPENHCL_TEST_CONFIG=SERVICING_SAVE_FAIL)');
   }
-  const state = vm.servicing.save(
-    { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(opts.timeoutMs * 1e6)), isolated: vm.config.isolation === 'snp' || vm.config.isolation === 'tdx' },
-    {
-      firmwareType: 'none', topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion,
-      emuplat: { rtcLocalClock: { offsetNs: 0n } },
-    },
-  );
-  const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
-  return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
+  // save-stuck: a unit hangs inside the save past its deadline, so SERVICING_TIMEOUT fires and the VM resumes.
+  const unstick = process.env['HCLCKPT_FAULT'] === 'save-stuck' ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
+  try {
+    const state = vm.servicing.save(
+      { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(opts.timeoutMs * 1e6)), isolated: vm.config.isolation === 'snp' || vm.config.isolation === 'tdx' },
+      {
+        firmwareType: 'none', topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion,
+        emuplat: { rtcLocalClock: { offsetNs: 0n } },
+      },
+    );
+    const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
+    return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
+  } finally {
+    unstick();
+  }
+}
+
+/** Fault seam: blocks the thread for `ms` inside the next save of the VM's first unit; returns the undo. */
+function stallUnit(vm: Vm, ms: number): () => void {
+  const unit = vm.units.all[0];
+  if (unit === undefined) return () => {};
+  const save = unit.save;
+  unit.save = () => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    return save.call(unit);
+  };
+  return () => { unit.save = save; };
 }
 
 /** Saves `vm` into `store`; the VM is paused afterwards, as after an OpenHCL save. */
@@ -106,6 +124,8 @@ export interface RestoreOptions {
   sets: string[];
   config: VmConfig;
   igvm: Uint8Array;
+  /** Restore deadline (load, boot, rehydrate); default 60 s. Exceeding it is SERVICING_TIMEOUT and the restored VM is discarded. */
+  timeoutMs: number;
 }
 
 /** One difference the proof found between the snapshot and the state saved again after restore. */
@@ -145,6 +165,8 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   if (process.env['HCLCKPT_FAULT'] === 'restore-fail') {
     throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
   }
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const started = performance.now();
 
   const vm = boot(config, { igvm: options.igvm ?? parts.igvm, persisted: parts.persisted, expectTopology: parts.init.topology });
   const registry = defaultRegistry();
@@ -154,7 +176,12 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
     return { name: u.name, state: registry.upgrade(u.name, u.state, from) };
   });
   vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
+  if (process.env['HCLCKPT_FAULT'] === 'restore-stuck') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
   const report = vm.servicing.restore({ initState: parts.init, units });
+  const elapsed = performance.now() - started;
+  if (elapsed > timeoutMs) {
+    throw new HclError('SERVICING_TIMEOUT', `servicing restore of ${snap.manifest.id.slice(0, 12)}: took ${Math.round(elapsed)} ms, past its ${timeoutMs} ms deadline; the restored vm was discarded`);
+  }
   vm.units.vp.applyBootRoles(new Set(vm.kernel.online()));
 
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
