@@ -25,8 +25,8 @@ export function register(program: Command): void {
     .description('write every unit\'s current schema, generation and package as stable JSON')
     .option('-o, --output <file>', 'write to FILE instead of stdout')
     .action(action(async (opts: { output?: string }) => {
-      const { defaultRegistry } = await import('../../lib/state/registry.ts');
-      const text = `${JSON.stringify(defaultRegistry().schemaDump(), null, 2)}\n`;
+      const { schemaDumpWithReach } = await import('../../lib/diff/index.ts');
+      const text = `${JSON.stringify(schemaDumpWithReach(), null, 2)}\n`;
       if (opts.output === undefined) {
         process.stdout.write(text);
         return;

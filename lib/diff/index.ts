@@ -16,5 +16,6 @@ export type { JsonChange } from './render.ts';
 
 // schema compatibility
 export { checkSchemaCompat, parseSchemaDump } from './schema-check.ts';
-export type { SchemaReport, SchemaFinding, SchemaChangeKind, Direction } from './schema-check.ts';
+export type { SchemaReport, SchemaFinding, SchemaChangeKind, Direction, ReachDumpUnit } from './schema-check.ts';
+export { schemaDumpWithReach } from './schema-dump.ts';
 export { compareNodes, typeLabel } from './schema-nodes.ts';

@@ -33,6 +33,9 @@ export interface SchemaFinding {
   message: string;
 }
 
+/** A dump unit with the generations its release reads (upgraders) and writes (downgraders); see `schemaDumpWithReach`. */
+export type ReachDumpUnit = SchemaDumpUnit & { reads?: number[]; writes?: number[] };
+
 /** Result of `checkSchemaCompat`. */
 export interface SchemaReport {
   compatible: boolean;
@@ -69,7 +72,16 @@ export function checkSchemaCompat(oldDump: SchemaDump, newDump: SchemaDump): Sch
       push('(unit)', 'package-renamed', ['backward', 'forward'], `package renamed ${o.package} → ${n.package}: a package name is part of the data, neither release finds the other's state`);
     }
     const before = found.length;
-    const emit: Emit = (path, kind, breaks, message) => push(path, kind, breaks, message);
+    // Field-level breaks are covered when the new release upgrades the old generation on read
+    // (backward) or can write it for servicing back (forward), as DESIGN.md §3 prescribes.
+    const reach = n as ReachDumpUnit;
+    const bumped = n.generation > o.generation;
+    const covered = (d: Direction) => bumped && (d === 'backward' ? reach.reads : reach.writes)?.includes(o.generation) === true;
+    const emit: Emit = (path, kind, breaks, message) => {
+      const left = breaks.filter((d) => !covered(d));
+      const by = breaks.filter(covered).map((d) => (d === 'backward' ? `upgraded on read from generation ${o.generation}` : `written as generation ${o.generation} by its downgrader`));
+      push(path, kind, left, by.length === 0 ? message : `${message} — handled: ${by.join('; ')}`);
+    };
     compareNodes(o.schema, n.schema, '(root)', emit);
     const changed = found.length > before;
     if (n.generation < o.generation) {
@@ -101,6 +113,9 @@ export function parseSchemaDump(text: string, file: string): SchemaDump {
     if (typeof r['package'] !== 'string' || r['package'] === '') bad(`${where}.package: expected a non-empty string`);
     if (!Number.isInteger(r['generation']) || (r['generation'] as number) < 1) bad(`${where}.generation: expected an integer ≥ 1`);
     if (typeof r['schema'] !== 'object' || r['schema'] === null) bad(`${where}.schema: expected an object`);
+    for (const k of ['reads', 'writes']) {
+      if (r[k] !== undefined && (!Array.isArray(r[k]) || !(r[k] as unknown[]).every((g) => Number.isInteger(g)))) bad(`${where}.${k}: expected a list of generations`);
+    }
     return r as unknown as SchemaDumpUnit;
   };
   const units = Array.isArray(d['units']) ? d['units'].map((u, i) => unit(u, `units[${i}]`)) : bad('units: expected an array');

@@ -16,6 +16,12 @@ export interface UnitGeneration {
   readonly schema: TSchema;
   /** Converts a value of generation `generation - 1` (already validated) into this generation. */
   readonly upgrade?: (previous: unknown) => unknown;
+  /**
+   * Converts a value of this generation (already validated) back into generation `generation - 1`
+   * for servicing to an older release; throws STATE_GENERATION when the state uses something the
+   * older generation cannot express.
+   */
+  readonly downgrade?: (current: unknown) => unknown;
 }
 
 /** The static description of a unit: what the registry and the schema dump know about it. */

@@ -12,8 +12,8 @@ export { UnitBase, type UnitContext } from './base.ts';
 export { VpUnit, VP_UNIT, VpStateSchema, type VpState, type VpEntry } from './vp.ts';
 export { SynicUnit, SYNIC_UNIT, SynicStateSchema, SINT_COUNT, type SynicState, type SintConfig } from './synic.ts';
 export { VmbusChannelsUnit, VMBUS_UNIT, VmbusStateSchema, NO_MONITOR, type VmbusState, type ChannelState, type RingDir } from './vmbus.ts';
-export { NvmeUnit, NVME_UNIT, NvmeStateSchema, cpusWithOutstandingIo, CC_ENABLED, CSTS_RDY, type NvmeState, type Queue } from './nvme.ts';
-export { SerialUnit, SERIAL_UNIT, SerialStateSchema, UART_BASE_BAUD, FIFO_SIZE, type SerialState, type SerialPort } from './serial.ts';
+export { NvmeUnit, NVME_UNIT, NvmeStateSchema, NvmeStateSchemaV1, NO_COALESCING, cpusWithOutstandingIo, CC_ENABLED, CSTS_RDY, type NvmeState, type Queue } from './nvme.ts';
+export { SerialUnit, SERIAL_UNIT, SerialStateSchema, SerialStateSchemaV1, UART_BASE_BAUD, FIFO_SIZE, rxBytes, rxRing, upgradeSerialV1, downgradeSerialV2, type SerialState, type SerialPort, type RxRing } from './serial.ts';
 export { RtcUnit, RTC_UNIT, RtcStateSchema, CMOS_SIZE, RTC_EPOCH_NS, type RtcState } from './rtc.ts';
 
 /** Every unit's descriptor, in save order. */

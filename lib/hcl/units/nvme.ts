@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { HclError } from '../../errors.ts';
 import { u64, uint, type UnitDescriptor } from '../../state/unit.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
@@ -13,8 +14,8 @@ export const CC_ENABLED = 0x1 | (6 << 16) | (4 << 20);
 /** CSTS.RDY. */
 export const CSTS_RDY = 0x1;
 
-/** One submission/completion queue pair. */
-export const QueueSchema = Type.Object({
+/** One submission/completion queue pair, generation 1 (kept exactly: golden snapshots use it). */
+export const QueueSchemaV1 = Type.Object({
   qid: uint(16),
   size: uint(16, 'entries per queue'),
   sqHead: uint(16),
@@ -26,10 +27,24 @@ export const QueueSchema = Type.Object({
   targetVp: uint(32, 'VP the vector interrupts'),
   inFlight: Type.Array(uint(16), { description: 'command ids submitted and not completed, in submission order' }),
 });
+
+/** Default of `interruptCoalescing`: aggregation off, every completion interrupts at once. */
+export const NO_COALESCING = { time: 0, threshold: 0 } as const;
+
+/**
+ * Interrupt coalescing of a queue's vector (NVMe 2.0 Feature 08h: aggregation time in 100 µs
+ * units, aggregation threshold as a 0's based entry count; Feature 09h turns it on per vector).
+ */
+export const CoalescingSchema = Type.Object(
+  { time: uint(8, 'aggregation time, 100 µs units'), threshold: uint(8, "aggregation threshold, 0's based entries") },
+  { default: NO_COALESCING, description: 'absent means no coalescing (time 0, threshold 0)' },
+);
+
+/** One submission/completion queue pair; generation 2 adds optional interrupt coalescing. */
+export const QueueSchema = Type.Object({ ...QueueSchemaV1.properties, interruptCoalescing: Type.Optional(CoalescingSchema) });
 export type Queue = Static<typeof QueueSchema>;
 
-/** One controller. */
-export const ControllerSchema = Type.Object({
+const controllerFields = <Q extends typeof QueueSchemaV1 | typeof QueueSchema>(queue: Q) => ({
   id: Type.String(),
   cc: uint(32),
   csts: uint(32),
@@ -37,20 +52,44 @@ export const ControllerSchema = Type.Object({
   asq: u64(),
   acq: u64(),
   intms: uint(32),
-  admin: Type.Union([QueueSchema, Type.Null()]),
-  ioQueues: Type.Array(QueueSchema),
+  admin: Type.Union([queue, Type.Null()]),
+  ioQueues: Type.Array(queue),
 });
+
+/** One controller. */
+export const ControllerSchema = Type.Object(controllerFields(QueueSchema));
 export type Controller = Static<typeof ControllerSchema>;
 
-/** The `nvme` unit's saved state. */
+/** The `nvme` unit's saved state, generation 1. */
+export const NvmeStateSchemaV1 = Type.Object({ controllers: Type.Array(Type.Object(controllerFields(QueueSchemaV1))) });
+/** The `nvme` unit's saved state (current generation). */
 export const NvmeStateSchema = Type.Object({ controllers: Type.Array(ControllerSchema) });
 export type NvmeState = Static<typeof NvmeStateSchema>;
+
+/** Generation 2 → 1: only when no queue has coalescing set, since generation 1 cannot express it. */
+function downgradeToV1(current: unknown): unknown {
+  const s = structuredClone(current) as NvmeState;
+  s.controllers.forEach((c, ci) => {
+    for (const q of [...(c.admin === null ? [] : [c.admin]), ...c.ioQueues]) {
+      const ic = q.interruptCoalescing;
+      if (ic !== undefined && (ic.time !== NO_COALESCING.time || ic.threshold !== NO_COALESCING.threshold)) {
+        throw new HclError('STATE_GENERATION', `nvme: cannot write generation 1: controllers[${ci}] queue ${q.qid} has interrupt coalescing (time ${ic.time}, threshold ${ic.threshold}), which generation 1 cannot express`);
+      }
+      delete q.interruptCoalescing;
+    }
+  });
+  return s;
+}
 
 /** Descriptor of the `nvme` unit. */
 export const NVME_UNIT: UnitDescriptor = {
   name: 'nvme',
   package: 'openvmm.nvme',
-  generations: [{ generation: 1, schema: NvmeStateSchema }],
+  generations: [
+    { generation: 1, schema: NvmeStateSchemaV1 },
+    // Generation 1 state is generation 2 state without coalescing: the upgrade is the identity.
+    { generation: 2, schema: NvmeStateSchema, upgrade: (previous) => previous, downgrade: downgradeToV1 },
+  ],
 };
 
 /**
@@ -162,6 +201,19 @@ export class NvmeUnit extends UnitBase<NvmeState> {
     const n = (q.cqTail - q.cqHead + q.size) % q.size;
     q.cqHead = q.cqTail;
     return n;
+  }
+
+  /** Set Features 08h/09h for one queue's vector: coalesce its interrupts; `null` turns coalescing off. */
+  setInterruptCoalescing(ctrl: number, qid: number, setting: { time: number; threshold: number } | null): void {
+    const q = this.#queue(ctrl, qid);
+    if (setting === null) {
+      delete q.interruptCoalescing;
+      return;
+    }
+    for (const [k, v] of Object.entries(setting)) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xff) throw this.invalid(`coalescing: ${k} ${v} on queue ${qid} is not a byte`);
+    }
+    q.interruptCoalescing = { time: setting.time, threshold: setting.threshold };
   }
 
   /** INTMS / INTMC: mask or unmask an interrupt vector (0..31). */

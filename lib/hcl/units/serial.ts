@@ -25,8 +25,8 @@ const LSR_TEMT = 0x40;
 const FCR_ENABLE = 0x01;
 const FCR_CLEAR_RX = 0x02;
 
-/** One port's registers and FIFO. */
-export const SerialPortSchema = Type.Object({
+// Registers of a port, the same in every generation.
+const registerFields = {
   port: Type.String(),
   ier: uint(8),
   iir: uint(8),
@@ -40,20 +40,64 @@ export const SerialPortSchema = Type.Object({
   dlm: uint(8),
   /** A THR-empty interrupt is latched (cleared by reading IIR or writing THR). */
   threPending: Type.Boolean(),
-  rxFifo: bytes(FIFO_SIZE),
-  txCount: u64('bytes the guest has transmitted'),
+};
+const txCount = u64('bytes the guest has transmitted');
+
+/** One port, generation 1: received bytes as a plain byte array, oldest first. */
+export const SerialPortSchemaV1 = Type.Object({ ...registerFields, rxFifo: bytes(FIFO_SIZE), txCount });
+/** The `serial.16550` unit's saved state, generation 1 (kept exactly: golden snapshots use it). */
+export const SerialStateSchemaV1 = Type.Object({ ports: Type.Array(SerialPortSchemaV1) });
+
+/** The receive FIFO as the hardware holds it: a 16-byte ring, the oldest byte at `head`. */
+export const RxRingSchema = Type.Object({
+  ring: Type.Uint8Array({ minByteLength: FIFO_SIZE, maxByteLength: FIFO_SIZE }),
+  head: Type.Integer({ minimum: 0, maximum: FIFO_SIZE - 1 }),
+  count: Type.Integer({ minimum: 0, maximum: FIFO_SIZE }),
 });
+export type RxRing = Static<typeof RxRingSchema>;
+
+/** One port's registers and receive FIFO (generation 2: the FIFO is a ring). */
+export const SerialPortSchema = Type.Object({ ...registerFields, rx: RxRingSchema, txCount });
 export type SerialPort = Static<typeof SerialPortSchema>;
 
-/** The `serial.16550` unit's saved state. */
+/** The `serial.16550` unit's saved state (current generation). */
 export const SerialStateSchema = Type.Object({ ports: Type.Array(SerialPortSchema) });
 export type SerialState = Static<typeof SerialStateSchema>;
+
+/** The bytes waiting in a ring, oldest first. */
+export function rxBytes(rx: RxRing): Uint8Array {
+  return Uint8Array.from({ length: rx.count }, (_, i) => rx.ring[(rx.head + i) % FIFO_SIZE] ?? 0);
+}
+
+/** A ring holding `bytes` from slot 0. */
+export function rxRing(bytes: Uint8Array): RxRing {
+  const ring = new Uint8Array(FIFO_SIZE);
+  ring.set(bytes.subarray(0, FIFO_SIZE));
+  return { ring, head: 0, count: Math.min(bytes.length, FIFO_SIZE) };
+}
+
+type PortV1 = Static<typeof SerialPortSchemaV1>;
+
+/** Generation 1 → 2: the byte array becomes a ring with the oldest byte in slot 0. */
+export function upgradeSerialV1(previous: unknown): unknown {
+  const s = previous as { ports: PortV1[] };
+  return { ports: s.ports.map(({ rxFifo, ...regs }) => ({ ...regs, rx: rxRing(rxFifo) })) };
+}
+
+/** Generation 2 → 1: always possible, the ring's live bytes in order are the old array. */
+export function downgradeSerialV2(current: unknown): unknown {
+  const s = current as SerialState;
+  return { ports: s.ports.map(({ rx, ...regs }) => ({ ...regs, rxFifo: rxBytes(rx) })) };
+}
 
 /** Descriptor of the `serial.16550` unit. */
 export const SERIAL_UNIT: UnitDescriptor = {
   name: 'serial.16550',
   package: 'openvmm.serial.16550',
-  generations: [{ generation: 1, schema: SerialStateSchema }],
+  generations: [
+    { generation: 1, schema: SerialStateSchemaV1 },
+    { generation: 2, schema: SerialStateSchema, upgrade: upgradeSerialV1, downgrade: downgradeSerialV2 },
+  ],
 };
 
 /** The 16550 UARTs, addressed by configuration order (0-based). */
@@ -69,7 +113,7 @@ export class SerialUnit extends UnitBase<SerialState> {
         const div = Math.max(1, Math.round(UART_BASE_BAUD / s.baud));
         return {
           port: s.port, ier: 0, iir: 0x01, fcr: 0, lcr: 0x03, mcr: 0, lsr: LSR_THRE | LSR_TEMT, msr: 0, scr: 0,
-          dll: div & 0xff, dlm: (div >> 8) & 0xff, threPending: false, rxFifo: new Uint8Array(0), txCount: 0n,
+          dll: div & 0xff, dlm: (div >> 8) & 0xff, threPending: false, rx: rxRing(new Uint8Array(0)), txCount: 0n,
         };
       }),
     };
@@ -84,8 +128,11 @@ export class SerialUnit extends UnitBase<SerialState> {
   receive(port: number, byte: number): void {
     const p = this.#port(port);
     this.#byte(byte, 'receive');
-    if (p.rxFifo.length >= ((p.fcr & FCR_ENABLE) !== 0 ? FIFO_SIZE : 1)) p.lsr |= LSR_OE;
-    else p.rxFifo = Uint8Array.from([...p.rxFifo, byte]);
+    if (p.rx.count >= ((p.fcr & FCR_ENABLE) !== 0 ? FIFO_SIZE : 1)) p.lsr |= LSR_OE;
+    else {
+      p.rx.ring[(p.rx.head + p.rx.count) % FIFO_SIZE] = byte;
+      p.rx.count++;
+    }
     this.#update(p);
   }
 
@@ -112,7 +159,7 @@ export class SerialUnit extends UnitBase<SerialState> {
         break;
       case 2:
         p.fcr = value & 0xc9;
-        if ((value & FCR_CLEAR_RX) !== 0 || (value & FCR_ENABLE) === 0) p.rxFifo = new Uint8Array(0);
+        if ((value & FCR_CLEAR_RX) !== 0 || (value & FCR_ENABLE) === 0) p.rx = rxRing(new Uint8Array(0));
         break;
       case 3: p.lcr = value; break;
       case 4: p.mcr = value & 0x1f; break;
@@ -133,8 +180,14 @@ export class SerialUnit extends UnitBase<SerialState> {
       case 0:
         if (dlab) v = p.dll;
         else {
-          v = p.rxFifo[0] ?? 0;
-          p.rxFifo = p.rxFifo.slice(1);
+          v = 0;
+          if (p.rx.count > 0) {
+            v = p.rx.ring[p.rx.head] ?? 0;
+            // The slot is zeroed so saved state holds only live bytes.
+            p.rx.ring[p.rx.head] = 0;
+            p.rx.head = (p.rx.head + 1) % FIFO_SIZE;
+            p.rx.count--;
+          }
         }
         break;
       case 1: v = dlab ? p.dlm : p.ier; break;
@@ -158,7 +211,7 @@ export class SerialUnit extends UnitBase<SerialState> {
 
   /** Recomputes LSR.DR and IIR (priority: line status, received data, THR empty). */
   #update(p: SerialPort): void {
-    p.lsr = p.rxFifo.length > 0 ? p.lsr | LSR_DR : p.lsr & ~LSR_DR;
+    p.lsr = p.rx.count > 0 ? p.lsr | LSR_DR : p.lsr & ~LSR_DR;
     const fifoBits = (p.fcr & FCR_ENABLE) !== 0 ? 0xc0 : 0;
     let id = 0x01;
     if ((p.ier & IER_RLS) !== 0 && (p.lsr & LSR_OE) !== 0) id = 0x06;

@@ -1,0 +1,13 @@
+import { generationReach } from '../state/downgrade.ts';
+import { defaultRegistry, type SchemaDump, type UnitRegistry } from '../state/registry.ts';
+import type { ReachDumpUnit } from './schema-check.ts';
+
+/**
+ * The schema dump `hclckpt schema dump` writes: the registry's dump, each unit annotated with the
+ * generations this release reads (through upgraders) and writes (through downgraders), so that
+ * `schema check` can tell a covered representation change from a real break.
+ */
+export function schemaDumpWithReach(registry: UnitRegistry = defaultRegistry()): SchemaDump & { units: ReachDumpUnit[] } {
+  const dump = registry.schemaDump();
+  return { ...dump, units: dump.units.map((u) => ({ ...u, ...generationReach(registry.get(u.name)) })) };
+}

@@ -1,0 +1,163 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { checkSchemaCompat, diffSnapshots, parseSchemaDump, schemaDumpWithReach } from '../../lib/diff/index.ts';
+import { isHclError } from '../../lib/errors.ts';
+import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
+import { downgrade, generationReach } from '../../lib/state/downgrade.ts';
+import { defaultRegistry, jsonSchema } from '../../lib/state/registry.ts';
+import { bootedUnits, decodedOf, freshUnits } from './helpers.ts';
+
+const registry = defaultRegistry();
+const kept = (g: number) => parseSchemaDump(readFileSync(`snapshots/schema-gen${g}.json`, 'utf8'), `schema-gen${g}.json`);
+const json = (v: unknown) => JSON.parse(JSON.stringify(v)) as unknown;
+
+function throwsGeneration(fn: () => unknown, msg: string): void {
+  try {
+    fn();
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.ok(isHclError(e, 'STATE_GENERATION'), String(e));
+    assert.ok((e as Error).message.includes(msg), (e as Error).message);
+  }
+}
+
+test('kept dumps: generation 1 → 2 is compatible, and the newest kept dump is the current schema set', () => {
+  const r = checkSchemaCompat(kept(1), kept(2));
+  assert.equal(r.breaking, []);
+  assert.equal([...new Set(r.compatibleChanges.map((f) => f.unit))], ['nvme', 'serial.16550']);
+  assert.equal(json(kept(2)), json(schemaDumpWithReach()));
+});
+
+test('generation-1 schemas are unchanged: each unit\'s generation 1 dumps exactly as the kept gen-1 dump', () => {
+  for (const u of kept(1).units) {
+    const d = registry.get(u.name);
+    assert.equal(json(jsonSchema(d.generations[0]?.schema)), u.schema, u.name);
+  }
+});
+
+test('without its upgrader and downgrader the serial representation change would break both ways', () => {
+  const bare = structuredClone(kept(2));
+  for (const u of bare.units) delete (u as { reads?: number[] }).reads, delete (u as { writes?: number[] }).writes;
+  const r = checkSchemaCompat(kept(1), bare);
+  assert.equal(r.breaking.map((f) => `${f.unit} ${f.path} ${f.kind} ${f.breaks.join('+')}`), [
+    'serial.16550 ports[].rx field-added-required backward',
+    'serial.16550 ports[].rxFifo field-removed forward',
+  ]);
+});
+
+test('generation reach: nvme and serial read and write generations 1 and 2; single-generation units only their own', () => {
+  assert.equal(generationReach(NVME_UNIT), { reads: [1, 2], writes: [1, 2] });
+  assert.equal(generationReach(SERIAL_UNIT), { reads: [1, 2], writes: [1, 2] });
+  assert.equal(generationReach(registry.get('vp')), { reads: [1], writes: [1] });
+});
+
+// serial.16550: generation 1 → 2 upgrader, table of FIFO fill levels.
+for (const n of [0, 1, 5, FIFO_SIZE]) {
+  test(`serial upgrader: a generation-1 FIFO of ${n} bytes becomes a ring with the same bytes in order`, () => {
+    const u = freshUnits();
+    const v1 = downgrade('serial.16550', u.serial.save(), 1) as { ports: Array<Record<string, unknown>> };
+    const bytes = Uint8Array.from({ length: n }, (_, i) => 0x30 + i);
+    const p0 = v1.ports[0];
+    assert.ok(p0 !== undefined);
+    p0['rxFifo'] = bytes;
+    const v2 = registry.upgrade('serial.16550', v1, 1) as SerialState;
+    const rx = v2.ports[0]?.rx;
+    assert.ok(rx !== undefined);
+    assert.equal([rx.head, rx.count, rxBytes(rx)], [0, n, bytes]);
+    assert.equal(downgrade('serial.16550', v2, 1), v1);
+  });
+}
+
+test('serial upgrader refuses a generation-1 state that does not fit its schema (STATE_SCHEMA with path)', () => {
+  const v1 = downgrade('serial.16550', freshUnits().serial.save(), 1) as { ports: Array<Record<string, unknown>> };
+  (v1.ports[0] as Record<string, unknown>)['rxFifo'] = new Uint8Array(FIFO_SIZE + 1);
+  try {
+    registry.upgrade('serial.16550', v1, 1);
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.ok(isHclError(e, 'STATE_SCHEMA'), String(e));
+    assert.ok((e as Error).message.startsWith('serial.16550: ports[0].rxFifo:'), (e as Error).message);
+  }
+});
+
+test('serial: any receive/read sequence survives gen 2 → 1 → 2, and the restored UART reads the same bytes', () => {
+  fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constant(-1)), { maxLength: 60 }), (ops) => {
+    const u = freshUnits();
+    u.serial.writeReg(0, 2, 0x01); // FIFO on
+    for (const op of ops) {
+      if (op < 0) u.serial.readReg(0, 0);
+      else u.serial.receive(0, op);
+    }
+    const saved = u.serial.save();
+    const round = registry.upgrade('serial.16550', downgrade('serial.16550', saved, 1), 1) as SerialState;
+    assert.equal(rxBytes(round.ports[0]!.rx), rxBytes(saved.ports[0]!.rx));
+    const [a, b] = [freshUnits(), freshUnits()];
+    a.serial.restore(saved);
+    b.serial.restore(round);
+    for (let i = 0; i <= FIFO_SIZE; i++) assert.is(b.serial.readReg(0, 0), a.serial.readReg(0, 0));
+  }), { numRuns: 200 });
+});
+
+test('nvme: generation 1 state upgrades unchanged; gen 2 without coalescing downgrades to exactly that state', () => {
+  const s = bootedUnits().nvme.save();
+  const v1 = downgrade('nvme', s, 1);
+  assert.equal(registry.upgrade('nvme', v1, 1), s);
+  assert.equal(v1, s); // no queue had the field, so nothing was dropped
+});
+
+test('nvme: coalescing set to its default downgrades (the field is dropped); any other setting refuses with the queue named', () => {
+  const u = bootedUnits();
+  u.nvme.setInterruptCoalescing(0, 1, { time: 0, threshold: 0 });
+  const v1 = downgrade('nvme', u.nvme.save(), 1) as NvmeState;
+  assert.not.ok('interruptCoalescing' in (v1.controllers[0]?.ioQueues[0] ?? {}));
+  u.nvme.setInterruptCoalescing(0, 1, { time: 2, threshold: 7 });
+  throwsGeneration(() => downgrade('nvme', u.nvme.save(), 1), 'nvme: cannot write generation 1: controllers[0] queue 1 has interrupt coalescing (time 2, threshold 7)');
+  // Writing the current generation is always possible and changes nothing.
+  assert.equal(downgrade('nvme', u.nvme.save(), 2), u.nvme.save());
+});
+
+test('nvme: coalescing settings are checked and restorable', () => {
+  const u = bootedUnits();
+  try {
+    u.nvme.setInterruptCoalescing(0, 1, { time: 256, threshold: 0 });
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.ok(isHclError(e, 'HCL_DEVICE_INVALID'));
+    assert.ok((e as Error).message.includes('nvme: coalescing: time 256 on queue 1 is not a byte'));
+  }
+  u.nvme.setInterruptCoalescing(0, 1, { time: 3, threshold: 1 });
+  const v = freshUnits();
+  v.nvme.restore(u.nvme.save());
+  assert.equal(v.nvme.view().controllers[0]?.ioQueues[0]?.interruptCoalescing, { time: 3, threshold: 1 });
+});
+
+const BAD_TARGETS: Array<[string, number, string]> = [
+  ['nvme', 0, 'unit nvme: cannot write generation 0 (have 1..2)'],
+  ['nvme', 3, 'unit nvme: cannot write generation 3 (have 1..2)'],
+  ['vp', 2, 'unit vp: cannot write generation 2 (have 1..1)'],
+];
+for (const [unit, g, msg] of BAD_TARGETS) {
+  test(`downgrade refuses ${unit} → generation ${g}`, () => throwsGeneration(() => downgrade(unit, {}, g), msg));
+}
+
+test('diff across real generations: a generation-1 snapshot is upgraded and only the coalescing setting differs', () => {
+  const u = bootedUnits();
+  u.serial.receive(0, 0x41);
+  const old = decodedOf(u);
+  for (const name of ['nvme', 'serial.16550']) {
+    const x = old.units[name]!;
+    old.units[name] = { ...x, generation: 1, state: downgrade(name, x.state, 1) };
+  }
+  u.nvme.setInterruptCoalescing(0, 1, { time: 1, threshold: 3 });
+  const d = diffSnapshots(old, decodedOf(u));
+  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→2', 'serial.16550 a 1→2']);
+  assert.equal(Object.values(d.units).flat().map((c) => `${c.kind} ${c.path}`), [
+    'changed nvme:generation',
+    'added nvme.controllers[0].ioQueues[0].interruptCoalescing',
+    'changed serial.16550:generation',
+  ]);
+});
+
+test.run();
