@@ -7,7 +7,7 @@ import { initArgs, splitCmdline, type CmdlineArg } from './cmdline.ts';
 import { cpioFiles, readCpio } from './cpio.ts';
 import { formatCpuList, parseCpuList } from './cpulist.ts';
 import { readHardware, type KernelHardware } from './hardware.ts';
-import { MemProcFs } from './memfs.ts';
+import { MemProcFs, type LazyDir } from './memfs.ts';
 import { nodeMeminfo, procMeminfo } from './meminfo.ts';
 
 /** The booted VTL2 kernel: what it parsed, what init gets, and the /proc and /sys it shows. */
@@ -34,12 +34,36 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const line = (s: string): string => `${s}\n`;
 
-/** Property files and Linux's synthesized `name` file (node name without unit address, NUL-terminated). */
+/** A node's files: its properties, and Linux's synthesized `name` (node name without unit address, NUL-terminated). */
+function nodeFiles(node: FdtNode): Array<readonly [string, Uint8Array]> {
+  const files: Array<readonly [string, Uint8Array]> = node.properties.map((p) => [p.name, p.value] as const);
+  if (!node.properties.some((p) => p.name === 'name')) files.push(['name', encoder.encode(`${node.name.split('@')[0]}\0`)]);
+  return files;
+}
+
+/** /proc/device-tree for nodes sharing one path (a tree may repeat a node name): built when first read. */
+function deviceTreeDir(nodes: readonly FdtNode[]): () => LazyDir {
+  return () => {
+    const kids = new Map<string, FdtNode[]>();
+    for (const n of nodes) {
+      for (const c of n.children) {
+        const same = kids.get(c.name);
+        if (same === undefined) kids.set(c.name, [c]);
+        else same.push(c);
+      }
+    }
+    return { files: nodes.flatMap(nodeFiles), dirs: [...kids].map(([name, list]) => [name, deviceTreeDir(list)] as const) };
+  };
+}
+
+// A name with '/' in it (possible in a hand-made DTB) writes into another node's directory; only
+// the eager walk keeps the order of such overlapping writes, so those trees are added up front.
+function plainNames(node: FdtNode): boolean {
+  return node.properties.every((p) => !p.name.includes('/')) && node.children.every((c) => !c.name.includes('/') && plainNames(c));
+}
+
 function addDeviceTree(fs: MemProcFs, node: FdtNode, dir: string): void {
-  for (const p of node.properties) fs.add(`${dir}/${p.name}`, p.value);
-  if (!node.properties.some((p) => p.name === 'name')) {
-    fs.add(`${dir}/name`, encoder.encode(`${node.name.split('@')[0]}\0`));
-  }
+  for (const [name, value] of nodeFiles(node)) fs.add(`${dir}/${name}`, value);
   for (const c of node.children) addDeviceTree(fs, c, `${dir}/${c.name}`);
 }
 
@@ -84,7 +108,8 @@ export function bootKernel(memory: GuestMemory, handoffGpa: bigint, options: { a
 
   const fs = new MemProcFs();
   fs.add('/sys/firmware/fdt', blob);
-  addDeviceTree(fs, fdt.root, '/proc/device-tree');
+  if (plainNames(fdt.root)) fs.mount('/proc/device-tree', deviceTreeDir([fdt.root]));
+  else addDeviceTree(fs, fdt.root, '/proc/device-tree');
   fs.add('/proc/cmdline', line(cmdline));
   const cpu = '/sys/devices/system/cpu';
   const all = hardware.cpus.map((c) => c.cpu);

@@ -41,9 +41,12 @@ function cells(node: FdtNode, name: string, fallback: number): number {
   return propU32(node, name) ?? fallback;
 }
 
+// Callers check that `n` cells fit from `at`.
 function readCells(v: Uint8Array, at: number, n: number): bigint {
   let x = 0n;
-  for (let i = 0; i < n; i++) x = (x << 32n) | BigInt(new DataView(v.buffer, v.byteOffset + at + i * 4, 4).getUint32(0, false));
+  for (let i = 0, o = at; i < n; i++, o += 4) {
+    x = (x << 32n) | BigInt(((v[o]! << 24) | (v[o + 1]! << 16) | (v[o + 2]! << 8) | v[o + 3]!) >>> 0);
+  }
   return x;
 }
 

@@ -8,7 +8,7 @@ export type { KernelHardware, KernelCpu, KernelMemory } from './hardware.ts';
 
 // procfs
 export { MemProcFs } from './memfs.ts';
-export type { MemFile } from './memfs.ts';
+export type { LazyDir, MemFile } from './memfs.ts';
 export { readText, procfsNotFound } from './procfs.ts';
 export type { ProcFs } from './procfs.ts';
 export { nodeMeminfo, procMeminfo } from './meminfo.ts';
