@@ -5,6 +5,25 @@ import type { FdtNode, FdtProperty } from './types.ts';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+// Property strings are short ASCII almost always ("cpu", "okay"); for those a plain loop gives
+// the same bytes as UTF-8 without a call into the codec per property.
+function utf8(s: string): Uint8Array {
+  if (s.length > 64) return encoder.encode(s);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(s);
+    out[i] = c;
+  }
+  return out;
+}
+
+function fromUtf8(b: Uint8Array): string {
+  if (b.length > 64) return decoder.decode(b);
+  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return decoder.decode(b);
+  return String.fromCharCode.apply(null, b as unknown as number[]);
+}
+
 // Building: small constructors so tree code reads like a .dts file.
 
 /** A node with properties and children. */
@@ -55,7 +74,7 @@ export const prop = {
   /** A string list (each NUL-terminated). */
   strs: (name: string, list: string[]): FdtProperty => ({
     name,
-    value: encoder.encode(list.map((s) => `${s}\0`).join('')),
+    value: utf8(list.map((s) => `${s}\0`).join('')),
   }),
 };
 
@@ -153,7 +172,7 @@ export function propStrings(node: FdtNode, name: string): string[] | undefined {
   const p = findProp(node, name);
   if (p === undefined) return undefined;
   if (p.value.length === 0 || p.value[p.value.length - 1] !== 0) throw bad(node, name, 'not a NUL-terminated string');
-  return decoder.decode(p.value.subarray(0, -1)).split('\0');
+  return fromUtf8(p.value.subarray(0, -1)).split('\0');
 }
 
 /** A single string property. */

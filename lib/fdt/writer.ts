@@ -76,13 +76,44 @@ function structSize(node: FdtNode): number {
   return n;
 }
 
-function writeNode(w: ByteWriter, strings: StringTable, node: FdtNode): void {
-  w.u32be(FDT_TOKEN.BEGIN_NODE).bytes(ascii(node.name)).u8(0).align(4);
+// The structure block is sized exactly, so nodes go straight into it: a checked writer call per
+// token and per padding byte was most of the cost of a 2048-cpu tree. Padding stays zero.
+class StructBlock {
+  readonly bytes: Uint8Array;
+  #pos = 0;
+  constructor(size: number) {
+    this.bytes = new Uint8Array(size);
+  }
+  u32(v: number): void {
+    const b = this.bytes;
+    const at = this.#pos;
+    b[at] = v >>> 24;
+    b[at + 1] = v >>> 16;
+    b[at + 2] = v >>> 8;
+    b[at + 3] = v;
+    this.#pos = at + 4;
+  }
+  name(s: string): void {
+    for (let i = 0; i < s.length; i++) this.bytes[this.#pos + i] = s.charCodeAt(i);
+    this.#pos += align4(s.length + 1);
+  }
+  data(v: Uint8Array): void {
+    this.bytes.set(v, this.#pos);
+    this.#pos += align4(v.length);
+  }
+}
+
+function writeNode(w: StructBlock, strings: StringTable, node: FdtNode): void {
+  w.u32(FDT_TOKEN.BEGIN_NODE);
+  w.name(node.name);
   for (const p of node.properties) {
-    w.u32be(FDT_TOKEN.PROP).u32be(p.value.length).u32be(strings.offset(p.name)).bytes(p.value).align(4);
+    w.u32(FDT_TOKEN.PROP);
+    w.u32(p.value.length);
+    w.u32(strings.offset(p.name));
+    w.data(p.value);
   }
   for (const c of node.children) writeNode(w, strings, c);
-  w.u32be(FDT_TOKEN.END_NODE);
+  w.u32(FDT_TOKEN.END_NODE);
 }
 
 /**
@@ -105,11 +136,11 @@ export function writeFdt(fdt: Fdt): Uint8Array {
   }
   rsv.u64be(0).u64be(0);
   const strings = new StringTable();
-  const struct = new ByteWriter(structSize(fdt.root) + 4);
+  const struct = new StructBlock(structSize(fdt.root) + 4);
   writeNode(struct, strings, fdt.root);
-  struct.u32be(FDT_TOKEN.END);
+  struct.u32(FDT_TOKEN.END);
   const rsvBytes = rsv.finish();
-  const structBytes = struct.finish();
+  const structBytes = struct.bytes;
   const stringBytes = strings.bytes();
   const offRsv = FDT_HEADER_SIZE; // already 8-aligned, as dtc computes ALIGN(header, 8)
   const offStruct = offRsv + rsvBytes.length;
