@@ -132,7 +132,7 @@ export function buildHostDt(c: VmConfig): Fdt {
   const root = fdtNode('', [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('model', `hclckpt,${c.name}`)], [
     cpusNode(c),
     ...memoryNodes(c),
-    fdtNode('chosen', [prop.str('bootargs', c.cmdline.host)]),
+    fdtNode('chosen', [prop.str('bootargs', hostBootargs(c))]),
     openhclNode(c),
     bus,
     ...platformNodes(c),
@@ -143,4 +143,13 @@ export function buildHostDt(c: VmConfig): Fdt {
 /** The host device tree of a VmConfig as DTB bytes. */
 export function hostDtb(c: VmConfig): Uint8Array {
   return writeFdt(buildHostDt(c));
+}
+
+/**
+ * The host command line as /chosen/bootargs: the config's sidecar mode travels the way a host
+ * sets it for OpenHCL, as OPENHCL_SIDECAR= ahead of the user's words (so an explicit value in
+ * cmdline.host still wins). It only reaches the shim when the static policy appends the host's line.
+ */
+export function hostBootargs(c: VmConfig): string {
+  return [c.sidecar === 'on' ? '' : `OPENHCL_SIDECAR=${c.sidecar}`, c.cmdline.host].filter((w) => w !== '').join(' ');
 }

@@ -1,7 +1,7 @@
 // Host VMM side: host device tree and ACPI tables from a VmConfig, the OpenHCL IGVM package, the loader.
 
 // host device tree and ACPI tables
-export { buildHostDt, hostDtb, nvmeDmaPages, COM_PORTS } from './devicetree.ts';
+export { buildHostDt, hostBootargs, hostDtb, nvmeDmaPages, COM_PORTS } from './devicetree.ts';
 export { hostSlit, hostPptt, distanceMatrix, acpiTable, PPTT_FLAGS } from './acpi.ts';
 // package
 export { buildPackage, buildInitrd, usermodeBinary, platformFor, PARAMETER_AREA, VTOM_BIT, ISOLATIONS, type PackageOptions } from './package.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PRESETS, presetConfig, topologyFromConfig } from '../../lib/config/index.ts';
 import { readFdt } from '../../lib/fdt/index.ts';
-import { hostDtb, hostPptt, hostSlit, distanceMatrix, PPTT_FLAGS } from '../../lib/host/index.ts';
+import { hostBootargs, hostDtb, hostPptt, hostSlit, distanceMatrix, PPTT_FLAGS } from '../../lib/host/index.ts';
 import { parseHostDt, IGVM_MEMORY_TYPE } from '../../lib/shim/hostdt.ts';
 import { decodeSlit } from '../../lib/shim/slit.ts';
 
@@ -26,7 +26,7 @@ for (const name of PRESETS) {
     assert.equal(ram, topologyFromConfig(c).nodes.flatMap((n) => n.memory.map((r) => ({ ...r, vnode: n.vnode }))));
     const vtl2 = h.memory.filter((m) => m.igvmType === IGVM_MEMORY_TYPE.VTL2_PROTECTABLE);
     assert.equal(vtl2.map((m) => [Number(m.base), Number(m.size), m.vnode]), [[c.vtl2.base, c.vtl2.size, c.vtl2.vnode]]);
-    assert.is(h.bootargs, c.cmdline.host);
+    assert.is(h.bootargs, c.sidecar === 'on' ? c.cmdline.host : `OPENHCL_SIDECAR=${c.sidecar} ${c.cmdline.host}`.trim());
     assert.is(h.allocationMode, 'host');
     assert.is(Buffer.from(h.entropy!).toString('hex'), c.entropy);
     assert.equal(h.keepAlive, c.keepAlive.nvme ? ['nvme'] : []);
@@ -101,5 +101,12 @@ for (const name of ['small', 'numa', 'arm64-virt']) {
     });
   });
 }
+
+test('the sidecar mode travels in the host bootargs ahead of the user words', () => {
+  const c = presetConfig('numa');
+  assert.is(hostBootargs({ ...c, sidecar: 'on' }), c.cmdline.host);
+  assert.is(hostBootargs({ ...c, sidecar: 'off', cmdline: { ...c.cmdline, host: 'quiet' } }), 'OPENHCL_SIDECAR=off quiet');
+  assert.is(hostBootargs({ ...c, sidecar: 'log', cmdline: { ...c.cmdline, host: '' } }), 'OPENHCL_SIDECAR=log');
+});
 
 test.run();

@@ -1,0 +1,45 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { PRESETS, presetConfig, topologyFromConfig } from '../../lib/config/index.ts';
+import { compareTopology } from '../../lib/hcl/index.ts';
+import { readFdt, findNode, propU32 } from '../../lib/fdt/index.ts';
+import { boot } from '../../harness/pipeline.ts';
+import { bootReport } from '../../harness/vmview.ts';
+
+for (const name of PRESETS) {
+  test(`${name}: openvmm_hcl discovers exactly the config's topology through every stage`, () => {
+    const config = presetConfig(name);
+    const vm = boot(config);
+    assert.equal(compareTopology(topologyFromConfig(config), vm.discovered.topology), []);
+    assert.equal(vm.stages.map((s) => s.name), ['host', 'loader', 'shim', 'kernel', 'hcl']);
+    // The kernel DTB the shim wrote is what /sys/firmware/fdt shows, and it decompiles with dtc.
+    assert.equal([...vm.kernel.procfs.read('/sys/firmware/fdt')], [...vm.shim.dtb]);
+    const dtc = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', '-q', '-o', '/dev/null', '-'], { input: vm.shim.dtb });
+    assert.is(dtc.status, 0, dtc.stderr.toString());
+    // cpu@{vp+1} in VP order with the config's vnode.
+    const fdt = readFdt(vm.shim.dtb);
+    config.vps.slice(0, 8).forEach((vp, i) => {
+      const node = findNode(fdt.root, `/cpus/cpu@${i + 1}`);
+      assert.ok(node, `cpu@${i + 1}`);
+      assert.is(propU32(node!, 'numa-node-id'), vp.vnode);
+    });
+  });
+}
+
+test('numa: sidecar splits each 16-VP vnode run into one node whose base VP boots Linux', () => {
+  const vm = boot(presetConfig('numa'));
+  const r = bootReport(vm);
+  const bases = [...new Set(presetConfig('numa').vps.map((v) => v.vnode))].map((n) => presetConfig('numa').vps.findIndex((v) => v.vnode === n));
+  assert.equal(r.bootCpus, bases);
+  assert.match(r.cmdline, new RegExp(`boot_cpus=${bases.join(',')}( |$)`));
+  assert.is(r.sidecarVps.length + r.bootCpus.length, 64);
+  for (const v of vm.units.vp.save().vps) assert.is(v.role, r.bootCpus.includes(v.index) ? 'linux' : 'sidecar');
+});
+
+test('the running usermode is the one the initrd carries', () => {
+  const vm = boot(presetConfig('small'), { usermodeVersion: '9.9.9' });
+  assert.is(vm.usermodeVersion, '9.9.9');
+});
+
+test.run();

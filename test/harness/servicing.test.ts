@@ -1,0 +1,147 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { presetConfig } from '../../lib/config/index.ts';
+import { isHclError } from '../../lib/errors.ts';
+import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
+import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
+import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
+import { runWorkload } from '../../harness/workload.ts';
+
+// Real LevelDB on disk, one fresh store per test.
+async function withStore<T>(fn: (s: SnapshotStore) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-servicing-'));
+  const store = await openStore(dir);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cmdlineOf = (vm: { kernel: { procfs: { read(p: string): Uint8Array } } }) => new TextDecoder().decode(vm.kernel.procfs.read('/proc/cmdline')).trimEnd();
+
+for (const preset of ['small', 'numa', 'arm64-virt']) {
+  for (const seed of [1, 99]) {
+    test(`${preset} seed ${seed}: restore(save(vm)) proves identical, unit by unit`, () => withStore(async (store) => {
+      const vm = bootWithWorkload(presetConfig(preset), { seed, steps: 300 });
+      const saved = await saveVm(vm, store);
+      assert.equal(saved.units.map((u) => u.name).sort(), ['nvme', 'rtc.cmos', 'serial.16550', 'synic', 'vmbus.server.channels', 'vp']);
+      const r = await restoreSnapshot(store, saved.id);
+      assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+      assert.is(r.proof.units, 6);
+      for (const u of vm.units.all) {
+        if (u.name === 'vp') continue; // roles are re-derived by the boot; compared by the proof rule
+        assert.equal(r.vm.units.all.find((x) => x.name === u.name)?.save(), u.save(), u.name);
+      }
+      assert.equal(r.vm.hv.save(), vm.hv.save());
+    }));
+  }
+}
+
+test('a second snapshot after a small workload stores only changed blobs', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 3, steps: 200 });
+  const first = await saveVm(vm, store);
+  const r = await restoreSnapshot(store, first.id);
+  r.vm.units.serial.write(0, 0x41); // one UART byte: only serial (and init/hv bookkeeping) change
+  const second = await saveVm(r.vm, store, { parent: first.id });
+  const unitBytes = (n: string) => second.units.find((u) => u.name === n)?.bytes ?? 0;
+  assert.ok(second.newBytes < first.newBytes / 2, `${second.newBytes} vs ${first.newBytes}`);
+  assert.ok(second.newBytes >= unitBytes('serial.16550'));
+  assert.ok(second.newBytes < first.bytes - unitBytes('nvme') - unitBytes('vp'));
+}));
+
+test('host command line override reaches the restored kernel and state survives', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 5, steps: 100 });
+  const saved = await saveVm(vm, store);
+  const r = await restoreSnapshot(store, saved.id, { sets: ['cmdline.host=quiet OPENHCL_FOO=bar'] });
+  assert.ok(cmdlineOf(r.vm).endsWith('quiet OPENHCL_FOO=bar'));
+  assert.is(r.vm.kernel.env['OPENHCL_FOO'], 'bar');
+  assert.ok(r.proof.ok);
+  assert.equal(r.overrides, [{ path: 'cmdline.host', value: 'quiet OPENHCL_FOO=bar' }]);
+}));
+
+test('sidecar=off starts every CPU in Linux; the proof explains the role changes', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 6, steps: 100 });
+  assert.is(vm.kernel.online().length, 4);
+  const saved = await saveVm(vm, store);
+  const r = await restoreSnapshot(store, saved.id, { sets: ['sidecar=off'] });
+  assert.is(r.vm.kernel.online().length, 64);
+  assert.ok(r.vm.units.vp.save().vps.every((v) => v.role === 'linux'));
+  assert.ok(r.proof.ok);
+  assert.ok(r.proof.differences.length > 0 && r.proof.differences.every((d) => d.unit === 'vp' && d.allowed !== undefined));
+}));
+
+test('CPUs with outstanding NVMe I/O at save start in Linux after restore', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 8, steps: 0 });
+  vm.units.nvme.enable(0, 0x1000n, 0x2000n);
+  const qid = vm.units.nvme.createIoQueue(0, 37);
+  vm.units.nvme.submit(0, qid, 7);
+  assert.not.ok(vm.kernel.online().includes(37));
+  const saved = await saveVm(vm, store);
+  const r = await restoreSnapshot(store, saved.id);
+  assert.ok(r.vm.kernel.online().includes(37));
+  assert.ok(r.proof.ok);
+}));
+
+const changes: Array<[string, string, string[]]> = [
+  ['VP count', 'numa', ['vps=' + JSON.stringify(presetConfig('numa').vps.slice(0, 63))]],
+  ["a VP's vnode", 'numa', ['vps[5].vnode=2']],
+  ["a VP's APIC ID", 'numa', ['vps[5].reg=200']],
+  ['memory size', 'numa', [`numa[1].memory[0].size=${presetConfig('numa').numa[1]!.memory[0]!.size - 0x100000}`]],
+  ['MMIO', 'small', [`mmio.vtl0[0].size=${presetConfig('small').mmio.vtl0[0]!.size - 0x100000}`]],
+];
+for (const [what, preset, sets] of changes) {
+  test(`a changed ${what} is refused with TOPOLOGY_MISMATCH and the store is unchanged`, () => withStore(async (store) => {
+    const saved = await saveVm(bootWithWorkload(presetConfig(preset), { seed: 2, steps: 50 }), store);
+    const before = await store.list();
+    try {
+      await restoreSnapshot(store, saved.id, { sets });
+      assert.unreachable('restore accepted a topology change');
+    } catch (e) {
+      assert.ok(isHclError(e, 'TOPOLOGY_MISMATCH'), String(e));
+      assert.match((e as Error).message, /differs from the saved one: /);
+      assert.is((e as { exitCode: number }).exitCode, 1);
+    }
+    assert.equal(await store.list(), before);
+    assert.equal((await store.verify()).problems, []);
+  }));
+}
+
+test('servicing to a new IGVM switches the usermode version and keeps state and topology', () => withStore(async (store) => {
+  const config = presetConfig('small');
+  const vm = bootWithWorkload(config, { seed: 4, steps: 200 });
+  assert.is(vm.usermodeVersion, '1.7.0');
+  const saved = await saveVm(vm, store);
+  const igvm = buildPackage(packageOptionsFor(config, '1.8.0'));
+  const r = await restoreSnapshot(store, saved.id, { igvm });
+  assert.is(r.vm.usermodeVersion, '1.8.0');
+  assert.ok(r.proof.ok);
+  assert.equal(r.vm.discovered.topology, vm.discovered.topology);
+  runWorkload(r.vm.units, r.vm.hv, { seed: 1, steps: 10 });
+  const again = await saveVm(r.vm, store, { parent: saved.id });
+  const m = await store.getManifest(again.id);
+  assert.is(m.info['usermodeVersion'], '1.8.0');
+}));
+
+test('a failed save leaves the store as it was and the VM running', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 1, steps: 10 });
+  process.env['HCLCKPT_FAULT'] = 'store-write-fail';
+  try {
+    await saveVm(vm, store);
+    assert.unreachable();
+  } catch (e) {
+    assert.ok(isHclError(e, 'STORE_WRITE_FAILED'), String(e));
+  } finally {
+    delete process.env['HCLCKPT_FAULT'];
+  }
+  assert.equal(await store.list(), []);
+  assert.not.ok(vm.servicing.paused);
+  const ok = await saveVm(vm, store);
+  assert.is(ok.seq, 1);
+}));
+
+test.run();
