@@ -6,6 +6,7 @@ import { changePath } from '../lib/diff/render.ts';
 import { HclError } from '../lib/errors.ts';
 import { cpusWithOutstandingIo } from '../lib/hcl/units/index.ts';
 import { currentGeneration } from '../lib/state/unit.ts';
+import { downgrade } from '../lib/state/downgrade.ts';
 import { defaultRegistry } from '../lib/state/registry.ts';
 import type { ServicingState } from '../lib/state/servicing.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
@@ -31,6 +32,8 @@ export interface SaveOptions {
   /** Save deadline; default 30 s. */
   timeoutMs: number;
   correlationId: string;
+  /** Saved-state generation to write (servicing back to an older release); default: current. */
+  generation: number | null;
 }
 
 /** What a save wrote. */
@@ -54,6 +57,7 @@ export interface SavedVm {
 function persistedOf(vm: Vm) {
   // The checkpoint the shim wrote this boot, plus what only usermode knows at save time: which
   // CPUs have NVMe work in flight (they must start in Linux after restore).
+  if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-persists-short-map' && vm.shim.restored) return { ...vm.shim.persisted, partitionMemory: vm.shim.persisted.partitionMemory.slice(0, -1), cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) }; // TEST-ONLY seam, see properties/seams.ts
   return { ...vm.shim.persisted, cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) };
 }
 
@@ -94,9 +98,17 @@ function stallUnit(vm: Vm, ms: number): () => void {
 /** Saves `vm` into `store`; the VM is paused afterwards, as after an OpenHCL save. */
 export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<SaveOptions> = {}): Promise<SaveResult> {
   const o: SaveOptions = {
-    name: vm.config.name, workload: null, overrides: [], parent: null, timeoutMs: 30_000, correlationId: randomUUID(), ...options,
+    name: vm.config.name, workload: null, overrides: [], parent: null, timeoutMs: 30_000, correlationId: randomUUID(), generation: null, ...options,
   };
   const saved = captureVm(vm, o);
+  if (o.generation !== null) {
+    try {
+      writeGeneration(saved, o.generation);
+    } catch (e) {
+      vm.servicing.resume(); // the state cannot be written there: nothing saved, the VM runs on
+      throw e;
+    }
+  }
   const info: SnapshotInfo = {
     config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion,
     generation: Math.max(...[...saved.unitMeta.values()].map((m) => m.generation)),
@@ -116,6 +128,25 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
   } catch (e) {
     vm.servicing.resume(); // a failed save leaves the VM running, as OpenHCL does
     throw e;
+  }
+}
+
+/**
+ * Rewrites the captured units as saved-state generation `generation`: a unit whose current
+ * generation is newer goes through its downgraders (STATE_GENERATION when its state cannot be
+ * expressed there); a unit that never had that generation stays at its newest one not above it.
+ */
+function writeGeneration(saved: SavedVm, generation: number): void {
+  const registry = defaultRegistry();
+  const newest = Math.max(...[...saved.unitMeta.values()].map((m) => m.generation));
+  if (!Number.isInteger(generation) || generation < 1 || generation > newest) {
+    throw new HclError('STATE_GENERATION', `save --generation ${generation}: this release writes generations 1..${newest}`);
+  }
+  for (const u of saved.state.units) {
+    const meta = saved.unitMeta.get(u.name)!;
+    if (meta.generation <= generation) continue;
+    u.state = downgrade(u.name, u.state, generation, registry);
+    saved.unitMeta.set(u.name, { ...meta, generation });
   }
 }
 

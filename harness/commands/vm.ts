@@ -25,13 +25,14 @@ export function register(program: Command): void {
   storeOption(configOptions(program.command('save').description('boot, run a workload and save a snapshot')))
     .option('--workload <seed:steps>', 'deterministic guest activity before the save', '1:100')
     .option('--name <name>', 'snapshot name (default: the VM name)')
+    .option('--generation <n>', 'write an older saved-state generation (servicing back to an older release)', (v) => Number(v))
     .option('--json', 'print {id, name, seq, bytes, newBytes, units} as JSON')
-    .action(action(async (opts: ConfigOptions & StoreOptions & Json & { workload: string; name?: string }) => {
+    .action(action(async (opts: ConfigOptions & StoreOptions & Json & { workload: string; name?: string; generation?: number }) => {
       const { parseWorkload } = await import('../workload.ts');
       const { bootWithWorkload, saveVm } = await import('../servicing.ts');
       const workload = parseWorkload(opts.workload);
       const vm = bootWithWorkload(await configFrom(opts), workload);
-      const r = await withStore(opts, (s) => saveVm(vm, s, { workload, ...(opts.name === undefined ? {} : { name: opts.name }) }));
+      const r = await withStore(opts, (s) => saveVm(vm, s, { workload, generation: opts.generation ?? null, ...(opts.name === undefined ? {} : { name: opts.name }) }));
       if (opts.json === true) return printJson(r);
       process.stdout.write(`${r.id}\n`);
       progress(`saved ${r.name}@${r.seq}: ${formatBytes(r.bytes)} (${formatBytes(r.newBytes)} new), ${r.units.length} units`);

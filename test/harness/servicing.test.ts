@@ -144,4 +144,34 @@ test('a failed save leaves the store as it was and the VM running', () => withSt
   assert.is(ok.seq, 1);
 }));
 
+test('save --generation 1 writes the older schemas and restores with proof (upgraded on read)', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 11, steps: 300 });
+  const saved = await saveVm(vm, store, { generation: 1 });
+  assert.ok(saved.units.every((u) => u.generation === 1), JSON.stringify(saved.units));
+  const m = await store.getManifest(saved.id);
+  assert.is(m.info['generation'], 1);
+  assert.equal(m.parts.filter((p) => p.name.startsWith('unit/')).map((p) => p.meta['generation']), saved.units.map(() => 1));
+  const r = await restoreSnapshot(store, saved.id);
+  assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
+  assert.equal(r.vm.units.serial.save(), vm.units.serial.save());
+}));
+
+test('save --generation 1 is refused when the state needs generation 2, leaving store and VM as they were', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 12, steps: 0 });
+  vm.units.nvme.enable(0, 0x1000n, 0x2000n);
+  const qid = vm.units.nvme.createIoQueue(0, 1);
+  vm.units.nvme.setInterruptCoalescing(0, qid, { time: 5, threshold: 3 });
+  for (const g of [1, 0, 3]) {
+    try {
+      await saveVm(vm, store, { generation: g });
+      assert.unreachable();
+    } catch (e) {
+      assert.ok(isHclError(e, 'STATE_GENERATION'), String(e));
+      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.2/);
+    }
+    assert.not.ok(vm.servicing.paused);
+  }
+  assert.equal(await store.list(), []);
+}));
+
 test.run();
