@@ -1,16 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { VmConfig } from '../lib/config/index.ts';
-import type { DecodedSnapshot } from '../lib/diff/types.ts';
 import { canonicalJson } from '../lib/diff/canonical-json.ts';
 import { HclError } from '../lib/errors.ts';
 import { printDts, readFdt } from '../lib/fdt/index.ts';
 import type { ProcFs } from '../lib/kernel/index.ts';
 import { hostDtb } from '../lib/host/index.ts';
-import { readArchive, type Snapshot, type SnapshotStore } from '../lib/store/index.ts';
+import type { SnapshotStore } from '../lib/store/index.ts';
 import type { Vm } from './pipeline.ts';
 import { restoreSnapshot, saveVm, bootWithWorkload, type RestoreOptions, type ProofDifference } from './servicing.ts';
-import { decodeParts, snapshotInfo } from './snapshot.ts';
 import { parseWorkload, runWorkload } from './workload.ts';
 
 /**
@@ -157,31 +155,12 @@ export async function runCycles(store: SnapshotStore, config: VmConfig, o: { cyc
   return out;
 }
 
-/** A snapshot (store ref or `.hclsnap` file) decoded for `show` and `diff`. */
-export async function loadDecoded(ref: string, store: SnapshotStore | undefined): Promise<DecodedSnapshot> {
-  const snap: Snapshot = ref.endsWith('.hclsnap') || store === undefined ? await readArchive(ref) : await store.getSnapshot(ref);
-  const parts = decodeParts(snap);
-  snapshotInfo(snap.manifest);
-  const m = snap.manifest;
-  return {
-    manifest: { id: m.id, name: m.name, seq: m.seq, time: m.time, tool: m.tool, parent: m.parent, info: m.info },
-    units: Object.fromEntries(parts.units.map((u) => [u.name, { ...(parts.unitMeta.get(u.name) ?? { package: '?', generation: 0 }), state: u.state }])),
-    hv: parts.hv,
-    init: parts.init,
-  };
-}
-
 /** `show REF [--unit NAME]`: canonical JSON of the decoded snapshot or one unit. */
 export async function showSnapshot(ref: string, o: { store?: string; unit?: string }): Promise<string> {
-  const { openStore } = await import('../lib/store/index.ts');
-  const store = ref.endsWith('.hclsnap') ? undefined : await openStore(o.store);
-  try {
-    const d = await loadDecoded(ref, store);
-    if (o.unit === undefined) return `${canonicalJson(d)}\n`;
-    const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);
-    if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, init)`);
-    return `${canonicalJson(u)}\n`;
-  } finally {
-    await store?.close();
-  }
+  const { loadSnapshotForDiff } = await import('./commands/diff.ts');
+  const d = await loadSnapshotForDiff(ref, o.store);
+  if (o.unit === undefined) return `${canonicalJson(d)}\n`;
+  const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);
+  if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, init)`);
+  return `${canonicalJson(u)}\n`;
 }
