@@ -1,8 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { Command } from 'commander';
-import { register } from '../../harness/commands/store.ts';
+import { runCli } from '../cli.ts';
 import { join, resolve } from 'node:path';
 import { openStore } from '../../lib/store/index.ts';
 import { keyOf } from '../../lib/store/keys.ts';
@@ -10,28 +9,7 @@ import { partsOf, tempDir } from './helpers.ts';
 
 const bin = resolve('bin/hclckpt.mjs');
 
-/**
- * Runs one store command in this process (spawning tsx per command costs seconds) and returns
- * its exit code and output; the locked-store test below goes through the real binary.
- */
-async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const program = new Command('hclckpt').exitOverride();
-  register(program);
-  const out = { stdout: '', stderr: '' };
-  const write = { stdout: process.stdout.write, stderr: process.stderr.write };
-  const prevCode = process.exitCode;
-  process.exitCode = 0;
-  process.stdout.write = ((chunk: string) => { out.stdout += chunk; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => { out.stderr += chunk; return true; }) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(['node', 'hclckpt', ...args]);
-    return { status: Number(process.exitCode ?? 0), ...out };
-  } finally {
-    process.stdout.write = write.stdout;
-    process.stderr.write = write.stderr;
-    process.exitCode = prevCode;
-  }
-}
+const cli = runCli;
 
 test('ls, verify, export, import, rm and gc through the command line', async () => {
   const [dir, other, files] = [await tempDir(), await tempDir(), await tempDir()];
