@@ -18,13 +18,34 @@ function utf8(s: string): Uint8Array {
   return out;
 }
 
-function fromUtf8(b: Uint8Array): string {
-  if (b.length > 64) return decoder.decode(b);
-  for (let i = 0; i < b.length; i++) if (b[i]! >= 0x80) return decoder.decode(b);
-  return String.fromCharCode.apply(null, b as unknown as number[]);
+// The first `end` bytes of `b` as UTF-8 (no view allocated on the ASCII path).
+function fromUtf8(b: Uint8Array, end: number): string {
+  if (end > 64) return decoder.decode(b.subarray(0, end));
+  let s = '';
+  for (let i = 0; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return decoder.decode(b.subarray(0, end));
+    s += String.fromCharCode(c);
+  }
+  return s;
 }
 
-// Building: small constructors so tree code reads like a .dts file.
+// Building: small constructors so tree code reads like a .dts file. Cells are written byte by
+// byte: a DataView per property cost more than the property.
+
+function put32(v: Uint8Array, at: number, x: number): void {
+  const u = x >>> 0;
+  v[at] = u >>> 24;
+  v[at + 1] = u >>> 16;
+  v[at + 2] = u >>> 8;
+  v[at + 3] = u;
+}
+
+function put64(v: Uint8Array, at: number, x: bigint): void {
+  const u = BigInt.asUintN(64, x);
+  put32(v, at, Number(u >> 32n));
+  put32(v, at + 4, Number(u & 0xffff_ffffn));
+}
 
 /** A node with properties and children. */
 export function fdtNode(name: string, properties: FdtProperty[] = [], children: FdtNode[] = []): FdtNode {
@@ -40,31 +61,23 @@ export const prop = {
   /** One or more u32 cells. */
   u32: (name: string, ...values: number[]): FdtProperty => {
     const v = new Uint8Array(values.length * 4);
-    for (let i = 0; i < values.length; i++) {
-      const x = values[i]! >>> 0;
-      v[i * 4] = x >>> 24;
-      v[i * 4 + 1] = x >>> 16;
-      v[i * 4 + 2] = x >>> 8;
-      v[i * 4 + 3] = x;
-    }
+    for (let i = 0; i < values.length; i++) put32(v, i * 4, values[i]!);
     return { name, value: v };
   },
   /** One or more u64 values (two cells each). */
   u64: (name: string, ...values: bigint[]): FdtProperty => {
     const v = new Uint8Array(values.length * 8);
-    const dv = new DataView(v.buffer);
-    values.forEach((x, i) => dv.setBigUint64(i * 8, BigInt.asUintN(64, x), false));
+    for (let i = 0; i < values.length; i++) put64(v, i * 8, values[i]!);
     return { name, value: v };
   },
   /** Values of mixed cell widths: each entry is `[value, cells]` with cells 1 or 2. */
   cells: (name: string, values: Array<readonly [bigint, 1 | 2]>): FdtProperty => {
     const size = values.reduce((n, [, c]) => n + c * 4, 0);
     const v = new Uint8Array(size);
-    const dv = new DataView(v.buffer);
     let at = 0;
     for (const [x, c] of values) {
-      if (c === 1) dv.setUint32(at, Number(BigInt.asUintN(32, x)), false);
-      else dv.setBigUint64(at, BigInt.asUintN(64, x), false);
+      if (c === 1) put32(v, at, Number(BigInt.asUintN(32, x)));
+      else put64(v, at, x);
       at += c * 4;
     }
     return { name, value: v };
@@ -107,17 +120,24 @@ function bad(node: FdtNode, name: string, why: string): HclError {
   return new HclError('FDT_BAD_PROPERTY', `device tree: property ${name} of node ${node.name || '/'}: ${why}`);
 }
 
-function view(v: Uint8Array): DataView {
-  return new DataView(v.buffer, v.byteOffset, v.byteLength);
+// Big-endian cells read straight from the bytes: a DataView per property read was the largest
+// allocation when walking a tree of thousands of nodes.
+function be32(v: Uint8Array, at: number): number {
+  return ((v[at]! << 24) | (v[at + 1]! << 16) | (v[at + 2]! << 8) | v[at + 3]!) >>> 0;
+}
+
+function be64(v: Uint8Array, at: number): bigint {
+  const hi = be32(v, at);
+  const lo = be32(v, at + 4);
+  return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** A single u32 property. */
 export function propU32(node: FdtNode, name: string): number | undefined {
   const p = findProp(node, name);
   if (p === undefined) return undefined;
-  const v = p.value;
-  if (v.length !== 4) throw bad(node, name, `expected 4 bytes, found ${v.length}`);
-  return ((v[0]! << 24) | (v[1]! << 16) | (v[2]! << 8) | v[3]!) >>> 0;
+  if (p.value.length !== 4) throw bad(node, name, `expected 4 bytes, found ${p.value.length}`);
+  return be32(p.value, 0);
 }
 
 /** A single u64 property. */
@@ -125,7 +145,7 @@ export function propU64(node: FdtNode, name: string): bigint | undefined {
   const p = findProp(node, name);
   if (p === undefined) return undefined;
   if (p.value.length !== 8) throw bad(node, name, `expected 8 bytes, found ${p.value.length}`);
-  return view(p.value).getBigUint64(0, false);
+  return be64(p.value, 0);
 }
 
 /** A property read as a list of numbers of `cells` cells each (1 or 2). */
@@ -135,11 +155,8 @@ export function propCells(node: FdtNode, name: string, cells: number): bigint[] 
   if (cells < 1 || cells > 2) throw bad(node, name, `unsupported cell count ${cells}`);
   const w = cells * 4;
   if (p.value.length % w !== 0) throw bad(node, name, `length ${p.value.length} is not a multiple of ${w}`);
-  const dv = view(p.value);
   const out: bigint[] = [];
-  for (let at = 0; at < p.value.length; at += w) {
-    out.push(cells === 1 ? BigInt(dv.getUint32(at, false)) : dv.getBigUint64(at, false));
-  }
+  for (let at = 0; at < p.value.length; at += w) out.push(cells === 1 ? BigInt(be32(p.value, at)) : be64(p.value, at));
   return out;
 }
 
@@ -157,9 +174,8 @@ export function propReg(
     throw bad(node, name, `unsupported cells ${addressCells}/${sizeCells}`);
   }
   if (p.value.length % w !== 0) throw bad(node, name, `length ${p.value.length} is not a multiple of ${w}`);
-  const dv = view(p.value);
-  const read = (at: number, c: number): bigint =>
-    c === 0 ? 0n : c === 1 ? BigInt(dv.getUint32(at, false)) : dv.getBigUint64(at, false);
+  const v = p.value;
+  const read = (at: number, c: number): bigint => (c === 0 ? 0n : c === 1 ? BigInt(be32(v, at)) : be64(v, at));
   const out: Array<{ address: bigint; size: bigint }> = [];
   for (let at = 0; at < p.value.length; at += w) {
     out.push({ address: read(at, addressCells), size: read(at + addressCells * 4, sizeCells) });
@@ -172,7 +188,7 @@ export function propStrings(node: FdtNode, name: string): string[] | undefined {
   const p = findProp(node, name);
   if (p === undefined) return undefined;
   if (p.value.length === 0 || p.value[p.value.length - 1] !== 0) throw bad(node, name, 'not a NUL-terminated string');
-  return fromUtf8(p.value.subarray(0, -1)).split('\0');
+  return fromUtf8(p.value, p.value.length - 1).split('\0');
 }
 
 /** A single string property. */

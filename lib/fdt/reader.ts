@@ -106,23 +106,45 @@ function latin1(b: Uint8Array): string {
 }
 
 function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): FdtNode {
+  // Reads are inline on `pos` (a reader call per token dominated big trees); a read that would
+  // pass the block's end is handed to the ByteReader at the same offset, which throws its error.
   const r = new ByteReader(bytes.subarray(0, l.structEnd), 'fdt structure block', 'FDT_BAD_STRUCTURE');
   r.seek(l.structStart);
-  const bad = (why: string, at = r.pos): HclError => new HclError('FDT_BAD_STRUCTURE', `fdt structure at ${hex(at)}: ${why}`);
+  const end = l.structEnd;
+  let pos = l.structStart;
+  const u32 = (): number => {
+    if (pos + 4 > end) r.seek(pos).u32be();
+    const v = ((bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!) >>> 0;
+    pos += 4;
+    return v;
+  };
+  const take = (n: number): number => {
+    if (pos + n > end) r.seek(pos).skip(n);
+    const at = pos;
+    pos += n;
+    return at;
+  };
+  const align4 = (): void => {
+    const next = (pos + 3) & ~3;
+    if (next > end) r.seek(pos).align(4);
+    pos = next;
+  };
+  const bad = (why: string, at = pos): HclError => new HclError('FDT_BAD_STRUCTURE', `fdt structure at ${hex(at)}: ${why}`);
   const stack: FdtNode[] = [];
   // Every node repeats the same few property names: decode each strings-block offset once.
   const names = new Map<number, string>();
   let root: FdtNode | undefined;
   for (;;) {
-    const at = r.pos;
-    const token = r.u32be();
+    const at = pos;
+    const token = u32();
     const top = stack[stack.length - 1];
     switch (token) {
       case FDT_TOKEN.BEGIN_NODE: {
-        const nul = bytes.indexOf(0, r.pos);
-        if (nul < 0 || nul >= l.structEnd) throw bad('node name runs past the end of the structure block', r.pos);
-        const name = latin1(r.bytes(nul - r.pos));
-        r.skip(1).align(4);
+        const nul = bytes.indexOf(0, pos);
+        if (nul < 0 || nul >= end) throw bad('node name runs past the end of the structure block', pos);
+        const name = latin1(bytes.subarray(take(nul - pos), nul));
+        take(1);
+        align4();
         if (top === undefined) {
           if (root !== undefined) throw bad('second root node');
           if (name !== '') throw bad(`root node name must be empty, found "${name}"`, at);
@@ -143,12 +165,13 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
       case FDT_TOKEN.PROP: {
         if (top === undefined) throw bad('property outside any node', at);
         if (top.children.length > 0) throw bad(`property after a child node in "${top.name || '/'}"`, at);
-        const len = r.u32be();
-        const nameOff = r.u32be();
+        const len = u32();
+        const nameOff = u32();
         let name = names.get(nameOff);
         if (name === undefined) names.set(nameOff, (name = stringAt(bytes, l, nameOff, at)));
-        const value = r.bytes(len).slice();
-        r.align(4);
+        const from = take(len);
+        const value = bytes.slice(from, from + len);
+        align4();
         top.properties.push({ name, value } satisfies FdtProperty);
         break;
       }
