@@ -90,8 +90,10 @@ function at<T>(path: string, f: () => T): T {
 
 const join = (path: string, name: string): string => (path === '/' ? `/${name}` : `${path}/${name}`);
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function num(path: string, what: string, v: bigint): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(path, `${what} 0x${v.toString(16)} is beyond 2^53`);
+  if (v > MAX_SAFE) throw invalid(path, `${what} 0x${v.toString(16)} is beyond 2^53`);
   return Number(v);
 }
 
