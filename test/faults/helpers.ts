@@ -121,7 +121,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One byte flipped (XOR a non-zero value) at a random offset: the result always differs. */
 export function flip(bytes: Uint8Array, r: Rng): { bytes: Uint8Array; what: string } {
-  const out = bytes.slice();
+  const out = new Uint8Array(bytes); // a copy even when `bytes` is a Buffer (whose slice() is a view)
   const at = r.int(out.length);
   out[at] = (out[at] as number) ^ (1 + r.int(255));
   return { bytes: out, what: `flip at ${at}` };
@@ -130,7 +130,7 @@ export function flip(bytes: Uint8Array, r: Rng): { bytes: Uint8Array; what: stri
 /** Cut to a random shorter length (possibly 0). */
 export function truncate(bytes: Uint8Array, r: Rng): { bytes: Uint8Array; what: string } {
   const len = r.int(bytes.length);
-  return { bytes: bytes.slice(0, len), what: `truncate to ${len}` };
+  return { bytes: new Uint8Array(bytes.subarray(0, len)), what: `truncate to ${len}` };
 }
 
 /** A damaging mutation: a flip or a truncation, evenly. */
