@@ -1,17 +1,7 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { HclError, isHclError } from '../../lib/errors.ts';
+import { readInput } from './options.ts';
 import { action, printJson } from './run.ts';
-
-/** Reads a whole file; FILE_NOT_FOUND / FILE_IO name the path. */
-async function readInput(file: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file));
-  } catch (e) {
-    const code = (e as { code?: unknown }).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO';
-    throw new HclError(code, `${file}: ${code === 'FILE_NOT_FOUND' ? 'no such file' : String((e as Error).message)}`, { cause: e });
-  }
-}
 
 /** `hclckpt dt dump FILE.dtb [--json]`: a device tree blob as DTS text (dtc's) or a JSON tree. */
 export function register(program: Command): void {

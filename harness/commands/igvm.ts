@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { HclError, isHclError } from '../../lib/errors.ts';
+import { readInput } from './options.ts';
 import { action, printJson, toJson } from './run.ts';
 
 /**
@@ -10,16 +11,6 @@ import { action, printJson, toJson } from './run.ts';
  */
 export function igvmCommand(program: Command): Command {
   return program.commands.find((c) => c.name() === 'igvm') ?? program.command('igvm').description('IGVM files (igvm crate 0.4 format)');
-}
-
-/** Reads a whole file; FILE_NOT_FOUND / FILE_IO name the path. */
-async function readInput(file: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file));
-  } catch (e) {
-    const code = (e as { code?: unknown }).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO';
-    throw new HclError(code, `${file}: ${code === 'FILE_NOT_FOUND' ? 'no such file' : String((e as Error).message)}`, { cause: e });
-  }
 }
 
 async function writeOutput(file: string, data: Uint8Array | string): Promise<void> {

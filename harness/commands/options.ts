@@ -27,7 +27,7 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Reads a whole file, FILE_NOT_FOUND / FILE_IO on failure. */
+/** Reads a whole file; FILE_NOT_FOUND / FILE_IO name the path. */
 export async function readInput(file: string): Promise<Uint8Array> {
   const { readFile } = await import('node:fs/promises');
   const { HclError } = await import('../../lib/errors.ts');
@@ -35,7 +35,7 @@ export async function readInput(file: string): Promise<Uint8Array> {
     return new Uint8Array(await readFile(file));
   } catch (e) {
     const code = (e as { code?: unknown }).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO';
-    throw new HclError(code, `${file}: cannot read: ${(e as Error).message}`, { cause: e });
+    throw new HclError(code, `${file}: ${code === 'FILE_NOT_FOUND' ? 'no such file' : String((e as Error).message)}`, { cause: e });
   }
 }
 

@@ -1,11 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
-import { register as registerDiff } from '../../harness/commands/diff.ts';
-import { register as registerSchema } from '../../harness/commands/schema.ts';
+import { runCli } from '../cli.ts';
 import { encodeCanonical } from '../../lib/state/codec.ts';
 import { defaultRegistry } from '../../lib/state/registry.ts';
 import { schemaDumpWithReach } from '../../lib/diff/index.ts';
@@ -13,26 +11,7 @@ import { SnapshotStore } from '../../lib/store/index.ts';
 import { tempDir } from '../store/helpers.ts';
 import { bootedUnits, decodedOf } from './helpers.ts';
 
-/** Runs one command in this process and captures exit code and output (see test/store/cli.test.ts). */
-async function cli(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const program = new Command('hclckpt').exitOverride();
-  registerDiff(program);
-  registerSchema(program);
-  const out = { stdout: '', stderr: '' };
-  const write = { stdout: process.stdout.write, stderr: process.stderr.write };
-  const prevCode = process.exitCode;
-  process.exitCode = 0;
-  process.stdout.write = ((chunk: string) => { out.stdout += chunk; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string) => { out.stderr += chunk; return true; }) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(['node', 'hclckpt', ...args]);
-    return { status: Number(process.exitCode ?? 0), ...out };
-  } finally {
-    process.stdout.write = write.stdout;
-    process.stderr.write = write.stderr;
-    process.exitCode = prevCode;
-  }
-}
+const cli = runCli;
 
 test('schema dump: stable JSON of the registry, to stdout and to a file', async () => {
   const dir = await tempDir('hclckpt-schema-');
