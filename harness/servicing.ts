@@ -193,6 +193,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const parts = decodeParts(snap);
   const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
   const config = validateConfig(overridden);
+  if (process.env['HCLCKPT_TEST_SEAM'] === 'restore-writes-early') await store.putSnapshot({ name: snap.manifest.name, parent: snap.manifest.id, info: snap.manifest.info, parts: [...snap.parts].map(([name, bytes]) => ({ name, bytes })) }); // TEST-ONLY seam, see properties/seams.ts
   if (process.env['HCLCKPT_FAULT'] === 'restore-fail') {
     throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
   }

@@ -29,6 +29,7 @@ export class ByteReader {
 
   #need(at: number, n: number): void {
     if (!Number.isInteger(at) || at < 0 || n < 0 || at + n > this.len) {
+      if (process.env['HCLCKPT_TEST_SEAM'] === 'reader-skips-bounds') return; // TEST-ONLY seam, see properties/seams.ts
       throw new HclError(
         this.#code,
         `cannot decode ${this.#context} at 0x${Math.max(0, at).toString(16)}: premature end of data (need ${n} bytes, have ${Math.max(0, this.len - at)})`,

@@ -47,6 +47,7 @@ export function hostIsTrusted(isolation: IsolationName, staticLine: string): boo
 
 /** The user part: static line, then (APPEND_CHOSEN and trusted host) a space and the host bootargs. */
 export function userCommandLine(page: ParavisorCommandLine, bootargs: string, trusted: boolean): string {
+  if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-drops-host-cmdline') return page.line; // TEST-ONLY seam, see properties/seams.ts
   if (page.policy === 'append-chosen' && trusted && bootargs !== '') return page.line === '' ? bootargs : `${page.line} ${bootargs}`;
   return page.line;
 }

@@ -106,6 +106,7 @@ function parseCpus(root: FdtNode): HostDt['cpus'] {
     const vnode = need(at('SHIM_CPUS_INVALID', path, () => propU32(c, 'numa-node-id')), 'SHIM_CPUS_INVALID', path, 'numa-node-id');
     if (seen.has(reg[0]!)) fail('SHIM_CPUS_INVALID', path, `reg ${hex(reg[0]!)} is used by an earlier cpu`);
     seen.add(reg[0]!);
+    if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-ignores-vnode' && vnode === 1) { cpus.push({ reg: reg[0]!, vnode: 0 }); continue; } // TEST-ONLY seam, see properties/seams.ts
     cpus.push({ reg: reg[0]!, vnode });
     if (cpus.length > SHIM_LIMITS.cpus) fail('SHIM_LIMIT_EXCEEDED', path, `more than ${SHIM_LIMITS.cpus} cpus`);
   }

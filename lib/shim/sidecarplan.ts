@@ -81,6 +81,7 @@ export function planSidecar(i: SidecarInputs): SidecarPlan {
     nodes.push({ ...c, memory: { gpa: from.gpa + from.size, size } });
   }
   const linux = new Set(nodes.map((n) => n.baseVp));
+  if (process.env['HCLCKPT_TEST_SEAM'] === 'sidecar-ignores-outstanding-io') return { active: true, nodes, bootCpus: [...linux].sort((a, b) => a - b), logging: i.mode === 'log' }; // TEST-ONLY seam, see properties/seams.ts
   for (const cpu of i.restoreLinuxCpus ?? []) if (cpu < i.vpVnodes.length) linux.add(cpu);
   return { active: true, nodes, bootCpus: [...linux].sort((a, b) => a - b), logging: i.mode === 'log' };
 }

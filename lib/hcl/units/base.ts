@@ -59,6 +59,7 @@ export abstract class UnitBase<S> implements StateUnit<S> {
 
   restore(state: S): void {
     const copy = Value.Clean(this.schema, structuredClone(state)) as S;
+    if (process.env['HCLCKPT_TEST_SEAM'] === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0; // TEST-ONLY seam, see properties/seams.ts
     this.checkRestore(copy);
     this.state = copy;
   }
