@@ -31,6 +31,7 @@ export interface KernelHardware {
   numaFallback: boolean;
 }
 
+const decoder = new TextDecoder();
 const LOCAL_DISTANCE = 10;
 const REMOTE_DISTANCE = 20;
 
@@ -105,13 +106,23 @@ function parseMemory(root: FdtNode): Array<{ base: bigint; size: bigint; nid: nu
   return out.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
 }
 
+// distance(a, b) by a then b: node ids are u32, so a pair does not fit one safe-integer key, and a
+// string key per lookup cost more than the lookup (a 64-node /sys build asks 4096 times).
+type DistanceTable = Map<number, Map<number, number>>;
+
+function setDistance(t: DistanceTable, a: number, b: number, d: number): void {
+  let row = t.get(a);
+  if (row === undefined) t.set(a, (row = new Map()));
+  row.set(b, d);
+}
+
 /** The distance-map-v1 matrix (found by compatible anywhere), or undefined when it is invalid. */
-function parseDistances(root: FdtNode): Map<string, number> | undefined {
+function parseDistances(root: FdtNode): DistanceTable | undefined {
   let map: FdtNode | undefined;
   walk(root, (n) => {
     if (map === undefined && compatibles(n).includes('numa-distance-map-v1')) map = n;
   });
-  const out = new Map<string, number>();
+  const out: DistanceTable = new Map();
   if (map === undefined) return out;
   const m = propCells(map, 'distance-matrix', 1);
   if (m === undefined || m.length === 0) return undefined;
@@ -119,8 +130,8 @@ function parseDistances(root: FdtNode): Map<string, number> | undefined {
     const [a, b, d] = [Number(m[i]), Number(m[i + 1]), Number(m[i + 2])];
     if ((a === b && d !== LOCAL_DISTANCE) || (a !== b && d <= LOCAL_DISTANCE)) return undefined;
     if (d > 255) continue; // numa_set_distance refuses values that do not fit its u8 table
-    out.set(`${a},${b}`, d);
-    if (b > a) out.set(`${b},${a}`, d);
+    setDistance(out, a, b, d);
+    if (b > a) setDistance(out, b, a, d);
   }
   return out;
 }
@@ -129,7 +140,7 @@ function parseDistances(root: FdtNode): Map<string, number> | undefined {
 function compatibles(n: FdtNode): string[] {
   const v = findProp(n, 'compatible')?.value;
   if (v === undefined || v.length === 0) return [];
-  return new TextDecoder().decode(v).split('\0');
+  return decoder.decode(v).split('\0');
 }
 
 /**
@@ -146,13 +157,13 @@ export function readHardware(fdt: Fdt, arch: 'x86_64' | 'aarch64' = detectArch(f
   for (const m of memory) if (m.nid !== undefined) parsed.add(m.nid);
   const fallback = parsed.size === 0 || memory.some((m) => m.nid === undefined) || distances === undefined;
   const nodes = fallback ? [0] : [...parsed].sort((a, b) => a - b);
-  const table = fallback ? new Map<string, number>() : distances;
+  const table: DistanceTable = fallback ? new Map() : distances;
   return {
     arch,
-    cpus: cpus.map(({ nid, ...c }) => ({ ...c, node: fallback || nid === undefined ? 0 : nid })),
-    memory: memory.map(({ nid, ...m }) => ({ ...m, node: fallback ? 0 : nid! })),
+    cpus: cpus.map((c) => ({ cpu: c.cpu, vp: c.vp, reg: c.reg, node: fallback || c.nid === undefined ? 0 : c.nid })),
+    memory: memory.map((m) => ({ base: m.base, size: m.size, node: fallback ? 0 : m.nid! })),
     nodes,
-    distance: (a, b) => table.get(`${a},${b}`) ?? (a === b ? LOCAL_DISTANCE : REMOTE_DISTANCE),
+    distance: (a, b) => table.get(a)?.get(b) ?? (a === b ? LOCAL_DISTANCE : REMOTE_DISTANCE),
     numaFallback: fallback,
   };
 }
