@@ -17,22 +17,37 @@ function childPath(parent: string, name: string): string {
 }
 
 /** Throws FDT_INVALID_TREE for names no DTB may hold and for duplicates dtc rejects. */
-function validate(node: FdtNode, path: string, depth: number): void {
+function validate(node: FdtNode, path: string, depth: number, goodNames = new Set<string>()): void {
   if (depth === 0 && node.name !== '') throw invalid(path, `root node name must be empty, found "${node.name}"`);
   if (depth > 0 && !NODE_NAME.test(node.name)) throw invalid(path, `bad node name "${node.name}"`);
-  const props = new Set<string>();
-  for (const p of node.properties) {
-    if (!PROP_NAME.test(p.name)) throw invalid(path, `bad property name "${p.name}"`);
-    if (props.has(p.name)) throw invalid(path, `duplicate property "${p.name}"`);
+  // Thousands of nodes repeat a handful of property names: each is matched once per tree, and
+  // a node's few properties are compared pairwise rather than through a Set per node.
+  const props = node.properties;
+  const seen = props.length > 8 ? new Set<string>() : undefined;
+  for (let i = 0; i < props.length; i++) {
+    const p = props[i]!;
+    if (!goodNames.has(p.name)) {
+      if (!PROP_NAME.test(p.name)) throw invalid(path, `bad property name "${p.name}"`);
+      goodNames.add(p.name);
+    }
+    if (seen !== undefined ? seen.has(p.name) : repeats(props, i)) throw invalid(path, `duplicate property "${p.name}"`);
+    seen?.add(p.name);
     if (p.value.length > 0xffff_ffff) throw invalid(path, `property "${p.name}" is too large`);
-    props.add(p.name);
   }
-  const kids = new Set<string>();
+  const kids = node.children.length > 1 ? new Set<string>() : undefined;
   for (const c of node.children) {
-    if (kids.has(c.name)) throw invalid(path, `duplicate child node "${c.name}"`);
-    kids.add(c.name);
-    validate(c, childPath(path, c.name), depth + 1);
+    if (kids !== undefined) {
+      if (kids.has(c.name)) throw invalid(path, `duplicate child node "${c.name}"`);
+      kids.add(c.name);
+    }
+    validate(c, childPath(path, c.name), depth + 1, goodNames);
   }
+}
+
+// True when entry `i` repeats the name of an earlier entry.
+function repeats(list: ReadonlyArray<{ name: string }>, i: number): boolean {
+  for (let j = 0; j < i; j++) if (list[j]!.name === list[i]!.name) return true;
+  return false;
 }
 
 /**
