@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+import type { VmConfig } from '../../lib/config/index.ts';
+import { compareTopology } from '../../lib/hcl/index.ts';
+import { cpusWithOutstandingIo } from '../../lib/hcl/units/index.ts';
+import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
+import { parseCpuList } from '../../lib/kernel/cpulist.ts';
+import { readText } from '../../lib/kernel/procfs.ts';
+import { SIDECAR_MAX_NODE_CPUS } from '../../lib/shim/index.ts';
+import type { Vm } from '../../harness/pipeline.ts';
+import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
+import { runWorkload } from '../../harness/workload.ts';
+import { arbPreservingOverride } from '../arbitraries.ts';
+import { define } from '../define.ts';
+import { arbBootableConfig, knownOverrideGap, memoryStore } from '../vm.ts';
+import { SNAPSHOT_NAME, setText } from './pipeline.ts';
+
+/** Properties 5 and 6: many servicing cycles, and the sidecar split. */
+
+const fail = (what: string): never => {
+  throw new Error(what);
+};
+
+const arbCycle = (config: VmConfig) =>
+  fc.record({
+    workload: fc.record({ seed: fc.nat(0xffff_ffff), steps: fc.nat(40) }),
+    overrides: fc.array(arbPreservingOverride(config).filter((o) => knownOverrideGap(o.path, config) === null), { maxLength: 2 }),
+    service: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  });
+
+const arbCycles = (maxVps: number) =>
+  arbBootableConfig({ maxVps, serviceable: true }).chain((config) => fc.tuple(fc.constant(config), fc.array(arbCycle(config), { minLength: 1, maxLength: 4 })));
+
+/**
+ * (5) k cycles of workload → save → restore, with preserving overrides and sometimes servicing
+ * to an IGVM of another usermode version: the topology never changes, every restore proves,
+ * and the running usermode version is the last one serviced to.
+ */
+export const servicingCycles = define({
+  name: 'servicing-cycles',
+  description: 'over k workload/save/restore cycles with overrides and servicing, topology never changes and every restore proves',
+  defaultRuns: 5,
+  seam: 'shim-persists-short-map',
+  size: (ce) => ((ce[0] as unknown[])[1] as unknown[]).length,
+  build: ({ maxVps }) => fc.asyncProperty(arbCycles(maxVps), async ([config, cycles]) => {
+    const store = await memoryStore();
+    try {
+      let vm = bootWithWorkload(config, null);
+      const topology = vm.discovered.topology;
+      let version = vm.usermodeVersion;
+      for (const [k, cycle] of cycles.entries()) {
+        runWorkload(vm.units, vm.hv, cycle.workload);
+        const saved = await saveVm(vm, store, { name: SNAPSHOT_NAME, workload: cycle.workload });
+        const sets = cycle.overrides.map(setText);
+        let igvm: Uint8Array | undefined;
+        if (cycle.service) {
+          version = `9.${k}.${cycle.workload.seed % 100}`;
+          igvm = buildPackage(packageOptionsFor(vm.config, version));
+        }
+        const r = await restoreSnapshot(store, saved.id, { sets, ...(igvm === undefined ? {} : { igvm }) });
+        const where = `cycle ${k + 1}/${cycles.length}`;
+        if (!r.proof.ok) fail(`${where}: restore proof failed: ${r.proof.differences.filter((d) => d.allowed === undefined).map((d) => `${d.unit} ${d.path}`).slice(0, 3).join('; ')}`);
+        const diffs = compareTopology(topology, r.vm.discovered.topology);
+        if (diffs.length > 0) fail(`${where}: topology changed: ${diffs.slice(0, 3).join('; ')}`);
+        if (r.vm.usermodeVersion !== version) fail(`${where}: usermode version ${r.vm.usermodeVersion}, expected ${version}`);
+        vm = r.vm;
+      }
+    } finally {
+      await store.close();
+    }
+  }),
+});
+
+/** The sidecar-split invariants of one booted VM; returns the first violation or null. */
+export function sidecarViolation(vm: Vm): string | null {
+  const vps = vm.discovered.topology.vps;
+  const linux = new Set(vm.kernel.online());
+  const bootCpus = /(?:^| )boot_cpus=([0-9,-]*)/.exec(readText(vm.kernel.procfs, '/proc/cmdline'))?.[1];
+  const sc = vm.shim.sidecar;
+  if (sc === undefined) {
+    if (bootCpus !== undefined) return `sidecar off but the command line has boot_cpus=${bootCpus}`;
+    return linux.size === vps.length ? null : `sidecar off but only ${linux.size} of ${vps.length} VPs are online`;
+  }
+  const inSidecar = new Set(sc.params.startInSidecar);
+  for (const v of vps) {
+    if (linux.has(v.index) === inSidecar.has(v.index)) return `vp ${v.index} is ${linux.has(v.index) ? 'in both Linux and sidecar' : 'in neither Linux nor sidecar'}`;
+  }
+  const covered = new Array<number>(vps.length).fill(0);
+  for (const n of sc.nodes) {
+    if (n.vpCount < 1 || n.vpCount > SIDECAR_MAX_NODE_CPUS) return `sidecar node at vp ${n.baseVp} holds ${n.vpCount} VPs (1..${SIDECAR_MAX_NODE_CPUS})`;
+    if (!linux.has(n.baseVp)) return `base vp ${n.baseVp} of a sidecar node is not in Linux`;
+    for (let i = n.baseVp; i < n.baseVp + n.vpCount; i++) {
+      if (vps[i]?.vnode !== n.vnode) return `vp ${i} (vnode ${vps[i]?.vnode}) sits in the sidecar node of vnode ${n.vnode}`;
+      covered[i] = (covered[i] ?? 0) + 1;
+    }
+  }
+  const odd = covered.findIndex((c) => c !== 1);
+  if (odd >= 0) return `vp ${odd} belongs to ${covered[odd]} sidecar nodes`;
+  const want = [...linux].sort((a, b) => a - b);
+  if (bootCpus === undefined) return 'sidecar on but the command line has no boot_cpus=';
+  if (parseCpuList(bootCpus).join() !== want.join()) return `boot_cpus=${bootCpus} but Linux runs ${want.join(',')}`;
+  return null;
+}
+
+const arbSidecarCase = (maxVps: number) =>
+  fc.tuple(
+    arbBootableConfig({ maxVps, arch: 'x86_64', serviceable: true }).filter((c) => c.devices.nvme.length > 0),
+    fc.record({ seed: fc.nat(0xffff_ffff), steps: fc.nat(120) }),
+    fc.array(fc.nat(2047), { maxLength: 3 }),
+  );
+
+/** Leaves one NVMe command in flight on a new I/O queue of controller 0 that targets `vp`. */
+function pinIo(vm: Vm, vp: number): void {
+  const nvme = vm.units.nvme;
+  const ram = BigInt(vm.discovered.topology.nodes[0]?.memory[0]?.base ?? 0);
+  if (nvme.view().controllers[0]?.admin === null) nvme.enable(0, ram + 4096n, ram + 8192n);
+  if ((nvme.view().controllers[0]?.ioQueues.length ?? 0) >= nvme.maxIoQueues(0)) return;
+  nvme.submit(0, nvme.createIoQueue(0, vp), 1);
+}
+
+/**
+ * (6) Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
+ * nodes hold at most 32 VPs of one vnode, boot_cpus= matches; and CPUs with NVMe I/O in flight
+ * at save start in Linux after restore.
+ */
+export const sidecarSplit = define({
+  name: 'sidecar-split',
+  description: 'sidecar split invariants hold at boot and after restore; CPUs with outstanding I/O start in Linux',
+  defaultRuns: 8,
+  seam: 'sidecar-ignores-outstanding-io',
+  size: (ce) => ((ce[0] as unknown[])[1] as { steps: number }).steps + ((ce[0] as unknown[])[2] as number[]).length,
+  build: ({ maxVps }) => fc.asyncProperty(arbSidecarCase(maxVps), async ([config, workload, ioVps]) => {
+    const vm = bootWithWorkload(config, workload);
+    for (const v of ioVps) pinIo(vm, v % config.vps.length);
+    const atBoot = sidecarViolation(vm);
+    if (atBoot !== null) fail(`at boot: ${atBoot}`);
+    const busy = cpusWithOutstandingIo(vm.units.nvme.save());
+    const store = await memoryStore();
+    try {
+      const r = await restoreSnapshot(store, (await saveVm(vm, store, { name: SNAPSHOT_NAME, workload })).id);
+      const after = sidecarViolation(r.vm);
+      if (after !== null) fail(`after restore: ${after}`);
+      const online = new Set(r.vm.kernel.online());
+      const left = busy.filter((cpu) => !online.has(cpu));
+      if (left.length > 0) fail(`cpus ${left.join(',')} had NVMe I/O in flight at save but start in sidecar after restore`);
+    } finally {
+      await store.close();
+    }
+  }),
+});

@@ -1,0 +1,9 @@
+import { test } from 'uvu';
+import { servicingCycles } from './props/servicing.ts';
+import { propertyTests } from './testing.ts';
+
+// Property 5. The planted defect only shows from the second restore on (a restored VM saves a
+// short checkpoint), so the shrunk case must keep exactly two cycles.
+propertyTests(servicingCycles, 2);
+
+test.run();
