@@ -1,0 +1,184 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { MemoryLevel } from 'memory-level';
+import { sha256Hex } from '../../lib/bytes/index.ts';
+import { isHclError } from '../../lib/errors.ts';
+import { SnapshotStore, type GcReport, type PutResult } from '../../lib/store/index.ts';
+import { keyOf } from '../../lib/store/keys.ts';
+
+/**
+ * The store model of property 7: what a snapshot store should hold after any sequence of
+ * save, restore, rm, gc, export/import, blob corruption and reopen, and the commands that drive
+ * a real store (memory-level) and the model side by side.
+ */
+
+/** One snapshot as the model knows it. */
+interface ModelSnap { id: string; name: string; seq: number; parts: Array<{ name: string; sha: string; bytes: Uint8Array }> }
+
+/** The model: snapshots by id, blobs present, blobs whose stored bytes were damaged, seq counters. */
+export interface StoreModel { snaps: ModelSnap[]; blobs: Set<string>; corrupt: Set<string>; seq: Map<string, number> }
+
+/** The real system: the store, its backend (kept to reopen), a scratch directory and the scheduler of concurrent commands. */
+export interface RealStore { store: SnapshotStore; db: MemoryLevel<Uint8Array, Uint8Array>; dir: string; s: fc.Scheduler | null }
+
+type Cmd = fc.AsyncCommand<StoreModel, RealStore>;
+
+const NAMES = ['vm-a', 'vm-b'];
+const TIME = '2026-01-01T00:00:00.000Z';
+/** Deterministic part bytes of `seed`: small seeds repeat, so blobs dedup across snapshots. */
+const bytesOf = (seed: number): Uint8Array => Uint8Array.from({ length: 16 + (seed % 7) }, (_, i) => (seed * 37 + i) & 0xff);
+
+const fail = (what: string): never => {
+  throw new Error(what);
+};
+const isCorrupt = (m: StoreModel, snap: ModelSnap): boolean => snap.parts.some((p) => m.corrupt.has(p.sha));
+/**
+ * Runs `ops` concurrently, each started when the inner scheduler says so. The inner scheduler is
+ * not the one scheduledModelRun orders commands with: a command that waited on that one for its
+ * own sub-tasks would deadlock, since the scheduler awaits the whole command as one task.
+ */
+async function together<T extends unknown[]>(r: RealStore, ops: { [K in keyof T]: [string, () => Promise<T[K]>] }): Promise<T> {
+  const s = r.s;
+  if (s === null) throw new TypeError('concurrent store commands need a scheduler');
+  const all = Promise.all(ops.map(([label, op]) => s.schedule(Promise.resolve(label)).then(op)));
+  return (await s.waitFor(all)) as T;
+}
+
+/** A fresh model and store. */
+export async function storeSetup(s: fc.Scheduler | null = null): Promise<{ model: StoreModel; real: RealStore }> {
+  const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
+  const real = { store: await SnapshotStore.open({ db, dir: 'model' }), db, dir: mkdtempSync(join(tmpdir(), 'hclckpt-model-')), s };
+  return { model: { snaps: [], blobs: new Set(), corrupt: new Set(), seq: new Map() }, real };
+}
+
+/** Closes the store and removes the scratch directory. */
+export async function storeTeardown(real: RealStore): Promise<void> {
+  await real.store.close();
+  rmSync(real.dir, { recursive: true, force: true });
+}
+
+/** save: a snapshot of 1–3 parts; seq is the next for the name and only unseen blobs are new. */
+async function save(m: StoreModel, r: RealStore, name: string, seeds: number[]): Promise<void> {
+  const parts = seeds.map((seed, i) => ({ name: `p${i}`, bytes: bytesOf(seed) }));
+  const put = await r.store.putSnapshot({ name, parts, time: TIME, tool: 'model' });
+  const shas = [...new Set(parts.map((p) => sha256Hex(p.bytes)))];
+  const fresh = shas.filter((sha) => !m.blobs.has(sha)).length;
+  const seq = (m.seq.get(name) ?? 0) + 1;
+  if (put.seq !== seq) fail(`save ${name}: seq ${put.seq}, model says ${seq}`);
+  if (put.newBlobs !== fresh) fail(`save ${name}: wrote ${put.newBlobs} blobs, model says ${fresh} are new`);
+  m.seq.set(name, seq);
+  for (const sha of shas) m.blobs.add(sha);
+  m.snaps.push({ id: put.id, name, seq, parts: parts.map((p) => ({ ...p, sha: sha256Hex(p.bytes) })) });
+}
+
+/** gc: removes exactly the blobs no snapshot refers to. */
+async function gc(m: StoreModel, r: RealStore): Promise<void> {
+  const live = new Set(m.snaps.flatMap((s) => s.parts.map((p) => p.sha)));
+  const dead = [...m.blobs].filter((sha) => !live.has(sha)).length;
+  const report = await r.store.gc();
+  if (report.removedBlobs !== dead || report.keptBlobs !== live.size) fail(`gc removed ${report.removedBlobs} and kept ${report.keptBlobs}; model says ${dead} and ${live.size}`);
+  m.blobs = live;
+  m.corrupt = new Set([...m.corrupt].filter((sha) => live.has(sha)));
+}
+
+/** restore: a snapshot reads back byte for byte, or STORE_CORRUPT when one of its blobs is damaged. */
+async function restore(m: StoreModel, r: RealStore, pick: number): Promise<void> {
+  const snap = m.snaps[pick % m.snaps.length]!;
+  try {
+    const got = await r.store.getSnapshot(snap.id);
+    if (isCorrupt(m, snap)) fail(`restore ${snap.name}@${snap.seq}: read a snapshot with a damaged blob`);
+    for (const p of snap.parts) if (sha256Hex(got.parts.get(p.name) ?? new Uint8Array()) !== p.sha) fail(`restore ${snap.name}@${snap.seq}: part ${p.name} differs`);
+  } catch (e) {
+    if (!(isHclError(e, 'STORE_CORRUPT') && isCorrupt(m, snap))) throw e;
+  }
+}
+
+/** The commands of the sequential model run. */
+export function storeCommands(): Array<fc.Arbitrary<Cmd>> {
+  const pickArb = fc.nat(15);
+  const has = (m: Readonly<StoreModel>): boolean => m.snaps.length > 0;
+  const cmd = (label: string, check: (m: Readonly<StoreModel>) => boolean, run: (m: StoreModel, r: RealStore) => Promise<void>): Cmd => ({
+    check: (m) => check(m), run, toString: () => label,
+  });
+  return [
+    fc.tuple(fc.constantFrom(...NAMES), fc.array(fc.nat(5), { minLength: 1, maxLength: 3 })).map(([name, seeds]) =>
+      cmd(`save ${name} ${seeds.join(' ')}`, () => true, (m, r) => save(m, r, name, seeds))),
+    pickArb.map((pick) => cmd(`restore ${pick}`, has, (m, r) => restore(m, r, pick))),
+    pickArb.map((pick) => cmd(`rm ${pick}`, has, async (m, r) => {
+      const snap = m.snaps[pick % m.snaps.length]!;
+      await r.store.remove(snap.id);
+      m.snaps = m.snaps.filter((s) => s !== snap);
+    })),
+    fc.constant(cmd('gc', () => true, gc)),
+    pickArb.map((pick) => cmd(`export-import ${pick}`, has, async (m, r) => {
+      const snap = m.snaps[pick % m.snaps.length]!;
+      const file = join(r.dir, `${snap.id}.hclsnap`);
+      try {
+        await r.store.exportSnapshot(snap.id, file);
+      } catch (e) {
+        if (isHclError(e, 'STORE_CORRUPT') && isCorrupt(m, snap)) return; // export refuses a damaged snapshot
+        throw e;
+      }
+      if (isCorrupt(m, snap)) fail(`export ${snap.name}@${snap.seq}: exported a snapshot with a damaged blob`);
+      await r.store.remove(snap.id);
+      const back = await r.store.importSnapshot(file);
+      if (back.id !== snap.id || !back.imported) fail(`import ${snap.name}@${snap.seq}: got ${back.id.slice(0, 12)} imported=${back.imported}`);
+    })),
+    fc.tuple(pickArb, fc.nat(2)).map(([pick, part]) => cmd(`corrupt ${pick} ${part}`, has, async (m, r) => {
+      const snap = m.snaps[pick % m.snaps.length]!;
+      const p = snap.parts[part % snap.parts.length]!;
+      await r.store.sub.blobs.put(keyOf(p.sha), Uint8Array.from(p.bytes, (b) => b ^ 0xff));
+      m.corrupt.add(p.sha);
+    })),
+    fc.constant(cmd('reopen', () => true, async (_m, r) => {
+      await r.store.close();
+      r.store = await SnapshotStore.open({ db: r.db, dir: 'model' });
+    })),
+  ];
+}
+
+/** Interleaving commands: two operations started together, each waiting for the scheduler. */
+export function concurrentCommands(): Array<fc.Arbitrary<Cmd>> {
+  return [
+    fc.tuple(fc.constantFrom(...NAMES), fc.array(fc.nat(5), { minLength: 1, maxLength: 3 })).map(([name, seeds]): Cmd => ({
+      // With damaged blobs the outcome would depend on the order (gc first rewrites them fresh).
+      check: (m) => m.corrupt.size === 0,
+      toString: () => `save ${name} ${seeds.join(' ')} || gc`,
+      run: async (m, r) => {
+        const parts = seeds.map((seed, i) => ({ name: `p${i}`, bytes: bytesOf(seed) }));
+        const [put] = await together<[PutResult, GcReport]>(r, [
+          [`save ${name}`, () => r.store.putSnapshot({ name, parts, time: TIME, tool: 'model' })],
+          ['gc', () => r.store.gc()],
+        ]);
+        const seq = (m.seq.get(name) ?? 0) + 1;
+        if (put.seq !== seq) fail(`save ${name} || gc: seq ${put.seq}, model says ${seq}`);
+        m.seq.set(name, seq);
+        m.snaps.push({ id: put.id, name, seq, parts: parts.map((p) => ({ ...p, sha: sha256Hex(p.bytes) })) });
+        for (const p of parts) m.blobs.add(sha256Hex(p.bytes));
+        // Which dead blobs the racing gc removed depends on the order; a second gc settles it.
+        await r.store.gc();
+        m.blobs = new Set(m.snaps.flatMap((x) => x.parts.map((p) => p.sha)));
+        await restore(m, r, m.snaps.length - 1);
+      },
+    })),
+    fc.tuple(fc.array(fc.nat(5), { minLength: 1, maxLength: 2 }), fc.array(fc.nat(5), { minLength: 1, maxLength: 2 })).map(([a, b]): Cmd => ({
+      check: () => true,
+      toString: () => `save vm-a ${a.join(' ')} || save vm-a ${b.join(' ')}`,
+      run: async (m, r) => {
+        const seq = m.seq.get('vm-a') ?? 0;
+        const put = (seeds: number[]) => (): Promise<PutResult> => r.store.putSnapshot({ name: 'vm-a', parts: seeds.map((x, i) => ({ name: `p${i}`, bytes: bytesOf(x) })), time: TIME, tool: 'model' });
+        const results = await together<[PutResult, PutResult]>(r, [['save a', put(a)], ['save b', put(b)]]);
+        const seqs = results.map((x) => x.seq).sort((x, y) => x - y);
+        if (seqs.join() !== `${seq + 1},${seq + 2}`) fail(`concurrent saves got seqs ${seqs.join(',')}, expected ${seq + 1},${seq + 2}`);
+        m.seq.set('vm-a', seq + 2);
+        results.forEach((x, i) => {
+          const parts = ([a, b][i] ?? []).map((s, j) => ({ name: `p${j}`, bytes: bytesOf(s), sha: sha256Hex(bytesOf(s)) }));
+          for (const p of parts) m.blobs.add(p.sha);
+          m.snaps.push({ id: x.id, name: 'vm-a', seq: x.seq, parts });
+        });
+      },
+    })),
+  ];
+}
