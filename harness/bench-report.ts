@@ -10,13 +10,13 @@ const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.t
 /** The bench result as tables for a terminal (or a README, which takes the same text). */
 export function renderBench(r: BenchResult): string {
   const vps = r.options.vps;
-  const t = new Table({ head: ['median ms', ...vps.map((v) => `${v} VPs`)], style: { head: [], border: [] } });
+  const t = new Table({ head: ['median ms', ...vps.map((v) => `${v} VPs`)], style: { head: [], border: [], compact: true } });
   for (const stage of STAGES) {
     t.push([stage, ...vps.map((v) => { const c = r.cases.find((x) => x.stage === stage && x.vps === v); return c === undefined ? '' : fmt(c.ms); })]);
   }
   const bytes = (stage: BenchStage) => vps.map((v) => String(r.cases.find((x) => x.stage === stage && x.vps === v)?.bytes ?? ''));
   t.push(['snapshot bytes', ...bytes('save')], ['json bytes', ...bytes('json')]);
-  const g = new Table({ head: ['ratio', 'value', 'goal', 'met'], style: { head: [], border: [] } });
+  const g = new Table({ head: ['ratio', 'value', 'goal', 'met'], style: { head: [], border: [], compact: true } });
   for (const x of r.goals) g.push([x.ratio, x.value === null ? 'n/a' : x.value.toFixed(3), `≤ ${x.goal}`, x.met === null ? 'n/a' : x.met ? 'yes' : 'no']);
   const m = r.machine;
   return [
