@@ -8,6 +8,12 @@ import { decodeCanonical, encodeCanonical } from '../lib/state/codec.ts';
 import { aarch64File, v2x64File, x64File } from '../test/igvm/fixtures.ts';
 import { arbCanonicalValue, arbFdt } from './arbitraries.ts';
 import { canonicalBytes, rejectsTruncation, restoreOfSaveIsIdentity, roundTrip, type UnitCase } from './laws.ts';
+import { runWorkload } from '../harness/workload.ts';
+import { createUnits, type HclUnits } from '../lib/hcl/units/index.ts';
+import { HvPartition } from '../lib/hv/index.ts';
+import { testContext } from '../test/hcl/units/fixture.ts';
+import { codecMutation } from './props/codecs.ts';
+import { propertyTests } from './testing.ts';
 
 // lib/fdt: the DTB codec.
 const arbFdtTree = arbFdt();
@@ -81,5 +87,27 @@ const arbCounterCase: fc.Arbitrary<UnitCase<{ n: number; log: string[] }, string
   apply: (u, op) => (u as Counter & { bump(k: string): void }).bump(op),
 }));
 restoreOfSaveIsIdentity('counter unit', arbCounterCase, (s) => encodeCanonical(s));
+
+// The state-unit law on the six real openvmm_hcl units: the ops are workloads over a whole
+// partition, the unit under test is one of them.
+const unitNames = createUnits(testContext()).all.map((u) => u.name);
+for (const name of unitNames) {
+  type Unit = { save(): unknown; restore(state: unknown): void };
+  const partitions = new WeakMap<Unit, { units: HclUnits; hv: HvPartition }>();
+  const make = (): Unit => {
+    const ctx = testContext();
+    const units = createUnits(ctx);
+    const unit = units.all.find((u) => u.name === name) as unknown as Unit;
+    partitions.set(unit, { units, hv: new HvPartition(ctx.topology) });
+    return unit;
+  };
+  const arbCase: fc.Arbitrary<UnitCase<unknown, { seed: number; steps: number }>> = fc
+    .array(fc.record({ seed: fc.nat(0xffff_ffff), steps: fc.nat(200) }), { maxLength: 3 })
+    .map((ops) => ({ make, ops, apply: (u, op) => { const p = partitions.get(u as Unit); if (p !== undefined) runWorkload(p.units, p.hv, op); } }));
+  restoreOfSaveIsIdentity(`unit ${name}`, arbCase, (s) => encodeCanonical(s));
+}
+
+// Property 8 (suite entry codec-mutation): decoders on mutated bytes return a value or an HclError.
+propertyTests(codecMutation, 1);
 
 test.run();

@@ -1,0 +1,98 @@
+import fc from 'fast-check';
+import { presetConfig } from '../../lib/config/index.ts';
+import { isHclError } from '../../lib/errors.ts';
+import { readFdt, writeFdt } from '../../lib/fdt/index.ts';
+import { buildInitrd, hostDtb } from '../../lib/host/index.ts';
+import { readIgvm } from '../../lib/igvm/index.ts';
+import { readCpio } from '../../lib/kernel/cpio.ts';
+import { decodeCommandLinePage, decodeShimParams, encodeCommandLinePage, encodeShimParams, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE } from '../../lib/shim/index.ts';
+import { decodePersistedPayload, encodePersistedPayload } from '../../lib/shim/persisted.ts';
+import { decodeSlit, encodeSlit } from '../../lib/shim/slit.ts';
+import { decodeSidecarParams, encodeSidecarParams } from '../../lib/sidecar/layout.ts';
+import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
+import { boot } from '../../harness/pipeline.ts';
+import { arbCanonicalValue, arbFdt } from '../arbitraries.ts';
+import { define } from '../define.ts';
+
+/** Property 8: every decoder, given mutated bytes, returns a value or throws an HclError. */
+
+/** A decoder input: which codec, its bytes. */
+interface Sample { codec: string; bytes: Uint8Array }
+
+const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
+  fdt: (b) => readFdt(b),
+  msgpack: (b) => decodeCanonical(b, 'mutation'),
+  igvm: (b) => readIgvm(b),
+  cpio: (b) => readCpio(b),
+  persisted: (b) => decodePersistedPayload(b),
+  'shim-params': (b) => decodeShimParams(b),
+  'cmdline-page': (b) => decodeCommandLinePage(b),
+  slit: (b) => decodeSlit(b),
+  'sidecar-params': (b) => decodeSidecarParams(b),
+};
+
+let corpus: Sample[] | undefined;
+/** Real encodings from two booted presets (one with sidecar), built once per process. */
+function realSamples(): Sample[] {
+  if (corpus !== undefined) return corpus;
+  const out: Sample[] = [];
+  for (const name of ['small', 'large']) {
+    const config = presetConfig(name);
+    const vm = boot(config);
+    const params = decodeShimParams(vm.loaded.memory.read(vm.loaded.shimBase + BigInt(SHIM_PARAMS_OFFSET), SHIM_PARAMS_SIZE));
+    out.push(
+      { codec: 'fdt', bytes: vm.shim.dtb },
+      { codec: 'fdt', bytes: hostDtb(config) },
+      { codec: 'persisted', bytes: encodePersistedPayload(vm.shim.persisted) },
+      { codec: 'shim-params', bytes: encodeShimParams(params) },
+      { codec: 'cmdline-page', bytes: encodeCommandLinePage({ policy: config.cmdline.policy, line: config.cmdline.static }) },
+    );
+    if (config.distances !== undefined) out.push({ codec: 'slit', bytes: encodeSlit(config.distances) });
+    if (vm.shim.sidecar !== undefined) out.push({ codec: 'sidecar-params', bytes: encodeSidecarParams(vm.shim.sidecar.params) });
+  }
+  out.push({ codec: 'cpio', bytes: buildInitrd('1.2.3') }, { codec: 'igvm', bytes: boot(presetConfig('small')).igvm });
+  return (corpus = out);
+}
+
+/** One byte-level mutation; positions wrap around the input length. */
+interface Mutation { op: 'set' | 'truncate' | 'insert' | 'delete'; at: number; value: number }
+
+const arbMutation: fc.Arbitrary<Mutation> = fc.record({ op: fc.constantFrom('set', 'truncate', 'insert', 'delete'), at: fc.nat(), value: fc.nat(255) });
+
+/** Applies mutations in order to a copy of `bytes`. */
+export function mutate(bytes: Uint8Array, ms: Mutation[]): Uint8Array {
+  let b = bytes.slice();
+  for (const m of ms) {
+    const at = m.at % (b.length + 1);
+    if (m.op === 'truncate') b = b.slice(0, at);
+    else if (m.op === 'insert') b = Uint8Array.from([...b.subarray(0, at), m.value, ...b.subarray(at)]);
+    else if (m.op === 'delete' && at < b.length) b = Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + 1)]);
+    else if (m.op === 'set' && at < b.length) b[at] = m.value;
+  }
+  return b;
+}
+
+const arbSample = (): fc.Arbitrary<Sample> =>
+  fc.oneof(
+    fc.constantFrom(...realSamples()),
+    arbFdt().map((f) => ({ codec: 'fdt', bytes: writeFdt(f) })),
+    arbCanonicalValue().map((v) => ({ codec: 'msgpack', bytes: encodeCanonical(v) })),
+  );
+
+/** (8) Decoders on mutated bytes return a value or an HclError, never another exception. */
+export const codecMutation = define({
+  name: 'codec-mutation',
+  description: 'decoders given mutated bytes return a value or throw an HclError, nothing else',
+  defaultRuns: 300,
+  seam: 'reader-skips-bounds',
+  size: (ce) => (ce[1] as Mutation[]).length,
+  build: () => fc.property(arbSample(), fc.array(arbMutation, { minLength: 1, maxLength: 4 }), (sample, ms) => {
+    const decode = DECODERS[sample.codec];
+    if (decode === undefined) throw new TypeError(`no decoder ${sample.codec}`);
+    try {
+      decode(mutate(sample.bytes, ms));
+    } catch (e) {
+      if (!isHclError(e)) throw new Error(`${sample.codec}: a mutated input threw ${String(e)}, not an HclError`);
+    }
+  }),
+});
