@@ -3,13 +3,20 @@ import { HclError } from '../errors.ts';
 /** Guest page size in bytes. */
 export const PAGE_SIZE = 4096;
 const PAGE = BigInt(PAGE_SIZE);
+const SAFE_PAGE = BigInt(Number.MAX_SAFE_INTEGER);
+
+// Pages are keyed by page number as a JS number (hashing a bigint key per page access was the
+// cost of the map); a page number beyond 2^53, possible only with a huge `limit`, keeps its bigint
+// key, so the keying stays one-to-one.
+type PageKey = number | bigint;
+const keyOf = (pn: bigint): PageKey => (pn <= SAFE_PAGE ? Number(pn) : pn);
 
 /**
  * Sparse guest physical memory in 4 KiB pages. Pages never written read as zero; reads and
  * writes may span pages. Addresses are bigint GPAs below `limit`.
  */
 export class GuestMemory {
-  readonly #pages = new Map<bigint, Uint8Array>();
+  readonly #pages = new Map<PageKey, Uint8Array>();
   /** Exclusive upper bound of valid GPAs. */
   readonly limit: bigint;
 
@@ -32,10 +39,11 @@ export class GuestMemory {
       const pn = at / PAGE;
       const off = Number(at % PAGE);
       const n = Math.min(PAGE_SIZE - off, data.length - done);
-      let page = this.#pages.get(pn);
+      const key = keyOf(pn);
+      let page = this.#pages.get(key);
       if (page === undefined) {
         page = new Uint8Array(PAGE_SIZE);
-        this.#pages.set(pn, page);
+        this.#pages.set(key, page);
       }
       page.set(data.subarray(done, done + n), off);
       done += n;
@@ -49,7 +57,7 @@ export class GuestMemory {
     let done = 0;
     while (done < len) {
       const at = gpa + BigInt(done);
-      const page = this.#pages.get(at / PAGE);
+      const page = this.#pages.get(keyOf(at / PAGE));
       const off = Number(at % PAGE);
       const n = Math.min(PAGE_SIZE - off, len - done);
       if (page !== undefined) out.set(page.subarray(off, off + n), done);
@@ -65,7 +73,7 @@ export class GuestMemory {
 
   /** Page numbers that have been written, ascending. */
   pageNumbers(): bigint[] {
-    return [...this.#pages.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return [...this.#pages.keys()].map((k) => BigInt(k)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** Number of pages backed by storage. */
