@@ -1,9 +1,9 @@
 import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import type { Topology } from '../../config/topology.ts';
 import type { VmConfig } from '../../config/schema.ts';
 import { HclError } from '../../errors.ts';
 import { currentGeneration, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
+import { cleanState } from './clean.ts';
 
 /** What every unit is built from: the discovered topology and the configured devices. */
 export interface UnitContext {
@@ -58,7 +58,7 @@ export abstract class UnitBase<S> implements StateUnit<S> {
   }
 
   restore(state: S): void {
-    const copy = Value.Clean(this.schema, structuredClone(state)) as S;
+    const copy = cleanState(this.schema, structuredClone(state)) as S;
     if (process.env['HCLCKPT_TEST_SEAM'] === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0; // TEST-ONLY seam, see properties/seams.ts
     this.checkRestore(copy);
     this.state = copy;
