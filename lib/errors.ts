@@ -146,6 +146,8 @@ export const ERROR_CODES = {
   KERNEL_CHECK_FAILED: 1,
   KERNEL_BOOT_FAILED: 1,
   PROPERTY_FAILED: 1,
+  /** A recorded property run can no longer be replayed (the property or its arbitraries changed). */
+  PROPERTY_REPLAY: 2,
 } as const satisfies Record<string, 1 | 2>;
 
 /** The closed union of stable error codes. */

@@ -20,6 +20,8 @@ export interface PropParams {
   onRun?: () => void;
   /** VP cap for properties that boot VMs; default `propMaxVps()` (HCLCKPT_PROP_MAXVPS or 64). */
   maxVps?: number;
+  /** fc.commands replay path (printed in a commands counterexample), needed with `path` to replay model runs. */
+  replayPath?: string;
   /** Report the first failure without shrinking. */
   endOnFailure?: boolean;
 }
@@ -36,7 +38,7 @@ export interface NamedProperty {
   /** Size of a counterexample (VPs, steps, commands…), for shrink checks. */
   size: (counterexample: unknown[]) => number;
   /** The fast-check property, for configs of at most `size.maxVps` VPs. */
-  build: (size: { maxVps: number }) => fc.IRawProperty<unknown[]>;
+  build: (size: { maxVps: number; replayPath?: string }) => fc.IRawProperty<unknown[]>;
   /** Runs it with fast-check and returns the details (never throws on failure). */
   run: (params?: PropParams) => Promise<fc.RunDetails<unknown[]>>;
 }
@@ -52,7 +54,7 @@ export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
   return {
     ...p,
     run: async (params = {}) => {
-      const prop = p.build({ maxVps: params.maxVps ?? propMaxVps() });
+      const prop = p.build({ maxVps: params.maxVps ?? propMaxVps(), ...(params.replayPath === undefined ? {} : { replayPath: params.replayPath }) });
       const fcParams: fc.Parameters<unknown[]> = {
         numRuns: params.numRuns ?? scaledRuns(p.defaultRuns),
         ...(params.seed === undefined ? {} : { seed: params.seed }),

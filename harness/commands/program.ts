@@ -15,6 +15,7 @@ const modules: Array<() => Promise<{ register: Register }>> = [
   () => import('./bench.ts'),
   () => import('./schema.ts'),
   () => import('./diff.ts'),
+  () => import('./prop.ts'),
 ];
 
 /**

@@ -14,7 +14,7 @@ export const storeModel = define({
   defaultRuns: 25,
   seam: 'gc-drops-live-blob',
   size: (ce) => commandCount(ce[0]),
-  build: () => fc.asyncProperty(fc.commands(storeCommands(), { maxCommands: 30 }), async (cmds) => {
+  build: ({ replayPath }) => fc.asyncProperty(fc.commands(storeCommands(), { maxCommands: 30, ...(replayPath === undefined ? {} : { replayPath }) }), async (cmds) => {
     const { model, real } = await storeSetup();
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
@@ -31,7 +31,7 @@ export const storeModelAsync = define({
   defaultRuns: 20,
   seam: 'gc-drops-live-blob',
   size: (ce) => commandCount(ce[2]),
-  build: () => fc.asyncProperty(fc.scheduler(), fc.scheduler(), fc.commands([...storeCommands(), ...concurrentCommands()], { maxCommands: 20 }), async (s, inner, cmds) => {
+  build: ({ replayPath }) => fc.asyncProperty(fc.scheduler(), fc.scheduler(), fc.commands([...storeCommands(), ...concurrentCommands()], { maxCommands: 20, ...(replayPath === undefined ? {} : { replayPath }) }), async (s, inner, cmds) => {
     const { model, real } = await storeSetup(inner);
     try {
       await fc.scheduledModelRun(s, () => ({ model, real }), cmds);

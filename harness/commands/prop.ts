@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import { action, printJson } from './run.ts';
+import { storeOption, withStore, type StoreOptions } from './store.ts';
+
+type PropOptions = StoreOptions & {
+  runs?: number; seed?: number; only?: string; workers: number; json?: boolean; list?: boolean; replay?: string; maxVps?: number;
+};
+
+const int = (what: string, min: number) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${what} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+/** `prop`: run the named properties, list recorded runs, replay one (DESIGN.md §6). */
+export function register(program: Command): void {
+  storeOption(program.command('prop').description('run the property suite (or one property), record each run, list or replay recorded runs'))
+    .option('--runs <n>', 'runs per property (default: each property\'s own count)', int('--runs', 1))
+    .option('--seed <s>', 'fast-check seed (default: random, recorded)', (v) => int('--seed', -(2 ** 31))(v) | 0)
+    .option('--only <name>', 'run only this property')
+    .option('--workers <n>', 'worker threads to spread runs over', int('--workers', 1), 1)
+    .option('--max-vps <n>', 'VP cap for properties that boot VMs (default $HCLCKPT_PROP_MAXVPS or 64)', int('--max-vps', 1))
+    .option('--list', 'show recorded runs')
+    .option('--replay <id>', 'replay a recorded run from its seed and path and show the counterexample')
+    .option('--json', 'print run records as JSON')
+    .action(action(async (opts: PropOptions) => {
+      const prop = await import('../prop.ts');
+      const { HclError } = await import('../../lib/errors.ts');
+      if (opts.list === true) {
+        const runs = await withStore(opts, (s) => s.listRuns());
+        const records = runs.map((r) => r.record as import('../prop.ts').PropRunRecord);
+        if (opts.json === true) return printJson(records);
+        const { default: Table } = await import('cli-table3');
+        const plain = process.stdout.isTTY !== true;
+        const table = new Table({ head: ['id', 'time', 'property', 'runs', 'result', 'seed', 'path'], ...(plain ? { style: { head: [], border: [] } } : {}) });
+        for (const r of records) table.push([r.id, r.time, r.property, r.runs, r.result, r.seed, r.path ?? '']);
+        process.stdout.write(`${table.toString()}\n`);
+        return;
+      }
+      if (opts.replay !== undefined) {
+        const ref = opts.replay;
+        const record = await withStore(opts, (s) => prop.findRun(s, ref));
+        const again = await prop.replayRecord(record);
+        const same = again.counterexample === record.counterexample;
+        if (opts.json === true) printJson({ record, replay: again, sameCounterexample: same });
+        else {
+          process.stdout.write(`${record.property}: recorded ${record.result}, replay ${again.failed ? 'failed' : 'passed'} (seed ${record.seed}, path ${record.path ?? '-'})\n`);
+          if (again.counterexample !== null) process.stdout.write(`counterexample: ${again.counterexample}\n${again.error ?? ''}\n`);
+          if (record.counterexample !== null && !same) process.stdout.write(`recorded counterexample differs: ${record.counterexample}\n`);
+        }
+        if (again.failed) throw new HclError('PROPERTY_FAILED', `replay ${record.id}: ${record.property} still fails`);
+        return;
+      }
+      const bar = await progressBar(opts.json !== true);
+      const records = await prop.runProperties({
+        only: opts.only, runs: opts.runs, seed: opts.seed, workers: opts.workers, maxVps: opts.maxVps ?? prop.defaultMaxVps(),
+        onProgress: bar.update,
+      });
+      bar.stop();
+      await withStore(opts, (s) => prop.recordRuns(s, records));
+      if (opts.json === true) printJson(records);
+      const failed = records.filter((r) => r.result === 'failed');
+      if (opts.json !== true) {
+        for (const r of records) {
+          const rate = r.ms > 0 ? ` (${((r.runs * 1000) / r.ms).toFixed(1)} runs/s)` : '';
+          process.stdout.write(`${r.result === 'passed' ? 'ok  ' : 'FAIL'} ${r.property}: ${r.runs} runs in ${r.ms} ms${rate}, seed ${r.seed}, id ${r.id}\n`);
+          if (r.result === 'failed') process.stdout.write(`     counterexample: ${r.counterexample ?? ''}\n     ${r.error ?? ''}\n`);
+        }
+      }
+      for (const r of failed) {
+        const store = opts.store === undefined ? '' : ` --store ${JSON.stringify(opts.store)}`;
+        process.stderr.write(`replay with: hclckpt prop --replay ${r.id}${store}\n`);
+      }
+      if (failed.length > 0) throw new HclError('PROPERTY_FAILED', `prop: ${failed.map((r) => r.property).join(', ')} failed`);
+    }));
+}
+
+/** A cli-progress bar on stderr when it is a TTY; otherwise a no-op. */
+async function progressBar(wanted: boolean): Promise<{ update: (property: string, done: number, total: number) => void; stop: () => void }> {
+  if (!wanted || process.stderr.isTTY !== true) return { update: () => undefined, stop: () => undefined };
+  const { default: progress } = await import('cli-progress');
+  const bar = new progress.SingleBar({ stream: process.stderr, format: '{property} [{bar}] {value}/{total}', clearOnComplete: true }, progress.Presets.shades_classic);
+  let current = '';
+  return {
+    update: (property, done, total) => {
+      if (property !== current) {
+        if (current !== '') bar.stop();
+        bar.start(total, 0, { property });
+        current = property;
+      }
+      bar.update(Math.min(done, total), { property });
+    },
+    stop: () => bar.stop(),
+  };
+}

@@ -1,0 +1,171 @@
+import { createRequire } from 'node:module';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import fc from 'fast-check';
+import { HclError } from '../lib/errors.ts';
+import type { SnapshotStore } from '../lib/store/index.ts';
+import type { NamedProperty } from '../properties/define.ts';
+import { SEAM_ENV } from '../properties/seams.ts';
+import { SUITE, findProperty } from '../properties/suite.ts';
+import { propMaxVps } from '../properties/vm.ts';
+
+/**
+ * The regression runner behind `hclckpt prop`: runs named properties outside uvu, spread over
+ * worker threads when asked, and describes every run as a record the store keeps (seed, path,
+ * counterexample, tool version) so a failure can be replayed later from its id.
+ */
+
+const { version: TOOL_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** What the store keeps about one run of one property. */
+export interface PropRunRecord {
+  id: string;
+  time: string;
+  /** hclckpt version that ran it. */
+  tool: string;
+  property: string;
+  /** Seed of the (first failing) run; with `path`, what a replay needs. */
+  seed: number;
+  /** fast-check path of the shrunk counterexample; null when the property held. */
+  path: string | null;
+  /** Runs executed (all workers). */
+  runs: number;
+  requestedRuns: number;
+  workers: number;
+  maxVps: number;
+  result: 'passed' | 'failed';
+  /** The shrunk counterexample, printed by fast-check. */
+  counterexample: string | null;
+  error: string | null;
+  shrinks: number;
+  ms: number;
+  /** Planted defect (HCLCKPT_TEST_SEAM) active during the run; a replay plants it again. */
+  seam: string | null;
+}
+
+/** Options of `runProperties`. */
+export interface RunOptions {
+  only: string | undefined;
+  /** Runs per property; default each property's own count. */
+  runs: number | undefined;
+  seed: number | undefined;
+  workers: number;
+  maxVps: number;
+  /** Progress: `done` predicate executions (runs and shrink steps) of `total` runs. */
+  onProgress?: (property: string, done: number, total: number) => void;
+}
+
+/** One worker's (or the main thread's) share, or a replay: fast-check's result reduced to plain data. */
+export interface Share { failed: boolean; runs: number; seed: number; path: string | null; counterexample: string | null; error: string | null; shrinks: number }
+
+async function runShare(p: NamedProperty, numRuns: number, seed: number, maxVps: number, onRun: () => void, path?: string, replayPath?: string): Promise<Share> {
+  const d = await p.run({ numRuns, seed, maxVps, onRun, ...(path === undefined ? {} : { path }), ...(replayPath === undefined ? {} : { replayPath }) });
+  return {
+    failed: d.failed, runs: d.numRuns, seed: d.seed, path: d.failed ? d.counterexamplePath : null,
+    counterexample: d.counterexample === null ? null : fc.stringify(d.counterexample),
+    error: d.errorInstance === null ? null : String(d.errorInstance), shrinks: d.numShrinks,
+  };
+}
+
+/** Runs a share in a worker thread that loads the TypeScript sources through tsx. */
+function runInWorker(name: string, numRuns: number, seed: number, maxVps: number, onRun: () => void): Promise<Share> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), {
+      workerData: { hclckptProp: true, name, numRuns, seed, maxVps },
+      execArgv: ['--import', import.meta.resolve('tsx')],
+    });
+    w.on('message', (m: { tick?: number; share?: Share }) => {
+      for (let i = 0; i < (m.tick ?? 0); i++) onRun();
+      if (m.share !== undefined) resolve(m.share);
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`property worker for ${name} exited with code ${code}`));
+    });
+  });
+}
+
+/** Splits `runs` over `workers` with derived seeds (seed + i); each share at least one run. */
+export function shares(runs: number, workers: number, seed: number): Array<{ runs: number; seed: number }> {
+  const n = Math.max(1, Math.min(workers, runs));
+  return Array.from({ length: n }, (_, i) => ({ runs: Math.floor(runs / n) + (i < runs % n ? 1 : 0), seed: (seed + i) | 0 }));
+}
+
+/** Runs one property over `workers` threads (1: in this thread) and merges the shares. */
+export async function runOne(p: NamedProperty, o: Omit<RunOptions, 'only'>): Promise<PropRunRecord> {
+  const requestedRuns = o.runs ?? p.defaultRuns;
+  const seed = o.seed ?? (Date.now() ^ (Math.random() * 0x7fff_ffff)) | 0;
+  let done = 0;
+  const tick = () => o.onProgress?.(p.name, ++done, requestedRuns);
+  const start = performance.now();
+  const plan = shares(requestedRuns, o.workers, seed);
+  const results = o.workers <= 1
+    ? [await runShare(p, requestedRuns, seed, o.maxVps, tick)]
+    : await Promise.all(plan.map((s) => runInWorker(p.name, s.runs, s.seed, o.maxVps, tick)));
+  const failed = results.find((r) => r.failed);
+  const time = new Date().toISOString();
+  return {
+    id: `${time.replace(/[-:.TZ]/g, '').slice(0, 14)}-${p.name}-${(seed >>> 0).toString(16)}`,
+    time, tool: TOOL_VERSION, property: p.name, seed: failed?.seed ?? seed, path: failed?.path ?? null,
+    runs: results.reduce((n, r) => n + r.runs, 0), requestedRuns, workers: plan.length, maxVps: o.maxVps,
+    result: failed === undefined ? 'passed' : 'failed', counterexample: failed?.counterexample ?? null, error: failed?.error ?? null,
+    shrinks: failed?.shrinks ?? 0, ms: Math.round(performance.now() - start), seam: process.env[SEAM_ENV] ?? null,
+  };
+}
+
+/** Runs the selected properties (one, or the whole suite) one after the other. */
+export async function runProperties(o: RunOptions): Promise<PropRunRecord[]> {
+  const selected = o.only === undefined ? SUITE : [findProperty(o.only)];
+  const out: PropRunRecord[] = [];
+  for (const p of selected) out.push(await runOne(p, o));
+  return out;
+}
+
+/** Replays a recorded run from its seed and path (planting its seam again) and returns the new outcome. */
+export async function replayRecord(r: PropRunRecord): Promise<Share> {
+  const prev = process.env[SEAM_ENV];
+  if (r.seam !== null) process.env[SEAM_ENV] = r.seam;
+  try {
+    // A model-based counterexample carries the commands' own replay path next to fast-check's.
+    const replayPath = /replayPath="([^"]*)"/.exec(r.counterexample ?? '')?.[1];
+    return await runShare(findProperty(r.property), Math.max(1, r.runs), r.seed, r.maxVps, () => undefined, r.path ?? undefined, replayPath);
+  } catch (e) {
+    throw new HclError('PROPERTY_REPLAY', `replay ${r.id}: fast-check cannot follow seed ${r.seed} path ${r.path ?? '-'}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    if (prev === undefined) delete process.env[SEAM_ENV];
+    else process.env[SEAM_ENV] = prev;
+  }
+}
+
+/** Records runs in the store's run table. */
+export async function recordRuns(store: SnapshotStore, records: PropRunRecord[]): Promise<void> {
+  for (const r of records) await store.putRun(r.id, r);
+}
+
+/** The recorded run `id` (a unique prefix is enough); STORE_NOT_FOUND / STORE_AMBIGUOUS_REF otherwise. */
+export async function findRun(store: SnapshotStore, id: string): Promise<PropRunRecord> {
+  const all = (await store.listRuns()).filter((r) => r.id.startsWith(id));
+  const exact = all.find((r) => r.id === id);
+  if (exact !== undefined) return exact.record as PropRunRecord;
+  if (all.length === 0) throw new HclError('STORE_NOT_FOUND', `store ${store.location}: no property run '${id}' (try hclckpt prop --list)`);
+  if (all.length > 1) throw new HclError('STORE_AMBIGUOUS_REF', `store ${store.location}: '${id}' matches several runs: ${all.map((r) => r.id).join(', ')}`);
+  return all[0]!.record as PropRunRecord;
+}
+
+/** Default VP cap of `hclckpt prop`: HCLCKPT_PROP_MAXVPS or 64. */
+export const defaultMaxVps = (): number => propMaxVps();
+
+// Worker entry: the same module, started by runInWorker with its share in workerData.
+if (!isMainThread && (workerData as { hclckptProp?: boolean } | null)?.hclckptProp === true && parentPort !== null) {
+  const { name, numRuns, seed, maxVps } = workerData as { name: string; numRuns: number; seed: number; maxVps: number };
+  const port = parentPort;
+  let pending = 0;
+  const flush = () => {
+    if (pending > 0) port.postMessage({ tick: pending });
+    pending = 0;
+  };
+  const timer = setInterval(flush, 100);
+  const share = await runShare(findProperty(name), numRuns, seed, maxVps, () => void pending++);
+  clearInterval(timer);
+  flush();
+  port.postMessage({ share });
+}
