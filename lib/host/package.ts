@@ -75,8 +75,32 @@ function pages(gpa: bigint, data: Uint8Array, mask: number): PageData[] {
   return out;
 }
 
-/** Builds the OpenHCL IGVM package bytes. */
+// igvmfilegen builds a package once per release, while every boot of a VM asks for the same
+// one: packages are kept by their options (the few most recently used) and handed out as fresh copies.
+const built = new Map<string, Uint8Array>();
+const MAX_BUILT = 8;
+
+// Strings stay JSON strings; everything else carries its type, so no two options share a key.
+function keyPart(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(keyPart);
+  return typeof v === 'string' ? v : [typeof v, String(v)];
+}
+
+/** Builds the OpenHCL IGVM package bytes (a fresh copy on every call). */
 export function buildPackage(opts: PackageOptions): Uint8Array {
+  const key = JSON.stringify([opts.arch, opts.usermodeVersion, opts.staticCmdline, opts.policy, opts.isolations, opts.vtl2?.base, opts.vtl2?.size, opts.vtl2 === undefined].map(keyPart));
+  let bytes = built.get(key);
+  if (bytes === undefined) {
+    bytes = assemble(opts);
+    if (built.size >= MAX_BUILT) built.delete(built.keys().next().value!);
+  } else {
+    built.delete(key); // most recently used goes last, so the oldest is the one dropped
+  }
+  built.set(key, bytes);
+  return bytes.slice();
+}
+
+function assemble(opts: PackageOptions): Uint8Array {
   const isolations = opts.isolations ?? (opts.arch === 'x86_64' ? ['none', 'vbs', 'snp', 'tdx'] : ['none']);
   const platforms: Platform[] = [];
   for (const isolation of new Set(isolations)) {

@@ -91,6 +91,27 @@ test('same options give the same bytes', () => {
   assert.equal(buildPackage(BASE), X86);
 });
 
+test('packages kept by options: fresh copies, every option in the key, same bytes after eviction', () => {
+  const first = buildPackage(BASE);
+  first.fill(0);
+  assert.equal(buildPackage(BASE), X86, 'a caller changing its copy does not change the kept package');
+  const variants: PackageOptions[] = [
+    { ...BASE, arch: 'aarch64' }, { ...BASE, usermodeVersion: '1.8.0' }, { ...BASE, staticCmdline: 'panic=1' },
+    { ...BASE, policy: 'static' }, { ...BASE, isolations: ['none'] }, { ...BASE, isolations: ['vbs', 'none'] },
+    { ...BASE, isolations: ['snp'], vtl2: { base: 0x1000_0000, size: 0x400_0000 } }, { ...BASE, isolations: ['snp'], vtl2: { base: 0x1000_0000, size: 0x800_0000 } },
+    { ...BASE, isolations: ['snp'] },
+  ];
+  // The base package is asked for right before each variant, so a key missing an option would
+  // hand the variant the base package.
+  const bytes = variants.map((v) => (buildPackage(BASE), buildPackage(v)));
+  bytes.forEach((b, i) => {
+    assert.not.equal(b, X86, `variant ${i} differs from the base package`);
+    bytes.slice(0, i).forEach((other, j) => assert.not.equal(b, other, `variants ${j} and ${i} differ`));
+  });
+  // More variants than the cache keeps: building them all again starts from scratch for the first.
+  variants.forEach((v, i) => assert.equal(buildPackage(v), bytes[i], `variant ${i} again`));
+});
+
 const LOAD_ERRORS: Array<{ name: string; pkg: () => Uint8Array; host: () => Parameters<typeof loadIgvm>[1]; code: HclErrorCode; says: string }> = [
   { name: 'no platform for the isolation', pkg: () => buildPackage({ ...BASE, isolations: ['none'] }), host: () => ({ ...hostParamsFor(small), isolation: 'snp' }), code: 'IGVM_NO_PLATFORM_FOR_ISOLATION', says: 'no platform for snp isolation' },
   { name: 'snp image cannot move', pkg: () => X86, host: () => ({ ...hostParamsFor(small), isolation: 'snp' }), code: 'IGVM_LOAD_INVALID', says: 'cannot move to host vtl2 base 0x80000000' },
