@@ -69,10 +69,10 @@ async function runShare(p: NamedProperty, numRuns: number, seed: number, maxVps:
 /** Runs a share in a worker thread that loads the TypeScript sources through tsx. */
 function runInWorker(name: string, numRuns: number, seed: number, maxVps: number, onRun: () => void): Promise<Share> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), {
-      workerData: { hclckptProp: true, name, numRuns, seed, maxVps },
-      execArgv: ['--import', import.meta.resolve('tsx')],
-    });
+    // The worker registers tsx itself, then loads this module: `--import tsx` in execArgv is not
+    // honoured when the parent registered tsx through its API (bin/hclckpt.mjs does).
+    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    const w = new Worker(boot, { eval: true, workerData: { hclckptProp: true, name, numRuns, seed, maxVps } });
     w.on('message', (m: { tick?: number; share?: Share }) => {
       for (let i = 0; i < (m.tick ?? 0); i++) onRun();
       if (m.share !== undefined) resolve(m.share);
