@@ -10,10 +10,14 @@ import { arbVmConfig } from './arbitraries.ts';
  * by run size, and in-memory snapshot stores.
  */
 
-/** VP cap for pipeline properties: HCLCKPT_PROP_MAXVPS, else 64 (boots cost ~100 ms at that size). */
-export function propMaxVps(fallback = 64): number {
+/**
+ * VP cap for pipeline properties: HCLCKPT_PROP_MAXVPS, else 64 (a boot costs ~25–100 ms at
+ * that size), or 512 for long runs (HCLCKPT_PROP_RUNS above 250, as `npm run prop:long` sets).
+ */
+export function propMaxVps(): number {
   const n = Number(process.env['HCLCKPT_PROP_MAXVPS']);
-  return Number.isSafeInteger(n) && n >= 1 ? Math.min(n, 2048) : fallback;
+  if (Number.isSafeInteger(n) && n >= 1) return Math.min(n, 2048);
+  return Number(process.env['HCLCKPT_PROP_RUNS'] ?? 0) > 250 ? 512 : 64;
 }
 
 /**
@@ -41,6 +45,9 @@ function vnodeBelow(c: VmConfig, gpa: number): number {
   for (const r of ranges) if (r.base <= gpa) vnode = r.vnode;
   return vnode;
 }
+
+/** Names of the known config gaps. */
+export const KNOWN_GAP_NAMES: readonly string[] = KNOWN_GAPS.map(([name]) => name);
 
 /** The known gap `config` hits, or null. */
 export function knownGap(config: VmConfig): string | null {
