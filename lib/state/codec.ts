@@ -34,19 +34,32 @@ export type CanonicalValue =
 /** Deepest nesting accepted on encode and decode; saved state is far shallower. */
 export const MAX_DEPTH = 512;
 
+// variableMapSize: a plain object gets the same map header a Map of its size gets (fixmap below
+// 16 keys), so the encoder may hand either to msgpackr and the bytes are the same.
 const packr = new Packr({
   useRecords: false,
   mapsAsObjects: true,
   int64AsType: 'bigint',
   copyBuffers: true,
+  variableMapSize: true,
 });
 
 const MIN_I64 = -(1n << 63n);
 const MAX_U64 = (1n << 64n) - 1n;
 
+// The walkers keep the field path as a stack of segments and only format it for an error message:
+// building a path string per value was most of the codec's time on large states.
+type PathStack = Array<string | number>;
+
+function formatPath(stack: PathStack): string {
+  let out = '$';
+  for (const seg of stack) out += typeof seg === 'number' ? `[${seg}]` : `.${seg}`;
+  return out;
+}
+
 /** Encodes `value` to canonical msgpack; the same value always gives the same bytes. */
 export function encodeCanonical(value: unknown): Uint8Array {
-  const out = packr.pack(toWire(value, '$', 0));
+  const out = packr.pack(toWire(value, [], 0));
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
@@ -62,7 +75,7 @@ export function decodeCanonical(bytes: Uint8Array, context: string): unknown {
     const msg = e instanceof Error ? e.message : String(e);
     throw new HclError('STATE_DECODE', `${context}: cannot decode msgpack (${bytes.length} bytes): ${msg}`, { cause: e });
   }
-  return fromWire(raw, context, '$', 0);
+  return fromWire(raw, context, [], 0);
 }
 
 function isPlainObject(v: object): v is Record<string, unknown> {
@@ -75,9 +88,49 @@ function describe(v: unknown): string {
   return (v as object).constructor?.name ?? 'object';
 }
 
+// Keys that are array indexes are enumerated before all others whatever the insertion order, so
+// an object holding one cannot carry the sorted order itself; a Map (insertion order) does.
+function hasIndexLikeKey(keys: readonly string[]): boolean {
+  for (const k of keys) {
+    const c = k.charCodeAt(0);
+    if (c >= 48 && c <= 57) return true;
+  }
+  return false;
+}
+
+// Insertion sort by UTF-16 code units (what `sort()` does): most objects have a handful of keys,
+// where this is several times faster than the generic sort; large ones take the generic sort.
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 64) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    for (; j >= 0 && keys[j]! > k; j--) keys[j + 1] = keys[j]!;
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+// Saved state is mostly arrays of same-shaped objects, so the last key list's sorted order is
+// usually the next one's too; the cached result is only read, never changed.
+let lastKeys: readonly string[] = [];
+let lastSorted: readonly string[] = [];
+
+function sortedKeysOf(v: object): readonly string[] {
+  const keys = Object.keys(v);
+  if (keys.length === lastKeys.length) {
+    let same = true;
+    for (let i = 0; i < keys.length && same; i++) same = keys[i] === lastKeys[i];
+    if (same) return lastSorted;
+  }
+  lastKeys = keys;
+  lastSorted = sortKeys([...keys]);
+  return lastSorted;
+}
+
 // Encode side: a value outside the data model is a programming mistake, so TypeError.
-function toWire(v: unknown, path: string, depth: number): unknown {
-  if (depth > MAX_DEPTH) throw new TypeError(`canonical msgpack: nesting deeper than ${MAX_DEPTH} at ${path}`);
+function toWire(v: unknown, path: PathStack, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw new TypeError(`canonical msgpack: nesting deeper than ${MAX_DEPTH} at ${formatPath(path)}`);
   switch (typeof v) {
     case 'boolean':
     case 'string':
@@ -85,40 +138,56 @@ function toWire(v: unknown, path: string, depth: number): unknown {
     case 'number':
       return Object.is(v, -0) ? 0 : v;
     case 'bigint':
-      if (v < MIN_I64 || v > MAX_U64) throw new TypeError(`canonical msgpack: bigint ${v} at ${path} does not fit in 64 bits`);
+      if (v < MIN_I64 || v > MAX_U64) throw new TypeError(`canonical msgpack: bigint ${v} at ${formatPath(path)} does not fit in 64 bits`);
       return v;
     case 'object': {
       if (v === null) return null;
       if (v instanceof Uint8Array) return v;
       if (Array.isArray(v)) {
-        return v.map((x: unknown, i) => {
-          if (x === undefined) throw new TypeError(`canonical msgpack: undefined at ${path}[${i}]`);
-          return toWire(x, `${path}[${i}]`, depth + 1);
-        });
+        const out = new Array<unknown>(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          path.push(i);
+          if (x === undefined) throw new TypeError(`canonical msgpack: undefined at ${formatPath(path)}`);
+          out[i] = toWire(x, path, depth + 1);
+          path.pop();
+        }
+        return out;
       }
       if (isPlainObject(v)) {
-        // A Map keeps insertion order in msgpackr, so the sorted order is exactly what is written.
-        const m = new Map<string, unknown>();
-        for (const k of Object.keys(v).sort()) {
+        const keys = sortedKeysOf(v);
+        // Insertion order is the written order (variableMapSize), so sorted insertion is canonical.
+        const m: Map<string, unknown> | Record<string, unknown> = hasIndexLikeKey(keys) ? new Map<string, unknown>() : {};
+        for (const k of keys) {
           // msgpackr renames this key on decode (prototype pollution guard); refuse it up front.
-          if (k === '__proto__') throw new TypeError(`canonical msgpack: key __proto__ at ${path}`);
-          if (v[k] !== undefined) m.set(k, toWire(v[k], `${path}.${k}`, depth + 1));
+          if (k === '__proto__') throw new TypeError(`canonical msgpack: key __proto__ at ${formatPath(path)}`);
+          path.push(k);
+          const x = v[k];
+          if (x !== undefined) {
+            const w = toWire(x, path, depth + 1);
+            if (m instanceof Map) m.set(k, w);
+            else m[k] = w;
+          }
+          path.pop();
         }
         return m;
       }
-      throw new TypeError(`canonical msgpack: unsupported ${describe(v)} at ${path}`);
+      throw new TypeError(`canonical msgpack: unsupported ${describe(v)} at ${formatPath(path)}`);
     }
     default:
-      throw new TypeError(`canonical msgpack: unsupported ${describe(v)} at ${path}`);
+      throw new TypeError(`canonical msgpack: unsupported ${describe(v)} at ${formatPath(path)}`);
   }
 }
 
-// Decode side: anything outside the data model came from the bytes, so STATE_DECODE.
-function fromWire(v: unknown, context: string, path: string, depth: number): unknown {
-  const bad = (what: string): never => {
-    throw new HclError('STATE_DECODE', `${context}: cannot decode msgpack: ${what} at ${path}`);
-  };
-  if (depth > MAX_DEPTH) bad(`nesting deeper than ${MAX_DEPTH}`);
+function decodeError(context: string, what: string, path: PathStack): HclError {
+  return new HclError('STATE_DECODE', `${context}: cannot decode msgpack: ${what} at ${formatPath(path)}`);
+}
+
+// Decode side: anything outside the data model came from the bytes, so STATE_DECODE. msgpackr's
+// arrays and objects are fresh and plain, so they are checked in place; only byte buffers are
+// replaced (by a plain Uint8Array over the same copied memory).
+function fromWire(v: unknown, context: string, path: PathStack, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw decodeError(context, `nesting deeper than ${MAX_DEPTH}`, path);
   switch (typeof v) {
     case 'boolean':
     case 'string':
@@ -129,17 +198,31 @@ function fromWire(v: unknown, context: string, path: string, depth: number): unk
       if (v === null) return null;
       if (v instanceof Uint8Array && (v.constructor === Uint8Array || Buffer.isBuffer(v))) {
         // copyBuffers already gave this value its own memory; drop the Buffer class.
-        return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
       }
-      if (Array.isArray(v)) return v.map((x: unknown, i) => fromWire(x, context, `${path}[${i}]`, depth + 1));
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          path.push(i);
+          const y = fromWire(x, context, path, depth + 1);
+          path.pop();
+          if (y !== x) v[i] = y;
+        }
+        return v;
+      }
       if (isPlainObject(v)) {
-        const o: Record<string, unknown> = {};
-        for (const k of Object.keys(v)) o[k] = fromWire(v[k], context, `${path}.${k}`, depth + 1);
-        return o;
+        for (const k of Object.keys(v)) {
+          const x = v[k];
+          path.push(k);
+          const y = fromWire(x, context, path, depth + 1);
+          path.pop();
+          if (y !== x) v[k] = y;
+        }
+        return v;
       }
-      return bad(`unsupported ${describe(v)}`);
+      throw decodeError(context, `unsupported ${describe(v)}`, path);
     }
     default:
-      return bad(`unsupported ${describe(v)}`);
+      throw decodeError(context, `unsupported ${describe(v)}`, path);
   }
 }
