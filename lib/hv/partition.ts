@@ -2,6 +2,7 @@ import { Type, type Static, type TBigInt, type TObject } from '@sinclair/typebox
 import { Value } from '@sinclair/typebox/value';
 import type { Topology } from '../config/topology.ts';
 import { HclError } from '../errors.ts';
+import { copyState } from '../state/copy.ts';
 import { checkSchema, u64, uint, type UnitDescriptor } from '../state/unit.ts';
 import { AARCH64_REGISTERS, X86_REGISTERS, resetRegisters } from './registers.ts';
 
@@ -73,7 +74,7 @@ export class HvPartition {
 
   /** A deep copy of every VP's registers. */
   save(): HvState {
-    return structuredClone(this.#state);
+    return copyState(this.#state);
   }
 
   /**
@@ -84,7 +85,7 @@ export class HvPartition {
     // Checking against the variant the value names gives errors a field path, not "union".
     const arch = (value as { arch?: unknown } | null)?.arch;
     checkSchema('hv', arch === 'x86_64' || arch === 'aarch64' ? VARIANTS[arch] : HvStateSchema, value);
-    const s = Value.Clean(HvStateSchema, structuredClone(value)) as HvState;
+    const s = Value.Clean(HvStateSchema, copyState(value)) as HvState;
     if (s.arch !== this.topology.arch) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.arch} registers for a ${this.topology.arch} partition`);
     if (s.vps.length !== this.topology.vps.length) {
       throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.vps.length} vps but partition has ${this.topology.vps.length}`);

@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Topology } from '../../config/topology.ts';
 import type { VmConfig } from '../../config/schema.ts';
 import { HclError } from '../../errors.ts';
+import { copyState } from '../../state/copy.ts';
 import { currentGeneration, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
 import { cleanState } from './clean.ts';
 
@@ -54,11 +55,11 @@ export abstract class UnitBase<S> implements StateUnit<S> {
   }
 
   save(): S {
-    return structuredClone(this.state);
+    return copyState(this.state);
   }
 
   restore(state: S): void {
-    const copy = cleanState(this.schema, structuredClone(state)) as S;
+    const copy = cleanState(this.schema, copyState(state)) as S;
     if (process.env['HCLCKPT_TEST_SEAM'] === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0; // TEST-ONLY seam, see properties/seams.ts
     this.checkRestore(copy);
     this.state = copy;
