@@ -66,8 +66,41 @@ function diffBytes(a: Uint8Array, b: Uint8Array, path: string, out: Change[]): v
 /** Every difference between `a` and `b`, in a stable order (sorted keys, ascending indexes); `path` prefixes each path. */
 export function diffValues(a: unknown, b: unknown, path = ''): Change[] {
   const out: Change[] = [];
+  // Most compared values are equal (a restore proof, an unchanged unit): settle that without
+  // building a path per field, then walk only what differs.
+  if (sameValues(a, b)) return out;
   walk(a, b, path, out);
   return out;
+}
+
+/** True when `diffValues(a, b)` finds no difference; stops at the first one. */
+export function sameValues(a: unknown, b: unknown): boolean {
+  const sa = shapeOf(a);
+  if (sa !== shapeOf(b)) return false;
+  switch (sa) {
+    case 'bytes': {
+      const [x, y] = [a as Uint8Array, b as Uint8Array];
+      if (x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+      return true;
+    }
+    case 'array': {
+      const [xa, xb] = [a as unknown[], b as unknown[]];
+      for (let i = 0; i < Math.max(xa.length, xb.length); i++) {
+        if (!sameValues(i < xa.length ? xa[i] : undefined, i < xb.length ? xb[i] : undefined)) return false;
+      }
+      return true;
+    }
+    case 'object': {
+      // The same lookups walk makes (a key absent on one side reads as whatever `[k]` gives).
+      const [oa, ob] = [a as Record<string, unknown>, b as Record<string, unknown>];
+      for (const k of Object.keys(oa)) if (!sameValues(oa[k], ob[k])) return false;
+      for (const k of Object.keys(ob)) if (!Object.hasOwn(oa, k) && !sameValues(oa[k], ob[k])) return false;
+      return true;
+    }
+    default:
+      return sa === 'missing' || a === b;
+  }
 }
 
 function walk(a: unknown, b: unknown, path: string, out: Change[]): void {

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import fc from 'fast-check';
 import { byteRanges, diffValues, joinKey, type Change } from '../../lib/diff/index.ts';
+import { sameValues } from '../../lib/diff/values.ts';
 
 const b = (...xs: number[]) => Uint8Array.from(xs);
 const page = (n: number, f: (i: number) => number) => Uint8Array.from({ length: n }, (_, i) => f(i));
@@ -28,6 +30,36 @@ for (const c of CASES) {
     assert.equal(diffValues(c.a, c.b), c.want);
   });
 }
+
+test('sameValues is true exactly where the expected diff is empty', () => {
+  for (const c of CASES) assert.is(sameValues(c.a, c.b), c.want.length === 0, c.title);
+});
+
+// A leaf of `v` chosen by `pick`, replaced by something of another value or shape.
+function mutate(v: unknown, pick: number): unknown {
+  if (Array.isArray(v) && v.length > 0) return v.map((x, i) => (i === pick % v.length ? mutate(x, pick >> 1) : x));
+  if (v instanceof Uint8Array) return v.length > 0 ? v.map((x, i) => (i === pick % v.length ? x ^ 1 : x)) : Uint8Array.of(0);
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v);
+    if (keys.length === 0) return { added: 1 };
+    const k = keys[pick % keys.length]!;
+    return { ...v, [k]: mutate((v as Record<string, unknown>)[k], pick >> 1) };
+  }
+  return typeof v === 'number' ? v + 1 : [v];
+}
+
+test('sameValues: a value equals its structured copy and differs from any one-leaf mutation', () => {
+  const value = fc.letrec<{ v: unknown }>((tie) => ({
+    v: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string(), fc.bigInt(), fc.constant(null), fc.uint8Array({ maxLength: 8 }),
+      fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(fc.string({ minLength: 1 }), tie('v'), { maxKeys: 4 })),
+  })).v;
+  fc.assert(fc.property(value, fc.nat(), (v, pick) => {
+    assert.ok(sameValues(v, structuredClone(v)));
+    const m = mutate(v, pick);
+    assert.not.ok(sameValues(v, m));
+    assert.ok(diffValues(v, m).length > 0);
+  }), { numRuns: 300 });
+});
 
 test('diffValues prefixes every path with the given root', () => {
   const got = diffValues({ ioQueues: [{ tail: 17 }] }, { ioQueues: [{ tail: 42 }] }, 'nvme');
