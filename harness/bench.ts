@@ -31,7 +31,10 @@ export interface BenchCase {
   ms: number;
   /** Every measured run after warm-up (ms). */
   runs: number[];
-  /** Bytes the stage produced: snapshot bytes for save, JSON bytes for json. */
+  /**
+   * Bytes the stage produced: for save, what one snapshot occupies in an empty store (its stored
+   * blobs after chunking and compression, plus the manifest); for json, the JSON files' bytes.
+   */
   bytes?: number;
 }
 
@@ -159,7 +162,7 @@ async function benchVps(o: BenchOptions, vps: number, dir: string): Promise<Benc
       const t0 = performance.now();
       const r = await saveVm(vm, store, { workload: o.workload, timeoutMs: 600_000 });
       const ms = performance.now() - t0;
-      snapshotBytes = r.bytes + (await store.loadManifest(r.id)).bytes.length;
+      snapshotBytes = await store.storedSize(r.id);
       return ms;
     } finally {
       vm.servicing.resume();
@@ -214,7 +217,10 @@ async function benchVps(o: BenchOptions, vps: number, dir: string): Promise<Benc
   return cases;
 }
 
-/** Per seed: bytes a second snapshot adds after a one-step workload ÷ the first snapshot's bytes. */
+/**
+ * Per seed: the second snapshot's newBytes (uncompressed bytes of the blobs — whole parts or
+ * chunks — it had to add after a one-step workload) ÷ the first snapshot's logical part bytes.
+ */
 async function incrementalRuns(o: BenchOptions, vps: number, dir: string): Promise<number[]> {
   const vm = bootWithWorkload(scaledConfig(vps), o.workload);
   const out: number[] = [];

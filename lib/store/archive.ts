@@ -1,6 +1,7 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { ByteReader, ByteWriter, sha256, sha256Hex, toHex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
+import { piecesOfBytes, type Piece } from './chunks.ts';
 import { decodeManifest } from './manifest.ts';
 import type { Manifest } from './types.ts';
 
@@ -17,6 +18,10 @@ import type { Manifest } from './types.ts';
  * | 48+M   | 4    | u32 blob count N                                              |
  * | …      |      | N × { 32 sha256, u64 length L, L bytes }, in manifest part order, each blob once |
  * | end-32 | 32   | sha256 over every byte before it                              |
+ *
+ * Blobs are whole parts, uncompressed, even when the store keeps a part as chunks: the layout is
+ * the same for manifest formats 1 and 2, so the version stays 1. A format-2 manifest lists each
+ * chunked part's chunks; import cuts the part along them (checking every chunk hash) to store it.
  */
 export const ARCHIVE_MAGIC = new Uint8Array([0x48, 0x43, 0x4c, 0x53, 0x4e, 0x41, 0x50, 0x00]);
 /** Archive format version written and accepted. */
@@ -33,6 +38,8 @@ export interface ArchiveContents {
   parts: Map<string, Uint8Array>;
   /** Blob bytes by sha256 hex (parts with equal bytes share one). */
   blobs: Map<string, Uint8Array>;
+  /** What a store keeps: whole-part blobs and the chunks of chunked parts, by sha256, each checked. */
+  pieces: Map<string, Uint8Array>;
 }
 
 /** Builds the `.hclsnap` bytes for a verified snapshot. */
@@ -93,8 +100,14 @@ export function parseArchive(bytes: Uint8Array, file: string): ArchiveContents {
     else if (b.length !== p.size) invalid(`snapshot ${id.slice(0, 12)} part ${p.name}: blob is ${b.length} bytes, manifest says ${p.size}`);
     else parts.set(p.name, b);
   }
+  const pieces = new Map<string, Uint8Array>();
+  for (const p of manifest.parts) {
+    const got: Piece[] | number = piecesOfBytes(p, parts.get(p.name) as Uint8Array);
+    if (typeof got === 'number') corrupt(`snapshot ${id.slice(0, 12)} part ${p.name}: chunk ${got} does not match its sha256`);
+    else for (const c of got) pieces.set(c.sha256, c.bytes);
+  }
   if (blobs.size !== new Set(manifest.parts.map((p) => p.sha256)).size) invalid('archive holds blobs no part refers to');
-  return { manifest, manifestBytes, parts, blobs };
+  return { manifest, manifestBytes, parts, blobs, pieces };
 }
 
 /** Reads and verifies an `.hclsnap` file without a store (FILE_NOT_FOUND / FILE_IO / ARCHIVE_*). */

@@ -2,17 +2,20 @@
 
 // store
 export { SnapshotStore, openStore, STORE_FORMAT } from './store.ts';
+export { CHUNKING, piecesOf } from './chunks.ts';
+export { BLOB_RAW, BLOB_DEFLATE } from './blob.ts';
 export type { OpenOptions } from './store.ts';
 export { storeDir, DEFAULT_STORE_DIR } from './backend.ts';
 export type { StoreDb } from './backend.ts';
 
 // manifests
-export { MANIFEST_FORMAT, NAME_PATTERN, ID_PATTERN, manifestBytes } from './manifest.ts';
+export { MANIFEST_FORMAT, MANIFEST_FORMATS_READ, NAME_PATTERN, ID_PATTERN, manifestBytes } from './manifest.ts';
 export type {
   Manifest,
   ManifestBody,
   PartInput,
   PartRef,
+  ChunkRef,
   PutSnapshotInput,
   PutResult,
   Snapshot,

@@ -1,6 +1,8 @@
-import { sha256Hex } from '../bytes/index.ts';
 import { HclError, isHclError } from '../errors.ts';
-import { keyOf, parseNameKey, textOf } from './keys.ts';
+import { BLOB_RAW } from './blob.ts';
+import { piecesOf } from './chunks.ts';
+import { parseNameKey, textOf } from './keys.ts';
+import { partProblem } from './read.ts';
 import type { SnapshotStore, WriteOp } from './store.ts';
 import type { GcReport, Manifest, VerifyProblem, VerifyReport } from './types.ts';
 
@@ -17,7 +19,8 @@ export async function verifyStore(store: SnapshotStore, onlyId?: string): Promis
   else for await (const k of manifests.keys()) ids.push(textOf(k));
 
   const problems: VerifyProblem[] = [];
-  const blobProblem = new Map<string, string | null>();
+  const seen = new Map<string, string | null>();
+  const checked = new Set<string>();
   for (const id of ids) {
     let manifest: Manifest;
     try {
@@ -28,12 +31,9 @@ export async function verifyStore(store: SnapshotStore, onlyId?: string): Promis
       continue;
     }
     for (const p of manifest.parts) {
-      if (!blobProblem.has(p.sha256)) {
-        const b = await blobs.get(keyOf(p.sha256));
-        blobProblem.set(p.sha256, b === undefined ? 'blob is missing' : sha256Hex(b) !== p.sha256 ? 'blob bytes do not match its sha256' : b.length !== p.size ? `blob is ${b.length} bytes, manifest says ${p.size}` : null);
-      }
-      const problem = blobProblem.get(p.sha256);
-      if (problem != null) problems.push({ snapshot: id, part: p.name, problem });
+      for (const c of piecesOf(p)) checked.add(c.sha256);
+      const problem = await partProblem(blobs, p, seen);
+      if (problem !== null) problems.push({ snapshot: id, part: p.name, problem });
     }
   }
   if (onlyId === undefined) {
@@ -45,16 +45,16 @@ export async function verifyStore(store: SnapshotStore, onlyId?: string): Promis
       else if (!known.has(id)) problems.push({ snapshot: id, part: null, problem: `name index ${parsed.name}@${parsed.seq} points to a missing manifest` });
     }
   }
-  return { snapshots: ids.length, blobs: blobProblem.size, problems };
+  return { snapshots: ids.length, blobs: checked.size, problems };
 }
 
-/** Marks blobs from every manifest and deletes the rest in one batch; a manifest it cannot read stops it. */
+/** Marks blobs (whole parts and chunks) from every manifest and deletes the rest in one batch; a manifest it cannot read stops it. */
 export async function gcStore(store: SnapshotStore, write: (ops: WriteOp[]) => Promise<void>): Promise<GcReport> {
   const { manifests, blobs } = store.sub;
   const live = new Set<string>();
   for await (const k of manifests.keys()) {
     try {
-      for (const p of (await store.loadManifest(textOf(k))).manifest.parts) live.add(p.sha256);
+      for (const p of (await store.loadManifest(textOf(k))).manifest.parts) for (const c of piecesOf(p)) live.add(c.sha256);
     } catch (e) {
       // Sweeping with an incomplete mark would delete blobs a damaged manifest still needs.
       throw new HclError('STORE_CORRUPT', `gc refused: ${(e as Error).message}; run hclckpt verify, then rm the damaged snapshot`, { cause: e });
@@ -71,4 +71,19 @@ export async function gcStore(store: SnapshotStore, write: (ops: WriteOp[]) => P
   for (const b of await blobs.getMany(dead)) freedBytes += b?.length ?? 0;
   if (dead.length > 0) await write(dead.map((key) => ({ sub: blobs, key })));
   return { removedBlobs: dead.length, freedBytes, keptBlobs };
+}
+
+/**
+ * Ops that bring a format-1 store (blob values were the bare bytes) to format 2 (an encoding byte
+ * first, BLOB_RAW here; blob.ts): the caller writes them in one batch with the new format mark.
+ */
+export async function migrateV1Blobs(store: SnapshotStore): Promise<WriteOp[]> {
+  const ops: WriteOp[] = [];
+  for await (const [k, v] of store.sub.blobs.iterator()) {
+    const out = new Uint8Array(v.length + 1);
+    out[0] = BLOB_RAW;
+    out.set(v, 1);
+    ops.push({ sub: store.sub.blobs, key: k, value: out });
+  }
+  return ops;
 }

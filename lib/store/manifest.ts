@@ -3,8 +3,11 @@ import { sha256Hex } from '../bytes/index.ts';
 import { decodeCanonical, encodeCanonical } from '../state/codec.ts';
 import type { Manifest, ManifestBody, PartRef } from './types.ts';
 
-/** Manifest format this code writes and reads. */
-export const MANIFEST_FORMAT = 1;
+/** Manifest format this code writes: 2 adds optional `chunks` to part refs. */
+export const MANIFEST_FORMAT = 2;
+
+/** Every manifest format this code reads (1: every part is one whole blob). */
+export const MANIFEST_FORMATS_READ: readonly number[] = [1, 2];
 
 /** Snapshot names: no `@` (it separates the seq), no control bytes (the name index uses NUL). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
@@ -44,7 +47,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 // Returns the first malformed field, or null; one pass, so the message names the exact field.
 function checkBody(v: unknown): string | null {
   if (!isRecord(v)) return 'not a map';
-  if (v['format'] !== MANIFEST_FORMAT) return `format ${String(v['format'])} is not ${MANIFEST_FORMAT}`;
+  const format = v['format'];
+  if (typeof format !== 'number' || !MANIFEST_FORMATS_READ.includes(format)) return `format ${String(format)} is not one of ${MANIFEST_FORMATS_READ.join(', ')}`;
   if (typeof v['name'] !== 'string' || !NAME_PATTERN.test(v['name'])) return 'name';
   if (typeof v['seq'] !== 'number' || !Number.isInteger(v['seq']) || v['seq'] < 1) return 'seq';
   if (v['parent'] !== null && (typeof v['parent'] !== 'string' || !ID_PATTERN.test(v['parent']))) return 'parent';
@@ -62,8 +66,25 @@ function checkBody(v: unknown): string | null {
     if (typeof ref.sha256 !== 'string' || !ID_PATTERN.test(ref.sha256)) return `parts[${i}].sha256`;
     if (typeof ref.size !== 'number' || !Number.isSafeInteger(ref.size) || ref.size < 0) return `parts[${i}].size`;
     if (!isRecord(ref.meta)) return `parts[${i}].meta`;
+    if ('chunks' in ref) {
+      const problem = format < 2 ? ' not in format 1' : checkChunks(ref.chunks, ref.size);
+      if (problem !== null) return `parts[${i}].chunks${problem}`;
+    }
   }
   return null;
+}
+
+// A chunk list must be non-empty, well-formed and add up to exactly the part's size.
+function checkChunks(chunks: unknown, size: number): string | null {
+  if (!Array.isArray(chunks) || chunks.length === 0) return ': not a non-empty list';
+  let total = 0;
+  for (const [j, c] of chunks.entries()) {
+    if (!isRecord(c) || typeof c['sha256'] !== 'string' || !ID_PATTERN.test(c['sha256'])) return `[${j}].sha256`;
+    const n = c['size'];
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) return `[${j}].size`;
+    total += n;
+  }
+  return total === size ? null : `: sizes add up to ${total}, part size is ${size}`;
 }
 
 /** Total bytes of a manifest's parts. */

@@ -7,13 +7,19 @@ import { encodeArchive, readArchive, writeArchive } from './archive.ts';
 import { openLevelDb, storeDir, type StoreDb } from './backend.ts';
 import { keyOf, nameKey, nameRange, parseNameKey, prefixRange, readU32, seqCounterKey, textOf, u32Bytes } from './keys.ts';
 import { ID_PATTERN, MANIFEST_FORMAT, NAME_PATTERN, decodeManifest, encodeManifest, manifestBytes } from './manifest.ts';
-import { gcStore, verifyStore } from './maintenance.ts';
+import { encodeBlob } from './blob.ts';
+import { piecesOf, splitPart } from './chunks.ts';
+import { gcStore, migrateV1Blobs, verifyStore } from './maintenance.ts';
+import { readParts } from './read.ts';
 import type { GcReport, ImportResult, Manifest, ManifestBody, PartRef, PutResult, PutSnapshotInput, Snapshot, VerifyReport } from './types.ts';
 
 const { version: TOOL_VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/** Store format kept under meta/format; bumped only with a migration. */
-export const STORE_FORMAT = 1;
+/**
+ * Store format kept under meta/format; bumped only with a migration. 2: blob values carry an
+ * encoding byte (raw or deflate, blob.ts); a format-1 store is migrated when opened.
+ */
+export const STORE_FORMAT = 2;
 
 type Sub = AbstractSublevel<StoreDb, unknown, Uint8Array, Uint8Array>;
 
@@ -78,6 +84,12 @@ export class SnapshotStore {
       return;
     }
     const v = decodeCanonical(raw, `store ${this.location}: meta`) as { format?: unknown };
+    if (v.format === 1) {
+      // One batch: a crash leaves either the whole old store or the whole new one.
+      const ops = await migrateV1Blobs(this);
+      await this.#write([...ops, { sub: this.sub.meta, key: keyOf('format'), value: encodeCanonical({ format: STORE_FORMAT }) }]);
+      return;
+    }
     if (v.format !== STORE_FORMAT) {
       throw new HclError('NOT_SUPPORTED', `store ${this.location}: store format ${String(v.format)} is not supported (this hclckpt reads ${STORE_FORMAT})`);
     }
@@ -120,8 +132,9 @@ export class SnapshotStore {
     const blobs = new Map<string, Uint8Array>();
     const parts: PartRef[] = input.parts.map((p) => {
       const sha256 = sha256Hex(p.bytes);
-      blobs.set(sha256, p.bytes);
-      return { name: p.name, sha256, size: p.bytes.length, meta: p.meta ?? {} };
+      const { pieces, chunks } = splitPart(p.bytes, sha256);
+      for (const c of pieces) blobs.set(c.sha256, c.bytes);
+      return { name: p.name, sha256, size: p.bytes.length, meta: p.meta ?? {}, ...(chunks === undefined ? {} : { chunks }) };
     });
     if (new Set(parts.map((p) => p.name)).size !== parts.length) throw new TypeError('putSnapshot: part names must be unique');
     return this.#exclusive(async () => {
@@ -140,16 +153,20 @@ export class SnapshotStore {
     });
   }
 
+  // `blobs`: uncompressed bytes of every blob (whole part or chunk) the manifest refers to.
   async #commit(id: string, bytes: Uint8Array, body: ManifestBody, blobs: Map<string, Uint8Array>): Promise<PutResult> {
     const shas = [...blobs.keys()];
     const present = await this.sub.blobs.hasMany(shas.map(keyOf));
     const ops: WriteOp[] = [];
     let newBytes = 0;
+    let storedBytes = 0;
     shas.forEach((sha, i) => {
       if (present[i] === true) return;
       const b = blobs.get(sha) as Uint8Array;
+      const value = encodeBlob(b);
       newBytes += b.length;
-      ops.push({ sub: this.sub.blobs, key: keyOf(sha), value: b });
+      storedBytes += value.length;
+      ops.push({ sub: this.sub.blobs, key: keyOf(sha), value });
     });
     const newBlobs = ops.length;
     ops.push({ sub: this.sub.manifests, key: keyOf(id), value: bytes });
@@ -157,7 +174,7 @@ export class SnapshotStore {
     const counter = await this.sub.meta.get(seqCounterKey(body.name));
     if (counter === undefined || readU32(counter) < body.seq) ops.push({ sub: this.sub.meta, key: seqCounterKey(body.name), value: u32Bytes(body.seq) });
     await this.#write(ops);
-    return { id, name: body.name, seq: body.seq, bytes: manifestBytes(body), newBytes, newBlobs };
+    return { id, name: body.name, seq: body.seq, bytes: manifestBytes(body), newBytes, storedBytes, newBlobs };
   }
 
   // Seqs are never reused, even after rm of the latest: NAME@N always means one snapshot.
@@ -215,20 +232,20 @@ export class SnapshotStore {
     return (await this.loadManifest(await this.resolve(ref))).manifest;
   }
 
-  /** A snapshot with every part's bytes; each blob is re-hashed (STORE_CORRUPT names snapshot and part). */
+  /**
+   * A snapshot with every part's bytes; each blob (whole part or chunk) is re-hashed, and each
+   * chunked part re-hashed whole (STORE_CORRUPT names snapshot and part).
+   */
   async getSnapshot(ref: string): Promise<Snapshot> {
     const { manifest } = await this.loadManifest(await this.resolve(ref));
-    const blobs = await this.sub.blobs.getMany(manifest.parts.map((p) => keyOf(p.sha256)));
-    const parts = new Map<string, Uint8Array>();
-    manifest.parts.forEach((p, i) => {
-      const b = blobs[i];
-      const where = `store ${this.location}: snapshot ${manifest.id} part ${p.name}`;
-      if (b === undefined) throw new HclError('STORE_CORRUPT', `${where}: blob ${p.sha256.slice(0, 12)} is missing`);
-      if (sha256Hex(b) !== p.sha256) throw new HclError('STORE_CORRUPT', `${where}: blob bytes do not match sha256 ${p.sha256.slice(0, 12)}`);
-      if (b.length !== p.size) throw new HclError('STORE_CORRUPT', `${where}: blob is ${b.length} bytes, manifest says ${p.size}`);
-      parts.set(p.name, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-    });
-    return { manifest, parts };
+    return { manifest, parts: await readParts(this.sub.blobs, manifest, `store ${this.location}`) };
+  }
+
+  /** Stored bytes (after compression) of the distinct blobs a snapshot refers to, plus its manifest. */
+  async storedSize(ref: string): Promise<number> {
+    const { manifest, bytes } = await this.loadManifest(await this.resolve(ref));
+    const shas = [...new Set(manifest.parts.flatMap((p) => piecesOf(p).map((c) => c.sha256)))];
+    return (await this.sub.blobs.getMany(shas.map(keyOf))).reduce((n, v) => n + (v?.length ?? 0), bytes.length);
   }
 
   /** Every snapshot's manifest, ordered by time, then name, then seq. */
@@ -287,12 +304,12 @@ export class SnapshotStore {
     const m = a.manifest;
     return this.#exclusive(async () => {
       const summary = { id: m.id, name: m.name, seq: m.seq, bytes: manifestBytes(m) };
-      if ((await this.sub.manifests.get(keyOf(m.id))) !== undefined) return { ...summary, newBytes: 0, newBlobs: 0, imported: false };
+      if ((await this.sub.manifests.get(keyOf(m.id))) !== undefined) return { ...summary, newBytes: 0, storedBytes: 0, newBlobs: 0, imported: false };
       const taken = await this.sub.names.get(nameKey(m.name, m.seq));
       if (taken !== undefined) {
         throw new HclError('STORE_CONFLICT', `${file}: ${m.name}@${m.seq} is already snapshot ${textOf(taken).slice(0, 12)} in store ${this.location}, not ${m.id.slice(0, 12)}`);
       }
-      return { ...(await this.#commit(m.id, a.manifestBytes, m, a.blobs)), imported: true };
+      return { ...(await this.#commit(m.id, a.manifestBytes, m, a.pieces)), imported: true };
     });
   }
 

@@ -9,19 +9,31 @@ export interface PartInput {
   meta?: Record<string, unknown>;
 }
 
-/** A part as the manifest records it: the blob is found by its sha256. */
+/** One content-addressed blob of a chunked part. */
+export interface ChunkRef {
+  /** Lowercase hex sha256 of the chunk bytes; also the blob's key. */
+  sha256: string;
+  size: number;
+}
+
+/**
+ * A part as the manifest records it. An unchunked part is one blob keyed by its sha256; a chunked
+ * one (manifest format 2, parts above CHUNKING.threshold) is the concatenation of `chunks`.
+ */
 export interface PartRef {
   name: string;
-  /** Lowercase hex sha256 of the blob bytes; also the blob's key. */
+  /** Lowercase hex sha256 of the whole part's bytes (the blob's key when unchunked). */
   sha256: string;
-  /** Blob length in bytes. */
+  /** Part length in bytes. */
   size: number;
   meta: Record<string, unknown>;
+  /** The part's chunks in order; absent when the part is stored whole. */
+  chunks?: ChunkRef[];
 }
 
 /** The manifest as stored: its canonical msgpack bytes hash to the snapshot id. */
 export interface ManifestBody {
-  /** Manifest format version; 1. */
+  /** Manifest format version: 2 is written; 1 (no chunks) is still read. */
   format: number;
   /** Snapshot name (VM name); `NAME@seq` addresses it. */
   name: string;
@@ -62,10 +74,12 @@ export interface PutResult {
   id: string;
   name: string;
   seq: number;
-  /** Total bytes of all parts. */
+  /** Total logical bytes of all parts. */
   bytes: number;
-  /** Bytes of blobs that were not in the store before (dedup saves the rest). */
+  /** Uncompressed bytes of the blobs (whole parts or chunks) not in the store before; dedup saves the rest. */
   newBytes: number;
+  /** Bytes actually written for those new blobs: their stored values after compression. */
+  storedBytes: number;
   /** Number of blobs written. */
   newBlobs: number;
 }
@@ -95,6 +109,7 @@ export interface VerifyReport {
 /** Result of `gc`. */
 export interface GcReport {
   removedBlobs: number;
+  /** Stored (compressed) bytes of the removed blobs. */
   freedBytes: number;
   keptBlobs: number;
 }

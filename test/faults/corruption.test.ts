@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { presetConfig } from '../../lib/config/index.ts';
-import { SnapshotStore, type Snapshot } from '../../lib/store/index.ts';
+import { SnapshotStore, piecesOf, type Snapshot } from '../../lib/store/index.ts';
 import { keyOf, textOf } from '../../lib/store/keys.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
@@ -35,7 +35,10 @@ async function seededStore(): Promise<{ store: SnapshotStore; ids: string[]; use
   }
   const users = new Map<string, Array<{ id: string; part: string }>>();
   for (const id of ids) {
-    for (const p of (await store.getManifest(id)).parts) users.set(p.sha256, [...(users.get(p.sha256) ?? []), { id, part: p.name }]);
+    // A blob is a whole part or one chunk of a large one (lib/store/chunks.ts).
+    for (const p of (await store.getManifest(id)).parts) {
+      for (const sha of new Set(piecesOf(p).map((c) => c.sha256))) users.set(sha, [...(users.get(sha) ?? []), { id, part: p.name }]);
+    }
   }
   return { store, ids, users };
 }

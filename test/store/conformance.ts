@@ -120,9 +120,13 @@ export function storeConformance(name: string, factory: () => Promise<SnapshotSt
   });
 
   test('a damaged or missing blob is STORE_CORRUPT naming snapshot and part; verify reports it', async () => {
+    // Stored values are an encoding byte, then the payload (lib/store/blob.ts).
+    const edit = (f: (b: Uint8Array) => Uint8Array) => async (s: SnapshotStore, sha: string) => { await s.sub.blobs.put(keyOf(sha), f(Uint8Array.from((await s.sub.blobs.get(keyOf(sha))) ?? []))); };
     const damage: Array<[string, (s: SnapshotStore, sha: string) => Promise<void>, string]> = [
-      ['flipped byte', async (s, sha) => { const b = Uint8Array.from((await s.sub.blobs.get(keyOf(sha))) ?? []); b[0] = (b[0] ?? 0) ^ 1; await s.sub.blobs.put(keyOf(sha), b); }, 'do not match'],
-      ['truncated', async (s, sha) => { await s.sub.blobs.put(keyOf(sha), ((await s.sub.blobs.get(keyOf(sha))) ?? new Uint8Array()).subarray(1)); }, 'do not match'],
+      ['flipped byte', edit((b) => { b[b.length - 1] ^= 1; return b; }), 'do not match'],
+      ['truncated', edit((b) => b.subarray(0, -1)), 'do not match'],
+      ['unknown encoding', edit((b) => { b[0] = 0x7f; return b; }), 'unknown encoding byte 0x7f'],
+      ['empty', edit(() => new Uint8Array()), 'is empty'],
       ['missing', async (s, sha) => { await s.sub.blobs.del(keyOf(sha)); }, 'missing'],
     ];
     for (const [what, hurt, msg] of damage) {
@@ -184,7 +188,8 @@ export function storeConformance(name: string, factory: () => Promise<SnapshotSt
     await s.remove('drop@1');
     assert.is((await rejection(() => s.getSnapshot('drop'))).code, 'STORE_NOT_FOUND');
     const dead = drop.slice(1).map((p) => p.bytes);
-    assert.equal(await s.gc(), { removedBlobs: 2, freedBytes: dead.reduce((n, b) => n + b.length, 0), keptBlobs: 2 });
+    const stored = await s.sub.blobs.getMany(dead.map((b) => keyOf(sha256Hex(b))));
+    assert.equal(await s.gc(), { removedBlobs: 2, freedBytes: stored.reduce((n, v) => n + (v?.length ?? Number.NaN), 0), keptBlobs: 2 });
     for (const b of dead) assert.is(await s.sub.blobs.get(keyOf(sha256Hex(b))), undefined);
     assert.is(hex((await s.getSnapshot('keep')).parts.get('p0')), hex((keep[0] as { bytes: Uint8Array }).bytes));
     assert.equal(await s.gc(), { removedBlobs: 0, freedBytes: 0, keptBlobs: 2 });

@@ -56,3 +56,16 @@ export async function rejection(fn: () => Promise<unknown>): Promise<{ code: str
   }
   throw new Error('expected a rejection, got success');
 }
+
+/** `n` pseudo-random bytes from `seed` (xorshift32): content with no repeats, so chunk cuts vary. */
+export function noiseOf(seed: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed | 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}

@@ -5,9 +5,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { SnapshotStore, openStore, storeDir } from '../../lib/store/index.ts';
 import { storeConformance } from './conformance.ts';
+import { chunkConformance } from './conformance-chunks.ts';
 import { partsOf, rejection, tempDir } from './helpers.ts';
 
 storeConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
+chunkConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
 
 const run = promisify(execFile);
 const storeIndex = resolve('lib/store/index.ts');
