@@ -84,8 +84,11 @@ export class HvPartition {
   restore(value: unknown): void {
     // Checking against the variant the value names gives errors a field path, not "union".
     const arch = (value as { arch?: unknown } | null)?.arch;
-    checkSchema('hv', arch === 'x86_64' || arch === 'aarch64' ? VARIANTS[arch] : HvStateSchema, value);
-    const s = Value.Clean(HvStateSchema, copyState(value)) as HvState;
+    const variant = arch === 'x86_64' || arch === 'aarch64' ? VARIANTS[arch] : HvStateSchema;
+    checkSchema('hv', variant, value);
+    // The value passed its variant, the only one whose `arch` literal it matches, so cleaning by
+    // that variant is what cleaning by the union does, without checking every variant first.
+    const s = Value.Clean(variant, copyState(value)) as HvState;
     if (s.arch !== this.topology.arch) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.arch} registers for a ${this.topology.arch} partition`);
     if (s.vps.length !== this.topology.vps.length) {
       throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.vps.length} vps but partition has ${this.topology.vps.length}`);
