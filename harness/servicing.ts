@@ -4,6 +4,7 @@ import { validateConfig, type VmConfig } from '../lib/config/index.ts';
 import { diffValues } from '../lib/diff/values.ts';
 import { changePath } from '../lib/diff/render.ts';
 import { HclError } from '../lib/errors.ts';
+import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
 import { cpusWithOutstandingIo } from '../lib/hcl/units/index.ts';
 import { currentGeneration } from '../lib/state/unit.ts';
 import { downgrade } from '../lib/state/downgrade.ts';
@@ -200,7 +201,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = performance.now();
 
-  const vm = boot(config, { igvm: options.igvm ?? parts.igvm, persisted: parts.persisted, expectTopology: parts.init.topology });
+  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.init.topology });
   const registry = defaultRegistry();
   // Older generations are upgraded on read; the unit then holds its current generation.
   const units = parts.units.map((u) => {
@@ -239,6 +240,18 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
   }
   for (const c of diffValues(hvBefore, hvAfter)) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
   return out;
+}
+
+/**
+ * The IGVM a restore loads when none is given: the snapshot's own, unless an override changed
+ * what lives inside the package (the measured static command line page and its policy). Then the
+ * host builds the package again for the same usermode version — servicing to a new IGVM, as
+ * changing the static command line of a real OpenHCL requires.
+ */
+function packageFor(config: VmConfig, info: SnapshotInfo, parts: ReturnType<typeof decodeParts>): Uint8Array {
+  const was = info.config.cmdline;
+  if (config.cmdline.static === was.static && config.cmdline.policy === was.policy) return parts.igvm;
+  return buildPackage(packageOptionsFor(config, parts.init.usermodeVersion));
 }
 
 /** Boots a config and runs a workload on it: the state a save starts from. */

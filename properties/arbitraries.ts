@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import type { VmConfig } from '../lib/config/schema.ts';
+import { vnodeOfLastRam } from '../lib/config/rules.ts';
 import type { Fdt, FdtNode } from '../lib/fdt/index.ts';
 
 /**
@@ -146,10 +147,10 @@ function arbNuma(shape: Shape, start: number): fc.Arbitrary<VmConfig['numa']> {
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Everything above RAM: VTL0 low MMIO, VTL2 RAM, VTL0 high MMIO, optional host VTL2 MMIO. */
-function arbAboveRam(ramEnd: number, nodes: number) {
+function arbAboveRam(ramEnd: number, nodes: number, lastRamVnode: number) {
   return rec({
     lowMmio: arbPages(1 << 15, 1 << 18),
-    vtl2Size: fc.integer({ min: 16, max: 512 }).map((m) => m * MIB),
+    vtl2Size: fc.integer({ min: 64, max: 512 }).map((m) => m * MIB),
     vtl2Mode: fc.constantFrom('host' as const, 'vtl2' as const),
     vtl2Vnode: fc.nat(nodes - 1),
     highMmio: fc.integer({ min: 512, max: 64 * 1024 }).map((m) => m * MIB),
@@ -165,7 +166,7 @@ function arbAboveRam(ramEnd: number, nodes: number) {
       return r;
     });
     return {
-      vtl2: { mode: a.vtl2Mode, base: vtl2Base, size: a.vtl2Size, vnode: a.vtl2Vnode },
+      vtl2: { mode: a.vtl2Mode, base: vtl2Base, size: a.vtl2Size, vnode: a.vtl2Mode === 'vtl2' ? lastRamVnode : a.vtl2Vnode },
       mmio: vtl2 === undefined ? { vtl0: [low, high] } : { vtl0: [low, high], vtl2 },
     };
   });
@@ -185,7 +186,7 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
     const ramStart = s.arch === 'x86_64' ? 0 : 0x4000_0000;
     return fc
       .record({
-        name: fc.stringMatching(/^[A-Za-z0-9._-]{1,16}$/),
+        name: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,15}$/),
         isolation: s.arch === 'x86_64' ? fc.constantFrom('none' as const, 'vbs' as const, 'snp' as const, 'tdx' as const) : fc.constantFrom('none' as const, 'vbs' as const),
         regs: arbRegs(s.arch, s.vps),
         vnodes: arbVnodes(s.vps, s.nodes),
@@ -200,7 +201,7 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
       })
       .chain((c) => {
         const ramEnd = Math.max(...c.numa.flatMap((n) => n.memory.map((r) => r.base + r.size)));
-        return arbAboveRam(ramEnd, s.nodes).map((above): VmConfig => {
+        return arbAboveRam(ramEnd, s.nodes, vnodeOfLastRam(c)).map((above): VmConfig => {
           const { regs, vnodes, distances, ...rest } = c;
           const config: VmConfig = {
             ...rest,

@@ -121,9 +121,25 @@ function checkDistances(c: VmConfig, err: Err): void {
   });
 }
 
+/** VTL2 RAM the OpenHCL package built by lib/host needs (its image layout, `defaultLayout`). */
+export const MIN_VTL2_SIZE = 0x400_0000;
+
+/** The vnode of the highest VTL0 RAM range: the node a vtl2-mode shim carves VTL2 RAM next to. */
+export function vnodeOfLastRam(c: Pick<VmConfig, 'numa'>): number {
+  let best = { base: -1, vnode: 0 };
+  c.numa.forEach((n, vnode) => n.memory.forEach((m) => { if (m.base > best.base) best = { base: m.base, vnode }; }));
+  return best.vnode;
+}
+
 function checkVtl2(c: VmConfig, ram: Span[], err: Err): void {
   const { base, size } = c.vtl2;
   if (!alignment('vtl2', base, size, err)) return;
+  if (size < MIN_VTL2_SIZE) err('vtl2.size', `${hex(size)} is below the ${hex(MIN_VTL2_SIZE)} the OpenHCL package needs`);
+  // In vtl2 allocation mode the host DT says nothing about VTL2 RAM's node: the shim carves it
+  // beside the highest RAM range and takes that range's node, so the config must say the same.
+  if (c.vtl2.mode === 'vtl2' && c.vtl2.vnode !== vnodeOfLastRam(c)) {
+    err('vtl2.vnode', `in vtl2 allocation mode VTL2 RAM belongs to node ${vnodeOfLastRam(c)} (the node of the highest RAM range), not ${c.vtl2.vnode}`);
+  }
   const ramEnd = Math.max(...ram.map((s) => s.end));
   if (base < ramEnd) err('vtl2.base', `${hex(base)} is below the end of VTL0 RAM ${hex(ramEnd)}`);
   const span: Span = { path: 'vtl2', base, end: base + size, what: 'VTL2 RAM' };

@@ -88,7 +88,7 @@ export const Aarch64PlatformSchema = Type.Object(
 /** The whole VM configuration the host starts OpenHCL with. */
 export const VmConfigSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
+    name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'VM name; also the snapshot name' }),
     arch: Type.Union([Type.Literal('x86_64'), Type.Literal('aarch64')]),
     isolation: Type.Union([Type.Literal('none'), Type.Literal('vbs'), Type.Literal('snp'), Type.Literal('tdx')]),
     vps: Type.Array(VpSchema, { minItems: 1, maxItems: 2048 }),

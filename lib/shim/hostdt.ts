@@ -84,7 +84,8 @@ export function parseHostDt(fdt: Fdt): HostDt {
   };
   parseOpenhcl(root, out);
   parsePlatform(root, out);
-  if (!cpus.some((c) => c.reg === BigInt(fdt.bootCpuidPhys))) {
+  // boot_cpuid_phys is a 32-bit header field: it holds the low 32 bits of a 64-bit MPIDR (Aff3 is above).
+  if (!cpus.some((c) => BigInt.asUintN(32, c.reg) === BigInt(fdt.bootCpuidPhys))) {
     fail('SHIM_CPUS_INVALID', '/cpus', `boot cpu ${hex(BigInt(fdt.bootCpuidPhys))} (boot_cpuid_phys) is not an enabled cpu`);
   }
   checkMmio(out);

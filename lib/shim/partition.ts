@@ -94,8 +94,12 @@ export function partitionMmio(mmio: { vtl0: Region[]; vtl2: Region[] }): Persist
   ];
 }
 
-/** Field-by-field differences between the host's topology (`now`) and the saved one; empty when equal. */
-export function topologyDifferences(now: PersistedPayload, saved: PersistedPayload, what: { cpus: boolean; memory: boolean }): string[] {
+/**
+ * Field-by-field differences between the host's topology (`now`) and the saved one; empty when
+ * equal. `memory: 'all'` compares the whole partition map (host allocation mode); `'vtl0'` only
+ * what VTL0 sees, RAM and MMIO (vtl2 mode, where the saved VTL2 carve is the truth).
+ */
+export function topologyDifferences(now: PersistedPayload, saved: PersistedPayload, what: { cpus: boolean; memory: 'all' | 'vtl0' | 'none' }): string[] {
   const d: string[] = [];
   if (what.cpus && saved.cpus.length > 0) {
     if (now.cpus.length !== saved.cpus.length) d.push(`vp count: saved ${saved.cpus.length}, host ${now.cpus.length}`);
@@ -106,11 +110,14 @@ export function topologyDifferences(now: PersistedPayload, saved: PersistedPaylo
       if (a.reg !== b.reg) d.push(`vp ${i} reg: saved ${hex(a.reg)}, host ${hex(b.reg)}`);
     }
   }
-  if (what.memory) {
+  if (what.memory !== 'none') {
+    const vtl0 = what.memory === 'vtl0';
+    const mem = (p: PersistedPayload) => p.partitionMemory.filter((m) => !vtl0 || m.vtlType === MEMORY_VTL_TYPE.VTL0);
+    const mmio = (p: PersistedPayload) => p.partitionMmio.filter((m) => !vtl0 || m.vtlType === MEMORY_VTL_TYPE.VTL0_MMIO);
     const fmt = (m: MemoryEntry): string => `${hex(m.base)}+${hex(m.size)} vnode ${m.vnode} vtl-type ${m.vtlType} igvm-type ${m.igvmType}`;
-    diffLists(d, 'memory', saved.partitionMemory.map(fmt), now.partitionMemory.map(fmt));
+    diffLists(d, 'memory', mem(saved).map(fmt), mem(now).map(fmt));
     const fmtM = (m: PersistedPayload['partitionMmio'][number]): string => `${hex(m.base)}+${hex(m.size)} vtl-type ${m.vtlType}`;
-    diffLists(d, 'mmio', saved.partitionMmio.map(fmtM), now.partitionMmio.map(fmtM));
+    diffLists(d, 'mmio', mmio(saved).map(fmtM), mmio(now).map(fmtM));
   }
   return d;
 }

@@ -69,7 +69,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   let current = now;
   if (saved !== undefined) {
     const hostMode = host.allocationMode === 'host';
-    const diffs = topologyDifferences(now, saved, { cpus: true, memory: hostMode });
+    const diffs = topologyDifferences(now, saved, { cpus: true, memory: hostMode ? 'all' : 'vtl0' });
     if (diffs.length > 0) {
       throw new HclError('TOPOLOGY_MISMATCH', `shim restore: host topology differs from the saved one: ${diffs.join('; ')}`, { details: { differences: diffs } });
     }

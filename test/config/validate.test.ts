@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { vnodeOfLastRam } from '../../lib/config/rules.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { presetConfig, validateConfig, pointerToPath, type VmConfig } from '../../lib/config/index.ts';
 
@@ -24,6 +25,9 @@ const CASES: Array<{ rule: string; preset?: string; mutate: Mutate; path: string
   { rule: 'RAM non-empty', mutate: (c) => (c.numa[0]!.memory[0]!.size = 0), path: 'numa[0].memory[0].size', says: 'empty' },
   { rule: 'RAM sorted', preset: 'numa', mutate: (c) => c.numa[0]!.memory.reverse(), path: 'numa[0].memory[1].base', says: 'must be sorted' },
   { rule: 'RAM no overlap across nodes', preset: 'numa', mutate: (c) => (c.numa[2]!.memory[0]!.base -= 0x1000), path: 'numa[2].memory[0]', says: 'overlaps numa[1]' },
+  { rule: 'VTL2 big enough for the package', mutate: (c) => (c.vtl2.size = 16 * MIB), path: 'vtl2.size', says: 'is below the 0x4000000 the OpenHCL package needs' },
+  { rule: 'vtl2 mode: VTL2 vnode is the node of the highest RAM', preset: 'numa', mutate: (c) => { c.vtl2.mode = 'vtl2'; c.vtl2.vnode = (vnodeOfLastRam(c) + 1) % c.numa.length; }, path: 'vtl2.vnode', says: 'in vtl2 allocation mode VTL2 RAM belongs to node' },
+  { rule: 'VM name starts with a letter or digit', mutate: (c) => (c.name = '.hidden'), path: 'name', says: 'expected string to match' },
   { rule: 'VTL2 aligned', mutate: (c) => (c.vtl2.base += 0x200), path: 'vtl2.base', says: 'not 4K-aligned' },
   { rule: 'VTL2 above RAM', mutate: (c) => (c.vtl2.base = 128 * MIB), path: 'vtl2.base', says: 'below the end of VTL0 RAM' },
   { rule: 'VTL2 not in MMIO', mutate: (c) => (c.vtl2.base = c.mmio.vtl0[1]!.base), path: 'vtl2', says: 'overlaps mmio.vtl0[1]' },
