@@ -4,7 +4,7 @@ import type { VmConfig } from '../../config/schema.ts';
 import { HclError } from '../../errors.ts';
 import { copyState } from '../../state/copy.ts';
 import { currentGeneration, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
-import { cleanState } from './clean.ts';
+import { cleanCopy } from './clean.ts';
 
 /** What every unit is built from: the discovered topology and the configured devices. */
 export interface UnitContext {
@@ -59,7 +59,7 @@ export abstract class UnitBase<S> implements StateUnit<S> {
   }
 
   restore(state: S): void {
-    const copy = cleanState(this.schema, copyState(state)) as S;
+    const copy = cleanCopy(this.schema, state) as S;
     if (process.env['HCLCKPT_TEST_SEAM'] === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0; // TEST-ONLY seam, see properties/seams.ts
     this.checkRestore(copy);
     this.state = copy;

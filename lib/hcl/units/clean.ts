@@ -1,5 +1,6 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { copyState } from '../../state/copy.ts';
 
 /**
  * Dropping unknown fields from a restored unit state (TypeBox `Value.Clean`), with the cost of
@@ -39,9 +40,51 @@ function plan(s: TSchema): TSchema {
   }
 }
 
-/** `Value.Clean(schema, value)`: drops fields `schema` does not know, mutating `value`. */
-export function cleanState(schema: TSchema, value: unknown): unknown {
+function planOf(schema: TSchema): TSchema {
   let p = plans.get(schema);
   if (p === undefined) plans.set(schema, (p = plan(schema)));
-  return Value.Clean(p, value);
+  return p;
+}
+
+/** `Value.Clean(schema, value)`: drops fields `schema` does not know, mutating `value`. */
+export function cleanState(schema: TSchema, value: unknown): unknown {
+  return Value.Clean(planOf(schema), value);
+}
+
+/**
+ * `cleanState(schema, copyState(value))` in one walk: a deep copy of `value` without the fields
+ * `schema` does not know; `value` is not changed. A restore copies and cleans every unit, and
+ * doing both at once spares a second pass over a 2048-VP state.
+ */
+export function cleanCopy(schema: TSchema, value: unknown): unknown {
+  return copyClean(planOf(schema), value);
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+
+// Mirrors Clean's Visit for Object (without an additionalProperties schema) and Array on plain
+// values; every other case is Value.Clean on a copy, so the result is Clean's by construction.
+function copyClean(s: TSchema, v: unknown): unknown {
+  if (typeof s['$id'] === 'string') return Value.Clean(s, copyState(v));
+  const kind = kindOf(s);
+  if (kind === 'Array' && Array.isArray(v)) {
+    const items = s['items'] as TSchema;
+    const out: unknown[] = [];
+    for (let i = 0; i < v.length; i++) out.push(copyClean(items, v[i]));
+    return out;
+  }
+  if (kind === 'Object' && isPlain(v) && !Array.isArray(v) && typeof s['additionalProperties'] !== 'object') {
+    const props = s['properties'] as Record<string, TSchema>;
+    const keys = Object.getOwnPropertyNames(v);
+    if (keys.includes('__proto__')) return Value.Clean(s, copyState(v));
+    const out: Record<string, unknown> = {};
+    for (const k of keys) {
+      // Clean keeps a key `in` the properties (inherited names too) and visits what it finds there.
+      if (!(k in props)) continue;
+      out[k] = Object.hasOwn(props, k) ? copyClean(props[k]!, v[k]) : copyState(v[k]);
+    }
+    return out;
+  }
+  return STRUCTURED.has(kind ?? '') ? Value.Clean(s, copyState(v)) : copyState(v);
 }

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { mulberry32, runWorkload } from '../../../harness/workload.ts';
-import { cleanState } from '../../../lib/hcl/units/clean.ts';
+import { cleanCopy, cleanState } from '../../../lib/hcl/units/clean.ts';
 import { UNIT_DESCRIPTORS, createUnits } from '../../../lib/hcl/units/index.ts';
 import { HvPartition } from '../../../lib/hv/index.ts';
 import { testContext } from './fixture.ts';
@@ -21,7 +21,14 @@ function withJunk(v: unknown, rand: () => number): unknown {
 }
 
 const same = (schema: TSchema, value: unknown, what: string): void => {
-  assert.equal(cleanState(schema, structuredClone(value)), Value.Clean(schema, structuredClone(value)), what);
+  const want = Value.Clean(schema, structuredClone(value));
+  assert.equal(cleanState(schema, structuredClone(value)), want, what);
+  // cleanCopy gives the same without touching its input (same keys in the same order, too).
+  const before = structuredClone(value);
+  const got = cleanCopy(schema, value);
+  assert.equal(got, want, `${what} (cleanCopy)`);
+  assert.is(JSON.stringify(got, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)), JSON.stringify(want, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x)), `${what} (cleanCopy key order)`);
+  assert.equal(value, before, `${what} (cleanCopy left its input alone)`);
 };
 
 test('every unit: cleaning saved states with unknown fields matches Value.Clean', () => {
@@ -49,10 +56,21 @@ test('unions: scalar ones pass through, object ones still choose their variant a
     { role: 'a', shape: { kind: 'c', r: 1, extra: 1 }, list: [{ x: 1, y: 2 }], tuple: [{ t: 1, u: 2 }, 5], junk: true },
     { role: 'zzz', shape: { kind: 's', w: 2, r: 3 }, list: [], tuple: [] },
     { role: 7, shape: 'not an object', list: 'nope', tuple: null },
+    // Names Object.prototype has are `in` every schema's properties, so Clean keeps them.
+    { role: 'b', shape: { kind: 'c', r: 1 }, list: [{ x: 1, constructor: 5, toString: [1] }], tuple: [], hasOwnProperty: 'x' },
   ];
   cases.forEach((c, i) => same(schema, c, `case ${i}`));
   const cleaned = cleanState(schema, structuredClone(cases[0])) as Record<string, unknown>;
   assert.equal(cleaned['list'], [{ x: 1 }], 'unknown fields are really dropped');
+});
+
+test('objects with an additionalProperties schema keep the extra fields that schema accepts', () => {
+  const schema = Type.Object({ a: Type.Integer(), m: Type.Object({}, { additionalProperties: Type.Object({ v: Type.Integer() }) }) });
+  const cases: unknown[] = [
+    { a: 1, m: { p: { v: 1, w: 2 }, q: 'dropped', r: { v: 3 } }, z: 1 },
+    { a: 1, m: {} },
+  ];
+  cases.forEach((c, i) => same(schema, c, `case ${i}`));
 });
 
 test.run();
