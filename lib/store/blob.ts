@@ -14,9 +14,10 @@ export const BLOB_RAW = 0x00;
 /** Encoding byte of a deflated blob. */
 export const BLOB_DEFLATE = 0x01;
 
-// Fixed settings so one zlib build always writes the same bytes for the same input. Level 6 is
-// zlib's own default: msgpack's repeated key names compress nearly as well as at 9, much faster.
-const DEFLATE = { level: 6, memLevel: 8, strategy: 0, windowBits: 15 } as const;
+// Fixed settings so one zlib build always writes the same bytes for the same input. Level 1:
+// msgpack's repeated key names compress within ~8 % of level 6 at a third of the time (measured
+// on a 2048-VP snapshot: 141 vs 130 KB, 17 vs 55 ms), and save time is a bench goal too.
+const DEFLATE = { level: 1, memLevel: 8, strategy: 0, windowBits: 15 } as const;
 
 /** The stored value of `bytes`: deflated when that is smaller, else raw. */
 export function encodeBlob(bytes: Uint8Array): Uint8Array {

@@ -36,6 +36,8 @@ function cut(b: Uint8Array, start: number): number {
   const normal = Math.min(start + CHUNKING.avg, end);
   const limit = Math.min(start + CHUNKING.max, end);
   let h = 0;
+  let best = limit - 1;
+  let bestHash = -1;
   let i = start + CHUNKING.min;
   for (; i < normal; i++) {
     h = ((h << 1) + (GEAR[b[i] as number] as number)) | 0;
@@ -44,8 +46,12 @@ function cut(b: Uint8Array, start: number): number {
   for (; i < limit; i++) {
     h = ((h << 1) + (GEAR[b[i] as number] as number)) | 0;
     if ((h & MASK_EASY) === 0) return i + 1;
+    if (h >>> 0 > bestHash) [best, bestHash] = [i, h >>> 0];
   }
-  return limit;
+  // No mask hit (repetitive data such as msgpack arrays of like records): cut after the first
+  // largest hash past avg, still a property of the content rather than of the offset, so an
+  // insertion does not shift every later cut; the part's end is always a cut.
+  return limit === end ? end : best + 1;
 }
 
 /** Chunk end offsets of `bytes` (deterministic; the last is `bytes.length`). */

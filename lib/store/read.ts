@@ -45,7 +45,7 @@ export async function partProblem(blobs: Sublevels['blobs'], p: PartRef, seen: M
   let problem: string | null = null;
   for (const [i, c] of piecesOf(p).entries()) {
     const v = await blobs.get(keyOf(c.sha256));
-    const got = v === undefined ? `blob ${c.sha256.slice(0, 12)} is missing` : decodeBlob(v, c.sha256, c.size);
+    const got = v === undefined ? `blob is missing (${c.sha256.slice(0, 12)})` : decodeBlob(v, c.sha256, c.size);
     if (typeof got === 'string') {
       problem = p.chunks === undefined ? got : `chunk ${i}: ${got}`;
       break;

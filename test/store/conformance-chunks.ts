@@ -48,16 +48,27 @@ export function chunkConformance(name: string, factory: () => Promise<SnapshotSt
     assert.equal(await s.verify(), { snapshots: 1, blobs: r.newBlobs, problems: [] });
   });
 
-  test('incremental: a one-byte change in a 1 MiB part adds O(one chunk) new bytes', async () => {
-    const s = await fresh();
-    const first = await s.putSnapshot({ name: 'vm', parts: [big(3)] });
-    for (const at of [0, MIB >> 1, MIB - 1]) {
-      const edited = big(3);
-      edited.bytes[at] ^= 0x55;
-      const r = await s.putSnapshot({ name: 'vm', parts: [edited] });
-      assert.ok(r.newBlobs >= 1 && r.newBlobs <= 2, `at ${at}: ${r.newBlobs} blobs`);
-      assert.ok(r.newBytes <= 2 * CHUNKING.max && r.newBytes < first.bytes / 8, `at ${at}: ${r.newBytes} new bytes`);
-      assert.is(hex((await s.getSnapshot(r.id)).parts.get('big')), hex(edited.bytes));
+  test('incremental: a one-byte change or insertion in a 1 MiB part adds O(one chunk) new bytes', async () => {
+    // Like records (a per-VP array in msgpack) give the rolling hash no mask hit: cuts must
+    // still follow the content, or an insertion would shift every later chunk.
+    const records = new TextEncoder().encode(Array.from({ length: 40_000 }, (_, i) => `{vector:${i % 7},masked:${i % 3 === 0},pending:0}`).join('')).subarray(0, MIB);
+    const edits: Array<[string, (b: Uint8Array, at: number) => Uint8Array]> = [
+      ['flip', (b, at) => { const c = b.slice(); c[at] ^= 0x55; return c; }],
+      ['insert', (b, at) => Uint8Array.from([...b.subarray(0, at), 0x20, ...b.subarray(at)])],
+    ];
+    for (const [kind, content] of [['noise', noiseOf(3, MIB)], ['records', records]] as const) {
+      const s = await fresh();
+      const first = await s.putSnapshot({ name: 'vm', parts: [{ name: 'big', bytes: content }] });
+      for (const [edit, apply] of edits) {
+        for (const at of [0, MIB >> 1, MIB - 1]) {
+          const what = `${kind} ${edit} at ${at}`;
+          const bytes = apply(content, at);
+          const r = await s.putSnapshot({ name: 'vm', parts: [{ name: 'big', bytes }] });
+          assert.ok(r.newBlobs >= 1 && r.newBlobs <= 2, `${what}: ${r.newBlobs} blobs`);
+          assert.ok(r.newBytes <= 2 * CHUNKING.max && r.newBytes < first.bytes / 8, `${what}: ${r.newBytes} new bytes`);
+          assert.is(hex((await s.getSnapshot(r.id)).parts.get('big')), hex(bytes), what);
+        }
+      }
     }
   });
 
