@@ -24,23 +24,26 @@ export const AARCH64_REGISTERS: readonly string[] = [
 /** Local APIC base: the default address with the global enable bit (and BSP for VP 0). */
 const APIC_BASE = 0xfee0_0000n | 0x800n;
 
+// Reset values shared by every VP, in save order; built once, copied per VP (a boot resets
+// thousands of VPs, and building each from entries was a visible part of it).
+const RESET: Record<'x86_64' | 'aarch64', Readonly<Record<string, bigint>>> = {
+  x86_64: {
+    ...Object.fromEntries(X86_REGISTERS.map((n) => [n, 0n])),
+    rip: 0xfff0n,
+    rflags: 0x2n,
+    cr0: 0x6000_0010n,
+    csBase: 0xffff_0000n,
+    dr7: 0x400n,
+    xcr0: 0x1n,
+    pat: 0x0007_0406_0007_0406n,
+    apicBase: APIC_BASE,
+  },
+  aarch64: { ...Object.fromEntries(AARCH64_REGISTERS.map((n) => [n, 0n])), pstate: 0x3c5n, sctlrEl1: 0x30d0_0800n },
+};
+
 /** Register values of VP `index` at reset; registers not listed are zero. */
 export function resetRegisters(arch: 'x86_64' | 'aarch64', index: number): Record<string, bigint> {
-  const names = arch === 'x86_64' ? X86_REGISTERS : AARCH64_REGISTERS;
-  const regs: Record<string, bigint> = Object.fromEntries(names.map((n) => [n, 0n]));
-  if (arch === 'x86_64') {
-    Object.assign(regs, {
-      rip: 0xfff0n,
-      rflags: 0x2n,
-      cr0: 0x6000_0010n,
-      csBase: 0xffff_0000n,
-      dr7: 0x400n,
-      xcr0: 0x1n,
-      pat: 0x0007_0406_0007_0406n,
-      apicBase: index === 0 ? APIC_BASE | 0x100n : APIC_BASE,
-    });
-  } else {
-    Object.assign(regs, { pstate: 0x3c5n, sctlrEl1: 0x30d0_0800n });
-  }
+  const regs = { ...RESET[arch] };
+  if (arch === 'x86_64' && index === 0) regs['apicBase'] = APIC_BASE | 0x100n; // the BSP flag
   return regs;
 }
