@@ -75,6 +75,8 @@ export function diffValues(a: unknown, b: unknown, path = ''): Change[] {
 
 /** True when `diffValues(a, b)` finds no difference; stops at the first one. */
 export function sameValues(a: unknown, b: unknown): boolean {
+  // Equal primitives need no shape (NaN is not equal to itself, as in walk).
+  if (a === b && (typeof a !== 'object' || a === null)) return true;
   const sa = shapeOf(a);
   if (sa !== shapeOf(b)) return false;
   switch (sa) {
@@ -94,8 +96,14 @@ export function sameValues(a: unknown, b: unknown): boolean {
     case 'object': {
       // The same lookups walk makes (a key absent on one side reads as whatever `[k]` gives).
       const [oa, ob] = [a as Record<string, unknown>, b as Record<string, unknown>];
-      for (const k of Object.keys(oa)) if (!sameValues(oa[k], ob[k])) return false;
-      for (const k of Object.keys(ob)) if (!Object.hasOwn(oa, k) && !sameValues(oa[k], ob[k])) return false;
+      const keysB = Object.keys(ob);
+      let shared = 0;
+      for (const k of Object.keys(oa)) {
+        if (!sameValues(oa[k], ob[k])) return false;
+        if (Object.hasOwn(ob, k)) shared++;
+      }
+      // Keys only `b` has are left when it has more than the ones both have.
+      if (keysB.length !== shared) for (const k of keysB) if (!Object.hasOwn(oa, k) && !sameValues(oa[k], ob[k])) return false;
       return true;
     }
     default:
