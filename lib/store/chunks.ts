@@ -8,7 +8,7 @@ import type { ChunkRef, PartRef } from './types.ts';
  * snapshots. The manifest records the cuts, so readers never re-run the chunker: changing these
  * constants changes only how well new snapshots dedup against old ones, never what reads back.
  */
-export const CHUNKING = { threshold: 64 * 1024, min: 4 * 1024, avg: 16 * 1024, max: 64 * 1024 } as const;
+export const CHUNKING = { threshold: 32 * 1024, min: 4 * 1024, avg: 16 * 1024, max: 64 * 1024 } as const;
 
 // 256 fixed pseudo-random words (splitmix32 from a constant seed): the gear table.
 const GEAR = (() => {
