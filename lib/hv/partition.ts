@@ -1,7 +1,7 @@
 import { Type, type Static, type TBigInt, type TObject } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
 import type { Topology } from '../config/topology.ts';
 import { HclError } from '../errors.ts';
+import { cleanCopy } from '../hcl/units/clean.ts';
 import { copyState } from '../state/copy.ts';
 import { checkSchema, u64, uint, type UnitDescriptor } from '../state/unit.ts';
 import { AARCH64_REGISTERS, X86_REGISTERS, resetRegisters } from './registers.ts';
@@ -88,7 +88,7 @@ export class HvPartition {
     checkSchema('hv', variant, value);
     // The value passed its variant, the only one whose `arch` literal it matches, so cleaning by
     // that variant is what cleaning by the union does, without checking every variant first.
-    const s = Value.Clean(variant, copyState(value)) as HvState;
+    const s = cleanCopy(variant, value) as HvState;
     if (s.arch !== this.topology.arch) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.arch} registers for a ${this.topology.arch} partition`);
     if (s.vps.length !== this.topology.vps.length) {
       throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.vps.length} vps but partition has ${this.topology.vps.length}`);

@@ -6,6 +6,7 @@ import { mulberry32, runWorkload } from '../../../harness/workload.ts';
 import { cleanCopy, cleanState } from '../../../lib/hcl/units/clean.ts';
 import { UNIT_DESCRIPTORS, createUnits } from '../../../lib/hcl/units/index.ts';
 import { HvPartition } from '../../../lib/hv/index.ts';
+import { HvStateSchema } from '../../../lib/hv/partition.ts';
 import { testContext } from './fixture.ts';
 
 /** `cleanState` must give exactly what `Value.Clean` gives, for every unit schema and any junk. */
@@ -42,6 +43,16 @@ test('every unit: cleaning saved states with unknown fields matches Value.Clean'
     for (const g of descriptor.generations) {
       for (let i = 0; i < 5; i++) same(g.schema, withJunk(u.save(), rand), `${u.name} generation ${g.generation} case ${i}`);
     }
+  }
+});
+
+test('hv state: cleaning by each variant and by the union matches Value.Clean', () => {
+  const ctx = testContext(4);
+  const hv = new HvPartition(ctx.topology);
+  runWorkload(createUnits(ctx), hv, { seed: 3, steps: 500 });
+  const rand = mulberry32(4);
+  for (const schema of [...HvStateSchema.anyOf, HvStateSchema]) {
+    for (let i = 0; i < 3; i++) same(schema, withJunk(hv.save(), rand), `hv ${schema.anyOf === undefined ? 'variant' : 'union'} case ${i}`);
   }
 });
 
