@@ -1,7 +1,8 @@
 /**
  * Key layout of the store's sublevels (all keys are bytes):
  * - manifests: utf8(id hex) → canonical manifest bytes (hash to the id)
- * - blobs:     utf8(sha256 hex) → blob bytes
+ * - blobs:     utf8(sha256 hex of the uncompressed bytes) → encoding byte ‖ payload (blob.ts);
+ *              a blob is a whole part or one chunk of a large part (chunks.ts)
  * - names:     utf8(name) ‖ 0x00 ‖ u32be(seq) → utf8(id hex); big-endian so a name's entries
  *              iterate in seq order and "latest" is the last one
  * - runs:      utf8(run id) → canonical msgpack record
