@@ -35,9 +35,12 @@ async function saveNonAtomic(vm: ReturnType<typeof bootWithWorkload>, store: Sna
   const fake = await store.putSnapshot({ name: `planted-${n}`, parts: parts.map((p) => ({ ...p })) });
   const m = await store.getManifest(fake.id);
   const { keyOf } = await import('../../lib/store/keys.ts');
-  await store.sub.blobs.batch(m.parts.map((p) => ({ type: 'del' as const, key: keyOf(p.sha256) })));
+  // Withhold exactly the stored blobs (whole parts or chunks) this manifest references, as stored.
+  const keys = m.parts.flatMap((p) => (p.chunks ?? [p]).map((c) => keyOf(c.sha256)));
+  const values = await store.sub.blobs.getMany(keys);
+  await store.sub.blobs.batch(keys.map((key) => ({ type: 'del' as const, key })));
   await new Promise((r) => setTimeout(r, 100));
-  await store.sub.blobs.batch(parts.map((p, i) => ({ type: 'put' as const, key: keyOf(m.parts[i]!.sha256), value: p.bytes })));
+  await store.sub.blobs.batch(keys.flatMap((key, i) => (values[i] === undefined ? [] : [{ type: 'put' as const, key, value: values[i]! }])));
   return fake.id;
 }
 
