@@ -57,34 +57,56 @@ export function cleanState(schema: TSchema, value: unknown): unknown {
  * doing both at once spares a second pass over a 2048-VP state.
  */
 export function cleanCopy(schema: TSchema, value: unknown): unknown {
-  return copyClean(planOf(schema), value);
+  return cleanerOf(planOf(schema))(value);
 }
+
+type Cleaner = (v: unknown) => unknown;
 
 const isPlain = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
-// Mirrors Clean's Visit for Object (without an additionalProperties schema) and Array on plain
-// values; every other case is Value.Clean on a copy, so the result is Clean's by construction.
-function copyClean(s: TSchema, v: unknown): unknown {
-  if (typeof s['$id'] === 'string') return Value.Clean(s, copyState(v));
-  const kind = kindOf(s);
-  if (kind === 'Array' && Array.isArray(v)) {
+// One cleaner per (planned) schema node, built once, so the walk does not re-read the schema at
+// every value. They mirror Clean's Visit for Object (without an additionalProperties schema) and
+// Array on plain values; every other case is Value.Clean on a copy, so the result is Clean's.
+const cleaners = new WeakMap<TSchema, Cleaner>();
+
+function cleanerOf(s: TSchema): Cleaner {
+  let c = cleaners.get(s);
+  if (c === undefined) cleaners.set(s, (c = buildCleaner(s)));
+  return c;
+}
+
+function buildCleaner(s: TSchema): Cleaner {
+  const kind = kindOf(s) ?? '';
+  const byClean: Cleaner = (v) => Value.Clean(s, copyState(v));
+  if (typeof s['$id'] === 'string') return byClean;
+  if (kind === 'Array') {
     const items = s['items'] as TSchema;
-    const out: unknown[] = [];
-    for (let i = 0; i < v.length; i++) out.push(copyClean(items, v[i]));
-    return out;
+    return (v) => {
+      if (!Array.isArray(v)) return byClean(v);
+      const item = cleanerOf(items);
+      const out: unknown[] = [];
+      for (let i = 0; i < v.length; i++) out.push(item(v[i]));
+      return out;
+    };
   }
-  if (kind === 'Object' && isPlain(v) && !Array.isArray(v) && typeof s['additionalProperties'] !== 'object') {
+  if (kind === 'Object' && typeof s['additionalProperties'] !== 'object') {
     const props = s['properties'] as Record<string, TSchema>;
-    const keys = Object.getOwnPropertyNames(v);
-    if (keys.includes('__proto__')) return Value.Clean(s, copyState(v));
-    const out: Record<string, unknown> = {};
-    for (const k of keys) {
-      // Clean keeps a key `in` the properties (inherited names too) and visits what it finds there.
-      if (!(k in props)) continue;
-      out[k] = Object.hasOwn(props, k) ? copyClean(props[k]!, v[k]) : copyState(v[k]);
-    }
-    return out;
+    let own: Map<string, Cleaner> | undefined; // built on first use: the schema is a tree, built top down
+    return (v) => {
+      own ??= new Map(Object.keys(props).map((k) => [k, cleanerOf(props[k]!)]));
+      if (!isPlain(v)) return byClean(v);
+      const keys = Object.getOwnPropertyNames(v);
+      if (keys.includes('__proto__')) return byClean(v);
+      const out: Record<string, unknown> = {};
+      for (const k of keys) {
+        // Clean keeps a key `in` the properties (inherited names too) and visits what it finds there.
+        if (!(k in props)) continue;
+        const c = own.get(k);
+        out[k] = c === undefined ? copyState(v[k]) : c(v[k]);
+      }
+      return out;
+    };
   }
-  return STRUCTURED.has(kind ?? '') ? Value.Clean(s, copyState(v)) : copyState(v);
+  return STRUCTURED.has(kind) ? byClean : copyState;
 }
