@@ -11,6 +11,7 @@ import {
   type PersistedPayload, type ShimResult,
 } from '../lib/shim/index.ts';
 import type { Region } from '../lib/shim/params.ts';
+import { SidecarDispatcher } from '../lib/sidecar/index.ts';
 import { defaultRegistry } from '../lib/state/registry.ts';
 import { ServicingController } from '../lib/state/servicing.ts';
 import type { Topology } from '../lib/config/topology.ts';
@@ -57,6 +58,8 @@ export interface Vm {
   units: HclUnits;
   hv: HvPartition;
   servicing: ServicingController;
+  /** The sidecar kernel's per-CPU dispatch, or undefined when sidecar is not running. */
+  sidecar: SidecarDispatcher | undefined;
   stages: StageRecord[];
 }
 
@@ -117,7 +120,19 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     return { discovered, units, hv, servicing: new ServicingController(units.all, defaultRegistry()), usermodeVersion: usermodeVersionOf(kernel) };
   }, () => 0);
 
+  const sidecar = shim.sidecar === undefined ? undefined : new SidecarDispatcher(loaded.memory, shim.sidecar.params, shim.sidecar.output);
   return {
-    config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, stages, ...hcl,
+    config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, sidecar, stages, ...hcl,
   };
+}
+
+/**
+ * Hands one sidecar CPU to Linux, as OpenHCL does when a VP needs the Linux kernel: the sidecar
+ * tears the CPU down (REMOVE → REMOVED in its control page), the kernel onlines it, and
+ * openvmm_hcl's `vp` unit records the new role. One way, one CPU at a time.
+ */
+export function onlineSidecarCpu(vm: Vm, vp: number): void {
+  if (vm.sidecar === undefined) throw new HclError('SIDECAR_BAD_STATE', `sidecar: not running, vp ${vp} is already in Linux`);
+  vm.kernel.onlineCpu(vm.sidecar.removeCpu(vp));
+  vm.units.vp.convertToLinux(vp);
 }

@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { PRESETS, presetConfig, topologyFromConfig } from '../../lib/config/index.ts';
 import { compareTopology } from '../../lib/hcl/index.ts';
 import { readFdt, findNode, propU32 } from '../../lib/fdt/index.ts';
-import { boot } from '../../harness/pipeline.ts';
+import { boot, onlineSidecarCpu } from '../../harness/pipeline.ts';
+import { parseCpuList } from '../../lib/kernel/index.ts';
+import { isHclError } from '../../lib/errors.ts';
 import { bootReport } from '../../harness/vmview.ts';
 
 for (const name of PRESETS) {
@@ -35,6 +37,18 @@ test('numa: sidecar splits each 16-VP vnode run into one node whose base VP boot
   assert.match(r.cmdline, new RegExp(`boot_cpus=${bases.join(',')}( |$)`));
   assert.is(r.sidecarVps.length + r.bootCpus.length, 64);
   for (const v of vm.units.vp.save().vps) assert.is(v.role, r.bootCpus.includes(v.index) ? 'linux' : 'sidecar');
+});
+
+test('a sidecar CPU handed to Linux: REMOVED in its control page, online in the kernel, a linux vp', () => {
+  const vm = boot(presetConfig('numa'));
+  assert.not.ok(vm.kernel.online().includes(5));
+  onlineSidecarCpu(vm, 5);
+  assert.is(vm.sidecar?.status(5), 'REMOVED');
+  assert.ok(vm.kernel.online().includes(5));
+  assert.equal(parseCpuList(new TextDecoder().decode(vm.kernel.procfs.read('/sys/devices/system/cpu/online')).trim()), vm.kernel.online());
+  assert.is(vm.units.vp.save().vps[5]?.role, 'linux');
+  assert.throws(() => onlineSidecarCpu(vm, 5), (e: unknown) => isHclError(e, 'SIDECAR_BAD_STATE'));
+  assert.throws(() => onlineSidecarCpu(boot(presetConfig('arm64-virt')), 1), (e: unknown) => isHclError(e, 'SIDECAR_BAD_STATE'));
 });
 
 test('the running usermode is the one the initrd carries', () => {
