@@ -6,7 +6,7 @@ import { sha256Hex } from '../../lib/bytes/index.ts';
 import { BLOB_DEFLATE, BLOB_RAW, CHUNKING, encodeArchive, parseArchive, piecesOf, type Manifest, type PartRef, type SnapshotStore } from '../../lib/store/index.ts';
 import { encodeManifest } from '../../lib/store/manifest.ts';
 import { keyOf } from '../../lib/store/keys.ts';
-import { noiseOf, rejection, tempDir } from './helpers.ts';
+import { freshStores, noiseOf, rejection, tempDir } from './helpers.ts';
 
 const MIB = 1024 * 1024;
 const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString('hex');
@@ -19,15 +19,7 @@ const chunksOf = (m: Manifest, part = 'big'): NonNullable<PartRef['chunks']> => 
  */
 export function chunkConformance(name: string, factory: () => Promise<SnapshotStore>) {
   const test = suite(`store conformance (chunks, compression): ${name}`);
-  const open: SnapshotStore[] = [];
-  const fresh = async (): Promise<SnapshotStore> => {
-    const s = await factory();
-    open.push(s);
-    return s;
-  };
-  test.after.each(async () => {
-    for (const s of open.splice(0)) await s.close();
-  });
+  const fresh = freshStores(test, factory);
 
   test('a part above the threshold is stored as bounded chunks and reads back exactly', async () => {
     const s = await fresh();

@@ -6,7 +6,7 @@ import { sha256, sha256Hex } from '../../lib/bytes/index.ts';
 import { MANIFEST_FORMAT, readArchive, type SnapshotStore } from '../../lib/store/index.ts';
 import { encodeManifest } from '../../lib/store/manifest.ts';
 import { keyOf } from '../../lib/store/keys.ts';
-import { bytesOf, dump, partsOf, rejection, tempDir, withFault } from './helpers.ts';
+import { bytesOf, dump, freshStores, partsOf, rejection, tempDir, withFault } from './helpers.ts';
 
 const T0 = '2025-01-01T00:00:00.000Z';
 const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString('hex');
@@ -17,15 +17,7 @@ const hex = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toString
  */
 export function storeConformance(name: string, factory: () => Promise<SnapshotStore>) {
   const test = suite(`store conformance: ${name}`);
-  const open: SnapshotStore[] = [];
-  const fresh = async (): Promise<SnapshotStore> => {
-    const s = await factory();
-    open.push(s);
-    return s;
-  };
-  test.after.each(async () => {
-    for (const s of open.splice(0)) await s.close();
-  });
+  const fresh = freshStores(test, factory);
 
   test('put then get returns the same parts and a manifest whose bytes hash to the id', async () => {
     const s = await fresh();

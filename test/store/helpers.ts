@@ -69,3 +69,19 @@ export function noiseOf(seed: number, n: number): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A `fresh()` that opens a store from `factory` for one test of `test`'s suite and closes every
+ * store the test opened after it: the setup both conformance suites share.
+ */
+export function freshStores(test: { after: { each(fn: () => Promise<void>): void } }, factory: () => Promise<SnapshotStore>): () => Promise<SnapshotStore> {
+  const open: SnapshotStore[] = [];
+  test.after.each(async () => {
+    for (const s of open.splice(0)) await s.close();
+  });
+  return async () => {
+    const s = await factory();
+    open.push(s);
+    return s;
+  };
+}
