@@ -96,14 +96,13 @@ function buildCleaner(s: TSchema): Cleaner {
     return (v) => {
       own ??= new Map(Object.keys(props).map((k) => [k, cleanerOf(props[k]!)]));
       if (!isPlain(v)) return byClean(v);
-      const keys = Object.getOwnPropertyNames(v);
-      if (keys.includes('__proto__')) return byClean(v);
+      if (Object.hasOwn(v, '__proto__')) return byClean(v);
       const out: Record<string, unknown> = {};
-      for (const k of keys) {
-        // Clean keeps a key `in` the properties (inherited names too) and visits what it finds there.
-        if (!(k in props)) continue;
+      for (const k of Object.getOwnPropertyNames(v)) {
         const c = own.get(k);
-        out[k] = c === undefined ? copyState(v[k]) : c(v[k]);
+        if (c !== undefined) out[k] = c(v[k]);
+        // Clean keeps a key `in` the properties (inherited names too) and visits what it finds there.
+        else if (k in props) out[k] = copyState(v[k]);
       }
       return out;
     };
