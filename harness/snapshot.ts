@@ -3,7 +3,8 @@ import type { Override } from '../lib/config/overrides.ts';
 import { HclError } from '../lib/errors.ts';
 import { HV_DESCRIPTOR } from '../lib/hv/index.ts';
 import { decodePersistedPayload, encodePersistedPayload, type PersistedPayload } from '../lib/shim/index.ts';
-import { decodeCanonical, encodeCanonical } from '../lib/state/codec.ts';
+import { decodeSnapshot } from '../lib/diff/decode.ts';
+import { encodeCanonical } from '../lib/state/codec.ts';
 import type { InitState, ServicingState } from '../lib/state/servicing.ts';
 import type { Manifest, PartInput, Snapshot } from '../lib/store/index.ts';
 
@@ -73,22 +74,20 @@ function need(s: Snapshot, name: string): Uint8Array {
   return b;
 }
 
-/** Decodes a snapshot's parts (schema validation happens on restore, per unit). */
+/**
+ * Decodes a snapshot's parts for restore: the units, init and hv through the same decoder `show`
+ * and `diff` use, plus the shim checkpoint and the IGVM. Schema validation happens on restore.
+ */
 export function decodeParts(s: Snapshot): DecodedParts {
-  const id = s.manifest.id.slice(0, 12);
-  const units: ServicingState['units'] = [];
-  const unitMeta = new Map<string, { package: string; generation: number }>();
-  for (const ref of s.manifest.parts) {
-    if (!ref.name.startsWith(PART.unitPrefix)) continue;
-    const name = ref.name.slice(PART.unitPrefix.length);
-    units.push({ name, state: decodeCanonical(need(s, ref.name), `snapshot ${id} unit ${name}`) });
-    unitMeta.set(name, { package: String(ref.meta['package']), generation: Number(ref.meta['generation']) });
-  }
+  const d = decodeSnapshot(s);
+  const where = `snapshot ${s.manifest.id.slice(0, 12)}`;
+  if (d.init === undefined || d.hv === undefined) throw new HclError('STATE_DECODE', `${where}: part ${d.init === undefined ? PART.init : PART.hv} is missing`);
+  const entries = Object.entries(d.units);
   return {
-    init: decodeCanonical(need(s, PART.init), `snapshot ${id} init`) as InitState,
-    units,
-    unitMeta,
-    hv: decodeCanonical(need(s, PART.hv), `snapshot ${id} hv`),
+    init: d.init as InitState,
+    units: entries.map(([name, u]) => ({ name, state: u.state })),
+    unitMeta: new Map(entries.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
+    hv: d.hv,
     persisted: decodePersistedPayload(need(s, PART.persisted)),
     igvm: need(s, PART.igvm),
   };
