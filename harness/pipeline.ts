@@ -10,9 +10,9 @@ import {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, runShim, writePersistedState,
   type PersistedPayload, type ShimResult,
 } from '../lib/shim/index.ts';
-import type { Region } from '../lib/shim/params.ts';
+import type { Region } from '../lib/abi/shim-params.ts';
 import { SidecarDispatcher } from '../lib/sidecar/index.ts';
-import { defaultRegistry } from '../lib/state/registry.ts';
+import { defaultRegistry } from '../lib/snapshot/registry.ts';
 import { ServicingController } from '../lib/state/servicing.ts';
 import type { Topology } from '../lib/config/topology.ts';
 

@@ -9,12 +9,12 @@ export function register(program: Command): void {
     .option('--json', 'print {cases, ratios, goals, machine, ...} as JSON')
     .option('--plot <file.svg>', 'write time against VP count per stage as SVG')
     .action(action(async (opts: { quick?: boolean; json?: boolean; plot?: string }) => {
-      const { benchOptions, runBench } = await import('../bench.ts');
-      const { renderBench } = await import('../bench-report.ts');
+      const { benchOptions, runBench } = await import('../bench/bench.ts');
+      const { renderBench } = await import('../bench/report.ts');
       const r = await runBench(benchOptions(opts.quick === true, (line) => process.stderr.write(`${line}\n`)));
       if (opts.plot !== undefined) {
         const { writeFile } = await import('node:fs/promises');
-        const { benchSvg } = await import('../bench-plot.ts');
+        const { benchSvg } = await import('../bench/plot.ts');
         await writeFile(opts.plot, benchSvg(r.cases));
       }
       if (opts.json === true) printJson(r);

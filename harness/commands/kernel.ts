@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
-import type { Difference } from '../../lib/realkernel/index.ts';
+import type { Difference } from '../realkernel/index.ts';
 import { collect, configFrom } from './options.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
@@ -35,7 +35,7 @@ function usage(opts: CheckOptions): number {
 }
 
 async function checkDtbFile(file: string, opts: CheckOptions, timeoutMs: number): Promise<void> {
-  const rk = await import('../../lib/realkernel/index.ts');
+  const rk = await import('../realkernel/index.ts');
   const r = await rk.runCheck({ dtb: rk.readDtbFile(file), timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
   if (opts.json === true) printJson({ ok: r.differences.length === 0, bootMs: r.bootMs, cmdline: r.report.cmdline, cpu: r.report.cpu, nodes: r.report.nodes.map(({ meminfo: _m, ...n }) => n), qemu: r.argv, differences: r.differences });
   else process.stdout.write(`booted ${file} in ${(r.bootMs / 1000).toFixed(1)} s: cpus online ${r.report.cpu.online.trim()}, ${r.report.nodes.length} node(s)\n`);
@@ -52,7 +52,7 @@ function finish(what: string, differences: Difference[], opts: CheckOptions, for
 }
 
 async function checkPipeline(opts: CheckOptions, timeoutMs: number): Promise<void> {
-  const rk = await import('../../lib/realkernel/index.ts');
+  const rk = await import('../realkernel/index.ts');
   let vm;
   let what: string;
   if (opts.snapshot !== undefined) {
@@ -90,7 +90,7 @@ export function register(program: Command): void {
     .option('--json', 'print the assets and step timings as JSON')
     .action(
       action(async (opts: { json?: boolean }) => {
-        const { setupKernel } = await import('../../lib/realkernel/index.ts');
+        const { setupKernel } = await import('../realkernel/index.ts');
         const quiet = opts.json === true;
         const r = await setupKernel({ log: (l) => quiet || process.stderr.write(`${l}\n`) });
         if (quiet) return printJson(r);

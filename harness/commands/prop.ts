@@ -24,11 +24,11 @@ export function register(program: Command): void {
     .option('--replay <id>', 'replay a recorded run from its seed and path and show the counterexample')
     .option('--json', 'print run records as JSON')
     .action(action(async (opts: PropOptions) => {
-      const prop = await import('../prop.ts');
+      const prop = await import('../../properties/runner.ts');
       const { HclError } = await import('../../lib/errors.ts');
       if (opts.list === true) {
         const runs = await withStore(opts, (s) => s.listRuns());
-        const records = runs.map((r) => r.record as import('../prop.ts').PropRunRecord);
+        const records = runs.map((r) => r.record as import('../../properties/runner.ts').PropRunRecord);
         if (opts.json === true) return printJson(records);
         const { default: Table } = await import('cli-table3');
         const plain = process.stdout.isTTY !== true;

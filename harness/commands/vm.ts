@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--procfs-out <dir>', 'write the kernel ProcFs as a directory tree')
     .option('--json', 'print {topology, cmdline, bootCpus, stages} as JSON')
     .action(action(async (opts: ConfigOptions & Json & { show: string; dtbOut?: string; hostDtbOut?: string; procfsOut?: string }) => {
-      const { bootReport, writeBootOutputs, renderBoot } = await import('../vmview.ts');
+      const { bootReport, writeBootOutputs, renderBoot } = await import('../view/vmview.ts');
       const { boot } = await import('../pipeline.ts');
       const vm = boot(await configFrom(opts));
       await writeBootOutputs(vm, opts);
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--save', 'save the restored VM as a new snapshot (parent: the restored one)')
     .option('--json', 'print {id, from, topologyConsistent, proof, overrides, cmdline} as JSON')
     .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean }) => {
-      const { runRestore, renderRestore } = await import('../vmview.ts');
+      const { runRestore, renderRestore } = await import('../view/vmview.ts');
       const restoreOpts = {
         sets: opts.set,
         ...(opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) }),
@@ -67,7 +67,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'workload steps per cycle', (v) => Number(v), 50)
     .option('--json', 'print one record per cycle as JSON')
     .action(action(async (opts: ConfigOptions & StoreOptions & Json & { cycles: number; seed: number; steps: number }) => {
-      const { runCycles } = await import('../vmview.ts');
+      const { runCycles } = await import('../view/vmview.ts');
       const config = await configFrom(opts);
       const records = await withStore(opts, (s) => runCycles(s, config, opts, (r) => {
         if (opts.json !== true) process.stdout.write(`cycle ${r.cycle}: saved ${r.id.slice(0, 12)} (${formatBytes(r.newBytes)} new), restore proof ${r.proof ? 'ok' : 'FAILED'}, topology ${r.topologyConsistent ? 'consistent' : 'CHANGED'}\n`);
@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .option('--unit <name>', 'only this unit')
     .option('--json', 'print JSON (the default output is JSON too, with a header)')
     .action(action(async (ref: string, opts: StoreOptions & Json & { unit?: string }) => {
-      const { showSnapshot } = await import('../vmview.ts');
+      const { showSnapshot } = await import('../view/vmview.ts');
       process.stdout.write(await showSnapshot(ref, opts));
     }));
 }

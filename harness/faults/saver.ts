@@ -1,7 +1,7 @@
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
-import { scaledConfig } from '../bench-config.ts';
+import { scaledConfig } from '../bench/config.ts';
 import { bootWithWorkload, captureVm, saveVm } from '../servicing.ts';
-import { encodeParts } from '../snapshot.ts';
+import { encodeParts } from '../../lib/snapshot/parts.ts';
 import { runWorkload } from '../workload.ts';
 
 /**

@@ -2,8 +2,8 @@
 
 // decoded snapshots
 export type { DecodedSnapshot, DecodedUnit, DecodedManifest, Change, ChangeKind, SnapshotDiff, UpgradeNote } from './types.ts';
-export { decodeSnapshot, UNIT_PART_PREFIX } from './decode.ts';
-export type { SnapshotParts } from './decode.ts';
+export { decodeSnapshot, UNIT_PART_PREFIX } from '../snapshot/decode.ts';
+export type { SnapshotParts } from '../snapshot/decode.ts';
 
 // structural diff
 export { diffValues, byteRanges, joinKey, joinIndex, BYTE_RANGE_GAP } from './values.ts';

@@ -1,5 +1,5 @@
 import { generationReach } from '../state/downgrade.ts';
-import { defaultRegistry, type SchemaDump, type UnitRegistry } from '../state/registry.ts';
+import { defaultRegistry, type SchemaDump, type UnitRegistry } from '../snapshot/registry.ts';
 import type { ReachDumpUnit } from './schema-check.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { Direction, SchemaChangeKind } from './schema-check.ts';
 
 /**
  * The field-by-field comparison behind `schema check`, on the JSON Schema nodes of a schema dump
- * (lib/state/registry.ts `jsonSchema`: u64 and bytes marked by `x-encoding`, bounds of u64 as
+ * (lib/snapshot/registry.ts `jsonSchema`: u64 and bytes marked by `x-encoding`, bounds of u64 as
  * decimal strings, enums as `anyOf` of `const`, optional fields absent from `required`).
  */
 

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { defaultRegistry, type UnitRegistry } from '../state/registry.ts';
+import { defaultRegistry, type UnitRegistry } from '../snapshot/registry.ts';
 import { currentGeneration } from '../state/unit.ts';
 import type { Change, DecodedSnapshot, DecodedUnit, SnapshotDiff, UpgradeNote } from './types.ts';
 import { diffValues } from './values.ts';

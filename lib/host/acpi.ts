@@ -1,10 +1,10 @@
 import { ByteWriter } from '../bytes/index.ts';
 import type { VmConfig } from '../config/index.ts';
-import { encodeSlit } from '../shim/slit.ts';
+import { encodeSlit } from '../abi/slit.ts';
 
 /**
  * The ACPI tables the host puts in the parameter region next to the device tree: the SLIT from
- * the distance matrix (encoder in lib/shim/slit.ts, shared with its decoder) and a PPTT
+ * the distance matrix (encoder in lib/abi/slit.ts, shared with its decoder) and a PPTT
  * (ACPI 6.4 §5.2.29) with one physical package per NUMA node and one leaf processor per VP.
  */
 

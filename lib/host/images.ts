@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter, sha256 } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
-import { SHIM_IMAGE_SIZE, SHIM_PARAMS_OFFSET } from '../shim/params.ts';
+import { SHIM_IMAGE_SIZE, SHIM_PARAMS_OFFSET } from '../abi/shim-params.ts';
 
 /**
  * The binaries an OpenHCL package carries, as the model builds them: the shim (openhcl_boot),
@@ -22,7 +22,7 @@ export const IMAGE_VERSIONS = {
 
 /** Entry offset from each image's start: past the header page, where "code" begins. */
 export const IMAGE_ENTRY_OFFSET = 0x1000;
-/** Image sizes in bytes; the shim's is fixed by lib/shim/params.ts. */
+/** Image sizes in bytes; the shim's is fixed by lib/abi/shim-params.ts. */
 export const IMAGE_SIZES = { shim: SHIM_IMAGE_SIZE, kernel: 0x4000, sidecar: 0x2000 } as const;
 
 /** What an image header says. */

@@ -1,7 +1,7 @@
 import { Type, type Static, type TBigInt, type TObject } from '@sinclair/typebox';
 import type { Topology } from '../config/topology.ts';
 import { HclError } from '../errors.ts';
-import { cleanCopy } from '../hcl/units/clean.ts';
+import { cleanCopy } from '../state/clean.ts';
 import { copyState } from '../state/copy.ts';
 import { checkSchema, u64, uint, type UnitDescriptor } from '../state/unit.ts';
 import { AARCH64_REGISTERS, X86_REGISTERS, resetRegisters } from './registers.ts';

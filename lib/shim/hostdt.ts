@@ -1,7 +1,7 @@
 import { HclError, isHclError, type HclErrorCode } from '../errors.ts';
 import { findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64 } from '../fdt/index.ts';
 import type { Fdt, FdtNode } from '../fdt/index.ts';
-import type { Region } from './params.ts';
+import type { Region } from '../abi/shim-params.ts';
 
 /**
  * The host device tree as the shim reads it (openhcl host_fdt_parser rules, reference §1a).

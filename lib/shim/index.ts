@@ -4,17 +4,17 @@ export {
   HEAP_LAYOUT, DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES,
   encodeShimParams, decodeShimParams, encodeCommandLinePage, decodeCommandLinePage,
   encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout, shimGpa,
-} from './params.ts';
+} from '../abi/shim-params.ts';
 export type {
   ShimParams, ShimLayout, LayoutOptions, Region, IsolationName, IsolationTypeCode, ParavisorCommandLine, CommandLinePolicy, MeasuredVtl2Config,
-} from './params.ts';
+} from '../abi/shim-params.ts';
 export { parseHostDt, IGVM_MEMORY_TYPE, SHIM_LIMITS, COM3_PORT } from './hostdt.ts';
 export type { HostDt, HostVmbus } from './hostdt.ts';
-export { encodeSlit, decodeSlit } from './slit.ts';
+export { encodeSlit, decodeSlit } from '../abi/slit.ts';
 export {
   PERSISTED_MAGIC, encodePersistedPayload, decodePersistedPayload, writePersistedState, readPersistedState, clearPersistedState,
-} from './persisted.ts';
-export type { PersistedPayload } from './persisted.ts';
+} from '../abi/persisted.ts';
+export type { PersistedPayload } from '../abi/persisted.ts';
 export { buildKernelCommandLine, parseShimOptions, hostIsTrusted, userCommandLine, cmdlineValue, generatedParameters } from './cmdline.ts';
 export type { ShimOptions, CmdlineInputs } from './cmdline.ts';
 export { planSidecar, splitRuns, sidecarNodePages, SIDECAR_MAX_NODE_CPUS, SIDECAR_RESTORE_MAX_CPUS } from './sidecarplan.ts';
@@ -23,7 +23,7 @@ export { MEMORY_VTL_TYPE, decideVtl2Ram, decideMmio, partitionMemory, partitionM
 export type { Vtl2Range, MemoryEntry } from './partition.ts';
 export { buildKernelDt, splitMemoryMap } from './kerneldt.ts';
 export type { KernelDtInputs, Arm64CpuStatus } from './kerneldt.ts';
-export { writeHandoff, readHandoff, HANDOFF_SIZE } from './handoff.ts';
-export type { KernelHandoff } from './handoff.ts';
+export { writeHandoff, readHandoff, HANDOFF_SIZE } from '../abi/handoff.ts';
+export type { KernelHandoff } from '../abi/handoff.ts';
 export { runShim } from './run.ts';
 export type { ShimResult, RunShimOptions } from './run.ts';

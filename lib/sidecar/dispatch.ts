@@ -3,7 +3,7 @@ import { HclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
 import {
   COMMAND, CONTROL, CPU_STATUS, PAGE, SIDECAR_COMMAND, encodeSidecarOutput, type SidecarOutput, type SidecarParams,
-} from './layout.ts';
+} from '../abi/sidecar-pages.ts';
 
 /** What a sidecar CPU does for a VP: the hypervisor side of RUN_VP and register access. */
 export interface VpBackend {

@@ -2,7 +2,7 @@
 export {
   CPU_STATUS, SIDECAR_COMMAND, CONTROL, COMMAND, SIDECAR_MAX_NODES, SIDECAR_MAX_CPUS,
   encodeSidecarParams, decodeSidecarParams, encodeSidecarOutput, decodeSidecarOutput,
-} from './layout.ts';
-export type { SidecarParams, SidecarNodeParams, SidecarOutput } from './layout.ts';
+} from '../abi/sidecar-pages.ts';
+export type { SidecarParams, SidecarNodeParams, SidecarOutput } from '../abi/sidecar-pages.ts';
 export { startSidecar, SidecarDispatcher, SimpleVpBackend } from './dispatch.ts';
 export type { VpBackend, CpuStatusName, CommandResponse } from './dispatch.ts';

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { defaultRegistry, type UnitRegistry } from './registry.ts';
+import { defaultRegistry, type UnitRegistry } from '../snapshot/registry.ts';
 import { checkSchema, currentGeneration, type UnitDescriptor } from './unit.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Topology } from '../config/topology.ts';
 import { HclError, isHclError } from '../errors.ts';
-import type { UnitRegistry } from './registry.ts';
+import type { UnitRegistry } from '../snapshot/registry.ts';
 import { checkSchema, u64, type StateUnit } from './unit.ts';
 
 /**

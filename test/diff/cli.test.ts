@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { runCli } from '../cli.ts';
 import { encodeCanonical } from '../../lib/state/codec.ts';
-import { defaultRegistry } from '../../lib/state/registry.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { schemaDumpWithReach } from '../../lib/diff/index.ts';
 import { SnapshotStore } from '../../lib/store/index.ts';
 import { tempDir } from '../store/helpers.ts';

@@ -6,7 +6,7 @@ import { checkSchemaCompat, diffSnapshots, parseSchemaDump, schemaDumpWithReach 
 import { isHclError } from '../../lib/errors.ts';
 import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
 import { downgrade, generationReach } from '../../lib/state/downgrade.ts';
-import { defaultRegistry, jsonSchema } from '../../lib/state/registry.ts';
+import { defaultRegistry, jsonSchema } from '../../lib/snapshot/registry.ts';
 import { bootedUnits, decodedOf, freshUnits } from './helpers.ts';
 
 const registry = defaultRegistry();

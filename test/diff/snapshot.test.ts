@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Type } from '@sinclair/typebox';
 import { diffSnapshots, isEmptyDiff, type DecodedSnapshot } from '../../lib/diff/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { UnitRegistry } from '../../lib/state/registry.ts';
+import { UnitRegistry } from '../../lib/snapshot/registry.ts';
 import { uint, type UnitDescriptor } from '../../lib/state/unit.ts';
 import { bootedUnits, decodedOf } from './helpers.ts';
 

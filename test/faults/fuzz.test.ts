@@ -11,7 +11,7 @@ import { hostParamsFor } from '../../lib/host/index.ts';
 import { fixChecksum, readIgvm } from '../../lib/igvm/index.ts';
 import { parseHostDt } from '../../lib/shim/index.ts';
 import { decodeCanonical } from '../../lib/state/codec.ts';
-import { defaultRegistry } from '../../lib/state/registry.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { SnapshotStore, parseArchive } from '../../lib/store/index.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { bootWithWorkload, saveVm } from '../../harness/servicing.ts';

@@ -7,7 +7,7 @@ import { SnapshotStore } from '../../lib/store/index.ts';
 import { textOf } from '../../lib/store/keys.ts';
 import type { Vm } from '../../harness/pipeline.ts';
 import { bootWithWorkload, captureVm, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
-import { encodeParts } from '../../harness/snapshot.ts';
+import { encodeParts } from '../../lib/snapshot/parts.ts';
 import { codeOf, repoPath, tempDir } from './helpers.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHclError } from '../../lib/errors.ts';
-import { BENCH_GOALS, benchOptions, computeRatios, median, runBench, type BenchCase, type BenchStage } from '../../harness/bench.ts';
-import { scaledConfig, BENCH_VPS_PER_NODE } from '../../harness/bench-config.ts';
-import { benchSvg } from '../../harness/bench-plot.ts';
-import { renderBench } from '../../harness/bench-report.ts';
+import { BENCH_GOALS, benchOptions, computeRatios, median, runBench, type BenchCase, type BenchStage } from '../../harness/bench/bench.ts';
+import { scaledConfig, BENCH_VPS_PER_NODE } from '../../harness/bench/config.ts';
+import { benchSvg } from '../../harness/bench/plot.ts';
+import { renderBench } from '../../harness/bench/report.ts';
 
 for (const vps of [1, 4, 64, 256, 512, 2048]) {
   test(`scaledConfig(${vps}) is a valid config with devices scaled along`, () => {

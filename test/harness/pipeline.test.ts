@@ -7,7 +7,7 @@ import { readFdt, findNode, propU32 } from '../../lib/fdt/index.ts';
 import { boot, onlineSidecarCpu } from '../../harness/pipeline.ts';
 import { parseCpuList } from '../../lib/kernel/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { bootReport } from '../../harness/vmview.ts';
+import { bootReport } from '../../harness/view/vmview.ts';
 
 for (const name of PRESETS) {
   test(`${name}: openvmm_hcl discovers exactly the config's topology through every stage`, () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findRun, recordRuns, replayRecord, runOne, shares, type PropRunRecord } from '../../harness/prop.ts';
+import { findRun, recordRuns, replayRecord, runOne, shares, type PropRunRecord } from '../../properties/runner.ts';
 import { withSeam } from '../../properties/seams.ts';
 import { storeModel } from '../../properties/props/store.ts';
 import { codecMutation } from '../../properties/props/codecs.ts';

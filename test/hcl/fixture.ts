@@ -1,7 +1,7 @@
 import type { TopoRange } from '../../lib/config/topology.ts';
 import { fdtNode, prop, writeFdt } from '../../lib/fdt/index.ts';
 import type { FdtNode } from '../../lib/fdt/index.ts';
-import { procfsNotFound, type ProcFs } from '../../lib/kernel/procfs.ts';
+import { procfsNotFound, type ProcFs } from '../../lib/abi/procfs.ts';
 
 /** A ProcFs over a map of path → bytes (directories are implied by file paths). */
 export function mapProcFs(files: Map<string, Uint8Array>): ProcFs {

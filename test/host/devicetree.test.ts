@@ -8,7 +8,7 @@ import { PRESETS, presetConfig, topologyFromConfig } from '../../lib/config/inde
 import { readFdt } from '../../lib/fdt/index.ts';
 import { hostBootargs, hostDtb, hostPptt, hostSlit, distanceMatrix, PPTT_FLAGS } from '../../lib/host/index.ts';
 import { parseHostDt, IGVM_MEMORY_TYPE } from '../../lib/shim/hostdt.ts';
-import { decodeSlit } from '../../lib/shim/slit.ts';
+import { decodeSlit } from '../../lib/abi/slit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hclckpt-hostdt-'));
 const hasDtc = spawnSync('dtc', ['--version']).status === 0;

@@ -3,14 +3,14 @@ import * as assert from 'uvu/assert';
 import { isHclError, type HclErrorCode } from '../../lib/errors.ts';
 import { presetConfig } from '../../lib/config/index.ts';
 import { PlatformType, decodeNativeContext, decodeVsmContext, readIgvm } from '../../lib/igvm/index.ts';
-import { cpioFiles, readCpio } from '../../lib/kernel/cpio.ts';
+import { cpioFiles, readCpio } from '../../lib/abi/cpio.ts';
 import {
   buildPackage, hostDtb, hostParamsFor, loadIgvm, packageOptionsFor, readImageHeader, IMAGE_ENTRY_OFFSET, IMAGE_VERSIONS,
   type PackageOptions,
 } from '../../lib/host/index.ts';
 import {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeMeasuredConfig, decodeShimParams, PARAM_REGION_PAGES, ISOLATION_NAMES,
-} from '../../lib/shim/params.ts';
+} from '../../lib/abi/shim-params.ts';
 import { readFdt } from '../../lib/fdt/index.ts';
 
 const BASE: PackageOptions = { arch: 'x86_64', usermodeVersion: '1.7.0', staticCmdline: 'panic=-1 reboot=triple', policy: 'append-chosen' };

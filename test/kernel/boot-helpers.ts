@@ -1,6 +1,6 @@
 // Test helper: place a DTB, command line and initrd in guest memory behind a handoff record, boot.
 import { GuestMemory } from '../../lib/memory/index.ts';
-import { writeHandoff } from '../../lib/shim/handoff.ts';
+import { writeHandoff } from '../../lib/abi/handoff.ts';
 import { bootKernel, type Kernel } from '../../lib/kernel/index.ts';
 
 /** The GPA of the handoff record the helper writes. */

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
-import { parseReport, parseSections } from '../../lib/realkernel/report.ts';
+import { parseReport, parseSections } from '../../harness/realkernel/report.ts';
 import { readText, type Kernel } from '../../lib/kernel/index.ts';
 import { bootFromParts } from './boot-helpers.ts';
 

@@ -5,11 +5,11 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkVm, formatDifferences, overlayProcFs, runCheck } from '../../lib/realkernel/index.ts';
+import { checkVm, formatDifferences, overlayProcFs, runCheck } from '../../harness/realkernel/index.ts';
 import { loadConfig, presetConfig } from '../../lib/config/index.ts';
 import { boot } from '../../harness/pipeline.ts';
-import { dumpQemuDtb } from '../../lib/realkernel/qemu.ts';
-import { requireAssets } from '../../lib/realkernel/setup.ts';
+import { dumpQemuDtb } from '../../harness/realkernel/qemu.ts';
+import { requireAssets } from '../../harness/realkernel/setup.ts';
 import { FIXTURE_SHAPE, fixtureDtb, handModel } from './fixture.ts';
 
 if (process.env['HCLCKPT_REAL_KERNEL'] === '1') {

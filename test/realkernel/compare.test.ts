@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fdtNode, prop, readFdt, writeFdt } from '../../lib/fdt/index.ts';
-import { compareWithModel, formatDifferences } from '../../lib/realkernel/compare.ts';
-import { parseReport } from '../../lib/realkernel/report.ts';
+import { compareWithModel, formatDifferences } from '../../harness/realkernel/compare.ts';
+import { parseReport } from '../../harness/realkernel/report.ts';
 import { fixtureDtb, fixtureLog, handModel } from './fixture.ts';
 
 const dtb = fixtureDtb();

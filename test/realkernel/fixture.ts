@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readFdt } from '../../lib/fdt/index.ts';
 import type { FdtNode } from '../../lib/fdt/types.ts';
-import { procfsNotFound, type ProcFs } from '../../lib/kernel/procfs.ts';
+import { procfsNotFound, type ProcFs } from '../../lib/abi/procfs.ts';
 
 const here = (f: string): string => fileURLToPath(new URL(`fixtures/${f}`, import.meta.url));
 

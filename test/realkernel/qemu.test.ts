@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHclError } from '../../lib/errors.ts';
-import { cpuRanges, qemuArgsFor, validateSpec, type BootSpec } from '../../lib/realkernel/qemu.ts';
-import { shapeFromDtb } from '../../lib/realkernel/spec.ts';
+import { cpuRanges, qemuArgsFor, validateSpec, type BootSpec } from '../../harness/realkernel/qemu.ts';
+import { shapeFromDtb } from '../../harness/realkernel/spec.ts';
 import { FIXTURE_SHAPE, fixtureDtb } from './fixture.ts';
 
 const files = { kernel: '/k/vmlinuz', initrd: '/k/initrd.gz', dtb: '/k/x.dtb' };

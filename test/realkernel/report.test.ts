@@ -3,9 +3,9 @@ import * as assert from 'uvu/assert';
 import { gzipSync } from 'node:zlib';
 import { isHclError } from '../../lib/errors.ts';
 import { findNode, readFdt, type FdtNode } from '../../lib/fdt/index.ts';
-import { MARK } from '../../lib/realkernel/initramfs.ts';
-import { cpuRanges } from '../../lib/realkernel/qemu.ts';
-import { parseReport, parseSections, parseZoneinfo } from '../../lib/realkernel/report.ts';
+import { MARK } from '../../harness/realkernel/initramfs.ts';
+import { cpuRanges } from '../../harness/realkernel/qemu.ts';
+import { parseReport, parseSections, parseZoneinfo } from '../../harness/realkernel/report.ts';
 import { FIXTURE_SHAPE, fixtureDtb, fixtureLog } from './fixture.ts';
 
 const log = fixtureLog();

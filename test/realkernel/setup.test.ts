@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { isHclError } from '../../lib/errors.ts';
-import { buildInitramfs, initScript, MARK } from '../../lib/realkernel/initramfs.ts';
-import { findAssets, kernelCacheDir, requireAssets, setupKernel } from '../../lib/realkernel/setup.ts';
+import { buildInitramfs, initScript, MARK } from '../../harness/realkernel/initramfs.ts';
+import { findAssets, kernelCacheDir, requireAssets, setupKernel } from '../../harness/realkernel/setup.ts';
 
 test('the cache dir is HCLCKPT_KERNEL_DIR, else ~/.cache/hclckpt/kernel', () => {
   assert.is(kernelCacheDir({ HCLCKPT_KERNEL_DIR: '/x/k' }), '/x/k');

@@ -9,7 +9,7 @@ import { loadConfig, presetConfig, topologyFromConfig, type VmConfig } from '../
 import { isHclError } from '../../lib/errors.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { register } from '../../harness/commands/kernel.ts';
-import { compareWithModel, formatDifferences, overlayProcFs, parseReport, shapeFromTopology, virtMpidr } from '../../lib/realkernel/index.ts';
+import { compareWithModel, formatDifferences, overlayProcFs, parseReport, shapeFromTopology, virtMpidr } from '../../harness/realkernel/index.ts';
 
 const CONFIG = 'test/realkernel/configs/virt-4node-16vp.json';
 const LOG = 'test/realkernel/fixtures/virt-4node-16vp.serial.txt';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import {
   COMMAND_LINE_MAX, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeMeasuredConfig, decodeShimParams, defaultLayout,
   encodeCommandLinePage, encodeMeasuredConfig, encodeShimParams, type ShimParams,
-} from '../../lib/shim/params.ts';
+} from '../../lib/abi/shim-params.ts';
 import { expectError } from './expect.ts';
 
 test('default layout: every region inside VTL2, page-aligned, disjoint, in order', () => {

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UNIT_DESCRIPTORS } from '../../lib/hcl/units/index.ts';
-import { UnitRegistry, defaultRegistry, jsonSchema } from '../../lib/state/registry.ts';
+import { UnitRegistry, defaultRegistry, jsonSchema } from '../../lib/snapshot/registry.ts';
 import { fieldPath, u64, type UnitDescriptor } from '../../lib/state/unit.ts';
 import { throwsHcl } from '../hcl/units/fixture.ts';
 

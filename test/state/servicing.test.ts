@@ -4,7 +4,7 @@ import { runWorkload } from '../../harness/workload.ts';
 import { createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
 import { HvPartition } from '../../lib/hv/index.ts';
 import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
-import { defaultRegistry } from '../../lib/state/registry.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { ServicingController, saveRank, type Clock, type InitInput, type ServicingState } from '../../lib/state/servicing.ts';
 import type { StateUnit } from '../../lib/state/unit.ts';
 import { testContext, throwsHcl } from '../hcl/units/fixture.ts';

@@ -4,7 +4,7 @@ import type { VmConfig } from '../../config/schema.ts';
 import { HclError } from '../../errors.ts';
 import { copyState } from '../../state/copy.ts';
 import { currentGeneration, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
-import { cleanCopy } from './clean.ts';
+import { cleanCopy } from '../../state/clean.ts';
 
 /** What every unit is built from: the discovered topology and the configured devices. */
 export interface UnitContext {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { mulberry32, runWorkload } from '../../../harness/workload.ts';
-import { cleanCopy, cleanState } from '../../../lib/hcl/units/clean.ts';
+import { cleanCopy, cleanState } from '../../../lib/state/clean.ts';
 import { UNIT_DESCRIPTORS, createUnits } from '../../../lib/hcl/units/index.ts';
 import { HvPartition } from '../../../lib/hv/index.ts';
 import { HvStateSchema } from '../../../lib/hv/partition.ts';

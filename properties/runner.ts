@@ -3,10 +3,10 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import fc from 'fast-check';
 import { HclError } from '../lib/errors.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
-import type { NamedProperty } from '../properties/define.ts';
-import { SEAM_ENV } from '../properties/seams.ts';
-import { SUITE, findProperty } from '../properties/suite.ts';
-import { propMaxVps } from '../properties/vm.ts';
+import type { NamedProperty } from './define.ts';
+import { SEAM_ENV } from './seams.ts';
+import { SUITE, findProperty } from './suite.ts';
+import { propMaxVps } from './vm.ts';
 
 /**
  * The regression runner behind `hclckpt prop`: runs named properties outside uvu, spread over

@@ -1,6 +1,6 @@
-import { isHclError } from '../errors.ts';
-import { readFdt } from '../fdt/index.ts';
-import { readText, type ProcFs } from '../kernel/procfs.ts';
+import { isHclError } from '../../lib/errors.ts';
+import { readFdt } from '../../lib/fdt/index.ts';
+import { readText, type ProcFs } from '../../lib/abi/procfs.ts';
 import { diffFdt, isQemuRewritten, memoryPerNode, showValue, type Difference } from './fdtdiff.ts';
 import { memTotalKb, type RealKernelReport } from './report.ts';
 

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { HclError } from '../errors.ts';
+import { HclError } from '../../lib/errors.ts';
 import { MARK, type SectionKind } from './initramfs.ts';
 
 /**

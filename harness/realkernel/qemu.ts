@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HclError } from '../errors.ts';
+import { HclError } from '../../lib/errors.ts';
 import { run, tail } from './exec.ts';
 import { MARK } from './initramfs.ts';
 

@@ -1,12 +1,12 @@
-import { openStore } from '../lib/store/index.ts';
-import { scaledConfig } from './bench-config.ts';
-import { bootWithWorkload, restoreSnapshot, saveVm } from './servicing.ts';
+import { openStore } from '../../lib/store/index.ts';
+import { scaledConfig } from './config.ts';
+import { bootWithWorkload, restoreSnapshot, saveVm } from '../servicing.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Profiling driver for the bench's cycle case: `node --cpu-prof --import tsx harness/bench-profile.ts
+ * Profiling driver for the bench's cycle case: `node --cpu-prof --import tsx harness/bench/profile.ts
  * [VPS] [CYCLES]` boots one VM and runs CYCLES save+restore cycles on a LevelDB store, so the
  * profile shows where a cycle's time goes.
  */

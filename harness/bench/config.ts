@@ -1,6 +1,6 @@
-import { sha256Hex } from '../lib/bytes/index.ts';
-import { presetConfig, validateConfig, type VmConfig } from '../lib/config/index.ts';
-import { HclError } from '../lib/errors.ts';
+import { sha256Hex } from '../../lib/bytes/index.ts';
+import { presetConfig, validateConfig, type VmConfig } from '../../lib/config/index.ts';
+import { HclError } from '../../lib/errors.ts';
 
 /**
  * Bench configurations: the `large` preset (64 nodes × 32 VPs, 2 GiB per node) cut down to

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { HclError } from '../errors.ts';
+import { HclError } from '../../lib/errors.ts';
 import { run, tail, type ExecResult } from './exec.ts';
 import { buildInitramfs, initramfsId, initScript } from './initramfs.ts';
 

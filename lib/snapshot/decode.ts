@@ -1,13 +1,13 @@
 import { HclError } from '../errors.ts';
 import { decodeCanonical } from '../state/codec.ts';
-import { defaultRegistry, type UnitRegistry } from '../state/registry.ts';
-import type { DecodedManifest, DecodedSnapshot, DecodedUnit } from './types.ts';
+import { defaultRegistry, type UnitRegistry } from './registry.ts';
+import type { DecodedManifest, DecodedSnapshot, DecodedUnit } from '../diff/types.ts';
 
 /**
  * Decodes a snapshot's parts (from the store or an `.hclsnap` archive) into a DecodedSnapshot.
  * Part layout: `unit/<name>` holds one unit's state as canonical msgpack, with `generation` and
  * `package` in the part's meta (else the manifest's `info.generation` and the registry's package);
- * `hv` holds the hypervisor state; `init` the init state (harness/snapshot.ts writes this layout).
+ * `hv` holds the hypervisor state; `init` the init state (lib/snapshot/parts.ts writes this layout).
  * Other parts (`persisted`, `igvm`) are not canonical msgpack and are left out.
  */
 

@@ -2,17 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, totalmem, tmpdir, type as osType, release } from 'node:os';
 import { join } from 'node:path';
-import { readFdt } from '../lib/fdt/index.ts';
-import { hostParamsFor } from '../lib/host/index.ts';
-import { openStore } from '../lib/store/index.ts';
-import { HclError } from '../lib/errors.ts';
-import { scaledConfig } from './bench-config.ts';
-import { clearDir, jsonPeer, openRawLevel, rawFdt, rawLevel, rawMsgpack, type BaselineState } from './bench-baselines.ts';
-import { cliStartTimes } from './bench-cli.ts';
-import { boot, type Vm } from './pipeline.ts';
-import { bootWithWorkload, captureVm, restoreSnapshot, saveVm } from './servicing.ts';
-import { encodeParts } from './snapshot.ts';
-import { runWorkload, type WorkloadSpec } from './workload.ts';
+import { readFdt } from '../../lib/fdt/index.ts';
+import { hostParamsFor } from '../../lib/host/index.ts';
+import { openStore } from '../../lib/store/index.ts';
+import { HclError } from '../../lib/errors.ts';
+import { scaledConfig } from './config.ts';
+import { clearDir, jsonPeer, openRawLevel, rawFdt, rawLevel, rawMsgpack, type BaselineState } from './baselines.ts';
+import { cliStartTimes } from './cli.ts';
+import { boot, type Vm } from '../pipeline.ts';
+import { bootWithWorkload, captureVm, restoreSnapshot, saveVm } from '../servicing.ts';
+import { encodeParts } from '../../lib/snapshot/parts.ts';
+import { runWorkload, type WorkloadSpec } from '../workload.ts';
 
 /**
  * `hclckpt bench`: boot, save, restore (with its proof) and a whole save+restore cycle at several

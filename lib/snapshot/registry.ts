@@ -1,7 +1,7 @@
 import { HclError } from '../errors.ts';
 import { UNIT_DESCRIPTORS } from '../hcl/units/index.ts';
 import { HV_DESCRIPTOR } from '../hv/partition.ts';
-import { checkSchema, currentGeneration, type UnitDescriptor, type UnitGeneration } from './unit.ts';
+import { checkSchema, currentGeneration, type UnitDescriptor, type UnitGeneration } from '../state/unit.ts';
 
 /**
  * The schema registry: every state unit's descriptor (all generations), validation with field

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { HclError } from '../lib/errors.ts';
+import { HclError } from '../../lib/errors.ts';
 
 /** The CLI launcher `hclckpt` runs as (bin/hclckpt.mjs, which loads cli.ts through tsx). */
-export const CLI_BIN = fileURLToPath(new URL('../bin/hclckpt.mjs', import.meta.url));
+export const CLI_BIN = fileURLToPath(new URL('../../bin/hclckpt.mjs', import.meta.url));
 
 function wallMs(args: string[], env: NodeJS.ProcessEnv): number {
   const t0 = performance.now();

@@ -1,6 +1,6 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { copyState } from '../../state/copy.ts';
+import { copyState } from './copy.ts';
 
 /**
  * Dropping unknown fields from a restored unit state (TypeBox `Value.Clean`), with the cost of

@@ -1,15 +1,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { VmConfig } from '../lib/config/index.ts';
-import { canonicalJson } from '../lib/diff/canonical-json.ts';
-import { HclError } from '../lib/errors.ts';
-import { printDts, readFdt } from '../lib/fdt/index.ts';
-import type { ProcFs } from '../lib/kernel/index.ts';
-import { hostDtb } from '../lib/host/index.ts';
-import type { SnapshotStore } from '../lib/store/index.ts';
-import type { Vm } from './pipeline.ts';
-import { restoreSnapshot, saveVm, bootWithWorkload, type RestoreOptions, type ProofDifference } from './servicing.ts';
-import { parseWorkload, runWorkload } from './workload.ts';
+import type { VmConfig } from '../../lib/config/index.ts';
+import { canonicalJson } from '../../lib/diff/canonical-json.ts';
+import { HclError } from '../../lib/errors.ts';
+import { printDts, readFdt } from '../../lib/fdt/index.ts';
+import type { ProcFs } from '../../lib/kernel/index.ts';
+import { hostDtb } from '../../lib/host/index.ts';
+import type { SnapshotStore } from '../../lib/store/index.ts';
+import type { Vm } from '../pipeline.ts';
+import { restoreSnapshot, saveVm, bootWithWorkload, type RestoreOptions, type ProofDifference } from '../servicing.ts';
+import { parseWorkload, runWorkload } from '../workload.ts';
 
 /**
  * What the VM commands print: boot reports, restore results, cycle records, decoded snapshots.
@@ -157,7 +157,7 @@ export async function runCycles(store: SnapshotStore, config: VmConfig, o: { cyc
 
 /** `show REF [--unit NAME]`: canonical JSON of the decoded snapshot or one unit. */
 export async function showSnapshot(ref: string, o: { store?: string; unit?: string }): Promise<string> {
-  const { loadSnapshotForDiff } = await import('./commands/diff.ts');
+  const { loadSnapshotForDiff } = await import('../commands/diff.ts');
   const d = await loadSnapshotForDiff(ref, o.store);
   if (o.unit === undefined) return `${canonicalJson(d)}\n`;
   const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);

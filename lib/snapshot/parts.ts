@@ -1,12 +1,12 @@
-import type { VmConfig } from '../lib/config/index.ts';
-import type { Override } from '../lib/config/overrides.ts';
-import { HclError } from '../lib/errors.ts';
-import { HV_DESCRIPTOR } from '../lib/hv/index.ts';
-import { decodePersistedPayload, encodePersistedPayload, type PersistedPayload } from '../lib/shim/index.ts';
-import { decodeSnapshot } from '../lib/diff/decode.ts';
-import { encodeCanonical } from '../lib/state/codec.ts';
-import type { InitState, ServicingState } from '../lib/state/servicing.ts';
-import type { Manifest, PartInput, Snapshot } from '../lib/store/index.ts';
+import type { VmConfig } from '../config/index.ts';
+import type { Override } from '../config/overrides.ts';
+import { HclError } from '../errors.ts';
+import { HV_DESCRIPTOR } from '../hv/index.ts';
+import { decodePersistedPayload, encodePersistedPayload, type PersistedPayload } from '../shim/index.ts';
+import { decodeSnapshot } from './decode.ts';
+import { encodeCanonical } from '../state/codec.ts';
+import type { InitState, ServicingState } from '../state/servicing.ts';
+import type { Manifest, PartInput, Snapshot } from '../store/index.ts';
 
 /**
  * How a saved VM is laid out as snapshot parts. Each part is one content-addressed blob, so a

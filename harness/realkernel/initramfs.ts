@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { sha256Hex } from '../bytes/index.ts';
+import { sha256Hex } from '../../lib/bytes/index.ts';
 
 /**
  * The guest side of the real-kernel check: a busybox initramfs whose /init prints what the
@@ -71,7 +71,7 @@ export interface CpioEntry {
   rdev?: { major: number; minor: number };
 }
 
-// Replace with lib/kernel/cpio.ts `writeCpio` once that lands: one newc writer in the project.
+// Replace with lib/abi/cpio.ts `writeCpio` once that lands: one newc writer in the project.
 function newc(entries: readonly CpioEntry[]): Uint8Array {
   const chunks: Buffer[] = [];
   let size = 0;

@@ -1,8 +1,8 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
-import { readFdt, writeFdt, type Fdt } from '../lib/fdt/index.ts';
-import type { PartInput } from '../lib/store/index.ts';
+import { readFdt, writeFdt, type Fdt } from '../../lib/fdt/index.ts';
+import type { PartInput } from '../../lib/store/index.ts';
 
 /**
  * The bench's baselines, measured on exactly the state hclckpt saves:

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HclError } from '../errors.ts';
-import type { ProcFs } from '../kernel/procfs.ts';
+import { HclError } from '../../lib/errors.ts';
+import type { ProcFs } from '../../lib/abi/procfs.ts';
 import { compareWithModel } from './compare.ts';
 import { diffFdt, type Difference } from './fdtdiff.ts';
 import { bootDtb, cpuRanges, type BootSpec } from './qemu.ts';

@@ -1,7 +1,7 @@
-import type { Topology, VmConfig } from '../config/index.ts';
-import { HclError } from '../errors.ts';
-import { findNode, propCells, propStrings, readFdt } from '../fdt/index.ts';
-import type { Fdt } from '../fdt/types.ts';
+import type { Topology, VmConfig } from '../../lib/config/index.ts';
+import { HclError } from '../../lib/errors.ts';
+import { findNode, propCells, propStrings, readFdt } from '../../lib/fdt/index.ts';
+import type { Fdt } from '../../lib/fdt/types.ts';
 import { memoryPerNode } from './fdtdiff.ts';
 import type { BootSpec } from './qemu.ts';
 

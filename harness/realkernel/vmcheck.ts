@@ -1,6 +1,6 @@
-import type { Topology, VmConfig } from '../config/index.ts';
-import { HclError } from '../errors.ts';
-import type { ProcFs } from '../kernel/procfs.ts';
+import type { Topology, VmConfig } from '../../lib/config/index.ts';
+import { HclError } from '../../lib/errors.ts';
+import type { ProcFs } from '../../lib/abi/procfs.ts';
 import { runCheck, type CheckInput, type CheckResult } from './check.ts';
 import { shapeFromTopology } from './spec.ts';
 

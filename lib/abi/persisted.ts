@@ -1,7 +1,7 @@
 import { ByteReader, ByteWriter } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
-import type { Region } from './params.ts';
+import type { Region } from './shim-params.ts';
 
 /**
  * Shim persisted state: what the paravisor saves for the next shim at servicing time. The
