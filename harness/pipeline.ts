@@ -6,11 +6,11 @@ import { createUnits, type HclUnits } from '../lib/hcl/units/index.ts';
 import { buildPackage, hostParamsFor, loadIgvm, packageOptionsFor, type LoadedIgvm } from '../lib/host/index.ts';
 import { HvPartition } from '../lib/hv/index.ts';
 import { bootKernel, type Kernel } from '../lib/kernel/index.ts';
+import { runShim, type ShimResult } from '../lib/shim/index.ts';
 import {
-  SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, runShim, writePersistedState,
-  type PersistedPayload, type ShimResult,
-} from '../lib/shim/index.ts';
-import type { Region } from '../lib/abi/shim-params.ts';
+  SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, writePersistedState, type PersistedPayload,
+} from '../lib/abi/index.ts';
+import type { Region } from '../lib/abi/index.ts';
 import { SidecarDispatcher } from '../lib/sidecar/index.ts';
 import { defaultRegistry } from '../lib/snapshot/registry.ts';
 import { ServicingController } from '../lib/state/servicing.ts';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HclError } from '../../lib/errors.ts';
-import type { ProcFs } from '../../lib/abi/procfs.ts';
+import type { ProcFs } from '../../lib/abi/index.ts';
 import { compareWithModel } from './compare.ts';
 import { diffFdt, type Difference } from './fdtdiff.ts';
 import { bootDtb, cpuRanges, type BootSpec } from './qemu.ts';

@@ -1,6 +1,6 @@
 import { isHclError } from '../../lib/errors.ts';
 import { readFdt } from '../../lib/fdt/index.ts';
-import { readText, type ProcFs } from '../../lib/abi/procfs.ts';
+import { readText, type ProcFs } from '../../lib/abi/index.ts';
 import { diffFdt, isQemuRewritten, memoryPerNode, showValue, type Difference } from './fdtdiff.ts';
 import { memTotalKb, type RealKernelReport } from './report.ts';
 

@@ -1,6 +1,6 @@
 import type { Topology, VmConfig } from '../../lib/config/index.ts';
 import { HclError } from '../../lib/errors.ts';
-import type { ProcFs } from '../../lib/abi/procfs.ts';
+import type { ProcFs } from '../../lib/abi/index.ts';
 import { runCheck, type CheckInput, type CheckResult } from './check.ts';
 import { shapeFromTopology } from './spec.ts';
 

@@ -4,7 +4,7 @@ import type { VmConfig } from '../../lib/config/index.ts';
 import { canonicalJson } from '../../lib/diff/canonical-json.ts';
 import { HclError } from '../../lib/errors.ts';
 import { printDts, readFdt } from '../../lib/fdt/index.ts';
-import type { ProcFs } from '../../lib/kernel/index.ts';
+import type { ProcFs } from '../../lib/abi/index.ts';
 import { hostDtb } from '../../lib/host/index.ts';
 import type { SnapshotStore } from '../../lib/store/index.ts';
 import type { Vm } from '../pipeline.ts';

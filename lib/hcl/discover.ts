@@ -2,7 +2,7 @@ import type { Topology, TopoNode, TopoRange, TopoVp } from '../config/topology.t
 import { HclError, isHclError } from '../errors.ts';
 import { findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64, readFdt } from '../fdt/index.ts';
 import type { FdtNode } from '../fdt/index.ts';
-import { readText, type ProcFs } from '../abi/procfs.ts';
+import { readText, type ProcFs } from '../abi/index.ts';
 import { initEnvFromCmdline, parseHclOptions, splitCmdline, type HclOptions } from './options.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { ByteWriter } from '../bytes/index.ts';
 import type { VmConfig } from '../config/index.ts';
-import { encodeSlit } from '../abi/slit.ts';
+import { encodeSlit } from '../abi/index.ts';
 
 /**
  * The ACPI tables the host puts in the parameter region next to the device tree: the SLIT from

@@ -1,6 +1,6 @@
 import type { VmConfig } from '../config/index.ts';
 import { fdtNode, prop, writeFdt, type Fdt, type FdtNode } from '../fdt/index.ts';
-import { IGVM_MEMORY_TYPE } from '../shim/hostdt.ts';
+import { IGVM_MEMORY_TYPE } from '../abi/index.ts';
 
 /**
  * The host device tree the VMM hands OpenHCL in the parameter region, laid out as openhcl_boot's

@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter, sha256 } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
-import { SHIM_IMAGE_SIZE, SHIM_PARAMS_OFFSET } from '../abi/shim-params.ts';
+import { SHIM_IMAGE_SIZE, SHIM_PARAMS_OFFSET } from '../abi/index.ts';
 
 /**
  * The binaries an OpenHCL package carries, as the model builds them: the shim (openhcl_boot),

@@ -5,7 +5,7 @@ import {
   type IgvmHeader, type RelocatableRegion,
 } from '../igvm/index.ts';
 import { GuestMemory } from '../memory/index.ts';
-import type { IsolationName } from '../abi/shim-params.ts';
+import type { IsolationName } from '../abi/index.ts';
 import { IMAGE_MAGIC } from './images.ts';
 import { platformFor } from './package.ts';
 

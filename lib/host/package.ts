@@ -4,11 +4,11 @@ import {
   PageDataType, PlatformType, RelocationFlags, encodeVsmContext, writeIgvm,
   type IgvmHeader, type PageData,
 } from '../igvm/index.ts';
-import { writeCpio } from '../abi/cpio.ts';
+import { writeCpio } from '../abi/index.ts';
 import {
   DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES, PARAM_REGION_PAGES, defaultLayout, encodeCommandLinePage,
   encodeMeasuredConfig, encodeShimParams, type CommandLinePolicy, type IsolationName, type ShimLayout,
-} from '../abi/shim-params.ts';
+} from '../abi/index.ts';
 import { IMAGE_ENTRY_OFFSET, buildImage, shimImage } from './images.ts';
 import { nativeContext, snpVmsa, vsmRegisters } from './vpcontext.ts';
 

@@ -9,13 +9,9 @@ export type { KernelHardware, KernelCpu, KernelMemory } from './hardware.ts';
 // procfs
 export { MemProcFs } from './memfs.ts';
 export type { LazyDir, MemFile } from './memfs.ts';
-export { readText, procfsNotFound } from '../abi/procfs.ts';
-export type { ProcFs } from '../abi/procfs.ts';
 export { nodeMeminfo, procMeminfo } from './meminfo.ts';
 
 // formats
 export { formatCpuList, parseCpuList } from './cpulist.ts';
 export { splitCmdline, initArgs, isKernelParam, KERNEL_PARAMS } from './cmdline.ts';
 export type { CmdlineArg, InitArgs } from './cmdline.ts';
-export { readCpio, writeCpio, cpioFiles, S_IFREG, S_IFDIR } from '../abi/cpio.ts';
-export type { CpioEntry } from '../abi/cpio.ts';

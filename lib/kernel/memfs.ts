@@ -1,4 +1,4 @@
-import { procfsNotFound, type ProcFs } from '../abi/procfs.ts';
+import { procfsNotFound, type ProcFs } from '../abi/index.ts';
 
 /** A file's content: fixed bytes, or computed on each read (for state that changes, like cpu/online). */
 export type MemFile = Uint8Array | (() => Uint8Array);

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import type { IsolationName, ParavisorCommandLine } from '../abi/shim-params.ts';
+import type { IsolationName, ParavisorCommandLine } from '../abi/index.ts';
 import { SHIM_LIMITS } from './hostdt.ts';
 
 /** Options the shim reads from the command line (openhcl_boot cmdline.rs). */

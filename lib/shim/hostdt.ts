@@ -1,7 +1,7 @@
 import { HclError, isHclError, type HclErrorCode } from '../errors.ts';
 import { findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64 } from '../fdt/index.ts';
 import type { Fdt, FdtNode } from '../fdt/index.ts';
-import type { Region } from '../abi/shim-params.ts';
+import { IGVM_MEMORY_TYPE, type Region } from '../abi/index.ts';
 
 /**
  * The host device tree as the shim reads it (openhcl host_fdt_parser rules, reference §1a).
@@ -39,9 +39,6 @@ export interface HostVmbus {
   connectionId: number;
   mmio: Region[];
 }
-
-/** `microsoft,igvm-type` values (IGVM memory map entry types). */
-export const IGVM_MEMORY_TYPE = { MEMORY: 0, PLATFORM_RESERVED: 1, PERSISTENT: 2, VTL2_PROTECTABLE: 3 } as const;
 
 /** Shim limits (openhcl_boot host_params/mod.rs). */
 export const SHIM_LIMITS = {

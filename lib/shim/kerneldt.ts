@@ -2,9 +2,9 @@ import { HclError } from '../errors.ts';
 import { fdtNode, prop, writeFdt } from '../fdt/index.ts';
 import type { FdtNode } from '../fdt/index.ts';
 import type { HostDt } from './hostdt.ts';
-import { HEAP_LAYOUT, type IsolationName, type Region } from '../abi/shim-params.ts';
+import { HEAP_LAYOUT, type IsolationName, type Region } from '../abi/index.ts';
 import type { MemoryEntry, Vtl2Range } from './partition.ts';
-import type { PersistedPayload } from '../abi/persisted.ts';
+import type { PersistedPayload } from '../abi/index.ts';
 
 /**
  * How arm64 CPUs other than VP 0 are marked. "openhcl": "disabled" as OpenHCL does (its patched

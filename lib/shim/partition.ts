@@ -1,9 +1,10 @@
 import { HclError } from '../errors.ts';
 import type { Topology } from '../config/topology.ts';
 import type { HostDt } from './hostdt.ts';
-import { IGVM_MEMORY_TYPE, SHIM_LIMITS } from './hostdt.ts';
-import type { Region } from '../abi/shim-params.ts';
-import type { PersistedPayload } from '../abi/persisted.ts';
+import { SHIM_LIMITS } from './hostdt.ts';
+import { IGVM_MEMORY_TYPE } from '../abi/index.ts';
+import type { Region } from '../abi/index.ts';
+import type { PersistedPayload } from '../abi/index.ts';
 
 /** `openhcl,memory-type` values (MemoryVtlType). */
 export const MEMORY_VTL_TYPE = {

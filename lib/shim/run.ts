@@ -2,20 +2,19 @@ import { HclError, isHclError } from '../errors.ts';
 import type { Topology } from '../config/topology.ts';
 import { readFdt } from '../fdt/index.ts';
 import type { GuestMemory } from '../memory/index.ts';
-import { encodeSidecarParams, startSidecar, type SidecarOutput, type SidecarParams } from '../sidecar/index.ts';
+import { startSidecar } from '../sidecar/index.ts';
+import {
+  encodeSidecarParams, type SidecarOutput, type SidecarParams, writeHandoff, HEAP_LAYOUT, ISOLATION_NAMES,
+  PARAM_REGION_PAGES, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeShimParams,
+  type Region, readPersistedState, type PersistedPayload, decodeSlit,
+} from '../abi/index.ts';
 import { buildKernelCommandLine, hostIsTrusted, parseShimOptions, userCommandLine } from './cmdline.ts';
-import { writeHandoff } from '../abi/handoff.ts';
 import { COM3_PORT, parseHostDt, type HostDt } from './hostdt.ts';
 import { buildKernelDt, splitMemoryMap, type Arm64CpuStatus } from './kerneldt.ts';
 import {
-  HEAP_LAYOUT, ISOLATION_NAMES, PARAM_REGION_PAGES, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeShimParams, type Region,
-} from '../abi/shim-params.ts';
-import {
   MEMORY_VTL_TYPE, decideMmio, decideVtl2Ram, partitionMemory, partitionMmio, shimTopology, topologyDifferences, type Vtl2Range,
 } from './partition.ts';
-import { readPersistedState, type PersistedPayload } from '../abi/persisted.ts';
 import { planSidecar, type SidecarNodePlan } from './sidecarplan.ts';
-import { decodeSlit } from '../abi/slit.ts';
 
 /** What the shim stage produced. */
 export interface ShimResult {

@@ -1,4 +1,4 @@
-import type { Region } from '../abi/shim-params.ts';
+import type { Region } from '../abi/index.ts';
 
 /**
  * The sidecar split (openhcl_boot sidecar.rs): which CPUs boot Linux and which start in

@@ -2,8 +2,8 @@ import { ByteReader, ByteWriter } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
 import {
-  COMMAND, CONTROL, CPU_STATUS, PAGE, SIDECAR_COMMAND, encodeSidecarOutput, type SidecarOutput, type SidecarParams,
-} from '../abi/sidecar-pages.ts';
+  COMMAND, CONTROL, CPU_STATUS, SIDECAR_PAGE as PAGE, SIDECAR_COMMAND, encodeSidecarOutput, type SidecarOutput, type SidecarParams,
+} from '../abi/index.ts';
 
 /** What a sidecar CPU does for a VP: the hypervisor side of RUN_VP and register access. */
 export interface VpBackend {

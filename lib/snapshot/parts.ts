@@ -2,7 +2,7 @@ import type { VmConfig } from '../config/index.ts';
 import type { Override } from '../config/overrides.ts';
 import { HclError } from '../errors.ts';
 import { HV_DESCRIPTOR } from '../hv/index.ts';
-import { decodePersistedPayload, encodePersistedPayload, type PersistedPayload } from '../shim/index.ts';
+import { decodePersistedPayload, encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
 import { decodeSnapshot } from './decode.ts';
 import { encodeCanonical } from '../state/codec.ts';
 import type { InitState, ServicingState } from '../state/servicing.ts';

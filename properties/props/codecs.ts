@@ -4,11 +4,11 @@ import { isHclError } from '../../lib/errors.ts';
 import { readFdt, writeFdt } from '../../lib/fdt/index.ts';
 import { buildInitrd, hostDtb } from '../../lib/host/index.ts';
 import { readIgvm } from '../../lib/igvm/index.ts';
-import { readCpio } from '../../lib/abi/cpio.ts';
-import { decodeCommandLinePage, decodeShimParams, encodeCommandLinePage, encodeShimParams, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE } from '../../lib/shim/index.ts';
-import { decodePersistedPayload, encodePersistedPayload } from '../../lib/abi/persisted.ts';
-import { decodeSlit, encodeSlit } from '../../lib/abi/slit.ts';
-import { decodeSidecarParams, encodeSidecarParams } from '../../lib/abi/sidecar-pages.ts';
+import {
+  readCpio, decodeCommandLinePage, decodeShimParams, encodeCommandLinePage, encodeShimParams,
+  SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodePersistedPayload, encodePersistedPayload, decodeSlit,
+  encodeSlit, decodeSidecarParams, encodeSidecarParams,
+} from '../../lib/abi/index.ts';
 import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { arbCanonicalValue, arbFdt } from '../arbitraries.ts';

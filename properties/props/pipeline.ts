@@ -5,7 +5,7 @@ import { topologyFromConfig, validateConfig, type VmConfig } from '../../lib/con
 import { isHclError } from '../../lib/errors.ts';
 import { compareTopology } from '../../lib/hcl/index.ts';
 import { hostBootargs } from '../../lib/host/devicetree.ts';
-import { readText } from '../../lib/abi/procfs.ts';
+import { readText } from '../../lib/abi/index.ts';
 import { hostIsTrusted } from '../../lib/shim/cmdline.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';

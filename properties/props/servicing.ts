@@ -4,7 +4,7 @@ import { compareTopology } from '../../lib/hcl/index.ts';
 import { cpusWithOutstandingIo } from '../../lib/hcl/units/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { parseCpuList } from '../../lib/kernel/cpulist.ts';
-import { readText } from '../../lib/abi/procfs.ts';
+import { readText } from '../../lib/abi/index.ts';
 import { SIDECAR_MAX_NODE_CPUS } from '../../lib/shim/index.ts';
 import type { Vm } from '../../harness/pipeline.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { PRESETS, presetConfig, topologyFromConfig } from '../../lib/config/index.ts';
 import { readFdt } from '../../lib/fdt/index.ts';
 import { hostBootargs, hostDtb, hostPptt, hostSlit, distanceMatrix, PPTT_FLAGS } from '../../lib/host/index.ts';
-import { parseHostDt, IGVM_MEMORY_TYPE } from '../../lib/shim/hostdt.ts';
+import { parseHostDt } from '../../lib/shim/hostdt.ts';
+import { IGVM_MEMORY_TYPE } from '../../lib/abi/index.ts';
 import { decodeSlit } from '../../lib/abi/slit.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hclckpt-hostdt-'));

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fdtNode, prop, writeFdt } from '../../lib/fdt/index.ts';
 import type { FdtNode } from '../../lib/fdt/index.ts';
-import { readText, writeCpio } from '../../lib/kernel/index.ts';
+import { readText, writeCpio } from '../../lib/abi/index.ts';
 import { GuestMemory } from '../../lib/memory/index.ts';
 import { isHclError, type HclErrorCode } from '../../lib/errors.ts';
 import { bootKernel } from '../../lib/kernel/index.ts';

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cpioFiles, readCpio, writeCpio, S_IFDIR } from '../../lib/kernel/index.ts';
+import { cpioFiles, readCpio, writeCpio, S_IFDIR } from '../../lib/abi/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 
 const enc = new TextEncoder();

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fdtNode, prop, readFdt, writeFdt } from '../../lib/fdt/index.ts';
 import type { FdtNode } from '../../lib/fdt/index.ts';
-import { MemProcFs, type LazyDir, type ProcFs } from '../../lib/kernel/index.ts';
+import { MemProcFs, type LazyDir } from '../../lib/kernel/index.ts';
+import { type ProcFs } from '../../lib/abi/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { bootFromParts } from './boot-helpers.ts';
 

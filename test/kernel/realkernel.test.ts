@@ -4,7 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseReport, parseSections } from '../../harness/realkernel/report.ts';
-import { readText, type Kernel } from '../../lib/kernel/index.ts';
+import { type Kernel } from '../../lib/kernel/index.ts';
+import { readText } from '../../lib/abi/index.ts';
 import { bootFromParts } from './boot-helpers.ts';
 
 // The second log belongs to test/realkernel and is used when present (*.log is git-ignored).

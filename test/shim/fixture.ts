@@ -1,9 +1,9 @@
 import { fdtNode, prop, writeFdt, type FdtNode } from '../../lib/fdt/index.ts';
 import { GuestMemory } from '../../lib/memory/index.ts';
 import {
-  PARAM_REGION_PAGES, defaultLayout, encodeCommandLinePage, encodeShimParams, encodeSlit, type CommandLinePolicy,
-  type IsolationName, type ShimLayout,
-} from '../../lib/shim/index.ts';
+  PARAM_REGION_PAGES, defaultLayout, encodeCommandLinePage, encodeShimParams, encodeSlit,
+  type CommandLinePolicy, type IsolationName, type ShimLayout,
+} from '../../lib/abi/index.ts';
 
 /** A small host description for tests; the host DT is built from it with the lib/fdt writer. */
 export interface HostSpec {

@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findNode, prop, type FdtNode } from '../../lib/fdt/index.ts';
 import type { HclErrorCode } from '../../lib/errors.ts';
-import { PARAM_REGION_PAGES, runShim } from '../../lib/shim/index.ts';
+import { runShim } from '../../lib/shim/index.ts';
+import { PARAM_REGION_PAGES } from '../../lib/abi/index.ts';
 import { bootImage, type HostSpec } from './fixture.ts';
 import { expectError } from './expect.ts';
 

@@ -2,9 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { prop, findNode } from '../../lib/fdt/index.ts';
 import { GuestMemory } from '../../lib/memory/index.ts';
+import { runShim } from '../../lib/shim/index.ts';
 import {
-  decodePersistedPayload, encodePersistedPayload, readPersistedState, runShim, writePersistedState, type PersistedPayload,
-} from '../../lib/shim/index.ts';
+  decodePersistedPayload, encodePersistedPayload, readPersistedState, writePersistedState,
+  type PersistedPayload,
+} from '../../lib/abi/index.ts';
 import { bootImage, GIB, type HostSpec } from './fixture.ts';
 import { expectError } from './expect.ts';
 

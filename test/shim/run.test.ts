@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFdt, findNode, propString, propU32, propCells } from '../../lib/fdt/index.ts';
-import { readHandoff, runShim } from '../../lib/shim/index.ts';
+import { runShim } from '../../lib/shim/index.ts';
+import { readHandoff } from '../../lib/abi/index.ts';
 import { bootImage } from './fixture.ts';
 
 test('runShim: fresh boot of 4 VPs on one vnode, handoff points at the DTB and command line it wrote', () => {

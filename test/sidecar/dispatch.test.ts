@@ -3,10 +3,11 @@ import * as assert from 'uvu/assert';
 import { ByteWriter } from '../../lib/bytes/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { GuestMemory } from '../../lib/memory/index.ts';
+import { SidecarDispatcher, startSidecar } from '../../lib/sidecar/index.ts';
 import {
-  CONTROL, CPU_STATUS, SIDECAR_COMMAND, SidecarDispatcher, decodeSidecarOutput, decodeSidecarParams, encodeSidecarParams, startSidecar,
+  CONTROL, CPU_STATUS, SIDECAR_COMMAND, decodeSidecarOutput, decodeSidecarParams, encodeSidecarParams,
   type SidecarParams,
-} from '../../lib/sidecar/index.ts';
+} from '../../lib/abi/index.ts';
 
 const params: SidecarParams = {
   hypercallPage: 0x1000n, enableLogging: true,
