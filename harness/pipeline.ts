@@ -4,14 +4,14 @@ import { HclError } from '../lib/errors.ts';
 import { checkTopology, compareTopology, discover, type Discovered } from '../lib/hcl/index.ts';
 import { createUnits, type HclUnits } from '../lib/hcl/units/index.ts';
 import { buildPackage, hostParamsFor, loadIgvm, packageOptionsFor, type LoadedIgvm } from '../lib/host/index.ts';
-import { HvPartition } from '../lib/hv/index.ts';
+import { HvPartition, registerByCode } from '../lib/hv/index.ts';
 import { bootKernel, type Kernel } from '../lib/kernel/index.ts';
 import { runShim, type ShimResult } from '../lib/shim/index.ts';
 import {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, writePersistedState, type PersistedPayload,
 } from '../lib/abi/index.ts';
 import type { Region } from '../lib/abi/index.ts';
-import { SidecarDispatcher } from '../lib/sidecar/index.ts';
+import { SidecarDispatcher, SimpleVpBackend, enterSidecar, type VpBackend } from '../lib/sidecar/index.ts';
 import { defaultRegistry } from '../lib/snapshot/registry.ts';
 import { ServicingController } from '../lib/state/servicing.ts';
 import type { Topology } from '../lib/config/topology.ts';
@@ -98,7 +98,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     return l;
   }, (l) => l.memory.pageCount * 4096);
 
-  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch }), (s) => s.dtb.length + s.cmdline.length);
+  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch, enterSidecar }), (s) => s.dtb.length + s.cmdline.length);
 
   const kernel = timed(stages, 'kernel', shim.dtb.length + shim.cmdline.length, () => bootKernel(loaded.memory, shim.handoffGpa, { arch: config.arch }), (k) => k.fdt.root.children.length);
 
@@ -120,9 +120,33 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     return { discovered, units, hv, servicing: new ServicingController(units.all, defaultRegistry()), usermodeVersion: usermodeVersionOf(kernel) };
   }, () => 0);
 
-  const sidecar = shim.sidecar === undefined ? undefined : new SidecarDispatcher(loaded.memory, shim.sidecar.params, shim.sidecar.output);
+  const sidecar = shim.sidecar === undefined ? undefined : new SidecarDispatcher(loaded.memory, shim.sidecar.params, shim.sidecar.output, hvBackend(hcl.hv));
   return {
     config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, sidecar, stages, ...hcl,
+  };
+}
+
+/**
+ * The hypervisor behind the sidecar's register commands: GET/SET_VP_REGISTERS read and write
+ * the partition's registers by hvdef code, so they reach `hv.save()`. Running a VP and
+ * translating a GVA stay the simple model's (halt intercept, identity map).
+ */
+function hvBackend(hv: HvPartition): VpBackend {
+  const simple = new SimpleVpBackend();
+  const name = (vp: number, code: number): string => {
+    const n = registerByCode(hv.topology.arch, code);
+    if (n === undefined) throw new HclError('HV_INVALID', `hv: vp ${vp}: no ${hv.topology.arch} register with code 0x${code.toString(16)}`);
+    return n;
+  };
+  return {
+    run: (vp) => simple.run(vp),
+    translateGva: (vp, gva) => simple.translateGva(vp, gva),
+    getRegisters: (vp, codes) => codes.map((c) => hv.getRegister(vp, name(vp, c))),
+    setRegisters: (vp, regs) => {
+      // Every name is resolved before the first write, so a bad code changes nothing.
+      const named = regs.map(([c, v]) => [name(vp, c), v] as const);
+      for (const [n, v] of named) hv.setRegister(vp, n, v);
+    },
   };
 }
 

@@ -33,7 +33,7 @@ export {
   CPU_STATUS, SIDECAR_COMMAND, CONTROL, COMMAND, SIDECAR_MAX_NODES, SIDECAR_MAX_CPUS, PAGE as SIDECAR_PAGE,
   encodeSidecarParams, decodeSidecarParams, encodeSidecarOutput, decodeSidecarOutput,
 } from './sidecar-pages.ts';
-export type { SidecarParams, SidecarNodeParams, SidecarOutput } from './sidecar-pages.ts';
+export type { SidecarParams, SidecarNodeParams, SidecarOutput, SidecarEntry } from './sidecar-pages.ts';
 
 // cpio (newc initrd): host → kernel
 export { readCpio, writeCpio, cpioFiles, S_IFREG, S_IFDIR } from './cpio.ts';

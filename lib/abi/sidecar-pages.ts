@@ -1,5 +1,6 @@
 import { ByteReader, ByteWriter } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
+import type { GuestMemory } from '../memory/index.ts';
 
 /**
  * Sidecar byte layouts (openhcl sidecar_defs), little-endian, each one page:
@@ -114,3 +115,9 @@ export function decodeSidecarOutput(bytes: Uint8Array, nodeCount: number): Sidec
   for (let i = 0; i < Math.min(nodeCount, SIDECAR_MAX_NODES); i++) nodes.push({ controlPage: r.u64(), shmemBase: r.u64(), shmemSize: r.u64() });
   return { error, nodes };
 }
+
+/**
+ * The sidecar image's entry point as the shim calls it: the parameters page at `paramsGpa` in,
+ * the output page written at `outputGpa` (openhcl_boot starts the sidecar and then reads its output).
+ */
+export type SidecarEntry = (memory: GuestMemory, paramsGpa: bigint, outputGpa: bigint) => void;

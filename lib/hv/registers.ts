@@ -47,3 +47,28 @@ export function resetRegisters(arch: 'x86_64' | 'aarch64', index: number): Recor
   if (arch === 'x86_64' && index === 0) regs['apicBase'] = APIC_BASE | 0x100n; // the BSP flag
   return regs;
 }
+
+// hvdef register codes (openvmm vm/hv1/hvdef/src/lib.rs, HvX64RegisterName / HvArm64RegisterName)
+// of the registers above that are one 64-bit value. Segment and descriptor-table bases are parts
+// of 128-bit registers there, and some EL1 registers have no code, so they are not addressable
+// by a register hypercall.
+const gprCodes = (names: readonly string[]): Array<[number, string]> => names.map((n, i) => [0x0002_0000 + i, n]);
+const CODES: Record<'x86_64' | 'aarch64', ReadonlyMap<number, string>> = {
+  x86_64: new Map([
+    ...gprCodes(['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags']),
+    [0x0004_0000, 'cr0'], [0x0004_0001, 'cr2'], [0x0004_0002, 'cr3'], [0x0004_0003, 'cr4'], [0x0004_0004, 'cr8'], [0x0004_0005, 'xcr0'],
+    [0x0005_0005, 'dr7'], [0x0008_0001, 'efer'], [0x0008_0002, 'kernelGsBase'], [0x0008_0003, 'apicBase'], [0x0008_0004, 'pat'],
+    [0x0008_007b, 'tscAux'],
+  ]),
+  aarch64: new Map([
+    ...gprCodes(Array.from({ length: 31 }, (_, i) => `x${i}`)),
+    [0x0002_001f, 'sp'], [0x0002_0022, 'pc'], [0x0002_0023, 'pstate'],
+    [0x0004_0002, 'sctlrEl1'], [0x0004_0005, 'ttbr0El1'], [0x0004_0006, 'ttbr1El1'], [0x0004_0007, 'tcrEl1'],
+    [0x0004_000b, 'mairEl1'], [0x0004_000c, 'vbarEl1'], [0x0004_0015, 'elrEl1'],
+  ]),
+};
+
+/** The register a hypercall's register code names, or undefined when this model has none under it. */
+export function registerByCode(arch: 'x86_64' | 'aarch64', code: number): string | undefined {
+  return CODES[arch].get(code);
+}

@@ -2,9 +2,8 @@ import { HclError, isHclError } from '../errors.ts';
 import type { Topology } from '../config/topology.ts';
 import { readFdt } from '../fdt/index.ts';
 import type { GuestMemory } from '../memory/index.ts';
-import { startSidecar } from '../sidecar/index.ts';
 import {
-  encodeSidecarParams, type SidecarOutput, type SidecarParams, writeHandoff, HEAP_LAYOUT, ISOLATION_NAMES,
+  encodeSidecarParams, decodeSidecarOutput, type SidecarEntry, type SidecarOutput, type SidecarParams, writeHandoff, HEAP_LAYOUT, ISOLATION_NAMES,
   PARAM_REGION_PAGES, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeShimParams,
   type Region, readPersistedState, type PersistedPayload, decodeSlit,
 } from '../abi/index.ts';
@@ -35,6 +34,8 @@ export interface ShimResult {
 export interface RunShimOptions {
   arch: 'x86_64' | 'aarch64';
   arm64CpuStatus: Arm64CpuStatus;
+  /** The loaded sidecar image's entry point; the pipeline binds it (the shim never imports the sidecar). */
+  enterSidecar: SidecarEntry | undefined;
 }
 
 const PAGE = 0x1000n;
@@ -45,7 +46,7 @@ const PAGE = 0x1000n;
  * header; writes the kernel DTB, command line, sidecar pages and the handoff record.
  */
 export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<RunShimOptions> = {}): ShimResult {
-  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', ...options };
+  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', enterSidecar: undefined, ...options };
   const log: string[] = [];
   const p = decodeShimParams(memory.read(shimBase + BigInt(SHIM_PARAMS_OFFSET), SHIM_PARAMS_SIZE));
   const at = (off: bigint, size: bigint): Region => ({ gpa: shimBase + off, size });
@@ -104,7 +105,11 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
     };
     const paramsGpa = heap + BigInt(HEAP_LAYOUT.sidecarParams);
     memory.write(paramsGpa, encodeSidecarParams(params));
-    sidecar = { nodes: plan.nodes, params, output: startSidecar(memory, params, heap + BigInt(HEAP_LAYOUT.sidecarOutput)) };
+    if (o.enterSidecar === undefined) throw new TypeError('runShim: the sidecar plan is active but no sidecar entry point was given');
+    const outputGpa = heap + BigInt(HEAP_LAYOUT.sidecarOutput);
+    o.enterSidecar(memory, paramsGpa, outputGpa);
+    // The shim knows what the sidecar started only from the output page it wrote.
+    sidecar = { nodes: plan.nodes, params, output: decodeSidecarOutput(memory.read(outputGpa, 4096), params.nodes.length) };
   }
 
   const serial = host.serial.find((s) => (o.arch === 'x86_64' ? s.kind === 'ns16550a' && s.base === COM3_PORT : s.kind === 'pl011'));

@@ -1,8 +1,9 @@
 import { ByteReader, ByteWriter } from '../bytes/index.ts';
-import { HclError } from '../errors.ts';
+import { HclError, isHclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
 import {
-  COMMAND, CONTROL, CPU_STATUS, SIDECAR_PAGE as PAGE, SIDECAR_COMMAND, encodeSidecarOutput, type SidecarOutput, type SidecarParams,
+  COMMAND, CONTROL, CPU_STATUS, SIDECAR_PAGE as PAGE, SIDECAR_COMMAND, decodeSidecarParams, encodeSidecarOutput,
+  type SidecarEntry, type SidecarOutput, type SidecarParams,
 } from '../abi/index.ts';
 
 /** What a sidecar CPU does for a VP: the hypervisor side of RUN_VP and register access. */
@@ -58,6 +59,11 @@ export function startSidecar(memory: GuestMemory, params: SidecarParams, outputG
   memory.write(outputGpa, encodeSidecarOutput(out));
   return out;
 }
+
+/** The sidecar entry point: reads its parameters page from guest memory and starts (`startSidecar`). */
+export const enterSidecar: SidecarEntry = (memory, paramsGpa, outputGpa) => {
+  startSidecar(memory, decodeSidecarParams(memory.read(paramsGpa, PAGE)), outputGpa);
+};
 
 /** The response of a finished command. */
 export interface CommandResponse {
@@ -162,6 +168,16 @@ export class SidecarDispatcher {
       this.#memory.write(page + BigInt(COMMAND.hasError), Uint8Array.of(1));
       this.#memory.write(page + BigInt(COMMAND.error), Uint8Array.of(msg.length, ...msg));
     };
+    // A register the hypervisor refuses fails the command (has_error + message), as a failed hypercall does.
+    const backend = <T>(call: () => T): T | undefined => {
+      try {
+        return call();
+      } catch (e) {
+        if (!isHclError(e)) throw e;
+        fail(e.message);
+        return undefined;
+      }
+    };
     switch (command) {
       case SIDECAR_COMMAND.RUN_VP: {
         const intercept = this.#backend.run(vp);
@@ -173,8 +189,10 @@ export class SidecarDispatcher {
         const n = req.u32();
         if (n > (COMMAND.requestDataSize - 4) / 8) { fail(`get registers: count ${n} too large`); return true; }
         const names = Array.from({ length: n }, () => req.u32());
+        const values = backend(() => this.#backend.getRegisters(vp, names));
+        if (values === undefined) return true;
         const w = new ByteWriter(4 + 8 * n).u32(n);
-        for (const v of this.#backend.getRegisters(vp, names)) w.u64(v);
+        for (const v of values) w.u64(v);
         respond(w.finish());
         return true;
       }
@@ -183,7 +201,7 @@ export class SidecarDispatcher {
         if (n > (COMMAND.requestDataSize - 4) / 16) { fail(`set registers: count ${n} too large`); return true; }
         req.u32();
         const regs = Array.from({ length: n }, () => { const name = req.u32(); req.u32(); return [name, req.u64()] as const; });
-        this.#backend.setRegisters(vp, regs);
+        backend(() => this.#backend.setRegisters(vp, regs));
         return true;
       }
       case SIDECAR_COMMAND.TRANSLATE_GVA: {

@@ -1,3 +1,3 @@
-// Sidecar: page layouts and the per-CPU dispatch model.
-export { startSidecar, SidecarDispatcher, SimpleVpBackend } from './dispatch.ts';
+// Sidecar: its entry point and the per-CPU dispatch model (page layouts: abi/sidecar-pages.ts).
+export { startSidecar, enterSidecar, SidecarDispatcher, SimpleVpBackend } from './dispatch.ts';
 export type { VpBackend, CpuStatusName, CommandResponse } from './dispatch.ts';

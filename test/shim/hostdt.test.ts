@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { findNode, prop, type FdtNode } from '../../lib/fdt/index.ts';
 import type { HclErrorCode } from '../../lib/errors.ts';
 import { runShim } from '../../lib/shim/index.ts';
+import { enterSidecar } from '../../lib/sidecar/index.ts';
 import { PARAM_REGION_PAGES } from '../../lib/abi/index.ts';
 import { bootImage, type HostSpec } from './fixture.ts';
 import { expectError } from './expect.ts';
@@ -51,20 +52,20 @@ const broken: Array<[string, (r: FdtNode) => void, HclErrorCode, string, Partial
 for (const [name, edit, code, text, spec] of broken) {
   test(`host DT: ${name} → ${code}`, () => {
     const { memory, layout } = bootImage(spec ?? {}, edit);
-    expectError(() => runShim(memory, layout.shim.gpa), code, text);
+    expectError(() => runShim(memory, layout.shim.gpa, { enterSidecar }), code, text);
   });
 }
 
 test('host DT: disabled cpus are skipped, VP index is position among enabled', () => {
   const { memory, layout } = bootImage({ vnodes: [0, 0, 1, 1] }, (r) => set(r, '/cpus/cpu@1', prop.str('status', 'disabled')));
-  const t = runShim(memory, layout.shim.gpa).topology;
+  const t = runShim(memory, layout.shim.gpa, { enterSidecar }).topology;
   assert.equal(t.vps, [{ index: 0, reg: 0, vnode: 0 }, { index: 1, reg: 2, vnode: 1 }, { index: 2, reg: 3, vnode: 1 }]);
 });
 
 test('host DT: bytes that are not a DTB → SHIM_HOST_DT_INVALID with the FDT cause', () => {
   const { memory, layout } = bootImage();
   memory.write(layout.paramRegion.gpa + BigInt(PARAM_REGION_PAGES.deviceTree.first * 4096), Uint8Array.of(1, 2, 3, 4));
-  expectError(() => runShim(memory, layout.shim.gpa), 'SHIM_HOST_DT_INVALID', 'fdt header: bad magic');
+  expectError(() => runShim(memory, layout.shim.gpa, { enterSidecar }), 'SHIM_HOST_DT_INVALID', 'fdt header: bad magic');
 });
 
 test.run();

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNode, propCells, propString, propStrings, propU32, readFdt, type FdtNode } from '../../lib/fdt/index.ts';
 import { MEMORY_VTL_TYPE, runShim } from '../../lib/shim/index.ts';
+import { enterSidecar } from '../../lib/sidecar/index.ts';
 import { bootImage } from './fixture.ts';
 
 const names = (n: FdtNode | undefined): string[] => (n?.children ?? []).map((c) => c.name);
@@ -24,7 +25,7 @@ function dtc(dtb: Uint8Array): string {
 
 test('x86_64 kernel DTB: root, cpus, memory, bus, openhcl map; dtc decompiles it', () => {
   const { memory, layout } = bootImage({ vnodes: [0, 0, 1, 1] });
-  const r = runShim(memory, layout.shim.gpa);
+  const r = runShim(memory, layout.shim.gpa, { enterSidecar });
   const dt = readFdt(r.dtb);
   assert.equal(propStrings(dt.root, 'compatible'), ['microsoft,openvmm']);
   assert.equal(names(dt.root).slice(0, 4), ['hypervisor', 'cpus', `memory@${layout.vtl2.gpa.toString(16)}`, 'bus']);
@@ -52,7 +53,7 @@ test('x86_64 kernel DTB: root, cpus, memory, bus, openhcl map; dtc decompiles it
 test('aarch64 kernel DTB: psci, GICv3 with 0x20000 per CPU, timer, PL011, distance-map, chosen; dtc decompiles it', () => {
   const distances = [[10, 21], [21, 10]];
   const { memory, layout } = bootImage({ arch: 'aarch64', vnodes: [0, 0, 1, 1], distances, staticLine: 'panic=-1', vtl2Base: 0x4800_0000n });
-  const r = runShim(memory, layout.shim.gpa, { arch: 'aarch64' });
+  const r = runShim(memory, layout.shim.gpa, { enterSidecar, arch: 'aarch64' });
   const dt = readFdt(r.dtb);
   assert.equal(propStrings(findNode(dt.root, '/psci')!, 'compatible'), ['arm,psci-1.0', 'arm,psci-0.2']);
   assert.is(propString(findNode(dt.root, '/psci')!, 'method'), 'hvc');

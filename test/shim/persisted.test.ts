@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { prop, findNode } from '../../lib/fdt/index.ts';
 import { GuestMemory } from '../../lib/memory/index.ts';
 import { runShim } from '../../lib/shim/index.ts';
+import { enterSidecar } from '../../lib/sidecar/index.ts';
 import {
   decodePersistedPayload, encodePersistedPayload, readPersistedState, writePersistedState,
   type PersistedPayload,
@@ -40,10 +41,10 @@ test('persisted state: damage is SHIM_PERSISTED_STATE_INVALID', () => {
 // Boot, save the shim's checkpoint into the persisted region, then boot a changed host.
 function restoreWith(change: Partial<HostSpec>, edit?: Parameters<typeof bootImage>[1]): () => ReturnType<typeof runShim> {
   const first = bootImage({ vnodes: [0, 0, 1, 1] });
-  const saved = runShim(first.memory, first.layout.shim.gpa).persisted;
+  const saved = runShim(first.memory, first.layout.shim.gpa, { enterSidecar }).persisted;
   const next = bootImage({ vnodes: [0, 0, 1, 1], ...change }, edit);
   writePersistedState(next.memory, next.layout.persisted, { ...saved, cpusWithOutstandingIo: [1] });
-  return () => runShim(next.memory, next.layout.shim.gpa);
+  return () => runShim(next.memory, next.layout.shim.gpa, { enterSidecar });
 }
 
 test('restore: same topology restores; CPUs with outstanding I/O start in Linux', () => {

@@ -2,12 +2,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFdt, findNode, propString, propU32, propCells } from '../../lib/fdt/index.ts';
 import { runShim } from '../../lib/shim/index.ts';
+import { enterSidecar } from '../../lib/sidecar/index.ts';
 import { readHandoff } from '../../lib/abi/index.ts';
 import { bootImage } from './fixture.ts';
 
 test('runShim: fresh boot of 4 VPs on one vnode, handoff points at the DTB and command line it wrote', () => {
   const { memory, layout } = bootImage({ bootargs: 'foo=1' });
-  const r = runShim(memory, layout.shim.gpa);
+  const r = runShim(memory, layout.shim.gpa, { enterSidecar });
   assert.is(r.restored, false);
   const h = readHandoff(memory, r.handoffGpa);
   assert.equal(memory.read(h.dtbGpa, h.dtbSize), r.dtb);
@@ -34,7 +35,7 @@ test('runShim: fresh boot of 4 VPs on one vnode, handoff points at the DTB and c
 test('runShim: aarch64 writes every CPU status okay by default, "disabled" for VP>0 in OpenHCL mode', () => {
   const { memory, layout } = bootImage({ arch: 'aarch64', vnodes: [0, 0, 1, 1] });
   for (const [mode, want] of [['okay', ['okay', 'okay', 'okay', 'okay']], ['openhcl', ['okay', 'disabled', 'disabled', 'disabled']]] as const) {
-    const r = runShim(memory, layout.shim.gpa, { arch: 'aarch64', arm64CpuStatus: mode });
+    const r = runShim(memory, layout.shim.gpa, { enterSidecar, arch: 'aarch64', arm64CpuStatus: mode });
     const cpus = findNode(readFdt(r.dtb).root, '/cpus')!.children;
     assert.equal(cpus.map((c) => propString(c, 'status')), [...want]);
     assert.equal(cpus.map((c) => c.name), ['cpu@1', 'cpu@2', 'cpu@3', 'cpu@4']);
