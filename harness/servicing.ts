@@ -8,11 +8,10 @@ import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
 import { cpusWithOutstandingIo } from '../lib/hcl/units/index.ts';
 import { currentGeneration } from '../lib/state/unit.ts';
 import { downgrade } from '../lib/state/downgrade.ts';
-import { defaultRegistry } from '../lib/snapshot/registry.ts';
 import type { ServicingState } from '../lib/state/servicing.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import { boot, type Vm } from './pipeline.ts';
-import { PART, decodeParts, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/parts.ts';
+import { PART, decodeParts, defaultRegistry, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from './workload.ts';
 
 /**

@@ -7,7 +7,7 @@ import { sha256Hex } from '../lib/bytes/index.ts';
 import { presetConfig, type VmConfig } from '../lib/config/index.ts';
 import { canonicalJson } from '../lib/diff/canonical-json.ts';
 import { decodeSnapshot } from '../lib/snapshot/decode.ts';
-import type { DecodedSnapshot } from '../lib/diff/types.ts';
+import type { DecodedSnapshot } from '../lib/snapshot/index.ts';
 import { UNIT_DESCRIPTORS } from '../lib/hcl/units/index.ts';
 import { openStore, readArchive } from '../lib/store/index.ts';
 import { bootWithWorkload, saveVm } from '../harness/servicing.ts';

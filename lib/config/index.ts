@@ -8,6 +8,8 @@ export { validateConfig, configErrors, pointerToPath, type ConfigFieldError } fr
 export { AARCH64_RAM_BASE, GICR_STRIDE } from './rules.ts';
 // loading
 export { loadConfig, parseJson, jsonErrorOffset, configJsonSchema } from './load.ts';
+// overrides (`--set path=value`)
+export { applyOverrides, parseSet, splitPath, type Override } from './overrides.ts';
 // presets and derived topology
 export { PRESETS, presetConfig } from './presets.ts';
 export { topologyFromConfig, splitMmio, vtl2MmioCarve, VTL2_MMIO_MIN, VTL2_MMIO_MAX } from './derive.ts';

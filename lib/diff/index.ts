@@ -1,9 +1,10 @@
 // Snapshot diff, schema compatibility check and renderers (DESIGN.md §2 lib/diff).
 
 // decoded snapshots
-export type { DecodedSnapshot, DecodedUnit, DecodedManifest, Change, ChangeKind, SnapshotDiff, UpgradeNote } from './types.ts';
-export { decodeSnapshot, UNIT_PART_PREFIX } from '../snapshot/decode.ts';
-export type { SnapshotParts } from '../snapshot/decode.ts';
+export type { Change, ChangeKind, SnapshotDiff, UpgradeNote } from './types.ts';
+// Decoding is lib/snapshot's; re-exported because every diff starts from a decoded snapshot.
+export { decodeSnapshot } from '../snapshot/index.ts';
+export type { DecodedSnapshot, DecodedUnit, DecodedManifest, SnapshotParts } from '../snapshot/index.ts';
 
 // structural diff
 export { diffValues, byteRanges, joinKey, joinIndex, BYTE_RANGE_GAP } from './values.ts';

@@ -2,7 +2,8 @@ import { createTwoFilesPatch } from 'diff';
 import pc from 'picocolors';
 import { canonicalJson, toCanonicalJsonValue } from './canonical-json.ts';
 import type { SchemaReport } from './schema-check.ts';
-import type { Change, DecodedSnapshot, SnapshotDiff } from './types.ts';
+import type { DecodedSnapshot } from '../snapshot/index.ts';
+import type { Change, SnapshotDiff } from './types.ts';
 
 /**
  * Renderers of a snapshot diff: human text (`nvme.ioQueues[3].tail: 17 → 42`), a JSON list of

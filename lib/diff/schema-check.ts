@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import type { SchemaDump, SchemaDumpUnit } from '../snapshot/registry.ts';
+import type { SchemaDump, SchemaDumpUnit } from '../state/index.ts';
 import { compareNodes, type Emit } from './schema-nodes.ts';
 
 /**

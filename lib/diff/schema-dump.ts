@@ -1,5 +1,6 @@
 import { generationReach } from '../state/downgrade.ts';
-import { defaultRegistry, type SchemaDump, type UnitRegistry } from '../snapshot/registry.ts';
+import { defaultRegistry } from '../snapshot/registry.ts';
+import { type SchemaDump, type UnitRegistry } from '../state/index.ts';
 import type { ReachDumpUnit } from './schema-check.ts';
 
 /**

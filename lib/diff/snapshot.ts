@@ -1,7 +1,9 @@
 import { HclError } from '../errors.ts';
-import { defaultRegistry, type UnitRegistry } from '../snapshot/registry.ts';
+import { defaultRegistry } from '../snapshot/registry.ts';
+import { type UnitRegistry } from '../state/index.ts';
 import { currentGeneration } from '../state/unit.ts';
-import type { Change, DecodedSnapshot, DecodedUnit, SnapshotDiff, UpgradeNote } from './types.ts';
+import type { DecodedSnapshot, DecodedUnit } from '../snapshot/index.ts';
+import type { Change, SnapshotDiff, UpgradeNote } from './types.ts';
 import { diffValues } from './values.ts';
 
 /**

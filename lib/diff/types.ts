@@ -1,32 +1,5 @@
 /** Types shared by the snapshot diff, its renderers and the schema compatibility check. */
 
-/** One unit of a decoded snapshot: its package, the generation its state was written in, and the state. */
-export interface DecodedUnit {
-  package: string;
-  generation: number;
-  state: unknown;
-}
-
-/** The manifest fields a diff compares; `info` holds config, overrides, IGVM digest, generation… */
-export interface DecodedManifest {
-  id?: string;
-  name?: string;
-  seq?: number;
-  time?: string;
-  /** hclckpt version that wrote the snapshot. */
-  tool?: string;
-  parent?: string | null;
-  info?: Record<string, unknown>;
-}
-
-/** A snapshot decoded into plain values (`crit decode`-style): manifest, units by name, hypervisor and init state. */
-export interface DecodedSnapshot {
-  manifest: DecodedManifest;
-  units: Record<string, DecodedUnit>;
-  hv?: unknown;
-  init?: unknown;
-}
-
 /** Kind of one value change. */
 export type ChangeKind = 'added' | 'removed' | 'changed';
 

@@ -19,3 +19,5 @@ export type { HclOptions, HclTestConfig, SidecarMode, GpaPoolConfig } from './op
 export { checkTopology, topologyViolations, compareTopology, usesX2apic } from './invariants.ts';
 
 // ---- state units (owned by H6: lib/hcl/units/*; add exports below this line) ----
+export { createUnits, UNIT_DESCRIPTORS, cpusWithOutstandingIo } from './units/index.ts';
+export type { HclUnits } from './units/index.ts';

@@ -3,7 +3,7 @@ import type { Topology } from '../config/topology.ts';
 import { HclError } from '../errors.ts';
 import { cleanCopy } from '../state/clean.ts';
 import { copyState } from '../state/copy.ts';
-import { checkSchema, u64, uint, type UnitDescriptor } from '../state/unit.ts';
+import { SAVE_RANK, checkSchema, u64, uint, type UnitDescriptor } from '../state/unit.ts';
 import { AARCH64_REGISTERS, X86_REGISTERS, resetRegisters } from './registers.ts';
 
 /**
@@ -39,6 +39,8 @@ void _sameShape;
 export const HV_DESCRIPTOR: UnitDescriptor = {
   name: 'hv',
   package: 'openvmm.hv.partition',
+  // The hypervisor saves this part itself, outside openvmm_hcl's ordered save; the rank is unused.
+  saveRank: SAVE_RANK.other,
   generations: [{ generation: 1, schema: HvStateSchema }],
 };
 

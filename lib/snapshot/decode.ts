@@ -1,18 +1,43 @@
 import { HclError } from '../errors.ts';
-import { decodeCanonical } from '../state/codec.ts';
-import { defaultRegistry, type UnitRegistry } from './registry.ts';
-import type { DecodedManifest, DecodedSnapshot, DecodedUnit } from '../diff/types.ts';
+import { decodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
+import { defaultRegistry } from './registry.ts';
+import { decodeCanonical, type InitState, type ServicingState, type UnitRegistry } from '../state/index.ts';
+import type { Snapshot } from '../store/index.ts';
+import { PART } from './parts.ts';
 
 /**
- * Decodes a snapshot's parts (from the store or an `.hclsnap` archive) into a DecodedSnapshot.
- * Part layout: `unit/<name>` holds one unit's state as canonical msgpack, with `generation` and
- * `package` in the part's meta (else the manifest's `info.generation` and the registry's package);
- * `hv` holds the hypervisor state; `init` the init state (lib/snapshot/parts.ts writes this layout).
- * Other parts (`persisted`, `igvm`) are not canonical msgpack and are left out.
+ * Decodes a snapshot's parts (from the store or an `.hclsnap` archive), in the layout
+ * lib/snapshot/parts.ts writes. A unit part's `generation` and `package` come from its meta, else
+ * the manifest's `info.generation` and the registry's package.
  */
 
-/** Prefix of unit part names. */
-export const UNIT_PART_PREFIX = 'unit/';
+/** One unit of a decoded snapshot: its package, the generation its state was written in, and the state. */
+export interface DecodedUnit {
+  package: string;
+  generation: number;
+  state: unknown;
+}
+
+/** The manifest fields a diff compares; `info` holds config, overrides, IGVM digest, generation… */
+export interface DecodedManifest {
+  id?: string;
+  name?: string;
+  seq?: number;
+  time?: string;
+  /** hclckpt version that wrote the snapshot. */
+  tool?: string;
+  parent?: string | null;
+  info?: Record<string, unknown>;
+}
+
+/** A snapshot decoded into plain values (`crit decode`-style): manifest, units by name, hypervisor and init state. */
+export interface DecodedSnapshot {
+  manifest: DecodedManifest;
+  units: Record<string, DecodedUnit>;
+  hv?: unknown;
+  init?: unknown;
+}
+
 
 /** The part refs and bytes a decoder needs: what both `Snapshot` and `ArchiveContents` carry. */
 export interface SnapshotParts {
@@ -24,7 +49,7 @@ function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
-/** Decodes every part; STATE_DECODE names the snapshot and part when a blob is not canonical msgpack. */
+/** Decodes the canonical-msgpack parts (units, `hv`, `init`); STATE_DECODE names the snapshot and part when a blob is not canonical msgpack. */
 export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = defaultRegistry()): DecodedSnapshot {
   const m = snap.manifest;
   const where = `snapshot ${m.id.slice(0, 12)}`;
@@ -33,16 +58,52 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
   const out: DecodedSnapshot = { manifest, units };
   const fallbackGeneration = positiveInt(m.info?.['generation']) ?? 1;
   for (const p of m.parts) {
-    if (!p.name.startsWith(UNIT_PART_PREFIX) && p.name !== 'hv' && p.name !== 'init') continue;
+    if (!p.name.startsWith(PART.unitPrefix) && p.name !== PART.hv && p.name !== PART.init) continue;
     const bytes = snap.parts.get(p.name);
     if (bytes === undefined) throw new HclError('STATE_DECODE', `${where}: part ${p.name} has no bytes`);
     const value = decodeCanonical(bytes, `${where} part ${p.name}`);
-    if (p.name.startsWith(UNIT_PART_PREFIX)) {
-      const name = p.name.slice(UNIT_PART_PREFIX.length);
+    if (p.name.startsWith(PART.unitPrefix)) {
+      const name = p.name.slice(PART.unitPrefix.length);
       const pkg = typeof p.meta['package'] === 'string' ? p.meta['package'] : registry.get(name).package;
       units[name] = { package: pkg, generation: positiveInt(p.meta['generation']) ?? fallbackGeneration, state: value };
-    } else if (p.name === 'hv') out.hv = value;
-    else if (p.name === 'init') out.init = value;
+    } else if (p.name === PART.hv) out.hv = value;
+    else if (p.name === PART.init) out.init = value;
   }
   return out;
+}
+
+/** A snapshot's parts, decoded. */
+export interface DecodedParts {
+  init: InitState;
+  units: ServicingState['units'];
+  /** Package and generation of each unit entry, by name. */
+  unitMeta: Map<string, { package: string; generation: number }>;
+  hv: unknown;
+  persisted: PersistedPayload;
+  igvm: Uint8Array;
+}
+
+function need(s: Snapshot, name: string): Uint8Array {
+  const b = s.parts.get(name);
+  if (b === undefined) throw new HclError('STATE_DECODE', `snapshot ${s.manifest.id.slice(0, 12)}: part ${name} is missing`);
+  return b;
+}
+
+/**
+ * Decodes a snapshot's parts for restore: the units, init and hv through the same decoder `show`
+ * and `diff` use, plus the shim checkpoint and the IGVM. Schema validation happens on restore.
+ */
+export function decodeParts(s: Snapshot): DecodedParts {
+  const d = decodeSnapshot(s);
+  const where = `snapshot ${s.manifest.id.slice(0, 12)}`;
+  if (d.init === undefined || d.hv === undefined) throw new HclError('STATE_DECODE', `${where}: part ${d.init === undefined ? PART.init : PART.hv} is missing`);
+  const entries = Object.entries(d.units);
+  return {
+    init: d.init as InitState,
+    units: entries.map(([name, u]) => ({ name, state: u.state })),
+    unitMeta: new Map(entries.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
+    hv: d.hv,
+    persisted: decodePersistedPayload(need(s, PART.persisted)),
+    igvm: need(s, PART.igvm),
+  };
 }

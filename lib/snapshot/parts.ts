@@ -1,12 +1,10 @@
 import type { VmConfig } from '../config/index.ts';
-import type { Override } from '../config/overrides.ts';
+import type { Override } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 import { HV_DESCRIPTOR } from '../hv/index.ts';
-import { decodePersistedPayload, encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
-import { decodeSnapshot } from './decode.ts';
-import { encodeCanonical } from '../state/codec.ts';
-import type { InitState, ServicingState } from '../state/servicing.ts';
-import type { Manifest, PartInput, Snapshot } from '../store/index.ts';
+import { encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
+import { encodeCanonical, type ServicingState } from '../state/index.ts';
+import type { Manifest, PartInput } from '../store/index.ts';
 
 /**
  * How a saved VM is laid out as snapshot parts. Each part is one content-addressed blob, so a
@@ -36,17 +34,6 @@ export interface SnapshotInfo {
   correlationId: string;
 }
 
-/** A snapshot's parts, decoded. */
-export interface DecodedParts {
-  init: InitState;
-  units: ServicingState['units'];
-  /** Package and generation of each unit entry, by name. */
-  unitMeta: Map<string, { package: string; generation: number }>;
-  hv: unknown;
-  persisted: PersistedPayload;
-  igvm: Uint8Array;
-}
-
 /** Everything a save writes, as store parts. */
 export function encodeParts(
   state: ServicingState,
@@ -66,31 +53,6 @@ export function encodeParts(
     { name: PART.persisted, bytes: encodePersistedPayload(persisted) },
     { name: PART.igvm, bytes: igvm },
   ];
-}
-
-function need(s: Snapshot, name: string): Uint8Array {
-  const b = s.parts.get(name);
-  if (b === undefined) throw new HclError('STATE_DECODE', `snapshot ${s.manifest.id.slice(0, 12)}: part ${name} is missing`);
-  return b;
-}
-
-/**
- * Decodes a snapshot's parts for restore: the units, init and hv through the same decoder `show`
- * and `diff` use, plus the shim checkpoint and the IGVM. Schema validation happens on restore.
- */
-export function decodeParts(s: Snapshot): DecodedParts {
-  const d = decodeSnapshot(s);
-  const where = `snapshot ${s.manifest.id.slice(0, 12)}`;
-  if (d.init === undefined || d.hv === undefined) throw new HclError('STATE_DECODE', `${where}: part ${d.init === undefined ? PART.init : PART.hv} is missing`);
-  const entries = Object.entries(d.units);
-  return {
-    init: d.init as InitState,
-    units: entries.map(([name, u]) => ({ name, state: u.state })),
-    unitMeta: new Map(entries.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
-    hv: d.hv,
-    persisted: decodePersistedPayload(need(s, PART.persisted)),
-    igvm: need(s, PART.igvm),
-  };
 }
 
 /** The manifest's `info` as a SnapshotInfo (STATE_DECODE when it is not a VM snapshot). */

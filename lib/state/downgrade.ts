@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { defaultRegistry, type UnitRegistry } from '../snapshot/registry.ts';
+import type { UnitRegistry } from './registry.ts';
 import { checkSchema, currentGeneration, type UnitDescriptor } from './unit.ts';
 
 /**
@@ -12,7 +12,7 @@ import { checkSchema, currentGeneration, type UnitDescriptor } from './unit.ts';
  * `state` (current generation of `unitName`) as generation `toGeneration`. STATE_GENERATION when
  * the generation is unknown, a step has no downgrader, or the state cannot be expressed there.
  */
-export function downgrade(unitName: string, state: unknown, toGeneration: number, registry: UnitRegistry = defaultRegistry()): unknown {
+export function downgrade(unitName: string, state: unknown, toGeneration: number, registry: UnitRegistry): unknown {
   const d = registry.get(unitName);
   const current = currentGeneration(d).generation;
   if (!Number.isInteger(toGeneration) || toGeneration < 1 || toGeneration > current) {

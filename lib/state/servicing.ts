@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Topology } from '../config/topology.ts';
 import { HclError, isHclError } from '../errors.ts';
-import type { UnitRegistry } from '../snapshot/registry.ts';
+import type { UnitRegistry } from './registry.ts';
 import { checkSchema, u64, type StateUnit } from './unit.ts';
 
 /**
@@ -67,17 +67,9 @@ export interface SaveRequest {
 /** The init-state fields the caller supplies; the rest come from the request and the clock. */
 export type InitInput = Omit<InitState, 'correlationId' | 'vmStopReferenceTime'>;
 
-/** Save rank: emulated platform first, then NVMe, then the rest, VMBus last (OpenHCL's order). */
-export function saveRank(name: string): number {
-  if (name === 'rtc.cmos' || name === 'serial.16550' || name.startsWith('emuplat.')) return 0;
-  if (name === 'nvme') return 1;
-  if (name.startsWith('vmbus.')) return 3;
-  return 2;
-}
-
-/** `units` sorted into save order; stable within a rank. */
-export function saveOrder<U extends { name: string }>(units: readonly U[]): U[] {
-  return units.map((u, i) => ({ u, i })).sort((a, b) => saveRank(a.u.name) - saveRank(b.u.name) || a.i - b.i).map((x) => x.u);
+/** `units` sorted into save order by each unit's `saveRank`; stable within a rank. */
+export function saveOrder<U extends { saveRank: number }>(units: readonly U[]): U[] {
+  return units.map((u, i) => ({ u, i })).sort((a, b) => a.u.saveRank - b.u.saveRank || a.i - b.i).map((x) => x.u);
 }
 
 /** What a restore did. */

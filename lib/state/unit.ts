@@ -25,12 +25,22 @@ export interface UnitGeneration {
   readonly downgrade?: (current: unknown) => unknown;
 }
 
+/**
+ * Save ranks in OpenHCL's order: the emulated platform first, then NVMe, the rest, VMBus last.
+ * A save goes by rank, ties in the order the units were given.
+ */
+export const SAVE_RANK = { platform: 0, nvme: 1, other: 2, vmbus: 3 } as const;
+/** One of the save ranks. */
+export type SaveRank = (typeof SAVE_RANK)[keyof typeof SAVE_RANK];
+
 /** The static description of a unit: what the registry and the schema dump know about it. */
 export interface UnitDescriptor {
   /** Unit name as it appears in `ServicingState.units[].name`, e.g. "nvme". */
   readonly name: string;
   /** Stable package name, part of the data; never changes (e.g. "openvmm.nvme"). */
   readonly package: string;
+  /** Where the unit saves in OpenHCL's order (`SAVE_RANK`). */
+  readonly saveRank: SaveRank;
   /** Every generation, oldest first. */
   readonly generations: readonly UnitGeneration[];
 }
@@ -39,6 +49,8 @@ export interface UnitDescriptor {
 export interface StateUnit<S = unknown> {
   readonly name: string;
   readonly package: string;
+  /** Where the unit saves in OpenHCL's order (its descriptor's `saveRank`). */
+  readonly saveRank: SaveRank;
   /** Current schema generation (the one `save` writes). */
   readonly generation: number;
   readonly schema: TSchema;

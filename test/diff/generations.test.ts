@@ -6,7 +6,8 @@ import { checkSchemaCompat, diffSnapshots, parseSchemaDump, schemaDumpWithReach 
 import { isHclError } from '../../lib/errors.ts';
 import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
 import { downgrade, generationReach } from '../../lib/state/downgrade.ts';
-import { defaultRegistry, jsonSchema } from '../../lib/snapshot/registry.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
+import { jsonSchema } from '../../lib/state/registry.ts';
 import { bootedUnits, decodedOf, freshUnits } from './helpers.ts';
 
 const registry = defaultRegistry();
@@ -57,7 +58,7 @@ test('generation reach: nvme and serial read and write generations 1 and 2; sing
 for (const n of [0, 1, 5, FIFO_SIZE]) {
   test(`serial upgrader: a generation-1 FIFO of ${n} bytes becomes a ring with the same bytes in order`, () => {
     const u = freshUnits();
-    const v1 = downgrade('serial.16550', u.serial.save(), 1) as { ports: Array<Record<string, unknown>> };
+    const v1 = downgrade('serial.16550', u.serial.save(), 1, registry) as { ports: Array<Record<string, unknown>> };
     const bytes = Uint8Array.from({ length: n }, (_, i) => 0x30 + i);
     const p0 = v1.ports[0];
     assert.ok(p0 !== undefined);
@@ -66,12 +67,12 @@ for (const n of [0, 1, 5, FIFO_SIZE]) {
     const rx = v2.ports[0]?.rx;
     assert.ok(rx !== undefined);
     assert.equal([rx.head, rx.count, rxBytes(rx)], [0, n, bytes]);
-    assert.equal(downgrade('serial.16550', v2, 1), v1);
+    assert.equal(downgrade('serial.16550', v2, 1, registry), v1);
   });
 }
 
 test('serial upgrader refuses a generation-1 state that does not fit its schema (STATE_SCHEMA with path)', () => {
-  const v1 = downgrade('serial.16550', freshUnits().serial.save(), 1) as { ports: Array<Record<string, unknown>> };
+  const v1 = downgrade('serial.16550', freshUnits().serial.save(), 1, registry) as { ports: Array<Record<string, unknown>> };
   (v1.ports[0] as Record<string, unknown>)['rxFifo'] = new Uint8Array(FIFO_SIZE + 1);
   try {
     registry.upgrade('serial.16550', v1, 1);
@@ -91,7 +92,7 @@ test('serial: any receive/read sequence survives gen 2 → 1 → 2, and the rest
       else u.serial.receive(0, op);
     }
     const saved = u.serial.save();
-    const round = registry.upgrade('serial.16550', downgrade('serial.16550', saved, 1), 1) as SerialState;
+    const round = registry.upgrade('serial.16550', downgrade('serial.16550', saved, 1, registry), 1) as SerialState;
     assert.equal(rxBytes(round.ports[0]!.rx), rxBytes(saved.ports[0]!.rx));
     const [a, b] = [freshUnits(), freshUnits()];
     a.serial.restore(saved);
@@ -102,7 +103,7 @@ test('serial: any receive/read sequence survives gen 2 → 1 → 2, and the rest
 
 test('nvme: generation 1 state upgrades unchanged; gen 2 without coalescing downgrades to exactly that state', () => {
   const s = bootedUnits().nvme.save();
-  const v1 = downgrade('nvme', s, 1);
+  const v1 = downgrade('nvme', s, 1, registry);
   assert.equal(registry.upgrade('nvme', v1, 1), s);
   assert.equal(v1, s); // no queue had the field, so nothing was dropped
 });
@@ -110,12 +111,12 @@ test('nvme: generation 1 state upgrades unchanged; gen 2 without coalescing down
 test('nvme: coalescing set to its default downgrades (the field is dropped); any other setting refuses with the queue named', () => {
   const u = bootedUnits();
   u.nvme.setInterruptCoalescing(0, 1, { time: 0, threshold: 0 });
-  const v1 = downgrade('nvme', u.nvme.save(), 1) as NvmeState;
+  const v1 = downgrade('nvme', u.nvme.save(), 1, registry) as NvmeState;
   assert.not.ok('interruptCoalescing' in (v1.controllers[0]?.ioQueues[0] ?? {}));
   u.nvme.setInterruptCoalescing(0, 1, { time: 2, threshold: 7 });
-  throwsGeneration(() => downgrade('nvme', u.nvme.save(), 1), 'nvme: cannot write generation 1: controllers[0] queue 1 has interrupt coalescing (time 2, threshold 7)');
+  throwsGeneration(() => downgrade('nvme', u.nvme.save(), 1, registry), 'nvme: cannot write generation 1: controllers[0] queue 1 has interrupt coalescing (time 2, threshold 7)');
   // Writing the current generation is always possible and changes nothing.
-  assert.equal(downgrade('nvme', u.nvme.save(), 2), u.nvme.save());
+  assert.equal(downgrade('nvme', u.nvme.save(), 2, registry), u.nvme.save());
 });
 
 test('nvme: coalescing settings are checked and restorable', () => {
@@ -139,7 +140,7 @@ const BAD_TARGETS: Array<[string, number, string]> = [
   ['vp', 2, 'unit vp: cannot write generation 2 (have 1..1)'],
 ];
 for (const [unit, g, msg] of BAD_TARGETS) {
-  test(`downgrade refuses ${unit} → generation ${g}`, () => throwsGeneration(() => downgrade(unit, {}, g), msg));
+  test(`downgrade refuses ${unit} → generation ${g}`, () => throwsGeneration(() => downgrade(unit, {}, g, registry), msg));
 }
 
 test('diff across real generations: a generation-1 snapshot is upgraded and only the coalescing setting differs', () => {
@@ -148,7 +149,7 @@ test('diff across real generations: a generation-1 snapshot is upgraded and only
   const old = decodedOf(u);
   for (const name of ['nvme', 'serial.16550']) {
     const x = old.units[name]!;
-    old.units[name] = { ...x, generation: 1, state: downgrade(name, x.state, 1) };
+    old.units[name] = { ...x, generation: 1, state: downgrade(name, x.state, 1, registry) };
   }
   u.nvme.setInterruptCoalescing(0, 1, { time: 1, threshold: 3 });
   const d = diffSnapshots(old, decodedOf(u));

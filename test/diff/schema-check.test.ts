@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { checkSchemaCompat, parseSchemaDump, type SchemaChangeKind, type SchemaReport } from '../../lib/diff/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { jsonSchema, type SchemaDump } from '../../lib/snapshot/registry.ts';
+import { jsonSchema, type SchemaDump } from '../../lib/state/registry.ts';
 import { bytes, u64, uint } from '../../lib/state/unit.ts';
 
 // A small device schema with one field of every shape the dump has: enum, u32, u64, bytes,

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { Type } from '@sinclair/typebox';
 import { diffSnapshots, isEmptyDiff, type DecodedSnapshot } from '../../lib/diff/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { UnitRegistry } from '../../lib/snapshot/registry.ts';
+import { UnitRegistry } from '../../lib/state/registry.ts';
 import { uint, type UnitDescriptor } from '../../lib/state/unit.ts';
 import { bootedUnits, decodedOf } from './helpers.ts';
 
@@ -77,6 +77,7 @@ test('hv and init state are compared beside the units', () => {
 const TWO_GEN: UnitDescriptor = {
   name: 'dev',
   package: 'test.dev',
+  saveRank: 2,
   generations: [
     { generation: 1, schema: Type.Object({ count: uint(16) }) },
     { generation: 2, schema: Type.Object({ lo: uint(8), hi: uint(8) }), upgrade: (p) => ({ lo: (p as { count: number }).count & 0xff, hi: (p as { count: number }).count >> 8 }) },

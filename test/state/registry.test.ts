@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UNIT_DESCRIPTORS } from '../../lib/hcl/units/index.ts';
-import { UnitRegistry, defaultRegistry, jsonSchema } from '../../lib/snapshot/registry.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
+import { UnitRegistry, jsonSchema } from '../../lib/state/registry.ts';
 import { fieldPath, u64, type UnitDescriptor } from '../../lib/state/unit.ts';
 import { throwsHcl } from '../hcl/units/fixture.ts';
 
@@ -19,6 +20,7 @@ for (const [ptr, want] of paths) test(`fieldPath ${JSON.stringify(ptr)} → ${wa
 const evolving: UnitDescriptor = {
   name: 'demo',
   package: 'openvmm.demo',
+  saveRank: 2,
   generations: [
     { generation: 1, schema: Type.Object({ count: u64() }) },
     {

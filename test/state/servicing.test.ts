@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runWorkload } from '../../harness/workload.ts';
-import { createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
+import { UNIT_DESCRIPTORS, createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
 import { HvPartition } from '../../lib/hv/index.ts';
 import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
-import { ServicingController, saveRank, type Clock, type InitInput, type ServicingState } from '../../lib/state/servicing.ts';
+import { ServicingController, type Clock, type InitInput, type ServicingState } from '../../lib/state/servicing.ts';
 import type { StateUnit } from '../../lib/state/unit.ts';
 import { testContext, throwsHcl } from '../hcl/units/fixture.ts';
 
@@ -35,7 +35,7 @@ const req = { correlationId: ID, timeoutNs: 5_000_000_000n };
 /** Wraps a unit so every stop/save is logged and `onSave` can act (e.g. advance the clock). */
 function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
   return {
-    name: u.name, package: u.package, generation: u.generation, schema: u.schema,
+    name: u.name, package: u.package, saveRank: u.saveRank, generation: u.generation, schema: u.schema,
     save: () => (log.push(`save ${u.name}`), onSave(), u.save()),
     restore: (s) => u.restore(s),
     defaultState: () => u.defaultState(),
@@ -44,8 +44,17 @@ function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
   };
 }
 
-const ranks: Array<[string, number]> = [['rtc.cmos', 0], ['serial.16550', 0], ['emuplat.tpm', 0], ['nvme', 1], ['vp', 2], ['synic', 2], ['vmbus.server.channels', 3], ['vmbus.client', 3]];
-for (const [name, rank] of ranks) test(`saveRank(${name}) = ${rank}`, () => assert.is(saveRank(name), rank));
+// OpenHCL's save order: emulated platform (rtc, serial) first, then NVMe, the rest, VMBus last.
+const ranks: Array<[string, number]> = [['rtc.cmos', 0], ['serial.16550', 0], ['nvme', 1], ['vp', 2], ['synic', 2], ['vmbus.server.channels', 3]];
+for (const [name, rank] of ranks) {
+  test(`${name}: its descriptor's saveRank is ${rank}, and the live unit reports it`, () => {
+    assert.is(UNIT_DESCRIPTORS.find((d) => d.name === name)?.saveRank, rank);
+    assert.is(createUnits(testContext()).all.find((u) => u.name === name)?.saveRank, rank);
+  });
+}
+test('every registered unit has a rank in the table above', () => {
+  assert.equal(UNIT_DESCRIPTORS.map((d) => d.name).sort(), ranks.map(([n]) => n).sort());
+});
 
 test('save stops every unit first, then saves emuplat, nvme, the rest, vmbus last', () => {
   const log: string[] = [];

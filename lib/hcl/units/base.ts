@@ -3,7 +3,7 @@ import type { Topology } from '../../config/topology.ts';
 import type { VmConfig } from '../../config/schema.ts';
 import { HclError } from '../../errors.ts';
 import { copyState } from '../../state/copy.ts';
-import { currentGeneration, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
+import { currentGeneration, type SaveRank, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
 import { cleanCopy } from '../../state/clean.ts';
 
 /** What every unit is built from: the discovered topology and the configured devices. */
@@ -38,6 +38,9 @@ export abstract class UnitBase<S> implements StateUnit<S> {
   }
   get package(): string {
     return this.descriptor.package;
+  }
+  get saveRank(): SaveRank {
+    return this.descriptor.saveRank;
   }
   get generation(): number {
     return currentGeneration(this.descriptor).generation;

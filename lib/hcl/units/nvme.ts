@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { HclError } from '../../errors.ts';
-import { u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -85,6 +85,7 @@ function downgradeToV1(current: unknown): unknown {
 export const NVME_UNIT: UnitDescriptor = {
   name: 'nvme',
   package: 'openvmm.nvme',
+  saveRank: SAVE_RANK.nvme,
   generations: [
     { generation: 1, schema: NvmeStateSchemaV1 },
     // Generation 1 state is generation 2 state without coalescing: the upgrade is the identity.

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { bytes, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, bytes, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -41,6 +41,7 @@ export type RtcState = Static<typeof RtcStateSchema>;
 export const RTC_UNIT: UnitDescriptor = {
   name: 'rtc.cmos',
   package: 'openvmm.rtc.cmos',
+  saveRank: SAVE_RANK.platform,
   generations: [{ generation: 1, schema: RtcStateSchema }],
 };
 

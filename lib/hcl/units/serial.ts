@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { bytes, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, bytes, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -94,6 +94,7 @@ export function downgradeSerialV2(current: unknown): unknown {
 export const SERIAL_UNIT: UnitDescriptor = {
   name: 'serial.16550',
   package: 'openvmm.serial.16550',
+  saveRank: SAVE_RANK.platform,
   generations: [
     { generation: 1, schema: SerialStateSchemaV1 },
     { generation: 2, schema: SerialStateSchema, upgrade: upgradeSerialV1, downgrade: downgradeSerialV2 },

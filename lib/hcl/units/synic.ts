@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -40,6 +40,7 @@ export type SynicState = Static<typeof SynicStateSchema>;
 export const SYNIC_UNIT: UnitDescriptor = {
   name: 'synic',
   package: 'openvmm.synic',
+  saveRank: SAVE_RANK.other,
   generations: [{ generation: 1, schema: SynicStateSchema }],
 };
 

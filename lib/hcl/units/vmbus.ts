@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ChannelKindSchema } from '../../config/schema.ts';
-import { u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -49,6 +49,7 @@ export type VmbusState = Static<typeof VmbusStateSchema>;
 export const VMBUS_UNIT: UnitDescriptor = {
   name: 'vmbus.server.channels',
   package: 'openvmm.vmbus.server.channels',
+  saveRank: SAVE_RANK.vmbus,
   generations: [{ generation: 1, schema: VmbusStateSchema }],
 };
 

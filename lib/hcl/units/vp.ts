@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, uint, type UnitDescriptor } from '../../state/unit.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -33,6 +33,7 @@ export type VpState = Static<typeof VpStateSchema>;
 export const VP_UNIT: UnitDescriptor = {
   name: 'vp',
   package: 'openvmm.vp',
+  saveRank: SAVE_RANK.other,
   generations: [{ generation: 1, schema: VpStateSchema }],
 };
 

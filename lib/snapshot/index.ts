@@ -1,0 +1,13 @@
+// A VM snapshot as store parts: their names and encode (parts.ts), their decode (decode.ts), and
+// the registry of units a snapshot may hold (registry.ts). The one owner of part names.
+
+// parts
+export { PART, encodeParts, snapshotInfo } from './parts.ts';
+export type { SnapshotInfo } from './parts.ts';
+
+// decode
+export { decodeSnapshot, decodeParts } from './decode.ts';
+export type { DecodedSnapshot, DecodedUnit, DecodedManifest, DecodedParts, SnapshotParts } from './decode.ts';
+
+// registry
+export { defaultRegistry } from './registry.ts';

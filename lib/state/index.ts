@@ -1,0 +1,24 @@
+// Unit machinery: schemas and generations, the registry class, upgrade/downgrade, the canonical
+// codec, copy and clean, and the ordered save/restore of a set of units. Which units exist is
+// lib/snapshot's business; nothing here imports a stage.
+
+// units and schemas
+export { SAVE_RANK, U64_MAX, currentGeneration, uint, u64, bytes, fieldPath, checkSchema } from './unit.ts';
+export type { SaveRank, UnitGeneration, UnitDescriptor, StateUnit } from './unit.ts';
+
+// registry, upgrade and downgrade
+export { UnitRegistry, jsonSchema } from './registry.ts';
+export type { SchemaDump, SchemaDumpUnit } from './registry.ts';
+export { downgrade, generationReach } from './downgrade.ts';
+
+// canonical codec, copy, clean
+export { encodeCanonical, decodeCanonical, MAX_DEPTH } from './codec.ts';
+export type { CanonicalValue } from './codec.ts';
+export { copyState } from './copy.ts';
+export { cleanState, cleanCopy } from './clean.ts';
+
+// servicing
+export {
+  ServicingController, saveOrder, systemClock, TopologySchema, InitStateSchema, ServicingStateSchema,
+} from './servicing.ts';
+export type { InitState, ServicingState, Clock, SaveRequest, InitInput, RestoreReport } from './servicing.ts';
