@@ -1,20 +1,18 @@
-import type { VmConfig } from '../lib/config/index.ts';
+import type { VmConfig, Topology } from '../lib/config/index.ts';
 import { sha256Hex } from '../lib/bytes/index.ts';
 import { HclError } from '../lib/errors.ts';
-import { checkTopology, compareTopology, discover, type Discovered } from '../lib/hcl/index.ts';
-import { createUnits, type HclUnits } from '../lib/hcl/units/index.ts';
+import { checkTopology, compareTopology, discover, type Discovered, createUnits, type HclUnits } from '../lib/hcl/index.ts';
 import { buildPackage, hostParamsFor, loadIgvm, packageOptionsFor, type LoadedIgvm } from '../lib/host/index.ts';
 import { HvPartition, registerByCode } from '../lib/hv/index.ts';
 import { bootKernel, type Kernel } from '../lib/kernel/index.ts';
 import { runShim, type ShimResult } from '../lib/shim/index.ts';
 import {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, writePersistedState, type PersistedPayload,
+  type Region,
 } from '../lib/abi/index.ts';
-import type { Region } from '../lib/abi/index.ts';
 import { SidecarDispatcher, SimpleVpBackend, enterSidecar, type VpBackend } from '../lib/sidecar/index.ts';
-import { defaultRegistry } from '../lib/snapshot/registry.ts';
-import { ServicingController } from '../lib/state/servicing.ts';
-import type { Topology } from '../lib/config/topology.ts';
+import { defaultRegistry } from '../lib/snapshot/index.ts';
+import { ServicingController } from '../lib/state/index.ts';
 
 /**
  * The boot pipeline, and the only place that knows the order of the stages:

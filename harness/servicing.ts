@@ -1,14 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { applyOverrides, type Override } from '../lib/config/overrides.ts';
-import { validateConfig, type VmConfig } from '../lib/config/index.ts';
-import { diffValues } from '../lib/diff/values.ts';
-import { changePath } from '../lib/diff/render.ts';
+import { applyOverrides, type Override, validateConfig, type VmConfig } from '../lib/config/index.ts';
+import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError } from '../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
-import { cpusWithOutstandingIo } from '../lib/hcl/units/index.ts';
-import { currentGeneration } from '../lib/state/unit.ts';
-import { downgrade } from '../lib/state/downgrade.ts';
-import type { ServicingState } from '../lib/state/servicing.ts';
+import { cpusWithOutstandingIo } from '../lib/hcl/index.ts';
+import { currentGeneration, downgrade, type ServicingState } from '../lib/state/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import { boot, type Vm } from './pipeline.ts';
 import { PART, decodeParts, defaultRegistry, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';

@@ -1,6 +1,6 @@
 import { HclError, type HclErrorCode } from '../lib/errors.ts';
-import type { HclUnits } from '../lib/hcl/units/index.ts';
-import type { HvPartition } from '../lib/hv/partition.ts';
+import type { HclUnits } from '../lib/hcl/index.ts';
+import type { HvPartition } from '../lib/hv/index.ts';
 
 /**
  * The deterministic guest workload: a seeded PRNG picks one operation per step by weight (UART

@@ -11,7 +11,7 @@ import { clearDir, jsonPeer, openRawLevel, rawFdt, rawLevel, rawMsgpack, type Ba
 import { cliStartTimes } from './cli.ts';
 import { boot, type Vm } from '../pipeline.ts';
 import { bootWithWorkload, captureVm, restoreSnapshot, saveVm } from '../servicing.ts';
-import { encodeParts } from '../../lib/snapshot/parts.ts';
+import { encodeParts } from '../../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from '../workload.ts';
 
 /**

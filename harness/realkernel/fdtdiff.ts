@@ -1,5 +1,4 @@
-import { formatValue } from '../../lib/fdt/dts.ts';
-import { propCells, propReg, propU32, readFdt, type FdtNode } from '../../lib/fdt/index.ts';
+import { formatValue, propCells, propReg, propU32, readFdt, type FdtNode } from '../../lib/fdt/index.ts';
 
 /**
  * Comparing the blob the model booted with the blob the real kernel reports in

@@ -1,7 +1,6 @@
 import type { Topology, VmConfig } from '../../lib/config/index.ts';
 import { HclError } from '../../lib/errors.ts';
-import { findNode, propCells, propStrings, readFdt } from '../../lib/fdt/index.ts';
-import type { Fdt } from '../../lib/fdt/types.ts';
+import { findNode, propCells, propStrings, readFdt, type Fdt } from '../../lib/fdt/index.ts';
 import { memoryPerNode } from './fdtdiff.ts';
 import type { BootSpec } from './qemu.ts';
 

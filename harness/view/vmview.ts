@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { VmConfig } from '../../lib/config/index.ts';
-import { canonicalJson } from '../../lib/diff/canonical-json.ts';
+import { canonicalJson } from '../../lib/diff/index.ts';
 import { HclError } from '../../lib/errors.ts';
 import { printDts, readFdt } from '../../lib/fdt/index.ts';
 import type { ProcFs } from '../../lib/abi/index.ts';

@@ -1,11 +1,11 @@
 // VmConfig: schema, validation with field paths, presets, loading, and the topology it implies.
 
 // schema and types
-export { VmConfigSchema, type VmConfig, type Range } from './schema.ts';
+export { VmConfigSchema, type VmConfig, type Range, ChannelKindSchema } from './schema.ts';
 export type { Topology, TopoRange, TopoVp, TopoNode } from './topology.ts';
 // validation
-export { validateConfig, configErrors, pointerToPath, type ConfigFieldError } from './validate.ts';
-export { AARCH64_RAM_BASE, GICR_STRIDE } from './rules.ts';
+export { validateConfig, configErrors, pointerToPath } from './validate.ts';
+export { AARCH64_RAM_BASE, GICR_STRIDE, type ConfigFieldError } from './rules.ts';
 // loading
 export { loadConfig, parseJson, jsonErrorOffset, configJsonSchema } from './load.ts';
 // overrides (`--set path=value`)

@@ -1,6 +1,11 @@
 import type { VmConfig } from './schema.ts';
-import type { ConfigFieldError } from './validate.ts';
 import { vtl2MmioCarve } from './derive.ts';
+
+/** One invalid field: its JSON path (`vps[3].vnode`) and what is wrong with it. */
+export interface ConfigFieldError {
+  path: string;
+  message: string;
+}
 
 // Semantic rules for a VmConfig whose shape already holds. Each rule pushes every violation it
 // finds (never stops at the first) so one CONFIG_INVALID lists them all. Limits and invariants

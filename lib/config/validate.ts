@@ -1,13 +1,7 @@
 import { Value } from '@sinclair/typebox/value';
 import { HclError } from '../errors.ts';
 import { VmConfigSchema, type VmConfig } from './schema.ts';
-import { semanticErrors } from './rules.ts';
-
-/** One invalid field: its JSON path (`vps[3].vnode`) and what is wrong with it. */
-export interface ConfigFieldError {
-  path: string;
-  message: string;
-}
+import { semanticErrors, type ConfigFieldError } from './rules.ts';
 
 /** A TypeBox JSON pointer (`/vps/3/vnode`) as a readable path (`vps[3].vnode`). */
 export function pointerToPath(pointer: string): string {

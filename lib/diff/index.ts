@@ -17,6 +17,7 @@ export type { JsonChange } from './render.ts';
 
 // schema compatibility
 export { checkSchemaCompat, parseSchemaDump } from './schema-check.ts';
-export type { SchemaReport, SchemaFinding, SchemaChangeKind, Direction, ReachDumpUnit } from './schema-check.ts';
+export type { SchemaReport, SchemaFinding, ReachDumpUnit } from './schema-check.ts';
 export { schemaDumpWithReach } from './schema-dump.ts';
 export { compareNodes, typeLabel } from './schema-nodes.ts';
+export type { SchemaChangeKind, Direction } from './schema-nodes.ts';

@@ -1,6 +1,6 @@
 import { HclError } from '../errors.ts';
 import type { SchemaDump, SchemaDumpUnit } from '../state/index.ts';
-import { compareNodes, type Emit } from './schema-nodes.ts';
+import { compareNodes, type Direction, type Emit, type SchemaChangeKind } from './schema-nodes.ts';
 
 /**
  * `schema check OLD NEW`: every change between two schema dumps, judged by DESIGN.md §3 (a package
@@ -8,17 +8,6 @@ import { compareNodes, type Emit } from './schema-nodes.ts';
  * default). "Backward" means the new release reading state the old one wrote (upgrade); "forward"
  * means the old release reading state the new one wrote (servicing back, `save --generation`).
  */
-
-/** Compatibility direction a change breaks. */
-export type Direction = 'backward' | 'forward';
-
-/** Every kind of schema change the check knows; the first group breaks, the second does not. */
-export type SchemaChangeKind =
-  | 'unit-removed' | 'package-renamed' | 'generation-not-bumped' | 'generation-decreased'
-  | 'field-removed' | 'field-retyped' | 'field-added-required' | 'field-added-no-default'
-  | 'field-became-required' | 'field-became-optional' | 'enum-narrowed' | 'variant-removed'
-  | 'bounds-narrowed' | 'default-changed'
-  | 'unit-added' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened';
 
 /** One change found between the dumps. */
 export interface SchemaFinding {

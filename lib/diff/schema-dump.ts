@@ -1,6 +1,5 @@
-import { generationReach } from '../state/downgrade.ts';
-import { defaultRegistry } from '../snapshot/registry.ts';
-import { type SchemaDump, type UnitRegistry } from '../state/index.ts';
+import { generationReach, type SchemaDump, type UnitRegistry } from '../state/index.ts';
+import { defaultRegistry } from '../snapshot/index.ts';
 import type { ReachDumpUnit } from './schema-check.ts';
 
 /**

@@ -1,10 +1,19 @@
-import type { Direction, SchemaChangeKind } from './schema-check.ts';
-
 /**
  * The field-by-field comparison behind `schema check`, on the JSON Schema nodes of a schema dump
- * (lib/snapshot/registry.ts `jsonSchema`: u64 and bytes marked by `x-encoding`, bounds of u64 as
+ * (lib/state/registry.ts `jsonSchema`: u64 and bytes marked by `x-encoding`, bounds of u64 as
  * decimal strings, enums as `anyOf` of `const`, optional fields absent from `required`).
  */
+
+/** Compatibility direction a change breaks. */
+export type Direction = 'backward' | 'forward';
+
+/** Every kind of schema change the check knows; the first group breaks, the second does not. */
+export type SchemaChangeKind =
+  | 'unit-removed' | 'package-renamed' | 'generation-not-bumped' | 'generation-decreased'
+  | 'field-removed' | 'field-retyped' | 'field-added-required' | 'field-added-no-default'
+  | 'field-became-required' | 'field-became-optional' | 'enum-narrowed' | 'variant-removed'
+  | 'bounds-narrowed' | 'default-changed'
+  | 'unit-added' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened';
 
 /** Receives one finding; `breaks` empty means compatible. */
 export type Emit = (path: string, kind: SchemaChangeKind, breaks: Direction[], message: string) => void;

@@ -1,8 +1,6 @@
 import { HclError } from '../errors.ts';
-import { defaultRegistry } from '../snapshot/registry.ts';
-import { type UnitRegistry } from '../state/index.ts';
-import { currentGeneration } from '../state/unit.ts';
-import type { DecodedSnapshot, DecodedUnit } from '../snapshot/index.ts';
+import { defaultRegistry, type DecodedSnapshot, type DecodedUnit } from '../snapshot/index.ts';
+import { type UnitRegistry, currentGeneration } from '../state/index.ts';
 import type { Change, SnapshotDiff, UpgradeNote } from './types.ts';
 import { diffValues } from './values.ts';
 

@@ -1,7 +1,8 @@
-import type { Topology, TopoNode, TopoRange, TopoVp } from '../config/topology.ts';
+import type { Topology, TopoNode, TopoRange, TopoVp } from '../config/index.ts';
 import { HclError, isHclError } from '../errors.ts';
-import { findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64, readFdt } from '../fdt/index.ts';
-import type { FdtNode } from '../fdt/index.ts';
+import {
+  findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64, readFdt, type FdtNode,
+} from '../fdt/index.ts';
 import { readText, type ProcFs } from '../abi/index.ts';
 import { initEnvFromCmdline, parseHclOptions, splitCmdline, type HclOptions } from './options.ts';
 

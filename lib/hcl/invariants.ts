@@ -1,4 +1,4 @@
-import type { Topology, TopoRange } from '../config/topology.ts';
+import type { Topology, TopoRange } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 
 /**

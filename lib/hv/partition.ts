@@ -1,9 +1,7 @@
 import { Type, type Static, type TBigInt, type TObject } from '@sinclair/typebox';
-import type { Topology } from '../config/topology.ts';
+import type { Topology } from '../config/index.ts';
 import { HclError } from '../errors.ts';
-import { cleanCopy } from '../state/clean.ts';
-import { copyState } from '../state/copy.ts';
-import { SAVE_RANK, checkSchema, u64, uint, type UnitDescriptor } from '../state/unit.ts';
+import { cleanCopy, copyState, SAVE_RANK, checkSchema, u64, uint, type UnitDescriptor } from '../state/index.ts';
 import { AARCH64_REGISTERS, X86_REGISTERS, resetRegisters } from './registers.ts';
 
 /**

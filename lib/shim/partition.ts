@@ -1,10 +1,7 @@
 import { HclError } from '../errors.ts';
-import type { Topology } from '../config/topology.ts';
-import type { HostDt } from './hostdt.ts';
-import { SHIM_LIMITS } from './hostdt.ts';
-import { IGVM_MEMORY_TYPE } from '../abi/index.ts';
-import type { Region } from '../abi/index.ts';
-import type { PersistedPayload } from '../abi/index.ts';
+import type { Topology } from '../config/index.ts';
+import { type HostDt, SHIM_LIMITS } from './hostdt.ts';
+import { IGVM_MEMORY_TYPE, type Region, type PersistedPayload } from '../abi/index.ts';
 
 /** `openhcl,memory-type` values (MemoryVtlType). */
 export const MEMORY_VTL_TYPE = {

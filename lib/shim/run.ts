@@ -1,5 +1,5 @@
 import { HclError, isHclError } from '../errors.ts';
-import type { Topology } from '../config/topology.ts';
+import type { Topology } from '../config/index.ts';
 import { readFdt } from '../fdt/index.ts';
 import type { GuestMemory } from '../memory/index.ts';
 import {

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Topology } from '../config/topology.ts';
+import type { Topology } from '../config/index.ts';
 import { HclError, isHclError } from '../errors.ts';
 import type { UnitRegistry } from './registry.ts';
 import { checkSchema, u64, type StateUnit } from './unit.ts';

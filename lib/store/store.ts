@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { AbstractSublevel } from 'abstract-level';
 import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
-import { decodeCanonical, encodeCanonical } from '../state/codec.ts';
+import { decodeCanonical, encodeCanonical } from '../state/index.ts';
 import { encodeArchive, readArchive, writeArchive } from './archive.ts';
 import { openLevelDb, storeDir, type StoreDb } from './backend.ts';
 import { keyOf, nameKey, nameRange, parseNameKey, prefixRange, readU32, seqCounterKey, textOf, u32Bytes } from './keys.ts';

@@ -1,10 +1,9 @@
 import type { TSchema } from '@sinclair/typebox';
-import type { Topology } from '../../config/topology.ts';
-import type { VmConfig } from '../../config/schema.ts';
+import type { Topology, VmConfig } from '../../config/index.ts';
 import { HclError } from '../../errors.ts';
-import { copyState } from '../../state/copy.ts';
-import { currentGeneration, type SaveRank, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
-import { cleanCopy } from '../../state/clean.ts';
+import {
+  copyState, currentGeneration, type SaveRank, type StateUnit, type UnitDescriptor, cleanCopy,
+} from '../../state/index.ts';
 
 /** What every unit is built from: the discovered topology and the configured devices. */
 export interface UnitContext {

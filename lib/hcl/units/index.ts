@@ -1,4 +1,4 @@
-import type { StateUnit, UnitDescriptor } from '../../state/unit.ts';
+import type { StateUnit, UnitDescriptor } from '../../state/index.ts';
 import type { UnitContext } from './base.ts';
 import { NVME_UNIT, NvmeUnit } from './nvme.ts';
 import { RTC_UNIT, RtcUnit } from './rtc.ts';

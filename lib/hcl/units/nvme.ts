@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { HclError } from '../../errors.ts';
-import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { SAVE_RANK, bytes, u64, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, bytes, u64, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { SAVE_RANK, uint, type UnitDescriptor } from '../../state/unit.ts';
+import { SAVE_RANK, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
