@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm test`: runs every uvu suite (unit tests under test/, property suites under properties/)
-# and ends with one plain line "N passed, N failed" computed from uvu's own summaries. It exits
-# non-zero when any test fails, including the case where uvu's reporter itself crashes on an
-# error and under-reports (Passed < Total), which uvu alone would let through with exit 0.
+# and the layer lint (`npm run lint:layers`, counted as one test), and ends with one plain line
+# "N passed, N failed" computed from uvu's own summaries. It exits non-zero when any test fails,
+# including the case where uvu's reporter itself crashes on an error and under-reports
+# (Passed < Total), which uvu alone would let through with exit 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
@@ -15,6 +16,9 @@ read -r total passed skipped < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
   /^ *Total:/ {t+=$2} /^ *Passed:/ {p+=$2} /^ *Skipped:/ {s+=$2}
   END {print t+0, p+0, s+0}')
 rm -f "$log"
+# The layer lint (imports and env reads, DESIGN.md §2) counts as one test.
+total=$((total + 1))
+if bash .ci/lint-layers.sh; then passed=$((passed + 1)); else rc=1; fi
 failed=$((total - passed - skipped))
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo

@@ -1,0 +1,79 @@
+// The layer rules of DESIGN.md §2, checked by `npm run lint:layers` (scripts/lint-layers.sh).
+// Paths are relative to the repository root.
+const STAGES = '(host|shim|sidecar|kernel|hcl|hv)';
+
+// The ONLY known exceptions, each being fixed on another branch; delete them after the merge.
+// - r14-igvm removes the igvm context.ts <-> reader.ts cycle.
+// - r12-store removes the store.ts -> maintenance.ts -> read.ts -> store.ts cycle.
+const KNOWN_CYCLES = ['^lib/igvm/(context|reader)\\.ts$', '^lib/store/(store|maintenance|read)\\.ts$'];
+// - harness/faults/* (fault child processes) moves to test/faults/bin/ on another branch, where
+//   tests may import deeply.
+const MOVING_OUT_OF_HARNESS = '^harness/faults/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'stage-to-stage',
+      comment: 'A stage imports abi/ and the formats below it, never another stage; harness/pipeline.ts wires stages.',
+      severity: 'error',
+      from: { path: `^lib/${STAGES}/` },
+      to: { path: `^lib/${STAGES}/`, pathNot: '^lib/$1/' },
+    },
+    {
+      name: 'stage-imports-above',
+      comment: 'Stages sit below snapshot/, store/ and diff/: they import abi/, bytes/, fdt/, igvm/, config/, memory/, state/, errors, faults.',
+      severity: 'error',
+      from: { path: `^lib/${STAGES}/` },
+      to: { path: '^lib/(snapshot|store|diff)/' },
+    },
+    {
+      name: 'abi-imports-only-formats',
+      comment: 'A byte contract depends on nothing but the formats below it.',
+      severity: 'error',
+      from: { path: '^lib/abi/' },
+      to: { path: '^lib/', pathNot: '^lib/(abi|bytes|memory|fdt)/|^lib/errors\\.ts$' },
+    },
+    {
+      name: 'state-imports-no-stage',
+      comment: 'state/ is unit machinery; which units exist is snapshot/registry.ts.',
+      severity: 'error',
+      from: { path: '^lib/state/' },
+      to: { path: `^lib/(${STAGES.slice(1, -1)}|snapshot|store|diff)/` },
+    },
+    {
+      name: 'lib-imports-no-harness',
+      comment: 'The engine never imports the harness, the property suites, the tests or the CLI.',
+      severity: 'error',
+      from: { path: '^lib/' },
+      to: { path: '^(harness|properties|test|snapshots)/|^cli\\.ts$' },
+    },
+    {
+      name: 'lib-folder-through-index',
+      comment: "Inside lib/, an import from another folder goes through that folder's index.ts.",
+      severity: 'error',
+      from: { path: '^lib/([^/]+)/' },
+      to: { path: '^lib/[^/]+/', pathNot: ['^lib/$1/', '^lib/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'harness-through-index',
+      comment: "harness/ and cli.ts use lib/ through each folder's index.ts (tests may import deeper).",
+      severity: 'error',
+      from: { path: '^(harness/|cli\\.ts$)', pathNot: MOVING_OUT_OF_HARNESS },
+      to: { path: '^lib/[^/]+/', pathNot: '^lib/[^/]+/index\\.ts$' },
+    },
+    {
+      name: 'no-cycle',
+      comment: 'No import cycles between files.',
+      severity: 'error',
+      from: { pathNot: KNOWN_CYCLES },
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^node_modules/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.mjs', '.js'] },
+  },
+};
