@@ -35,6 +35,9 @@ export {
 } from './sidecar-pages.ts';
 export type { SidecarParams, SidecarNodeParams, SidecarOutput, SidecarEntry } from './sidecar-pages.ts';
 
+// hvdef register codes: register hypercalls (sidecar commands) → hypervisor
+export { HV_REGISTER_CODE } from './hvdef.ts';
+
 // cpio (newc initrd): host → kernel
 export { readCpio, writeCpio, cpioFiles, S_IFREG, S_IFDIR } from './cpio.ts';
 export type { CpioEntry } from './cpio.ts';

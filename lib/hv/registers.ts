@@ -1,3 +1,5 @@
+import { HV_REGISTER_CODE } from '../abi/index.ts';
+
 /**
  * Architectural registers the hypervisor keeps per VP, and their values at reset. x86_64
  * reset values follow the Intel SDM vol. 3 §9.1.1 (RIP 0xfff0 with CS base 0xffff0000, RFLAGS 2,
@@ -48,27 +50,13 @@ export function resetRegisters(arch: 'x86_64' | 'aarch64', index: number): Recor
   return regs;
 }
 
-// hvdef register codes (openvmm vm/hv1/hvdef/src/lib.rs, HvX64RegisterName / HvArm64RegisterName)
-// of the registers above that are one 64-bit value. Segment and descriptor-table bases are parts
-// of 128-bit registers there, and some EL1 registers have no code, so they are not addressable
-// by a register hypercall.
-const gprCodes = (names: readonly string[]): Array<[number, string]> => names.map((n, i) => [0x0002_0000 + i, n]);
-const CODES: Record<'x86_64' | 'aarch64', ReadonlyMap<number, string>> = {
-  x86_64: new Map([
-    ...gprCodes(['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rip', 'rflags']),
-    [0x0004_0000, 'cr0'], [0x0004_0001, 'cr2'], [0x0004_0002, 'cr3'], [0x0004_0003, 'cr4'], [0x0004_0004, 'cr8'], [0x0004_0005, 'xcr0'],
-    [0x0005_0005, 'dr7'], [0x0008_0001, 'efer'], [0x0008_0002, 'kernelGsBase'], [0x0008_0003, 'apicBase'], [0x0008_0004, 'pat'],
-    [0x0008_007b, 'tscAux'],
-  ]),
-  aarch64: new Map([
-    ...gprCodes(Array.from({ length: 31 }, (_, i) => `x${i}`)),
-    [0x0002_001f, 'sp'], [0x0002_0022, 'pc'], [0x0002_0023, 'pstate'],
-    [0x0004_0002, 'sctlrEl1'], [0x0004_0005, 'ttbr0El1'], [0x0004_0006, 'ttbr1El1'], [0x0004_0007, 'tcrEl1'],
-    [0x0004_000b, 'mairEl1'], [0x0004_000c, 'vbarEl1'], [0x0004_0015, 'elrEl1'],
-  ]),
+// Register hypercalls name registers by hvdef code (abi/hvdef.ts); this is the reverse lookup.
+const BY_CODE = {
+  x86_64: new Map(Object.entries(HV_REGISTER_CODE.x86_64).map(([n, c]) => [c, n])),
+  aarch64: new Map(Object.entries(HV_REGISTER_CODE.aarch64).map(([n, c]) => [c, n])),
 };
 
 /** The register a hypercall's register code names, or undefined when this model has none under it. */
 export function registerByCode(arch: 'x86_64' | 'aarch64', code: number): string | undefined {
-  return CODES[arch].get(code);
+  return BY_CODE[arch].get(code);
 }
