@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { encodeCpio, type CpioEntry } from '../../lib/abi/index.ts';
 import { sha256Hex } from '../../lib/bytes/index.ts';
 
 /**
@@ -60,42 +61,6 @@ export function initScript(): string {
   return INIT_SCRIPT;
 }
 
-/** One entry of a newc cpio archive. */
-export interface CpioEntry {
-  /** Path without a leading slash ("bin/busybox"). */
-  path: string;
-  /** Full st_mode including the file type bits (0o100755, 0o040755, 0o020600). */
-  mode: number;
-  data?: Uint8Array;
-  /** Device number for character/block nodes. */
-  rdev?: { major: number; minor: number };
-}
-
-// Replace with lib/abi/cpio.ts `writeCpio` once that lands: one newc writer in the project.
-function newc(entries: readonly CpioEntry[]): Uint8Array {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const push = (b: Buffer): void => {
-    chunks.push(b);
-    size += b.length;
-  };
-  const pad = (): void => {
-    if (size % 4 !== 0) push(Buffer.alloc(4 - (size % 4)));
-  };
-  const all = [...entries, { path: 'TRAILER!!!', mode: 0 }];
-  all.forEach((e, i) => {
-    const data = e.data ?? new Uint8Array(0);
-    const name = Buffer.from(`${e.path}\0`);
-    const fields = [i + 1, e.mode, 0, 0, 1, 0, data.length, 0, 0, e.rdev?.major ?? 0, e.rdev?.minor ?? 0, name.length, 0];
-    push(Buffer.from(`070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}`, 'latin1'));
-    push(name);
-    pad();
-    push(Buffer.from(data));
-    pad();
-  });
-  return Buffer.concat(chunks, size);
-}
-
 /** Identity of the initramfs layout for a script: setup rebuilds the cached initrd when it changes. */
 export function initramfsId(script: string): string {
   return sha256Hex(new TextEncoder().encode(`${INIT_PATHS.join(',')}\n${script}`));
@@ -106,12 +71,13 @@ export function initramfsId(script: string): string {
  * the script at every INIT_PATHS entry, /dev/console and the mount points. Deterministic for the same inputs.
  */
 export function buildInitramfs(busybox: Uint8Array, script: string = initScript()): Uint8Array {
-  const dir = (path: string): CpioEntry => ({ path, mode: 0o040755 });
+  const none = new Uint8Array(0);
+  const dir = (name: string): CpioEntry => ({ name, mode: 0o040755, data: none });
   const entries: CpioEntry[] = [
     ...['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'proc', 'sys', 'dev', 'tmp'].map(dir),
-    { path: 'dev/console', mode: 0o020600, rdev: { major: 5, minor: 1 } },
-    { path: 'bin/busybox', mode: 0o100755, data: busybox },
-    ...INIT_PATHS.map((path) => ({ path, mode: 0o100755, data: new TextEncoder().encode(script) })),
+    { name: 'dev/console', mode: 0o020600, data: none, rdev: { major: 5, minor: 1 } },
+    { name: 'bin/busybox', mode: 0o100755, data: busybox },
+    ...INIT_PATHS.map((name) => ({ name, mode: 0o100755, data: new TextEncoder().encode(script) })),
   ];
-  return gzipSync(newc(entries), { level: 9 });
+  return gzipSync(encodeCpio(entries), { level: 9 });
 }

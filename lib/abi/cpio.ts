@@ -7,6 +7,8 @@ export interface CpioEntry {
   /** st_mode: file type and permission bits (0o100644 for a regular file, 0o040755 for a directory). */
   mode: number;
   data: Uint8Array;
+  /** Device number of a character or block node (written; reading leaves it out). */
+  rdev?: { major: number; minor: number };
 }
 
 const HEADER = 110;
@@ -82,8 +84,8 @@ export function cpioFiles(entries: readonly CpioEntry[]): Map<string, Uint8Array
   return files;
 }
 
-function header(ino: number, mode: number, nlink: number, size: number, nameSize: number): string {
-  const f = [ino, mode, 0, 0, nlink, 0, size, 0, 0, 0, 0, nameSize, 0];
+function header(ino: number, mode: number, nlink: number, size: number, nameSize: number, rdev = { major: 0, minor: 0 }): string {
+  const f = [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev.major, rdev.minor, nameSize, 0];
   return `070701${f.map((v) => v.toString(16).toUpperCase().padStart(8, '0')).join('')}`;
 }
 
@@ -108,7 +110,15 @@ export function writeCpio(files: ReadonlyMap<string, Uint8Array> | Record<string
   }
   for (const d of dirs) entries.push({ name: d, mode: S_IFDIR | 0o755, data: new Uint8Array(0) });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  entries.push({ name: TRAILER, mode: 0, data: new Uint8Array(0) });
+  return encodeCpio(entries);
+}
+
+/**
+ * Writes `entries` as a cpio "newc" archive in the order given, then TRAILER!!!: inode numbers
+ * count up, mtimes are 0, directories have two links. Names are taken as they are.
+ */
+export function encodeCpio(members: readonly CpioEntry[]): Uint8Array {
+  const entries = [...members, { name: TRAILER, mode: 0, data: new Uint8Array(0) }];
   const enc = new TextEncoder();
   const chunks: Uint8Array[] = [];
   let len = 0;
@@ -116,7 +126,7 @@ export function writeCpio(files: ReadonlyMap<string, Uint8Array> | Record<string
   entries.forEach((e, i) => {
     const name = enc.encode(`${e.name}\0`);
     const isDir = (e.mode & S_IFMT) === S_IFDIR;
-    put(enc.encode(header(e.name === TRAILER ? 0 : i + 1, e.mode, e.name === TRAILER ? 1 : isDir ? 2 : 1, e.data.length, name.length)));
+    put(enc.encode(header(e.name === TRAILER ? 0 : i + 1, e.mode, e.name === TRAILER ? 1 : isDir ? 2 : 1, e.data.length, name.length, e.rdev)));
     put(name);
     put(new Uint8Array(pad4(len) - len));
     put(e.data);

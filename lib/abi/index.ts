@@ -39,7 +39,7 @@ export type { SidecarParams, SidecarNodeParams, SidecarOutput, SidecarEntry } fr
 export { HV_REGISTER_CODE } from './hvdef.ts';
 
 // cpio (newc initrd): host → kernel
-export { readCpio, writeCpio, cpioFiles, S_IFREG, S_IFDIR } from './cpio.ts';
+export { readCpio, writeCpio, encodeCpio, cpioFiles, S_IFREG, S_IFDIR } from './cpio.ts';
 export type { CpioEntry } from './cpio.ts';
 
 // procfs view: kernel → openvmm_hcl
