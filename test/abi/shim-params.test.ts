@@ -4,7 +4,7 @@ import {
   COMMAND_LINE_MAX, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeMeasuredConfig, decodeShimParams, defaultLayout,
   encodeCommandLinePage, encodeMeasuredConfig, encodeShimParams, type ShimParams,
 } from '../../lib/abi/shim-params.ts';
-import { expectError } from './expect.ts';
+import { expectError } from '../shim/expect.ts';
 
 test('default layout: every region inside VTL2, page-aligned, disjoint, in order', () => {
   const l = defaultLayout();
