@@ -1,4 +1,4 @@
-// openhcl_boot: parameters, host DT parse, decisions, kernel DTB, persisted state, handoff.
+// openhcl_boot: host DT parse, decisions, kernel DTB and command line, the run (its byte contracts: lib/abi).
 export { parseHostDt, SHIM_LIMITS, COM3_PORT } from './hostdt.ts';
 export type { HostDt, HostVmbus } from './hostdt.ts';
 export { buildKernelCommandLine, parseShimOptions, hostIsTrusted, userCommandLine, cmdlineValue, generatedParameters } from './cmdline.ts';
