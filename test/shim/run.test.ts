@@ -40,7 +40,7 @@ test('runShim: aarch64 writes every CPU status okay by default, "disabled" for V
     assert.equal(cpus.map((c) => propString(c, 'status')), [...want]);
     assert.equal(cpus.map((c) => c.name), ['cpu@1', 'cpu@2', 'cpu@3', 'cpu@4']);
     assert.equal(r.bootCpus, [0, 1, 2, 3]);
-    assert.ok(r.cmdline.includes(' console=ttyAMA0 '));
+    assert.ok(r.cmdline.includes(' console=ttyAMA0,115200 '));
   }
 });
 
