@@ -13,6 +13,12 @@ const large = presetConfig('large');
 const damage: Array<[string, (vm: ReturnType<typeof boot>) => void, string]> = [
   ['a VP in both roles', (vm) => vm.shim.sidecar?.params.startInSidecar.push(vm.shim.sidecar.nodes[0]?.baseVp ?? 0), 'in both Linux and sidecar'],
   ['a node over 32 VPs', (vm) => { const n = vm.shim.sidecar?.nodes[0]; if (n !== undefined) n.vpCount = 33; }, 'holds 33 VPs'],
+  ['an empty node', (vm) => {
+    const sc = vm.shim.sidecar!;
+    const n = sc.nodes[0]!;
+    for (let v = n.baseVp + 1; v < n.baseVp + n.vpCount; v++) vm.kernel.onlineCpu(v);
+    sc.params.startInSidecar = sc.params.startInSidecar.filter((v) => v < n.baseVp || v >= n.baseVp + n.vpCount);
+  }, 'has no VP for sidecar to start'],
   ['a node on the wrong vnode', (vm) => { const n = vm.shim.sidecar?.nodes[0]; if (n !== undefined) n.vnode += 1; }, 'sits in the sidecar node of vnode'],
 ];
 for (const [what, hurt, message] of damage) {

@@ -93,8 +93,12 @@ export function sidecarViolation(vm: Vm): string | null {
       covered[i] = (covered[i] ?? 0) + 1;
     }
   }
-  const odd = covered.findIndex((c) => c !== 1);
-  if (odd >= 0) return `vp ${odd} belongs to ${covered[odd]} sidecar nodes`;
+  // Nodes never overlap; a VP outside every node (a skipped one-CPU or all-excluded chunk) is
+  // Linux's, and every node has a VP for sidecar to start (sidecar.rs sidecar_node_is_empty).
+  const odd = covered.findIndex((c, vp) => c > 1 || (c === 0 && !linux.has(vp)));
+  if (odd >= 0) return `vp ${odd} belongs to ${covered[odd]} sidecar nodes${covered[odd] === 0 ? ' and is not in Linux' : ''}`;
+  const empty = sc.nodes.find((n) => !Array.from({ length: n.vpCount }, (_, k) => inSidecar.has(n.baseVp + k)).some(Boolean));
+  if (empty !== undefined) return `sidecar node at vp ${empty.baseVp} has no VP for sidecar to start`;
   const want = [...linux].sort((a, b) => a - b);
   if (bootCpus === undefined) return 'sidecar on but the command line has no boot_cpus=';
   if (parseCpuList(bootCpus).join() !== want.join()) return `boot_cpus=${bootCpus} but Linux runs ${want.join(',')}`;
@@ -123,8 +127,8 @@ function pinIo(vm: Vm, vp: number): void {
 
 /**
  * (6) Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
- * nodes hold at most 32 VPs of one vnode, boot_cpus= matches; and CPUs with NVMe I/O in flight
- * at save start in Linux after restore.
+ * nodes hold at most 32 VPs of one vnode and at least one sidecar VP, VPs outside every node run
+ * Linux, boot_cpus= matches; and CPUs with NVMe I/O in flight at save start in Linux after restore.
  */
 export const sidecarSplit = define({
   name: 'sidecar-split',
