@@ -98,11 +98,9 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   const heap = shimBase + p.heapStartOffset;
   let sidecar: ShimResult['sidecar'];
   if (plan.active) {
-    const linux = new Set(plan.bootCpus);
     const params: SidecarParams = {
-      hypercallPage: 0n, enableLogging: plan.logging,
+      hypercallPage: 0n, enableLogging: plan.logging, initialState: plan.perCpuState,
       nodes: plan.nodes.map((n) => ({ memoryBase: n.memory.gpa, memorySize: n.memory.size, baseVp: n.baseVp, vpCount: n.vpCount })),
-      startInSidecar: host.cpus.map((_, vp) => vp).filter((vp) => !linux.has(vp)),
     };
     const paramsGpa = heap + BigInt(HEAP_LAYOUT.sidecarParams);
     memory.write(paramsGpa, encodeSidecarParams(params));

@@ -1,4 +1,4 @@
-import type { Region } from '../abi/index.ts';
+import { SIDECAR_PER_CPU_STATE_CPUS, unspecifiedCpuState, type PerCpuState, type Region } from '../abi/index.ts';
 
 /**
  * The sidecar split (openhcl_boot sidecar.rs): which CPUs boot Linux and which start in
@@ -14,7 +14,7 @@ export interface SidecarNodePlan {
 
 /** A sidecar plan, or the reason sidecar is off. */
 export type SidecarPlan =
-  | { active: true; nodes: SidecarNodePlan[]; bootCpus: number[]; logging: boolean }
+  | { active: true; nodes: SidecarNodePlan[]; bootCpus: number[]; logging: boolean; perCpuState: PerCpuState }
   | { active: false; reason: string };
 
 /** Inputs of the split. */
@@ -35,7 +35,7 @@ export interface SidecarInputs {
 /** Sidecar nodes hold at most this many CPUs before a run is split. */
 export const SIDECAR_MAX_NODE_CPUS = 32;
 /** PerCpuState's capacity: a restore excluding CPUs beyond it disables sidecar. */
-export const SIDECAR_RESTORE_MAX_CPUS = 400;
+export const SIDECAR_RESTORE_MAX_CPUS = SIDECAR_PER_CPU_STATE_CPUS;
 const PAGE = 0x1000n;
 
 /** Pages of VTL2 memory one sidecar node of `cpus` CPUs needs. */
@@ -102,5 +102,8 @@ export function planSidecar(i: SidecarInputs): SidecarPlan {
   if (nodes.length === 0) return off('no sidecar node has a cpu for sidecar to start');
   // boot_cpus= lists every kernel-started CPU (with per-CPU overrides; else node base VPs and,
   // in the model, the CPUs of skipped one-CPU chunks).
-  return { active: true, nodes, bootCpus: starts.flatMap((s, vp) => (s ? [] : [vp])), logging: i.mode === 'log' };
+  // The initial state handed to sidecar: the per-CPU overrides, padded to PerCpuState's 400.
+  const perCpuState = excluded.length === 0 ? unspecifiedCpuState()
+    : { specified: true, startsCpu: Array.from({ length: SIDECAR_PER_CPU_STATE_CPUS }, (_, vp) => starts[vp] ?? false) };
+  return { active: true, nodes, bootCpus: starts.flatMap((s, vp) => (s ? [] : [vp])), logging: i.mode === 'log', perCpuState };
 }
