@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import type { VmConfig } from '../config/index.ts';
+import { splitMmio, type VmConfig } from '../config/index.ts';
 import { fdtNode, prop, writeFdt, type Fdt, type FdtNode } from '../fdt/index.ts';
 import { IGVM_MEMORY_TYPE } from '../abi/index.ts';
 
@@ -135,9 +135,13 @@ function platformNodes(c: VmConfig): FdtNode[] {
 
 /** The host device tree of a VmConfig as a tree; boot_cpuid_phys is VP 0's APIC ID / MPIDR. */
 export function buildHostDt(c: VmConfig): Fdt {
+  // In host allocation mode the host hands VTL2 its MMIO in the VTL2 VMBus node, as OpenVMM does
+  // (its vtl2 chipset range): the config's, or the model host's carve from VTL0's high gap
+  // (splitMmio). In vtl2 mode the shim carves when the config gives none.
+  const mmio = c.vtl2.mode === 'host' ? splitMmio(c) : { vtl0: c.mmio.vtl0, vtl2: c.mmio.vtl2 ?? [] };
   const bus = fdtNode('bus', [prop.strs('compatible', ['simple-bus']), prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('ranges')], [
-    vmbusNode(0, c.vmbus.vtl0ConnectionId, c.mmio.vtl0),
-    vmbusNode(2, c.vmbus.vtl2ConnectionId, c.mmio.vtl2 ?? []),
+    vmbusNode(0, c.vmbus.vtl0ConnectionId, mmio.vtl0),
+    vmbusNode(2, c.vmbus.vtl2ConnectionId, mmio.vtl2),
   ]);
   const root = fdtNode('', [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('model', `hclckpt,${c.name}`)], [
     cpusNode(c),

@@ -62,7 +62,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
 
   const measured = at(p.memoryStartOffset, p.memorySize);
   let vtl2Ram: Vtl2Range[] = decideVtl2Ram(host, measured);
-  const mmio = decideMmio(host);
+  const mmio = decideMmio(host, isolation !== 'none');
   const now: PersistedPayload = {
     partitionMemory: partitionMemory(host, vtl2Ram), partitionMmio: partitionMmio(mmio),
     cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [], cpus: host.cpus,

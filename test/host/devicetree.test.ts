@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PRESETS, presetConfig, topologyFromConfig } from '../../lib/config/index.ts';
+import { PRESETS, presetConfig, splitMmio, topologyFromConfig } from '../../lib/config/index.ts';
 import { findNode, propCells, propStrings, propU32, readFdt } from '../../lib/fdt/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { hostBootargs, hostDtb, hostPptt, hostSlit, distanceMatrix, PPTT_FLAGS } from '../../lib/host/index.ts';
@@ -40,8 +40,10 @@ for (const name of PRESETS) {
     assert.equal(h.warnings, []);
     assert.is(h.vmbusVtl0.connectionId, c.vmbus.vtl0ConnectionId);
     assert.is(h.vmbusVtl2.connectionId, c.vmbus.vtl2ConnectionId);
-    assert.equal(h.vmbusVtl0.mmio.map((r) => [Number(r.gpa), Number(r.size)]), c.mmio.vtl0.map((r) => [r.base, r.size]));
-    assert.equal(h.vmbusVtl2.mmio, []);
+    // Host mode: the host gives VTL2 its MMIO in the VTL2 VMBus node (OpenVMM's vtl2 chipset range).
+    const split = splitMmio(c);
+    assert.equal(h.vmbusVtl0.mmio.map((r) => [Number(r.gpa), Number(r.size)]), split.vtl0.map((r) => [r.base, r.size]));
+    assert.equal(h.vmbusVtl2.mmio.map((r) => [Number(r.gpa), Number(r.size)]), split.vtl2.map((r) => [r.base, r.size]));
     if (c.arch === 'aarch64') {
       assert.equal(h.gic, {
         distributor: BigInt(c.aarch64!.gicDistributor), distributorSize: 0x1_0000n,
@@ -73,6 +75,9 @@ test('vtl2 allocation mode: no VTL2 memory node, memory-size in /openhcl', () =>
   assert.is(h.allocationMode, 'vtl2');
   assert.is(h.vtl2MemorySize, BigInt(c.vtl2.size));
   assert.not.ok(h.memory.some((m) => m.igvmType === IGVM_MEMORY_TYPE.VTL2_PROTECTABLE));
+  // vtl2 mode without configured VTL2 MMIO: the host leaves the carve to the shim.
+  assert.equal(h.vmbusVtl2.mmio, []);
+  assert.equal(h.vmbusVtl0.mmio.map((r) => [Number(r.gpa), Number(r.size)]), c.mmio.vtl0.map((r) => [r.base, r.size]));
 });
 
 // The layout OpenVMM writes (openvmm_core worker/vm_loaders/igvm.rs build_device_tree): COM3 as

@@ -29,7 +29,7 @@ export interface HostSpec {
 export const GIB = 0x4000_0000n;
 export const defaults: HostSpec = {
   arch: 'x86_64', vnodes: [0, 0, 0, 0], ramPerNode: GIB, vtl0Mmio: [[0xf000_0000n, 0x800_0000n], [0x10_0000_0000n, 0x4000_0000n]],
-  vtl2Mmio: [], bootargs: '', mode: 'host', isolation: 'none', staticLine: '', policy: 'append-chosen', com3: true,
+  vtl2Mmio: [[0x10_4000_0000n, 0x800_0000n]], bootargs: '', mode: 'host', isolation: 'none', staticLine: '', policy: 'append-chosen', com3: true,
   keepAliveNvme: false, sidecarSize: 0x1_0000, vtl2Base: 0x800_0000n,
 };
 

@@ -39,7 +39,7 @@ const broken: Array<[string, (r: FdtNode) => void, HclErrorCode, string, Partial
   ['no vtl2 vmbus', (r) => { node(r, '/vmbus-bus').children.pop(); }, 'SHIM_VMBUS_INVALID', 'no vmbus node for vtl 2'],
   ['vmbus mmio overlaps ram', (r) => set(r, bus, prop.u64('ranges', 0x1_0000_0000n, 0x1_0000_0000n, 0x1000n)), 'SHIM_MMIO_INVALID', 'overlaps ram'],
   ['vtl0 and vtl2 mmio overlap', () => undefined, 'SHIM_MMIO_INVALID', 'overlaps vtl 2 mmio', { vtl2Mmio: [[0xf000_0000n, 0x1000n]] }],
-  ['carve leaves vtl0 one range', () => undefined, 'SHIM_MMIO_INVALID', 'leaves vtl0 one range', { vtl0Mmio: [[0xf000_0000n, 0x100_0000n], [0x10_0000_0000n, 0x800_0000n]] }],
+  ['carve leaves vtl0 one range', () => undefined, 'SHIM_MMIO_INVALID', 'leaves vtl0 one range', { mode: 'vtl2', vtl2Mmio: [], vtl0Mmio: [[0xf000_0000n, 0x100_0000n], [0x10_0000_0000n, 0x800_0000n]] }],
   ['host bootargs too long', (r) => set(r, '/chosen', prop.str('bootargs', 'x'.repeat(0x2001))), 'SHIM_CMDLINE_TOO_LONG', 'bootargs of 8193 bytes'],
   ['too many cpus', () => undefined, 'SHIM_LIMIT_EXCEEDED', 'more than 2048 cpus', { vnodes: Array<number>(2049).fill(0) }],
   ['no vtl2 ram entry covering the image', (r) => { r.children = r.children.filter((c) => c.name !== 'memory@8000000'); set(r, '/memory@100000000', prop.u32('microsoft,igvm-type', 3)); }, 'SHIM_VTL2_MEMORY_INVALID', 'is not inside vtl2 ram'],

@@ -90,11 +90,11 @@ test('aarch64 kernel DTB: psci, GICv3 named in decimal, VMBus interrupts, SBSA U
 // host's memory-size/mmio-size, and no #address-cells/#size-cells.
 test('kernel DTB /openhcl: no cells; vtl2 mode echoes memory-size and mmio-size', () => {
   const { memory, layout } = bootImage({ mode: 'vtl2' }, (root) => {
-    findNode(root, '/openhcl')!.properties.push(prop.u64('memory-size', 0x400_0000n), prop.u64('mmio-size', 0x1000_0000n));
+    findNode(root, '/openhcl')!.properties.push(prop.u64('memory-size', 0x400_0000n), prop.u64('mmio-size', 0x800_0000n));
   });
   const oh = findNode(readFdt(runShim(memory, layout.shim.gpa, { enterSidecar }).dtb).root, '/openhcl')!;
   assert.equal(oh.properties.map((p) => p.name), ['isolation-type', 'memory-allocation-mode', 'memory-size', 'mmio-size']);
-  assert.equal([propCells(oh, 'memory-size', 2), propCells(oh, 'mmio-size', 2)], [[0x400_0000n], [0x1000_0000n]]);
+  assert.equal([propCells(oh, 'memory-size', 2), propCells(oh, 'mmio-size', 2)], [[0x400_0000n], [0x800_0000n]]);
 });
 
 test.run();
