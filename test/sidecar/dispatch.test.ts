@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ByteWriter } from '../../lib/bytes/index.ts';
-import { HclError, isHclError } from '../../lib/errors.ts';
+import { HclError } from '../../lib/errors.ts';
+import { expectError } from '../shim/expect.ts';
 import { GuestMemory } from '../../lib/memory/index.ts';
 import { HV_STATUS_INVALID_PARAMETER, SidecarDispatcher, SimpleVpBackend, startSidecar } from '../../lib/sidecar/index.ts';
 import {
@@ -31,13 +32,7 @@ test('SidecarParams bytes as sidecar_defs lays them out; round trip', () => {
   assert.equal([b[0xc10], b[0xc11 + 2], b[0xc11 + 399], b[0xc11 + 400]], [1, 1, 1, 0]);
   assert.equal(decodeSidecarParams(b), p);
   b[0xc11] = 2;
-  try {
-    decodeSidecarParams(b);
-    assert.unreachable();
-  } catch (e) {
-    assert.ok(isHclError(e, 'SIDECAR_INVALID'));
-    assert.match((e as Error).message, 'sidecar_starts_cpu[0] byte 2 is not a bool');
-  }
+  expectError(() => decodeSidecarParams(b), 'SIDECAR_INVALID', 'sidecar_starts_cpu[0] byte 2 is not a bool');
 });
 
 // SidecarOutput: error CommandError {len u8, buf [u8; 255]}, nodes at 0x100.
@@ -68,13 +63,7 @@ test('a specified initial state starts exactly the VPs it marks; a node left wit
   assert.equal(sidecarStartedVps(p), [3, 5]);
   assert.equal(sidecarStartedVps(params), [1, 2, 3, 5]);
   const none: SidecarParams = { ...params, initialState: { specified: true, startsCpu: unspecifiedCpuState().startsCpu.map((_, vp) => vp === 5) } };
-  try {
-    started(none);
-    assert.unreachable();
-  } catch (e) {
-    assert.ok(isHclError(e, 'SIDECAR_INVALID'));
-    assert.match((e as Error).message, 'sidecar node 0 (base_vp=0, vp_count=4) has no sidecar-started APs');
-  }
+  expectError(() => started(none), 'SIDECAR_INVALID', 'sidecar node 0 (base_vp=0, vp_count=4) has no sidecar-started APs');
 });
 
 // GetSetVpRegisterRequest {count u16, target_vtl u8, rsvd u8, status u16, rsvd2 [u8; 10]} then
@@ -150,13 +139,7 @@ test('dispatch: STOP ends a run with RunVpResponse {intercept: 0}; removeCpu is 
   assert.is(d.removeCpu(5), 5);
   assert.is(d.status(5), 'REMOVED');
   for (const [vp, text] of [[5, 'cannot remove in state REMOVED'], [0, 'cannot remove in state REMOVED'], [9, 'belongs to no sidecar node']] as const) {
-    try {
-      d.removeCpu(vp);
-      assert.unreachable();
-    } catch (e) {
-      assert.ok(isHclError(e, 'SIDECAR_BAD_STATE'));
-      assert.ok((e as Error).message.includes(text), (e as Error).message);
-    }
+    expectError(() => d.removeCpu(vp), 'SIDECAR_BAD_STATE', text);
   }
 });
 
