@@ -200,6 +200,9 @@ function parseOpenhcl(n: FdtNode, out: HostDt): void {
   if (pages !== undefined) out.deviceDmaPages = pages;
 }
 
+// Root children the parser matches by name; every other node is matched by its `compatible`.
+const byName = (n: FdtNode): boolean => ['cpus', 'openhcl', 'chosen'].includes(n.name) || n.name.startsWith('memory@') || n.name.startsWith('intc@');
+
 // The first string of `compatible`, as the real parser's read_str compares it.
 function compatible(n: FdtNode, path: string, code: HclErrorCode): string {
   return at(code, path, () => propStrings(n, 'compatible'))?.[0] ?? '';
@@ -209,7 +212,7 @@ function parseVmbus(root: FdtNode): { vmbusVtl0: HostVmbus; vmbusVtl2: HostVmbus
   const found: Partial<Record<0 | 2, HostVmbus>> = {};
   const code = 'SHIM_VMBUS_INVALID';
   for (const bus of root.children) {
-    if (bus.name === 'cpus' || bus.name === 'openhcl' || bus.name === 'chosen' || bus.name.startsWith('memory@') || bus.name.startsWith('intc@')) continue;
+    if (byName(bus)) continue;
     if (compatible(bus, `/${bus.name}`, 'SHIM_HOST_DT_INVALID') !== 'simple-bus') continue;
     const ranges = need(findProp(bus, 'ranges'), code, `/${bus.name}`, 'ranges');
     if (ranges.value.length !== 0) continue;
@@ -263,7 +266,7 @@ function parsePlatform(root: FdtNode, out: HostDt): void {
       out.gic = { distributor: d, distributorSize: ds, redistributors: r, redistributorsSize: rs, redistributorStride: stride };
       continue;
     }
-    if (n.name === 'cpus' || n.name === 'openhcl' || n.name === 'chosen' || n.name.startsWith('memory@')) continue;
+    if (byName(n)) continue;
     const c = compatible(n, path, code);
     if (c === 'x86-pio-bus') {
       for (const s of n.children) {
