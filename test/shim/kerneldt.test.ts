@@ -8,6 +8,9 @@ import { findNode, prop, propCells, propString, propStrings, propU32, readFdt, t
 import { MEMORY_VTL_TYPE, runShim } from '../../lib/shim/index.ts';
 import { enterSidecar } from '../../lib/sidecar/index.ts';
 import { bootImage } from './fixture.ts';
+import { PARAM_REGION_PAGES } from '../../lib/abi/index.ts';
+import { presetConfig } from '../../lib/config/index.ts';
+import { boot } from '../../harness/pipeline.ts';
 
 const names = (n: FdtNode | undefined): string[] => (n?.children ?? []).map((c) => c.name);
 
@@ -97,5 +100,35 @@ test('kernel DTB /openhcl: no cells; vtl2 mode echoes memory-size and mmio-size'
   assert.equal([propCells(oh, 'memory-size', 2), propCells(oh, 'mmio-size', 2)], [[0x400_0000n], [0x800_0000n]]);
 });
 
-test.run();
+// The /openhcl memory map entries of one type, as [base, size].
+function entries(dtb: Uint8Array, type: number): Array<[bigint, bigint]> {
+  return findNode(readFdt(dtb).root, '/openhcl')!.children
+    .filter((c) => c.name.startsWith('memory@') && propU32(c, 'openhcl,memory-type') === type)
+    .map((c) => propCells(c, 'reg', 2) as [bigint, bigint]);
+}
+
+// host_params/dt topology_from_host_dt: VTL2_CONFIG is subtract_ranges(parameter region, host DT
+// pages); the host DT pages are reclaimed as VTL2 RAM.
+test('kernel DTB: VTL2_CONFIG is the parameter region minus the host-DT pages, which are VTL2 RAM', () => {
+  const { memory, layout } = bootImage();
+  const r = runShim(memory, layout.shim.gpa, { enterSidecar });
+  const dt = { gpa: layout.paramRegion.gpa + BigInt(PARAM_REGION_PAGES.deviceTree.first * 4096), size: BigInt(PARAM_REGION_PAGES.deviceTree.count * 4096) };
+  const config = entries(r.dtb, MEMORY_VTL_TYPE.VTL2_CONFIG);
+  const end = layout.paramRegion.gpa + layout.paramRegion.size;
+  assert.ok(config.some(([b, n]) => b === layout.paramRegion.gpa && b + n === dt.gpa), 'config below the host DT');
+  assert.ok(config.some(([b, n]) => b === dt.gpa + dt.size && b + n === end), 'config above the host DT');
+  assert.not.ok(config.some(([b, n]) => b < dt.gpa + dt.size && dt.gpa < b + n), 'no config entry over the host DT pages');
+  assert.ok(entries(r.dtb, MEMORY_VTL_TYPE.VTL2_RAM).some(([b, n]) => b <= dt.gpa && dt.gpa + dt.size <= b + n), 'host DT pages are VTL2 RAM');
+});
+
+// The numa preset has 4 sidecar nodes (one per vnode of 16 VPs): each must appear as its own
+// VTL2_SIDECAR_NODE entry at the node's memory, however the carve-outs are ordered.
+test('kernel DTB of the numa preset: one VTL2_SIDECAR_NODE entry per sidecar node', () => {
+  const vm = boot(presetConfig('numa'));
+  const nodes = vm.shim.sidecar!.nodes.map((n) => [n.memory.gpa, n.memory.size]);
+  assert.is(nodes.length, 4);
+  const got = entries(vm.shim.dtb, MEMORY_VTL_TYPE.VTL2_SIDECAR_NODE).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  assert.equal(got, nodes.sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+});
+
 test.run();
