@@ -127,7 +127,7 @@ test('context helpers decode what the writer stored', () => {
   assert.is(ctx.rip, 0xfff0n);
   assert.is(ctx.cr0, 0x11n);
   assert.is(ctx.rax, 0n);
-  assert.equal(decodeVsmContext(vsm.data).map((r) => [r.vtl, r.name, r.value[0]]), [[2, 0x20000, 7], [2, 0x40002, 1]]);
+  assert.equal(decodeVsmContext(vsm.data).map((r) => [r.vtl, r.name, r.value[0]]), [[2, 0x20010, 7], [2, 0x40002, 1]]);
 });
 
 const refusals: Array<[string, IgvmFileInput, string]> = [
