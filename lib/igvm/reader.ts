@@ -89,14 +89,15 @@ export interface ReadOptions {
 }
 
 function readFixedHeader(bytes: Uint8Array): { fh: FixedHeader; revision: IgvmRevision; size: number } {
-  if (bytes.length < 24) fixed(`file is ${bytes.length} bytes, need at least 24`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u32 = (at: number): number => v.getUint32(at, true);
+  // The magic first, so anything that is not IGVM is named as such before its size is judged.
+  if (bytes.length >= 4 && u32(0) !== IGVM_MAGIC) fixed(`magic ${hex(u32(0))} is not "IGVM" (0x4d564749)`);
+  if (bytes.length < 24) fixed(`file is ${bytes.length} bytes, need at least 24`);
   const fh: FixedHeader = {
     magic: u32(0), formatVersion: u32(4), variableHeaderOffset: u32(8), variableHeaderSize: u32(12),
     totalFileSize: u32(16), checksum: u32(20),
   };
-  if (fh.magic !== IGVM_MAGIC) fixed(`magic ${hex(fh.magic)} is not "IGVM" (0x4d564749)`);
   let revision: IgvmRevision = { version: 1 };
   let size = 24;
   if (fh.formatVersion === 2) {

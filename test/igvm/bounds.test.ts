@@ -2,6 +2,7 @@
 // what is allocated, not by time: the decoded model and its JSON share the page.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { isHclError } from '../../lib/errors.ts';
 import { PlatformType, igvmToJson, readIgvm, writeIgvm, type IgvmHeader } from '../../lib/igvm/index.ts';
 import { bytes, page, platform } from './fixtures.ts';
 
@@ -30,6 +31,13 @@ test('the JSON form shares one blob (one hex string) among the headers naming th
   const [blob] = blobs as Set<{ hex: string; size: number }>;
   assert.is(blob?.size, 4096);
   assert.is(blob?.hex, 'ab'.repeat(4096));
+});
+
+test('the magic is judged before the size: four bytes that are not IGVM say so', () => {
+  for (const b of [new Uint8Array([0x7f, 0x45, 0x4c, 0x46]), new TextEncoder().encode('not an igvm file, but long enough to hold a fixed header')]) {
+    assert.throws(() => readIgvm(b), (e: unknown) => isHclError(e, 'IGVM_INVALID_FIXED_HEADER') && e.message.includes('is not "IGVM"'));
+  }
+  assert.throws(() => readIgvm(new Uint8Array([0x49, 0x47, 0x56, 0x4d])), (e: unknown) => isHclError(e, 'IGVM_INVALID_FIXED_HEADER') && e.message.includes('need at least 24'));
 });
 
 test.run();

@@ -55,7 +55,8 @@ function trailingPrefix(): Uint8Array {
 interface Case { name: string; bytes: () => Uint8Array; code: HclErrorCode; inner?: HclErrorCode; msg: string }
 
 const cases: Case[] = [
-  { name: 'short file', bytes: () => bytes(10), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'file is 10 bytes, need at least 24' },
+  { name: 'short file', bytes: () => raw([VSM]).subarray(0, 10), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'file is 10 bytes, need at least 24' },
+  { name: 'short non-IGVM file', bytes: () => bytes(10), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'magic 0x0 is not "IGVM"' },
   { name: 'bad magic', bytes: () => fixedPatch(0, 0x12345678), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'magic 0x12345678' },
   { name: 'version 3', bytes: () => fixedPatch(4, 3), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'format version 3' },
   { name: 'v2 unknown architecture', bytes: () => fixedPatch(24, 7, true, raw([VSM], ARM)), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'architecture 7' },
