@@ -36,10 +36,13 @@ test('property values are views of the blob: 200 000 properties allocate no Arra
   assert.equal([...t.root.properties[3]!.value], [3, 3, 3, 3, 3, 3, 3, 3]);
 });
 
-test('the tree holds one object per node and property, nothing per byte', () => {
+test('50 000 empty one-letter nodes and a few properties decode in order, each node with its own empty lists', () => {
   const t = readFdt(blob(10, 4, 50_000));
   assert.is(t.root.children.length, 50_000);
-  assert.ok(t.root.children.every((n) => n.properties.length === 0 && n.children.length === 0 && n.name.length === 1));
+  assert.ok(t.root.children.every((n, i) => n.properties.length === 0 && n.children.length === 0 && n.name === String.fromCharCode(0x61 + (i % 26))));
+  // Lists are not shared between nodes: a caller may extend one node's tree without touching another.
+  assert.is.not(t.root.children[0]!.children, t.root.children[1]!.children);
+  assert.is(t.root.properties.length, 10);
 });
 
 test('the magic is checked before any other header field', () => {
