@@ -96,7 +96,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     return l;
   }, (l) => l.memory.pageCount * 4096);
 
-  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch, enterSidecar }), (s) => s.dtb.length + s.cmdline.length);
+  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch, enterSidecar, hypervisorIsolation: config.isolation === 'vbs' ? 'vbs' : 'none' }), (s) => s.dtb.length + s.cmdline.length);
 
   const kernel = timed(stages, 'kernel', shim.dtb.length + shim.cmdline.length, () => bootKernel(loaded.memory, shim.handoffGpa, { arch: config.arch }), (k) => k.fdt.root.children.length);
 

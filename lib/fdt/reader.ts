@@ -20,6 +20,7 @@ export const DEFAULT_FDT_LIMITS: Readonly<FdtReadOptions> = Object.freeze({
 });
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+const EMPTY = new Uint8Array(0);
 
 /** The header fields, validated against the blob; block ends are exclusive offsets. */
 interface Layout {
@@ -170,7 +171,9 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
         let name = names.get(nameOff);
         if (name === undefined) names.set(nameOff, (name = stringAt(bytes, l, nameOff, at)));
         const from = take(len);
-        const value = bytes.slice(from, from + len);
+        // A view, not a copy: a copy costs a whole ArrayBuffer per property, which let a blob of
+        // empty properties decode to 20 times its size. Zero-length values share one (immutable) view.
+        const value = len === 0 ? EMPTY : bytes.subarray(from, from + len);
         align4();
         top.properties.push({ name, value } satisfies FdtProperty);
         break;
@@ -189,7 +192,8 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
 
 /**
  * Parses a device tree blob (DTB version 16 or 17). Every offset and length is checked against
- * the blob before use; any bad input gives an HclError with an FDT_* code.
+ * the blob before use; any bad input gives an HclError with an FDT_* code. Property values are
+ * views of `bytes` (copy one before changing it in place).
  */
 export function readFdt(bytes: Uint8Array, options: Partial<FdtReadOptions> = {}): Fdt {
   const limits: FdtReadOptions = { ...DEFAULT_FDT_LIMITS, ...options };

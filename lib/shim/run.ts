@@ -36,6 +36,11 @@ export interface RunShimOptions {
   arm64CpuStatus: Arm64CpuStatus;
   /** The loaded sidecar image's entry point; the pipeline binds it (the shim never imports the sidecar). */
   enterSidecar: SidecarEntry | undefined;
+  /**
+   * What the hypervisor reports when the parameters say VBS, which packages write for both no
+   * isolation and VBS (the real shim queries it at run time). Default 'none'.
+   */
+  hypervisorIsolation: 'none' | 'vbs';
 }
 
 const PAGE = 0x1000n;
@@ -46,13 +51,13 @@ const PAGE = 0x1000n;
  * header; writes the kernel DTB, command line, sidecar pages and the handoff record.
  */
 export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<RunShimOptions> = {}): ShimResult {
-  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', enterSidecar: undefined, ...options };
+  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', enterSidecar: undefined, hypervisorIsolation: 'none', ...options };
   const log: string[] = [];
   const p = decodeShimParams(memory.read(shimBase + BigInt(SHIM_PARAMS_OFFSET), SHIM_PARAMS_SIZE));
   const at = (off: bigint, size: bigint): Region => ({ gpa: shimBase + off, size });
   const paramRegion = at(p.parameterRegionOffset, p.parameterRegionSize);
   const page = (n: number): bigint => paramRegion.gpa + BigInt(n) * PAGE;
-  const isolation = ISOLATION_NAMES[p.supportedIsolationType];
+  const isolation = p.supportedIsolationType === 1 ? o.hypervisorIsolation : ISOLATION_NAMES[p.supportedIsolationType];
   const host = readHost(memory, page(PARAM_REGION_PAGES.deviceTree.first), PARAM_REGION_PAGES.deviceTree.count * 4096);
   const distances = decodeSlit(memory.read(page(PARAM_REGION_PAGES.slit.first), PARAM_REGION_PAGES.slit.count * 4096));
   const staticPage = decodeCommandLinePage(memory.read(shimBase + p.cmdlineOffset, 4096));
