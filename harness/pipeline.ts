@@ -108,7 +108,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     if (options.expectTopology !== undefined) {
       const diffs = compareTopology(options.expectTopology, discovered.topology);
       if (diffs.length > 0) {
-        throw new HclError('TOPOLOGY_MISMATCH', `openvmm_hcl restore: discovered topology differs from the saved one: ${diffs.join('; ')}`, { details: { differences: diffs } });
+        throw new HclError('TOPOLOGY_MISMATCH', `openvmm_hcl restore: discovered topology differs from the saved one: ${diffs.join('; ')}`, { context: { differences: diffs } });
       }
     }
     // The devices reach openvmm_hcl from the host as VTL2 settings (GET in OpenHCL): bytes, not objects.

@@ -130,7 +130,7 @@ function readFixedHeader(bytes: Uint8Array): { fh: FixedHeader; revision: IgvmRe
 /**
  * Parses and validates an IGVM file exactly as the igvm crate 0.4 does, in its order. Every
  * failure is an HclError whose code names the crate's variant; header errors are wrapped in the
- * section's variant with the inner variant in the message and `details`.
+ * section's variant with the inner variant in the message and `context`.
  */
 export function readIgvm(bytes: Uint8Array): IgvmFile {
   const { fh, revision, size } = readFixedHeader(bytes);
@@ -141,7 +141,7 @@ export function readIgvm(bytes: Uint8Array): IgvmFile {
   const expected = crc32(bytes.subarray(vStart, dataStart), crc32(fixedCopy)) >>> 0;
   if (expected !== fh.checksum) {
     throw new HclError('IGVM_INVALID_CHECKSUM', `igvm fixed header: checksum ${hex(fh.checksum)} does not match computed ${hex(expected)}`, {
-      details: { expected, headerValue: fh.checksum },
+      context: { expected, headerValue: fh.checksum },
     });
   }
   const data: DataSection = { bytes: bytes.subarray(dataStart), start: dataStart };
@@ -175,7 +175,7 @@ export function readIgvm(bytes: Uint8Array): IgvmFile {
       if (!isHclError(e)) throw e;
       const variant = variantName(e.code);
       throw new HclError(WRAPPER[section], `igvm ${section} header ${hex(type)} at ${hex(at)}: ${variant}: ${e.message}`, {
-        cause: e, details: { variant, innerCode: e.code, offset: at, type },
+        cause: e, context: { variant, innerCode: e.code, offset: at, type },
       });
     }
   }

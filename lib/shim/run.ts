@@ -71,7 +71,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
     const hostMode = host.allocationMode === 'host';
     const diffs = topologyDifferences(now, saved, { cpus: true, memory: hostMode ? 'all' : 'vtl0' });
     if (diffs.length > 0) {
-      throw new HclError('TOPOLOGY_MISMATCH', `shim restore: host topology differs from the saved one: ${diffs.join('; ')}`, { details: { differences: diffs } });
+      throw new HclError('TOPOLOGY_MISMATCH', `shim restore: host topology differs from the saved one: ${diffs.join('; ')}`, { context: { differences: diffs } });
     }
     // vtl2 mode: the saved map is the truth (the carve must not move under a running VTL0).
     if (!hostMode) {
