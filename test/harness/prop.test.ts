@@ -65,7 +65,7 @@ test('recorded runs: found by id or unique prefix; unknown and ambiguous refs ar
     await recordRuns(store, records);
     assert.is((await findRun(store, 'run-b')).id, 'run-b');
     assert.is((await findRun(store, 'run-a1')).id, 'run-a1');
-    for (const [ref, code, message] of [['nope', 'STORE_NOT_FOUND', "no property run 'nope'"], ['run-a', 'STORE_AMBIGUOUS_REF', 'matches several runs: run-a1, run-a2']]) {
+    for (const [ref, code, message] of [['nope', 'STORE_NOT_FOUND', "no property run 'nope'"], ['run-a', 'STORE_AMBIGUOUS_REF', 'matches several runs: run-a1, run-a2']] as const) {
       const e = await findRun(store, ref).then(() => null, (x: unknown) => x as { code: string; message: string });
       assert.is(e?.code, code);
       assert.ok(e?.message.includes(message), e?.message);
