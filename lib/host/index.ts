@@ -4,7 +4,7 @@
 export { buildHostDt, hostBootargs, hostDtb, nvmeDmaPages, COM_PORTS } from './devicetree.ts';
 export { hostSlit, hostPptt, distanceMatrix, acpiTable, PPTT_FLAGS } from './acpi.ts';
 // package
-export { buildPackage, buildInitrd, usermodeBinary, platformFor, PARAMETER_AREA, VTOM_BIT, ISOLATIONS, type PackageOptions } from './package.ts';
+export { buildPackage, buildInitrd, usermodeBinary, platformFor, PARAMETER_AREA, VTOM_BIT, type PackageOptions } from './package.ts';
 export { buildImage, readImageHeader, shimImage, IMAGE_MAGIC, IMAGE_VERSIONS, IMAGE_SIZES, IMAGE_ENTRY_OFFSET, type ImageHeader, type ImageKind } from './images.ts';
 export { nativeContext, vsmRegisters, snpVmsa, HV_REGISTER, VMSA_OFFSET } from './vpcontext.ts';
 // loader

@@ -3,7 +3,7 @@ export {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, SHIM_IMAGE_SIZE, PARAM_REGION_PAGES, PARAM_REGION_PAGE_COUNT, COMMAND_LINE_MAX,
   HEAP_LAYOUT, DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES,
   encodeShimParams, decodeShimParams, encodeCommandLinePage, decodeCommandLinePage,
-  encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout, shimGpa,
+  encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout,
 } from './params.ts';
 export type {
   ShimParams, ShimLayout, LayoutOptions, Region, IsolationName, IsolationTypeCode, ParavisorCommandLine, CommandLinePolicy, MeasuredVtl2Config,
@@ -12,7 +12,7 @@ export { parseHostDt, IGVM_MEMORY_TYPE, SHIM_LIMITS, COM3_PORT } from './hostdt.
 export type { HostDt, HostVmbus } from './hostdt.ts';
 export { encodeSlit, decodeSlit } from './slit.ts';
 export {
-  PERSISTED_MAGIC, encodePersistedPayload, decodePersistedPayload, writePersistedState, readPersistedState, clearPersistedState,
+  PERSISTED_MAGIC, encodePersistedPayload, decodePersistedPayload, writePersistedState, readPersistedState,
 } from './persisted.ts';
 export type { PersistedPayload } from './persisted.ts';
 export { buildKernelCommandLine, parseShimOptions, hostIsTrusted, userCommandLine, cmdlineValue, generatedParameters } from './cmdline.ts';
