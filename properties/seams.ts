@@ -1,13 +1,11 @@
-/**
- * Test-only seams: named, realistic defects that production code plants when the environment
- * variable HCLCKPT_TEST_SEAM names them. Each is checked in exactly one small place (marked
- * `TEST-ONLY seam` there), so a property test can show that its property catches the bug it is
- * there for. An environment variable, not a module hook, so worker threads and child processes
- * see the same defect.
- */
+import { ByteReader } from '../lib/bytes/index.ts';
+import { PLANTS, type Plant } from '../lib/plant.ts';
 
-/** The environment variable production code reads at its seam. */
-export const SEAM_ENV = 'HCLCKPT_TEST_SEAM';
+/**
+ * Planted defects (lib/plant.ts): where each sits and what it breaks, and how a property run
+ * plants one. Most are passed down the real code path as an explicit `plant` option; the two
+ * below that sit under every caller are planted around the run instead, by this module only.
+ */
 
 /** Every planted defect: where it sits and what it breaks. */
 export const SEAMS = {
@@ -19,24 +17,41 @@ export const SEAMS = {
   'sidecar-ignores-outstanding-io': 'lib/shim/sidecarplan.ts: CPUs with outstanding I/O are left in sidecar on restore',
   'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets',
   'reader-skips-bounds': 'lib/bytes/reader.ts: ByteReader lets a short read through (a RangeError escapes)',
-} as const;
+} as const satisfies Record<Plant, string>;
 
-/** The name of a planted defect. */
-export type SeamName = keyof typeof SEAMS;
-
-/** True when the running process plants `name` (what each production seam checks). */
-export function seamActive(name: SeamName): boolean {
-  return process.env[SEAM_ENV] === name;
+/** `name` as a planted defect; undefined when it names none (a record from another version). */
+export function asPlant(name: string): Plant | undefined {
+  return (PLANTS as readonly string[]).find((p) => p === name) as Plant | undefined;
 }
 
-/** Runs `fn` with defect `name` planted, restoring the previous value afterwards. */
-export async function withSeam<T>(name: SeamName, fn: () => Promise<T> | T): Promise<T> {
-  const prev = process.env[SEAM_ENV];
-  process.env[SEAM_ENV] = name;
-  try {
-    return await fn();
-  } finally {
-    if (prev === undefined) delete process.env[SEAM_ENV];
-    else process.env[SEAM_ENV] = prev;
+type Checker = { need(at: number, n: number): void };
+
+/**
+ * Runs `fn` with `plant` active where it cannot be passed as a parameter: reader-skips-bounds
+ * replaces ByteReader's one bounds check with a no-op; gc-drops-live-blob is still read from
+ * HCLCKPT_TEST_SEAM by lib/store/maintenance.ts (its store owner moves it to a parameter).
+ * Every other plant is a no-op here: the property passes it down itself.
+ */
+export async function withPlanted<T>(plant: Plant | undefined, fn: () => Promise<T>): Promise<T> {
+  if (plant === 'reader-skips-bounds') {
+    const proto = ByteReader.prototype as unknown as Checker;
+    const real = proto.need;
+    proto.need = () => {};
+    try {
+      return await fn();
+    } finally {
+      proto.need = real;
+    }
   }
+  if (plant === 'gc-drops-live-blob') {
+    const prev = process.env['HCLCKPT_TEST_SEAM'];
+    process.env['HCLCKPT_TEST_SEAM'] = plant;
+    try {
+      return await fn();
+    } finally {
+      if (prev === undefined) delete process.env['HCLCKPT_TEST_SEAM'];
+      else process.env['HCLCKPT_TEST_SEAM'] = prev;
+    }
+  }
+  return fn();
 }

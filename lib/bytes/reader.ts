@@ -27,9 +27,12 @@ export class ByteReader {
     this.#context = context;
   }
 
-  #need(at: number, n: number): void {
+  /**
+   * The one bounds check every read goes through. A prototype method, not `#private`, so that
+   * a test can plant `reader-skips-bounds` by replacing it (properties/seams.ts).
+   */
+  protected need(at: number, n: number): void {
     if (!Number.isInteger(at) || at < 0 || n < 0 || at + n > this.len) {
-      if (process.env['HCLCKPT_TEST_SEAM'] === 'reader-skips-bounds') return; // TEST-ONLY seam, see properties/seams.ts
       throw new HclError(
         this.#code,
         `cannot decode ${this.#context} at 0x${Math.max(0, at).toString(16)}: premature end of data (need ${n} bytes, have ${Math.max(0, this.len - at)})`,
@@ -44,14 +47,14 @@ export class ByteReader {
 
   /** Moves to an absolute offset (checked). */
   seek(at: number): this {
-    this.#need(at, 0);
+    this.need(at, 0);
     this.pos = at;
     return this;
   }
 
   /** Skips `n` bytes (checked). */
   skip(n: number): this {
-    this.#need(this.pos, n);
+    this.need(this.pos, n);
     this.pos += n;
     return this;
   }
@@ -59,24 +62,24 @@ export class ByteReader {
   /** Advances `pos` to the next multiple of `n` (checked). */
   align(n: number): this {
     const next = Math.ceil(this.pos / n) * n;
-    this.#need(this.pos, next - this.pos);
+    this.need(this.pos, next - this.pos);
     this.pos = next;
     return this;
   }
 
-  u8(): number { this.#need(this.pos, 1); return this.#view.getUint8(this.pos++); }
-  u16(): number { this.#need(this.pos, 2); const v = this.#view.getUint16(this.pos, true); this.pos += 2; return v; }
-  u32(): number { this.#need(this.pos, 4); const v = this.#view.getUint32(this.pos, true); this.pos += 4; return v; }
-  i64(): bigint { this.#need(this.pos, 8); const v = this.#view.getBigInt64(this.pos, true); this.pos += 8; return v; }
-  u64(): bigint { this.#need(this.pos, 8); const v = this.#view.getBigUint64(this.pos, true); this.pos += 8; return v; }
+  u8(): number { this.need(this.pos, 1); return this.#view.getUint8(this.pos++); }
+  u16(): number { this.need(this.pos, 2); const v = this.#view.getUint16(this.pos, true); this.pos += 2; return v; }
+  u32(): number { this.need(this.pos, 4); const v = this.#view.getUint32(this.pos, true); this.pos += 4; return v; }
+  i64(): bigint { this.need(this.pos, 8); const v = this.#view.getBigInt64(this.pos, true); this.pos += 8; return v; }
+  u64(): bigint { this.need(this.pos, 8); const v = this.#view.getBigUint64(this.pos, true); this.pos += 8; return v; }
   /** Big-endian u32 (FDT). */
-  u32be(): number { this.#need(this.pos, 4); const v = this.#view.getUint32(this.pos, false); this.pos += 4; return v; }
+  u32be(): number { this.need(this.pos, 4); const v = this.#view.getUint32(this.pos, false); this.pos += 4; return v; }
   /** Big-endian u64 (FDT). */
-  u64be(): bigint { this.#need(this.pos, 8); const v = this.#view.getBigUint64(this.pos, false); this.pos += 8; return v; }
+  u64be(): bigint { this.need(this.pos, 8); const v = this.#view.getBigUint64(this.pos, false); this.pos += 8; return v; }
 
   /** `n` bytes as a view into the same buffer (no copy). */
   bytes(n: number): Uint8Array {
-    this.#need(this.pos, n);
+    this.need(this.pos, n);
     const v = this.#bytes.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
@@ -84,7 +87,7 @@ export class ByteReader {
 
   /** A checked view of `[at, at + n)` that does not move `pos`. */
   slice(at: number, n: number): Uint8Array {
-    this.#need(at, n);
+    this.need(at, n);
     return this.#bytes.subarray(at, at + n);
   }
 
@@ -96,7 +99,7 @@ export class ByteReader {
   /** A NUL-terminated string starting at `pos` (ASCII/UTF-8); `pos` moves past the NUL. */
   cstring(): string {
     const end = this.#bytes.indexOf(0, this.pos);
-    if (end < 0) this.#need(this.pos, this.len - this.pos + 1);
+    if (end < 0) this.need(this.pos, this.len - this.pos + 1);
     const s = new TextDecoder().decode(this.#bytes.subarray(this.pos, end));
     this.pos = end + 1;
     return s;

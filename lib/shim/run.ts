@@ -2,6 +2,7 @@ import { HclError, isHclError } from '../errors.ts';
 import type { Topology } from '../config/topology.ts';
 import { readFdt } from '../fdt/index.ts';
 import type { GuestMemory } from '../memory/index.ts';
+import type { Plant } from '../plant.ts';
 import { encodeSidecarParams, startSidecar, type SidecarOutput, type SidecarParams } from '../sidecar/index.ts';
 import { buildKernelCommandLine, hostIsTrusted, parseShimOptions, userCommandLine } from './cmdline.ts';
 import { writeHandoff } from './handoff.ts';
@@ -36,6 +37,8 @@ export interface ShimResult {
 export interface RunShimOptions {
   arch: 'x86_64' | 'aarch64';
   arm64CpuStatus: Arm64CpuStatus;
+  /** A defect a test plants (lib/plant.ts); never set in production. */
+  plant: Plant | undefined;
 }
 
 const PAGE = 0x1000n;
@@ -46,14 +49,14 @@ const PAGE = 0x1000n;
  * header; writes the kernel DTB, command line, sidecar pages and the handoff record.
  */
 export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<RunShimOptions> = {}): ShimResult {
-  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', ...options };
+  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', plant: undefined, ...options };
   const log: string[] = [];
   const p = decodeShimParams(memory.read(shimBase + BigInt(SHIM_PARAMS_OFFSET), SHIM_PARAMS_SIZE));
   const at = (off: bigint, size: bigint): Region => ({ gpa: shimBase + off, size });
   const paramRegion = at(p.parameterRegionOffset, p.parameterRegionSize);
   const page = (n: number): bigint => paramRegion.gpa + BigInt(n) * PAGE;
   const isolation = ISOLATION_NAMES[p.supportedIsolationType];
-  const host = readHost(memory, page(PARAM_REGION_PAGES.deviceTree.first), PARAM_REGION_PAGES.deviceTree.count * 4096);
+  const host = readHost(memory, page(PARAM_REGION_PAGES.deviceTree.first), PARAM_REGION_PAGES.deviceTree.count * 4096, o.plant);
   const distances = decodeSlit(memory.read(page(PARAM_REGION_PAGES.slit.first), PARAM_REGION_PAGES.slit.count * 4096));
   const staticPage = decodeCommandLinePage(memory.read(shimBase + p.cmdlineOffset, 4096));
   const persistedRegion = at(p.persistedStateRegionOffset, p.persistedStateRegionSize);
@@ -83,7 +86,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   }
 
   const trusted = hostIsTrusted(isolation, staticPage.line);
-  const user = userCommandLine(staticPage, host.bootargs, trusted);
+  const user = userCommandLine(staticPage, host.bootargs, trusted, o.plant);
   const opts = parseShimOptions(user);
   const used = at(p.usedStart, p.usedEnd - p.usedStart);
   const sidecarImage = at(p.sidecarOffset, p.sidecarSize);
@@ -91,6 +94,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
     arch: o.arch, isolated: isolation !== 'none', hasImage: sidecarImage.size > 0n, mode: opts.sidecar,
     vpVnodes: host.cpus.map((c) => c.vnode), free: freeRam(vtl2Ram, used), restoring: saved !== undefined,
     restoreLinuxCpus: saved === undefined ? [] : [...saved.cpusWithOutstandingIo, ...saved.cpusWithMappedInterruptsNoIo],
+    plant: o.plant,
   });
   log.push(plan.active ? `sidecar: ${plan.nodes.length} nodes, boot_cpus=${plan.bootCpus.join(',')}` : `sidecar: off (${plan.reason})`);
 
@@ -155,9 +159,9 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   };
 }
 
-function readHost(memory: GuestMemory, gpa: bigint, size: number): HostDt {
+function readHost(memory: GuestMemory, gpa: bigint, size: number, plant: Plant | undefined): HostDt {
   try {
-    return parseHostDt(readFdt(memory.read(gpa, size)));
+    return parseHostDt(readFdt(memory.read(gpa, size)), plant);
   } catch (e) {
     if (isHclError(e) && e.code.startsWith('FDT_')) {
       throw new HclError('SHIM_HOST_DT_INVALID', `host device tree at 0x${gpa.toString(16)}: ${e.message}`, { cause: e });

@@ -45,8 +45,8 @@ export const topologyDiscovered = define({
   defaultRuns: 12,
   seam: 'shim-ignores-vnode',
   size: shapeSize,
-  build: ({ maxVps }) => fc.property(arbBootableConfig({ maxVps }), (config) => {
-    const diffs = compareTopology(topologyFromConfig(config), boot(config).discovered.topology);
+  build: ({ maxVps, plant }) => fc.property(arbBootableConfig({ maxVps }), (config) => {
+    const diffs = compareTopology(topologyFromConfig(config), boot(config, { plant }).discovered.topology);
     if (diffs.length > 0) fail(`discovered topology differs from the config: ${diffs.slice(0, 5).join('; ')}`);
   }),
 });
@@ -58,12 +58,12 @@ export const restoreProves = define({
   defaultRuns: 8,
   seam: 'unit-forgets-field',
   size: stepsSize,
-  build: ({ maxVps }) => fc.asyncProperty(arbBootableConfig({ maxVps, serviceable: true }), arbWorkload(), async (config, workload) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbBootableConfig({ maxVps, serviceable: true }), arbWorkload(), async (config, workload) => {
     const store = await memoryStore();
     try {
-      const vm = bootWithWorkload(config, workload);
+      const vm = bootWithWorkload(config, workload, { plant });
       const saved = await saveVm(vm, store, { workload, name: SNAPSHOT_NAME });
-      const r = await restoreSnapshot(store, saved.id);
+      const r = await restoreSnapshot(store, saved.id, { plant });
       const bad = r.proof.differences.filter((d) => d.allowed === undefined);
       if (!r.proof.ok) fail(`proof failed: ${bad.slice(0, 3).map((d) => `${d.unit} ${d.path}: ${String(d.from)} → ${String(d.to)}`).join('; ')}`);
       const diffs = compareTopology(vm.discovered.topology, r.vm.discovered.topology);
@@ -85,11 +85,11 @@ export const preservingOverrides = define({
   defaultRuns: 8,
   seam: 'shim-drops-host-cmdline',
   size: (ce) => (parts(ce)[2]?.length ?? 0) + stepsSize(ce),
-  build: ({ maxVps }) => fc.asyncProperty(arbWithPreserving(maxVps), async ([config, workload, overrides]) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbWithPreserving(maxVps), async ([config, workload, overrides]) => {
     const store = await memoryStore();
     try {
-      const saved = await saveVm(bootWithWorkload(config, workload), store, { workload, name: SNAPSHOT_NAME });
-      const r = await restoreSnapshot(store, saved.id, { sets: overrides.map(setText) });
+      const saved = await saveVm(bootWithWorkload(config, workload, { plant }), store, { workload, name: SNAPSHOT_NAME });
+      const r = await restoreSnapshot(store, saved.id, { sets: overrides.map(setText), plant });
       if (!r.proof.ok) fail(`proof failed after overrides ${overrides.map(setText).join(' ')}`);
       const want = validateConfig(applyOverrides(config, overrides.map(setText)).config);
       const c = r.vm.config;
@@ -120,10 +120,10 @@ export const changingOverridesRefused = define({
   defaultRuns: 10,
   seam: 'restore-writes-early',
   size: stepsSize,
-  build: ({ maxVps }) => fc.asyncProperty(arbWithChanging(maxVps), async ([config, workload, override]) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbWithChanging(maxVps), async ([config, workload, override]) => {
     const store = await memoryStore();
     try {
-      const saved = await saveVm(bootWithWorkload(config, workload), store, { workload, name: SNAPSHOT_NAME });
+      const saved = await saveVm(bootWithWorkload(config, workload, { plant }), store, { workload, name: SNAPSHOT_NAME });
       const before = await storeIds(store);
       const sets = [setText(override)];
       let invalid = false;
@@ -136,7 +136,7 @@ export const changingOverridesRefused = define({
       const want = invalid ? 'CONFIG_INVALID' : 'TOPOLOGY_MISMATCH';
       let got: unknown;
       try {
-        await restoreSnapshot(store, saved.id, { sets });
+        await restoreSnapshot(store, saved.id, { sets, plant });
       } catch (e) {
         got = e;
       }

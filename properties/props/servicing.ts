@@ -41,10 +41,10 @@ export const servicingCycles = define({
   defaultRuns: 5,
   seam: 'shim-persists-short-map',
   size: (ce) => ((ce[0] as unknown[])[1] as unknown[]).length,
-  build: ({ maxVps }) => fc.asyncProperty(arbCycles(maxVps), async ([config, cycles]) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbCycles(maxVps), async ([config, cycles]) => {
     const store = await memoryStore();
     try {
-      let vm = bootWithWorkload(config, null);
+      let vm = bootWithWorkload(config, null, { plant });
       const topology = vm.discovered.topology;
       let version = vm.usermodeVersion;
       for (const [k, cycle] of cycles.entries()) {
@@ -56,7 +56,7 @@ export const servicingCycles = define({
           version = `9.${k}.${cycle.workload.seed % 100}`;
           igvm = buildPackage(packageOptionsFor(vm.config, version));
         }
-        const r = await restoreSnapshot(store, saved.id, { sets, ...(igvm === undefined ? {} : { igvm }) });
+        const r = await restoreSnapshot(store, saved.id, { sets, plant, ...(igvm === undefined ? {} : { igvm }) });
         const where = `cycle ${k + 1}/${cycles.length}`;
         if (!r.proof.ok) fail(`${where}: restore proof failed: ${r.proof.differences.filter((d) => d.allowed === undefined).map((d) => `${d.unit} ${d.path}`).slice(0, 3).join('; ')}`);
         const diffs = compareTopology(topology, r.vm.discovered.topology);
@@ -132,15 +132,15 @@ export const sidecarSplit = define({
   defaultRuns: 8,
   seam: 'sidecar-ignores-outstanding-io',
   size: (ce) => ((ce[0] as unknown[])[1] as { steps: number }).steps + ((ce[0] as unknown[])[2] as number[]).length,
-  build: ({ maxVps }) => fc.asyncProperty(arbSidecarCase(maxVps), async ([config, workload, ioVps]) => {
-    const vm = bootWithWorkload(config, workload);
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbSidecarCase(maxVps), async ([config, workload, ioVps]) => {
+    const vm = bootWithWorkload(config, workload, { plant });
     for (const v of ioVps) pinIo(vm, v % config.vps.length);
     const atBoot = sidecarViolation(vm);
     if (atBoot !== null) fail(`at boot: ${atBoot}`);
     const busy = cpusWithOutstandingIo(vm.units.nvme.save());
     const store = await memoryStore();
     try {
-      const r = await restoreSnapshot(store, (await saveVm(vm, store, { name: SNAPSHOT_NAME, workload })).id);
+      const r = await restoreSnapshot(store, (await saveVm(vm, store, { name: SNAPSHOT_NAME, workload })).id, { plant });
       const after = sidecarViolation(r.vm);
       if (after !== null) fail(`after restore: ${after}`);
       const online = new Set(r.vm.kernel.online());

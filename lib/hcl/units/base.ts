@@ -2,6 +2,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Topology } from '../../config/topology.ts';
 import type { VmConfig } from '../../config/schema.ts';
 import { HclError } from '../../errors.ts';
+import type { Plant } from '../../plant.ts';
 import { copyState } from '../../state/copy.ts';
 import { currentGeneration, type StateUnit, type UnitDescriptor } from '../../state/unit.ts';
 import { cleanCopy } from './clean.ts';
@@ -10,6 +11,8 @@ import { cleanCopy } from './clean.ts';
 export interface UnitContext {
   topology: Topology;
   devices: VmConfig['devices'];
+  /** A defect a test plants (lib/plant.ts); never set in production. */
+  plant?: Plant | undefined;
 }
 
 /**
@@ -60,7 +63,7 @@ export abstract class UnitBase<S> implements StateUnit<S> {
 
   restore(state: S): void {
     const copy = cleanCopy(this.schema, state) as S;
-    if (process.env['HCLCKPT_TEST_SEAM'] === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0; // TEST-ONLY seam, see properties/seams.ts
+    if (this.ctx.plant === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0;
     this.checkRestore(copy);
     this.state = copy;
   }
