@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { applyOverrides, type Override } from '../lib/config/overrides.ts';
-import { validateConfig, type VmConfig } from '../lib/config/index.ts';
+import { topologyFromConfig, validateConfig, type VmConfig } from '../lib/config/index.ts';
 import { diffValues } from '../lib/diff/values.ts';
 import { changePath } from '../lib/diff/render.ts';
 import { HclError } from '../lib/errors.ts';
 import { faultActive } from '../lib/faults.ts';
 import type { Plant } from '../lib/plant.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
+import { compareTopology } from '../lib/hcl/index.ts';
 import { cpusWithOutstandingIo } from '../lib/hcl/units/index.ts';
 import { currentGeneration } from '../lib/state/unit.ts';
 import { downgrade } from '../lib/state/downgrade.ts';
@@ -181,7 +182,10 @@ export interface RestoreResult {
   from: string;
   info: SnapshotInfo;
   overrides: Override[];
+  /** Whether what openvmm_hcl discovered after restore is the topology the host's new config describes. */
   topologyConsistent: boolean;
+  /** Where the two differ (empty when consistent): the saved checkpoint won over the host's new view. */
+  topologyDifferences: string[];
   proof: { ok: boolean; units: number; differences: ProofDifference[] };
   restoredUnits: string[];
   defaultedUnits: string[];
@@ -227,8 +231,11 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
+  // The boot already refused a topology that differs from the saved one; what can still differ is
+  // the host's new view, where the shim kept the saved layout (a VTL2 carve in vtl2 mode).
+  const topologyDifferences = compareTopology(topologyFromConfig(config), vm.discovered.topology);
   return {
-    vm, from: snap.manifest.id, info, overrides: applied, topologyConsistent: true,
+    vm, from: snap.manifest.id, info, overrides: applied, topologyConsistent: topologyDifferences.length === 0, topologyDifferences,
     proof: { ok: differences.every((d) => d.allowed !== undefined), units: units.length, differences },
     restoredUnits: report.restored, defaultedUnits: report.defaulted,
   };

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { presetConfig } from '../../lib/config/index.ts';
+import { presetConfig, validateConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
@@ -172,6 +172,22 @@ test('save --generation 1 is refused when the state needs generation 2, leaving 
     assert.not.ok(vm.servicing.paused);
   }
   assert.equal(await store.list(), []);
+}));
+
+// In vtl2 allocation mode the shim takes the memory map from the persisted state, not from the
+// host (openvmm openhcl/openhcl_boot/src/host_params/dt/mod.rs, topology_from_persisted_state):
+// a new VTL2 size from the host is not what the restored paravisor runs with.
+test('restore reports the topology inconsistent when the saved VTL2 carve wins over the host\'s new size', () => withStore(async (store) => {
+  const small = presetConfig('small');
+  const config = validateConfig({ ...small, vtl2: { ...small.vtl2, mode: 'vtl2' } });
+  const saved = await saveVm(bootWithWorkload(config, { seed: 7, steps: 50 }), store);
+  const same = await restoreSnapshot(store, saved.id);
+  assert.is(same.topologyConsistent, true);
+  assert.equal(same.topologyDifferences, []);
+  const bigger = await restoreSnapshot(store, saved.id, { sets: [`vtl2.size=${config.vtl2.size * 2}`] });
+  assert.ok(bigger.proof.ok, 'the restore itself succeeds and proves');
+  assert.is(bigger.topologyConsistent, false);
+  assert.equal(bigger.topologyDifferences, [`vtl2Ram[0].size: 0x${(config.vtl2.size * 2).toString(16)} → 0x${config.vtl2.size.toString(16)}`]);
 }));
 
 test.run();
