@@ -11,6 +11,7 @@ import { boot } from '../../harness/pipeline.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import { arbPreservingOverride, arbTopologyChangingOverride, arbWorkload, type PathOverride } from '../arbitraries.ts';
 import { define } from '../define.ts';
+import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore, storeIds } from '../vm.ts';
 
 /** Properties 1–4: discovery, restore proof, preserving and topology-changing overrides. */
@@ -66,6 +67,8 @@ export const restoreProves = define({
       const r = await restoreSnapshot(store, saved.id, { plant });
       const bad = r.proof.differences.filter((d) => d.allowed === undefined);
       if (!r.proof.ok) fail(`proof failed: ${bad.slice(0, 3).map((d) => `${d.unit} ${d.path}: ${String(d.from)} → ${String(d.to)}`).join('; ')}`);
+      const resaved = await resaveMismatches(store, saved.id, r.vm);
+      if (resaved.length > 0) fail(`restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
       const diffs = compareTopology(vm.discovered.topology, r.vm.discovered.topology);
       if (diffs.length > 0) fail(`restore changed the topology: ${diffs.join('; ')}`);
     } finally {

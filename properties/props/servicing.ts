@@ -11,6 +11,7 @@ import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servici
 import { runWorkload } from '../../harness/workload.ts';
 import { arbPreservingOverride } from '../arbitraries.ts';
 import { define } from '../define.ts';
+import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore } from '../vm.ts';
 import { SNAPSHOT_NAME, setText } from './pipeline.ts';
 
@@ -59,6 +60,10 @@ export const servicingCycles = define({
         const r = await restoreSnapshot(store, saved.id, { sets, plant, ...(igvm === undefined ? {} : { igvm }) });
         const where = `cycle ${k + 1}/${cycles.length}`;
         if (!r.proof.ok) fail(`${where}: restore proof failed: ${r.proof.differences.filter((d) => d.allowed === undefined).map((d) => `${d.unit} ${d.path}`).slice(0, 3).join('; ')}`);
+        // Overrides and servicing change what the init state and IGVM record; without them the
+        // restored VM must save again exactly what the snapshot holds.
+        const resaved = sets.length === 0 && !cycle.service ? await resaveMismatches(store, saved.id, r.vm) : [];
+        if (resaved.length > 0) fail(`${where}: restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
         const diffs = compareTopology(topology, r.vm.discovered.topology);
         if (diffs.length > 0) fail(`${where}: topology changed: ${diffs.slice(0, 3).join('; ')}`);
         if (r.vm.usermodeVersion !== version) fail(`${where}: usermode version ${r.vm.usermodeVersion}, expected ${version}`);
@@ -140,7 +145,11 @@ export const sidecarSplit = define({
     const busy = cpusWithOutstandingIo(vm.units.nvme.save());
     const store = await memoryStore();
     try {
-      const r = await restoreSnapshot(store, (await saveVm(vm, store, { name: SNAPSHOT_NAME, workload })).id, { plant });
+      const saved = await saveVm(vm, store, { name: SNAPSHOT_NAME, workload });
+      const r = await restoreSnapshot(store, saved.id, { plant });
+      if (!r.proof.ok) fail('restore proof failed');
+      const resaved = await resaveMismatches(store, saved.id, r.vm);
+      if (resaved.length > 0) fail(`restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
       const after = sidecarViolation(r.vm);
       if (after !== null) fail(`after restore: ${after}`);
       const online = new Set(r.vm.kernel.online());
