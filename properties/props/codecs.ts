@@ -14,7 +14,6 @@ import { boot } from '../../harness/pipeline.ts';
 import { arbCanonicalValue, arbFdt } from '../arbitraries.ts';
 import { define } from '../define.ts';
 
-/** Property 8: every decoder, given mutated bytes, returns a value or throws an HclError. */
 
 /** A decoder input: which codec, its bytes. */
 interface Sample { codec: string; bytes: Uint8Array }
@@ -79,7 +78,7 @@ const arbSample = (): fc.Arbitrary<Sample> =>
     arbCanonicalValue().map((v) => ({ codec: 'msgpack', bytes: encodeCanonical(v) })),
   );
 
-/** (8) Decoders on mutated bytes return a value or an HclError, never another exception. */
+/** codec-mutation: decoders on mutated bytes return a value or an HclError, never another exception. */
 export const codecMutation = define({
   name: 'codec-mutation',
   description: 'decoders given mutated bytes return a value or throw an HclError, nothing else',

@@ -14,7 +14,7 @@ import { define } from '../define.ts';
 import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore, storeIds } from '../vm.ts';
 
-/** Properties 1–4: discovery, restore proof, preserving and topology-changing overrides. */
+/** The pipeline properties: discovery, restore proof, preserving and topology-changing overrides. */
 
 /** `--set` text for an override (strings raw, everything else as JSON, which applyOverrides types back). */
 export const setText = (o: PathOverride): string => `${o.path}=${typeof o.value === 'string' ? o.value : JSON.stringify(o.value)}`;
@@ -39,7 +39,7 @@ const fail = (what: string): never => {
   throw new Error(what);
 };
 
-/** (1) What openvmm_hcl discovers through every stage equals topologyFromConfig(config). */
+/** What openvmm_hcl discovers through every stage equals topologyFromConfig(config). */
 export const topologyDiscovered = define({
   name: 'topology-discovered',
   description: 'the topology openvmm_hcl discovers from ProcFs equals the config\'s',
@@ -52,7 +52,7 @@ export const topologyDiscovered = define({
   }),
 });
 
-/** (2) restore(save(vm)) after a workload proves identical, unit by unit, and keeps the topology. */
+/** restore(save(vm)) after a workload proves identical, unit by unit, and keeps the topology. */
 export const restoreProves = define({
   name: 'restore-proves',
   description: 'restore(save(vm)) proves identical for every unit',
@@ -81,7 +81,7 @@ const arbWithPreserving = (maxVps: number) => arbBootableConfig({ maxVps, servic
   fc.tuple(fc.constant(config), arbWorkload(), fc.array(arbPreservingOverride(config), { minLength: 1, maxLength: 3 })),
 );
 
-/** (3) Topology-preserving overrides take effect on restore and the state survives. */
+/** Topology-preserving overrides take effect on restore and the state survives. */
 export const preservingOverrides = define({
   name: 'preserving-overrides',
   description: 'topology-preserving overrides take effect and state survives',
@@ -113,7 +113,7 @@ export const preservingOverrides = define({
 const arbWithChanging = (maxVps: number) => arbBootableConfig({ maxVps, serviceable: true }).chain((config) => fc.tuple(fc.constant(config), arbWorkload(), arbTopologyChangingOverride(config)));
 
 /**
- * (4) Topology-changing overrides are refused with TOPOLOGY_MISMATCH and the store is unchanged.
+ * Topology-changing overrides are refused with TOPOLOGY_MISMATCH and the store is unchanged.
  * An override that makes the config invalid on its own (validateConfig fails before any
  * comparison) is refused earlier with CONFIG_INVALID; that is the only other accepted outcome.
  */

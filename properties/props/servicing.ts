@@ -15,7 +15,7 @@ import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore } from '../vm.ts';
 import { SNAPSHOT_NAME, setText } from './pipeline.ts';
 
-/** Properties 5 and 6: many servicing cycles, and the sidecar split. */
+/** The servicing properties: many servicing cycles, and the sidecar split. */
 
 const fail = (what: string): never => {
   throw new Error(what);
@@ -32,7 +32,7 @@ const arbCycles = (maxVps: number) =>
   arbBootableConfig({ maxVps, serviceable: true }).chain((config) => fc.tuple(fc.constant(config), fc.array(arbCycle(config), { minLength: 1, maxLength: 4 })));
 
 /**
- * (5) k cycles of workload → save → restore, with preserving overrides and sometimes servicing
+ * k cycles of workload → save → restore, with preserving overrides and sometimes servicing
  * to an IGVM of another usermode version: the topology never changes, every restore proves,
  * and the running usermode version is the last one serviced to.
  */
@@ -127,7 +127,7 @@ function pinIo(vm: Vm, vp: number): void {
 }
 
 /**
- * (6) Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
+ * Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
  * nodes hold at most 32 VPs of one vnode, boot_cpus= matches; and CPUs with NVMe I/O in flight
  * at save start in Linux after restore.
  */
