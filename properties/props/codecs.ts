@@ -14,7 +14,6 @@ import { boot } from '../../harness/pipeline.ts';
 import { arbCanonicalValue, arbFdt } from '../arbitraries.ts';
 import { define } from '../define.ts';
 
-
 /** A decoder input: which codec, its bytes. */
 interface Sample { codec: string; bytes: Uint8Array }
 
