@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { presetConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
+import type { Plant } from '../../lib/plant.ts';
 import { readFdt, writeFdt } from '../../lib/fdt/index.ts';
 import { buildInitrd, hostDtb } from '../../lib/host/index.ts';
 import { readIgvm } from '../../lib/igvm/index.ts';
@@ -17,8 +18,9 @@ import { define } from '../define.ts';
 /** A decoder input: which codec, its bytes. */
 interface Sample { codec: string; bytes: Uint8Array }
 
-const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
-  fdt: (b) => readFdt(b),
+/** Every decoder by codec; `plant` reaches the FDT reader's byte readers (reader-skips-bounds). */
+const decoders = (plant: Plant | undefined): Record<string, (b: Uint8Array) => unknown> => ({
+  fdt: (b) => readFdt(b, { plant }),
   msgpack: (b) => decodeCanonical(b, 'mutation'),
   igvm: (b) => readIgvm(b),
   cpio: (b) => readCpio(b),
@@ -27,7 +29,7 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   'cmdline-page': (b) => decodeCommandLinePage(b),
   slit: (b) => decodeSlit(b),
   'sidecar-params': (b) => decodeSidecarParams(b),
-};
+});
 
 let corpus: Sample[] | undefined;
 /** Real encodings from two booted presets (one with sidecar), built once per process. */
@@ -84,8 +86,8 @@ export const codecMutation = define({
   defaultRuns: 300,
   seam: 'reader-skips-bounds',
   size: (ce) => (ce[1] as Mutation[]).length,
-  build: () => fc.property(arbSample(), fc.array(arbMutation, { minLength: 1, maxLength: 4 }), (sample, ms) => {
-    const decode = DECODERS[sample.codec];
+  build: ({ plant }) => fc.property(arbSample(), fc.array(arbMutation, { minLength: 1, maxLength: 4 }), (sample, ms) => {
+    const decode = decoders(plant)[sample.codec];
     if (decode === undefined) throw new TypeError(`no decoder ${sample.codec}`);
     try {
       decode(mutate(sample.bytes, ms));
