@@ -4,8 +4,7 @@ import fc from 'fast-check';
 import { HclError } from '../lib/errors.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { NamedProperty } from '../properties/define.ts';
-import type { Plant } from '../lib/plant.ts';
-import { asPlant } from '../properties/seams.ts';
+import { asPlant, type Plant } from '../lib/plant.ts';
 import { SUITE, findProperty } from '../properties/suite.ts';
 import { propMaxVps } from '../properties/vm.ts';
 

@@ -20,3 +20,8 @@ export const PLANTS = [
 
 /** The name of a planted defect. */
 export type Plant = (typeof PLANTS)[number];
+
+/** `name` as a planted defect; undefined when it names none (a record from another version). */
+export function asPlant(name: string): Plant | undefined {
+  return PLANTS.find((p) => p === name);
+}

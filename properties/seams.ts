@@ -1,4 +1,4 @@
-import { PLANTS, type Plant } from '../lib/plant.ts';
+import type { Plant } from '../lib/plant.ts';
 
 /**
  * Planted defects (lib/plant.ts): where each sits and what it breaks. Each is passed down the
@@ -17,11 +17,6 @@ export const SEAMS = {
   'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets',
   'reader-skips-bounds': 'lib/bytes/reader.ts: the FDT reader\'s ByteReaders let a short read through (a RangeError escapes)',
 } as const satisfies Record<Plant, string>;
-
-/** `name` as a planted defect; undefined when it names none (a record from another version). */
-export function asPlant(name: string): Plant | undefined {
-  return (PLANTS as readonly string[]).find((p) => p === name) as Plant | undefined;
-}
 
 /**
  * Runs `fn` with gc-drops-live-blob set in HCLCKPT_TEST_SEAM, which lib/store/maintenance.ts still
