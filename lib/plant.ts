@@ -7,7 +7,7 @@
  */
 
 /** Every planted defect, by name. */
-export const PLANTS = [
+const PLANTS = [
   'shim-ignores-vnode',
   'unit-forgets-field',
   'shim-drops-host-cmdline',

@@ -43,7 +43,7 @@ export function roundTrip<T>(name: string, arb: fc.Arbitrary<T>, encode: (v: T) 
  * arrays as views at a non-zero offset into a larger buffer. An encoder that depends on insertion
  * order or on a view's underlying buffer encodes it differently.
  */
-export function rebuilt<T>(v: T): T {
+function rebuilt<T>(v: T): T {
   const r = (x: unknown): unknown => {
     if (x instanceof Uint8Array) {
       const buf = new Uint8Array(x.length + 8).fill(0xa5);
