@@ -331,8 +331,3 @@ export function defaultLayout(vtl2Base = DEFAULT_VTL2_BASE, vtl2Size = DEFAULT_V
     kernel, kernelEntry: kernel.gpa + BigInt(o.kernelEntryOffset), initrd, used, params,
   };
 }
-
-/** The absolute GPA of a shim-relative offset. */
-export function shimGpa(shimBase: bigint, offset: bigint): bigint {
-  return shimBase + offset;
-}

@@ -34,7 +34,7 @@ interface Layout {
 }
 
 function readHeader(bytes: Uint8Array, limits: FdtReadOptions): Layout {
-  const r = new ByteReader(bytes, 'fdt header', 'FDT_TRUNCATED');
+  const r = new ByteReader(bytes, 'fdt header', 'FDT_TRUNCATED', limits.plant);
   const magic = r.u32be();
   if (magic !== FDT_MAGIC) throw new HclError('FDT_BAD_MAGIC', `fdt header: bad magic ${hex(magic)} (expected 0xd00dfeed)`);
   const totalSize = r.u32be();
@@ -76,8 +76,8 @@ function readHeader(bytes: Uint8Array, limits: FdtReadOptions): Layout {
   };
 }
 
-function readReservations(bytes: Uint8Array, l: Layout): FdtReservation[] {
-  const r = new ByteReader(bytes.subarray(l.rsvStart, l.totalSize), 'fdt memory reservation block', 'FDT_BAD_STRUCTURE');
+function readReservations(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): FdtReservation[] {
+  const r = new ByteReader(bytes.subarray(l.rsvStart, l.totalSize), 'fdt memory reservation block', 'FDT_BAD_STRUCTURE', limits.plant);
   const out: FdtReservation[] = [];
   for (;;) {
     const address = r.u64be();
@@ -109,7 +109,7 @@ function latin1(b: Uint8Array): string {
 function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): FdtNode {
   // Reads are inline on `pos` (a reader call per token dominated big trees); a read that would
   // pass the block's end is handed to the ByteReader at the same offset, which throws its error.
-  const r = new ByteReader(bytes.subarray(0, l.structEnd), 'fdt structure block', 'FDT_BAD_STRUCTURE');
+  const r = new ByteReader(bytes.subarray(0, l.structEnd), 'fdt structure block', 'FDT_BAD_STRUCTURE', limits.plant);
   r.seek(l.structStart);
   const end = l.structEnd;
   let pos = l.structStart;
@@ -198,7 +198,7 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
 export function readFdt(bytes: Uint8Array, options: Partial<FdtReadOptions> = {}): Fdt {
   const limits: FdtReadOptions = { ...DEFAULT_FDT_LIMITS, ...options };
   const layout = readHeader(bytes, limits);
-  const reservations = readReservations(bytes, layout);
+  const reservations = readReservations(bytes, layout, limits);
   const root = readStructure(bytes, layout, limits);
   return { bootCpuidPhys: layout.bootCpuidPhys, reservations, root };
 }

@@ -5,7 +5,7 @@ export { buildHostDt, hostBootargs, hostDtb, nvmeDmaPages, COM_PORTS } from './d
 export { hostSlit, hostPptt, distanceMatrix, acpiTable, PPTT_FLAGS } from './acpi.ts';
 // package
 export {
-  buildPackage, buildInitrd, usermodeBinary, platformFor, packageKindFor, PACKAGE_ISOLATIONS, PARAMETER_AREA, VTOM_BIT, ISOLATIONS,
+  buildPackage, buildInitrd, usermodeBinary, platformFor, packageKindFor, PACKAGE_ISOLATIONS, PARAMETER_AREA, VTOM_BIT,
   type PackageKind, type PackageOptions,
 } from './package.ts';
 export { VTL0_CONFIG_GPA, VTL0_CONFIG_MAGIC, encodeVtl0Config, decodeVtl0Config, type Vtl0Support } from './vtl0config.ts';

@@ -164,7 +164,7 @@ export function loadIgvm(igvm: Uint8Array, host: HostLoadParams): LoadedIgvm {
             areas.write(h.parameterAreaIndex, h.byteOffset, value);
           } catch (e) {
             if (!isHclError(e)) throw e;
-            throw new HclError(e.code, `igvm loader: ${h.kind.toLowerCase()} parameter: ${e.message}`, { cause: e, ...(e.details === undefined ? {} : { details: { ...e.details } }) });
+            throw new HclError(e.code, `igvm loader: ${h.kind.toLowerCase()} parameter: ${e.message}`, { cause: e, ...(e.context === undefined ? {} : { context: { ...e.context } }) });
           }
         }
         break;

@@ -6,7 +6,7 @@ import {
 } from '../igvm/index.ts';
 import { writeCpio } from '../abi/index.ts';
 import {
-  DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES, PARAM_REGION_PAGES, defaultLayout, encodeCommandLinePage,
+  DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, PARAM_REGION_PAGES, defaultLayout, encodeCommandLinePage,
   encodeMeasuredConfig, encodeShimParams, type CommandLinePolicy, type IsolationName, type ShimLayout,
 } from '../abi/index.ts';
 import { IMAGE_ENTRY_OFFSET, buildImage, shimImage } from './images.ts';
@@ -207,6 +207,3 @@ function assemble(opts: PackageOptions): Uint8Array {
   }
   return writeIgvm({ revision: opts.arch === 'x86_64' ? { version: 1 } : { version: 2, arch: 'aarch64' }, headers });
 }
-
-/** The isolation names, for CLI help and tests. */
-export const ISOLATIONS = ISOLATION_NAMES;

@@ -61,7 +61,7 @@ export function igvmToJson(file: IgvmFile, bytes?: Uint8Array): IgvmJson {
 }
 
 function bad(path: string, msg: string): never {
-  throw new HclError('IGVM_JSON_INVALID', `igvm json: ${path}: ${msg}`, { details: { path } });
+  throw new HclError('IGVM_JSON_INVALID', `igvm json: ${path}: ${msg}`, { context: { path } });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -122,7 +122,7 @@ function readFixedHeader(bytes: Uint8Array): { fh: FixedHeader; revision: IgvmRe
 /**
  * Parses and validates an IGVM file exactly as the igvm crate 0.4.0 does, in its order. Every
  * failure is an HclError whose code names the crate's variant; header errors are wrapped in the
- * section's variant with the inner variant in the message and `details`. As the crate does,
+ * section's variant with the inner variant in the message and `context`. As the crate does,
  * headers whose compatibility mask misses the filter (mask 0 always does) are parsed and
  * checked, then dropped before the whole-file rules. Header data are views of `bytes`.
  */
@@ -135,7 +135,7 @@ export function readIgvm(bytes: Uint8Array, options: ReadOptions = {}): IgvmFile
   const expected = crc32(bytes.subarray(vStart, dataStart), crc32(fixedCopy)) >>> 0;
   if (expected !== fh.checksum) {
     throw new HclError('IGVM_INVALID_CHECKSUM', `igvm fixed header: checksum ${hex(fh.checksum)} does not match computed ${hex(expected)}`, {
-      details: { expected, headerValue: fh.checksum },
+      context: { expected, headerValue: fh.checksum },
     });
   }
   const data: DataSection = { bytes: bytes.subarray(dataStart), start: dataStart };
@@ -176,7 +176,7 @@ export function readIgvm(bytes: Uint8Array, options: ReadOptions = {}): IgvmFile
       if (!isHclError(e)) throw e;
       const variant = variantName(e.code);
       throw new HclError(WRAPPER[section], `igvm ${section} header ${hex(type)} at ${hex(at)}: ${variant}: ${e.message}`, {
-        cause: e, details: { variant, innerCode: e.code, offset: at, type },
+        cause: e, context: { variant, innerCode: e.code, offset: at, type },
       });
     }
   }

@@ -143,7 +143,7 @@ export function writeIgvm(file: IgvmFileInput, options: Partial<WriteOptions> = 
     } catch (e) {
       if (!isHclError(e)) throw e;
       throw new HclError('IGVM_WRITE_INVALID', `igvm writer: the crate could not read this file back: ${e.code}: ${e.message}`, {
-        cause: e, details: { innerCode: e.code, ...(e.details ?? {}) },
+        cause: e, context: { innerCode: e.code, ...(e.context ?? {}) },
       });
     }
   }

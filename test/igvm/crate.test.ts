@@ -19,7 +19,7 @@ function refuses(b: Uint8Array, inner: HclErrorCode, text: string, options: Read
   } catch (e) {
     if (!isHclError(e)) throw e;
     assert.is(e.code, 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', e.message);
-    assert.is(e.details?.['innerCode'], inner);
+    assert.is(e.context?.['innerCode'], inner);
     assert.ok(e.message.includes(text), e.message);
   }
 }
@@ -72,7 +72,7 @@ test('a mask-0 header is still checked before it is dropped (new_from_binary_spl
     assert.unreachable('parsed');
   } catch (e) {
     if (!isHclError(e)) throw e;
-    assert.is(e.details?.['innerCode'], 'IGVM_UNALIGNED_ADDRESS');
+    assert.is(e.context?.['innerCode'], 'IGVM_UNALIGNED_ADDRESS');
   }
 });
 

@@ -130,8 +130,8 @@ for (const c of cases) {
       assert.is(e.code, c.code, e.message);
       assert.ok(e.message.includes(c.msg), `message "${e.message}" lacks "${c.msg}"`);
       if (c.inner !== undefined) {
-        assert.is(e.details?.['innerCode'], c.inner);
-        assert.ok(e.message.includes(`${e.details?.['variant'] as string}:`));
+        assert.is(e.context?.['innerCode'], c.inner);
+        assert.ok(e.message.includes(`${e.context?.['variant'] as string}:`));
       }
     }
   });
