@@ -17,7 +17,7 @@ export const SEAMS = {
   'restore-writes-early': 'harness/servicing.ts: restore writes its new snapshot before the topology check can refuse it',
   'shim-persists-short-map': 'harness/servicing.ts: a VM that was itself restored saves a topology checkpoint without its last memory range',
   'sidecar-ignores-outstanding-io': 'lib/shim/sidecarplan.ts: CPUs with outstanding I/O are left in sidecar on restore',
-  'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets',
+  'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets (passed in as OpenOptions.seams by properties/props/store-commands.ts, not read by lib/)',
   'reader-skips-bounds': 'lib/bytes/reader.ts: ByteReader lets a short read through (a RangeError escapes)',
 } as const;
 

@@ -22,7 +22,7 @@ export async function loadSnapshotForDiff(ref: string, storeDir?: string): Promi
     return decodeSnapshot(await readArchive(ref));
   }
   const opts: StoreOptions = storeDir === undefined ? {} : { store: storeDir };
-  return withStore(opts, async (s) => decodeSnapshot(await s.getSnapshot(ref)));
+  return withStore(opts, async (s) => decodeSnapshot(await s.getSnapshot(ref)), { readOnly: true });
 }
 
 /** Registers `diff`. */

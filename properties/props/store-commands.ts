@@ -7,6 +7,7 @@ import { sha256Hex } from '../../lib/bytes/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { SnapshotStore, type GcReport, type PutResult } from '../../lib/store/index.ts';
 import { keyOf } from '../../lib/store/keys.ts';
+import { seamActive } from '../seams.ts';
 
 /**
  * The store model of property 7: what a snapshot store should hold after any sequence of
@@ -46,10 +47,14 @@ async function together<T extends unknown[]>(r: RealStore, ops: { [K in keyof T]
   return (await s.waitFor(all)) as T;
 }
 
+// The store under test, with the planted gc defect passed in when the run plants it.
+const openModelStore = (db: MemoryLevel<Uint8Array, Uint8Array>): Promise<SnapshotStore> =>
+  SnapshotStore.open({ db, dir: 'model', ...(seamActive('gc-drops-live-blob') ? { seams: { gcDropsLiveBlob: true } } : {}) });
+
 /** A fresh model and store. */
 export async function storeSetup(s: fc.Scheduler | null = null): Promise<{ model: StoreModel; real: RealStore }> {
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
-  const real = { store: await SnapshotStore.open({ db, dir: 'model' }), db, dir: mkdtempSync(join(tmpdir(), 'hclckpt-model-')), s };
+  const real = { store: await openModelStore(db), db, dir: mkdtempSync(join(tmpdir(), 'hclckpt-model-')), s };
   return { model: { snaps: [], blobs: new Set(), corrupt: new Set(), seq: new Map() }, real };
 }
 
@@ -59,15 +64,21 @@ export async function storeTeardown(real: RealStore): Promise<void> {
   rmSync(real.dir, { recursive: true, force: true });
 }
 
-/** save: a snapshot of 1–3 parts; seq is the next for the name and only unseen blobs are new. */
+/**
+ * save: a snapshot of 1–3 parts; seq is the next for the name, only unseen blobs are new, and
+ * every damaged blob it needs is rewritten whole (a dedup hit is re-checked).
+ */
 async function save(m: StoreModel, r: RealStore, name: string, seeds: number[]): Promise<void> {
   const parts = seeds.map((seed, i) => ({ name: `p${i}`, bytes: bytesOf(seed) }));
   const put = await r.store.putSnapshot({ name, parts, time: TIME, tool: 'model' });
   const shas = [...new Set(parts.map((p) => sha256Hex(p.bytes)))];
   const fresh = shas.filter((sha) => !m.blobs.has(sha)).length;
+  const repaired = shas.filter((sha) => m.corrupt.has(sha)).sort();
   const seq = (m.seq.get(name) ?? 0) + 1;
   if (put.seq !== seq) fail(`save ${name}: seq ${put.seq}, model says ${seq}`);
   if (put.newBlobs !== fresh) fail(`save ${name}: wrote ${put.newBlobs} blobs, model says ${fresh} are new`);
+  if ([...put.repairedBlobs].sort().join() !== repaired.join()) fail(`save ${name}: repaired ${put.repairedBlobs.length} blobs, model says ${repaired.length} were damaged`);
+  for (const sha of repaired) m.corrupt.delete(sha);
   m.seq.set(name, seq);
   for (const sha of shas) m.blobs.add(sha);
   m.snaps.push({ id: put.id, name, seq, parts: parts.map((p) => ({ ...p, sha: sha256Hex(p.bytes) })) });
@@ -134,7 +145,7 @@ export function storeCommands(): Array<fc.Arbitrary<Cmd>> {
     })),
     fc.constant(cmd('reopen', () => true, async (_m, r) => {
       await r.store.close();
-      r.store = await SnapshotStore.open({ db: r.db, dir: 'model' });
+      r.store = await openModelStore(r.db);
     })),
   ];
 }

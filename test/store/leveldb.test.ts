@@ -7,6 +7,7 @@ import { SnapshotStore, openStore, storeDir } from '../../lib/store/index.ts';
 import { storeConformance } from './conformance.ts';
 import { chunkConformance } from './conformance-chunks.ts';
 import { partsOf, rejection, tempDir } from './helpers.ts';
+import { resolveStoreDir } from '../../harness/commands/store.ts';
 
 storeConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
 chunkConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
@@ -44,14 +45,16 @@ test('snapshots persist across close and reopen', async () => {
   }
 });
 
-test('store directory: argument, else HCLCKPT_STORE, else ./.hclckpt', () => {
+test('store directory: --store, else HCLCKPT_STORE (read at the CLI edge only), else ./.hclckpt', () => {
   const prev = process.env['HCLCKPT_STORE'];
   try {
-    delete process.env['HCLCKPT_STORE'];
-    assert.is(storeDir(), resolve('.hclckpt'));
     process.env['HCLCKPT_STORE'] = '/tmp/env-store';
-    assert.is(storeDir(), '/tmp/env-store');
+    assert.is(storeDir(), resolve('.hclckpt'), 'lib/ does not read the environment');
+    assert.is(resolveStoreDir({}), '/tmp/env-store');
+    assert.is(resolveStoreDir({ store: 'rel' }), 'rel');
     assert.is(storeDir('rel'), resolve('rel'));
+    delete process.env['HCLCKPT_STORE'];
+    assert.is(resolveStoreDir({}), undefined);
   } finally {
     if (prev === undefined) delete process.env['HCLCKPT_STORE'];
     else process.env['HCLCKPT_STORE'] = prev;
