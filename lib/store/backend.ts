@@ -27,6 +27,18 @@ export function hasCode(e: unknown, code: string): boolean {
 }
 
 /**
+ * The typed form of an error LevelDB raised while reading or writing damaged files (a truncated
+ * table, a bad block): STORE_CORRUPT naming the store. Any other error is returned as it is.
+ */
+export function backendError(e: unknown, location: string): unknown {
+  if (e instanceof HclError) return e;
+  if (hasCode(e, 'LEVEL_CORRUPTION') || hasCode(e, 'LEVEL_IO_ERROR')) {
+    return new HclError('STORE_CORRUPT', `store ${location}: LevelDB cannot read its files: ${(e as Error).message} (run hclckpt store repair)`, { cause: e });
+  }
+  return e;
+}
+
+/**
  * Opens the LevelDB store at `dir` with classic-level, after identity.ts has checked the
  * directory: LevelDB may create a database only in a new store, never in an existing one.
  * LevelDB lets one process hold a store; a second one gets STORE_LOCKED instead of waiting.

@@ -3,7 +3,7 @@ import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import { faultActive } from '../faults.ts';
 import { encodeArchive, readArchive, writeArchive } from './archive.ts';
-import { openLevelDb, storeDir, type StoreDb } from './backend.ts';
+import { backendError, openLevelDb, storeDir, type StoreDb } from './backend.ts';
 import { decodeBlob, encodeBlob } from './blob.ts';
 import { piecesOf, splitPart } from './chunks.ts';
 import { checkFormat } from './format.ts';
@@ -86,7 +86,7 @@ export class SnapshotStore {
       await checkFormat(store, opts.readOnly === true, (ops) => store.#write(ops));
     } catch (e) {
       await db.close();
-      throw e;
+      throw backendError(e, location);
     }
     return store;
   }
@@ -104,7 +104,7 @@ export class SnapshotStore {
   // Every public operation runs through here, so close() knows what is still running.
   #track<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new HclError('STORE_CLOSED', `store ${this.location}: already closed; nothing was read or written`));
-    const run = fn();
+    const run = fn().catch((e: unknown) => Promise.reject(backendError(e, this.location)));
     this.#pending.add(run);
     const done = () => this.#pending.delete(run);
     run.then(done, done);
