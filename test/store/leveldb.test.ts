@@ -6,11 +6,13 @@ import { promisify } from 'node:util';
 import { SnapshotStore, openStore, storeDir } from '../../lib/store/index.ts';
 import { storeConformance } from './conformance.ts';
 import { chunkConformance } from './conformance-chunks.ts';
+import { integrityConformance } from './conformance-integrity.ts';
 import { partsOf, rejection, tempDir } from './helpers.ts';
 import { resolveStoreDir } from '../../harness/commands/store.ts';
 
 storeConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
 chunkConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
+integrityConformance('classic-level', async (o = {}) => SnapshotStore.open({ dir: await tempDir(), ...o })).run();
 
 const run = promisify(execFile);
 const storeIndex = resolve('lib/store/index.ts');
