@@ -26,13 +26,22 @@ export function hasCode(e: unknown, code: string): boolean {
   return false;
 }
 
+// Some LevelDB failures (an iterator over a damaged block) arrive without a code, only with
+// LevelDB's status text, which always starts with the status kind.
+function hasLevelDbStatus(e: unknown): boolean {
+  for (let c = e, depth = 0; c instanceof Error && depth < 16; c = (c as { cause?: unknown }).cause, depth++) {
+    if (/^(Corruption|IO error): /.test(c.message)) return true;
+  }
+  return false;
+}
+
 /**
  * The typed form of an error LevelDB raised while reading or writing damaged files (a truncated
  * table, a bad block): STORE_CORRUPT naming the store. Any other error is returned as it is.
  */
 export function backendError(e: unknown, location: string): unknown {
   if (e instanceof HclError) return e;
-  if (hasCode(e, 'LEVEL_CORRUPTION') || hasCode(e, 'LEVEL_IO_ERROR')) {
+  if (hasCode(e, 'LEVEL_CORRUPTION') || hasCode(e, 'LEVEL_IO_ERROR') || hasLevelDbStatus(e)) {
     return new HclError('STORE_CORRUPT', `store ${location}: LevelDB cannot read its files: ${(e as Error).message} (run hclckpt store repair)`, { cause: e });
   }
   return e;

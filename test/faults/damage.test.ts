@@ -187,4 +187,18 @@ test(`damage: ${TRIALS} random file-level damages of a store are refused typed o
   process.stderr.write(`damage: ${TRIALS} trials, ${restores} restores with proof, ${lost} lost snapshots reported, ${damaged} damaged snapshots reported; refusals: ${codes}\n`);
 });
 
+test('damage check catches a loss nobody reports (planted: the journal deleted with the newest log)', async () => {
+  const { dir, ids } = await pristine();
+  const logs = (await readdir(dir)).filter((f) => targetOf(f) === 'log');
+  for (const f of [...logs, JOURNAL_FILE]) await rm(join(dir, f));
+  const out: Outcome = { refused: [], lostReported: 0, restores: 0, damagedReported: 0, problems: [] };
+  const store = await openStore(dir, { readOnly: true });
+  try {
+    await readSide(store, ids, out);
+  } finally {
+    await store.close();
+  }
+  assert.equal(out.problems, [`snapshot ${(ids[3] as string).slice(0, 12)} is gone and neither ls nor verify reports it`]);
+});
+
 test.run();
