@@ -77,14 +77,15 @@ export function register(program: Command): void {
     .action(action(async (opts: StoreOptions & { json?: boolean }) => {
       const { list, missing } = await withStore(opts, async (s) => ({ list: await s.list(), missing: (await s.missing()).missing }), { readOnly: true });
       const rows = list.map(summary);
-      // A snapshot the journal says was committed but the store lost is a failed check, not silence.
+      // A snapshot the journal says was committed but the store lost is a failed check, not
+      // silence; it goes to stderr so `--json` keeps its shape (verify --json lists it too).
       if (missing.length > 0) process.exitCode = 1;
-      if (opts.json === true) return printJson(missing.length === 0 ? rows : { snapshots: rows, missing });
+      for (const m of missing) process.stderr.write(`hclckpt: ${m.id.slice(0, 12)} ${m.name}@${m.seq}: committed but missing from the store (see hclckpt store repair)\n`);
+      if (opts.json === true) return printJson(rows);
       const { default: Table } = await import('cli-table3');
       const table = new Table({ head: ['id', 'name', 'time', 'bytes', 'generation'], style: { head: [], border: [] } });
       for (const r of rows) table.push([r.id.slice(0, 12), `${r.name}@${r.seq}`, r.time, formatBytes(r.bytes), r.generation === null ? '-' : String(r.generation)]);
       process.stdout.write(rows.length === 0 ? 'no snapshots\n' : `${table.toString()}\n`);
-      for (const m of missing) process.stdout.write(`${m.id.slice(0, 12)} ${m.name}@${m.seq}: committed but missing (run hclckpt store repair)\n`);
     }));
 
   storeOption(program.command('verify').description('re-hash every manifest and blob (exit 1 on any problem)'))

@@ -53,7 +53,7 @@ export function register(program: Command): void {
         ...(opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) }),
         ...(opts.igvm === undefined ? {} : { igvm: await readInput(opts.igvm) }),
       };
-      const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }));
+      const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }), { readOnly: opts.save !== true });
       if (opts.json === true) printJson(out);
       else process.stdout.write(renderRestore(out));
       if (!out.proof.ok) {

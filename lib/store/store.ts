@@ -59,6 +59,7 @@ export class SnapshotStore {
   readonly #db: StoreDb;
   readonly #limit: number;
   readonly #seams: StoreSeams;
+  readonly #readOnly: boolean;
   #tail: Promise<unknown> = Promise.resolve();
   readonly #pending = new Set<Promise<unknown>>();
   #closed = false;
@@ -69,6 +70,7 @@ export class SnapshotStore {
     this.journal = journal;
     this.#limit = opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
     this.#seams = opts.seams ?? {};
+    this.#readOnly = opts.readOnly === true;
     const mk = (name: string): Sub => db.sublevel<Uint8Array, Uint8Array>(name, { keyEncoding: 'view', valueEncoding: 'view' }) as Sub;
     this.sub = { manifests: mk('manifests'), blobs: mk('blobs'), names: mk('names'), runs: mk('runs'), meta: mk('meta') };
   }
@@ -111,8 +113,10 @@ export class SnapshotStore {
     return run;
   }
 
-  /** Runs `fn` after every earlier exclusive operation: seq numbers and gc need a stable view. */
+  /** Runs writer `fn` after every earlier one: seq numbers and gc need a stable view. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    // Every writer comes through here; a read-only open (ls, verify, show…) must never write.
+    if (this.#readOnly) return Promise.reject(new TypeError(`store ${this.location}: opened read-only, a write was attempted`));
     return this.#track(() => {
       const run = this.#tail.then(fn, fn);
       this.#tail = run.catch(() => undefined);
