@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { HclError } from '../errors.ts';
 import { JOURNAL_FILE } from './journal.ts';
@@ -6,7 +6,7 @@ import { JOURNAL_FILE } from './journal.ts';
 /**
  * The store's identity: a small marker file written when hclckpt creates a store and checked on
  * every open, so hclckpt never lets LevelDB create a database inside a directory that is not
- * recognisably its own empty new store (LevelDB deletes files it does not know).
+ * recognisably its own empty new store (LevelDB deletes files named like its own that it does not know).
  */
 
 /** Name of the marker file in a store directory. */
@@ -24,7 +24,7 @@ export interface PreparedDir {
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
-/** Writes `text` to a new file `file` and fsyncs it (the caller fsyncs the directory's entry by its own later writes). */
+/** Writes `text` to a file that must not exist yet, and fsyncs it. */
 async function writeNew(file: string, text: string): Promise<void> {
   const h = await open(file, 'wx');
   try {
@@ -55,10 +55,12 @@ async function makeDir(dir: string): Promise<void> {
 /** Whether `dir` holds the marker, with the right contents (STORE_CORRUPT when damaged). */
 export async function hasMarker(dir: string): Promise<boolean> {
   let text: string;
+  const file = join(dir, MARKER_FILE);
   try {
-    const h = await open(join(dir, MARKER_FILE), 'r');
+    // lstat first: opening a FIFO would block, and a symlink could point anywhere.
+    if (!(await lstat(file)).isFile()) throw new HclError('STORE_CORRUPT', `store ${dir}: ${MARKER_FILE} is not a regular file`);
+    const h = await open(file, 'r');
     try {
-      if (!(await h.stat()).isFile()) throw new HclError('STORE_CORRUPT', `store ${dir}: ${MARKER_FILE} is not a regular file`);
       const buf = Buffer.alloc(MARKER_TEXT.length + 1);
       text = buf.subarray(0, (await h.read(buf, 0, buf.length, 0)).bytesRead).toString('latin1');
     } finally {

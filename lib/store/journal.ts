@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
@@ -52,9 +52,11 @@ export class Journal {
       return `${body} ${check(body)}\n`;
     }).join('');
     try {
+      // lstat first: opening a FIFO would block, and a symlink could point anywhere.
+      const st = await lstat(this.file).catch((e: unknown) => ((e as NodeJS.ErrnoException).code === 'ENOENT' ? null : Promise.reject(e)));
+      if (st !== null && !st.isFile()) throw new Error(`${JOURNAL_FILE} is not a regular file`);
       const h = await open(this.file, 'a');
       try {
-        if (!(await h.stat()).isFile()) throw new Error(`${JOURNAL_FILE} is not a regular file`);
         await h.writeFile(text);
         await h.sync();
       } finally {
@@ -69,7 +71,7 @@ export class Journal {
   async read(): Promise<JournalState> {
     let text: string;
     try {
-      const st = await stat(this.file);
+      const st = await lstat(this.file);
       if (!st.isFile()) throw new HclError('STORE_CORRUPT', `store journal ${this.file}: not a regular file`);
       if (st.size > JOURNAL_LIMIT) throw new HclError('STORE_CORRUPT', `store journal ${this.file}: ${st.size} bytes, more than the ${JOURNAL_LIMIT} a journal may hold`);
       const h = await open(this.file, 'r');

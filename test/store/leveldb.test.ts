@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { SnapshotStore, openStore, storeDir } from '../../lib/store/index.ts';
+import { JOURNAL_FILE, MARKER_FILE, SnapshotStore, openStore, storeDir } from '../../lib/store/index.ts';
 import { storeConformance } from './conformance.ts';
 import { chunkConformance } from './conformance-chunks.ts';
 import { integrityConformance } from './conformance-integrity.ts';
@@ -69,6 +69,30 @@ test('a path that cannot hold a store is STORE_IO naming it', async () => {
   const e = await rejection(() => openStore(join(file, 'sub')));
   assert.is(e.code, 'STORE_IO');
   assert.ok(e.message.startsWith(`store ${join(file, 'sub')}: cannot open`), e.message);
+});
+
+test('a marker or journal that is a FIFO or a symlink is STORE_CORRUPT, never opened (an open FIFO would block)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { rm, symlink } = await import('node:fs/promises');
+  for (const [file, make] of [
+    [MARKER_FILE, 'fifo'], [MARKER_FILE, 'symlink'], [JOURNAL_FILE, 'fifo'], [JOURNAL_FILE, 'symlink'],
+  ] as const) {
+    const dir = await tempDir();
+    await (await openStore(dir)).close();
+    await rm(join(dir, file), { force: true });
+    if (make === 'fifo') execFileSync('mkfifo', [join(dir, file)]);
+    else await symlink('/dev/zero', join(dir, file));
+    const e = await rejection(async () => {
+      const s = await openStore(dir, { readOnly: true });
+      try {
+        await s.verify();
+      } finally {
+        await s.close();
+      }
+    });
+    assert.is(e.code, 'STORE_CORRUPT', `${file} ${make}`);
+    assert.match(e.message, /is not a regular file|not a regular file/);
+  }
 });
 
 test.run();
