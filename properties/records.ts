@@ -11,7 +11,7 @@ import { keyOf, textOf } from '../lib/store/keys.ts';
 
 /** Stores a run record under `id`, replacing any earlier one. */
 export async function putRun(store: SnapshotStore, id: string, record: unknown): Promise<void> {
-  await store.sub.runs.put(keyOf(id), encodeCanonical(record), { sync: true } as object);
+  await store.sub.runs.put(keyOf(id), encodeCanonical(record));
 }
 
 /** The run record stored under `id`, or undefined. */

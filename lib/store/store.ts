@@ -294,11 +294,17 @@ export class SnapshotStore {
           names.push(parsed);
         }
       }
-      // Journalled first: if the batch then fails, the snapshot is present and listed anyway.
+      // Journalled first, so a crash after the batch never leaves a removed snapshot looking
+      // lost; a batch that fails puts the commit record back, so a later loss is still reported.
       const first = names[0] ?? { name: '-', seq: 1 };
       const entry: JournalEntry = { op: 'remove', id, name: first.name, seq: first.seq };
       await this.journal?.append([entry]);
-      await this.#write(ops);
+      try {
+        await this.#write(ops);
+      } catch (e) {
+        await this.journal?.append([{ ...entry, op: 'commit' }]);
+        throw e;
+      }
       return { id, names: names.map((n) => `${n.name}@${n.seq}`) };
     });
   }

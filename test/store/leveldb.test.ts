@@ -7,7 +7,7 @@ import { JOURNAL_FILE, MARKER_FILE, SnapshotStore, openStore, storeDir } from '.
 import { storeConformance } from './conformance.ts';
 import { chunkConformance } from './conformance-chunks.ts';
 import { integrityConformance } from './conformance-integrity.ts';
-import { partsOf, rejection, tempDir } from './helpers.ts';
+import { partsOf, rejection, tempDir, withFault } from './helpers.ts';
 import { resolveStoreDir } from '../../harness/commands/store.ts';
 
 storeConformance('classic-level', async () => SnapshotStore.open({ dir: await tempDir() })).run();
@@ -69,6 +69,22 @@ test('a path that cannot hold a store is STORE_IO naming it', async () => {
   const e = await rejection(() => openStore(join(file, 'sub')));
   assert.is(e.code, 'STORE_IO');
   assert.ok(e.message.startsWith(`store ${join(file, 'sub')}: cannot open`), e.message);
+});
+
+test('a failed rm puts its commit record back: a later loss of the snapshot is still reported', async () => {
+  const s = await openStore(await tempDir());
+  try {
+    const { id } = await s.putSnapshot({ name: 'vm', parts: partsOf(1) });
+    assert.is((await withFault('store-write-fail', () => rejection(() => s.remove('vm')))).code, 'STORE_WRITE_FAILED');
+    assert.equal((await s.missing()).missing, []);
+    await s.sub.manifests.del(new TextEncoder().encode(id)); // lost behind the store's back
+    assert.equal((await s.missing()).missing, [{ id, name: 'vm', seq: 1 }]);
+    await s.putSnapshot({ name: 'vm', parts: partsOf(2) });
+    await s.remove('vm@2');
+    assert.equal((await s.missing()).missing.map((m) => m.seq), [1], 'a removed snapshot is not missing');
+  } finally {
+    await s.close();
+  }
 });
 
 test('a marker or journal that is a FIFO or a symlink is STORE_CORRUPT, never opened (an open FIFO would block)', async () => {
