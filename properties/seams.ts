@@ -1,13 +1,10 @@
-/**
- * Test-only seams: named, realistic defects that production code plants when the environment
- * variable HCLCKPT_TEST_SEAM names them. Each is checked in exactly one small place (marked
- * `TEST-ONLY seam` there), so a property test can show that its property catches the bug it is
- * there for. An environment variable, not a module hook, so worker threads and child processes
- * see the same defect.
- */
+import type { Plant } from '../lib/plant.ts';
 
-/** The environment variable production code reads at its seam. */
-export const SEAM_ENV = 'HCLCKPT_TEST_SEAM';
+/**
+ * Planted defects (lib/plant.ts): where each sits and what it breaks. Each is passed down the
+ * real code path as an explicit `plant` option by the property that must catch it (gc's as the
+ * store's `OpenOptions.seams`).
+ */
 
 /** Every planted defect: where it sits and what it breaks. */
 export const SEAMS = {
@@ -17,26 +14,6 @@ export const SEAMS = {
   'restore-writes-early': 'harness/servicing.ts: restore writes its new snapshot before the topology check can refuse it',
   'shim-persists-short-map': 'harness/servicing.ts: a VM that was itself restored saves a topology checkpoint without its last memory range',
   'sidecar-ignores-outstanding-io': 'lib/shim/sidecarplan.ts: CPUs with outstanding I/O are left in sidecar on restore',
-  'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets',
+  'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets (passed in as OpenOptions.seams by properties/props/store-commands.ts, not read by lib/)',
   'reader-skips-bounds': 'lib/bytes/reader.ts: ByteReader lets a short read through (a RangeError escapes)',
-} as const;
-
-/** The name of a planted defect. */
-export type SeamName = keyof typeof SEAMS;
-
-/** True when the running process plants `name` (what each production seam checks). */
-export function seamActive(name: SeamName): boolean {
-  return process.env[SEAM_ENV] === name;
-}
-
-/** Runs `fn` with defect `name` planted, restoring the previous value afterwards. */
-export async function withSeam<T>(name: SeamName, fn: () => Promise<T> | T): Promise<T> {
-  const prev = process.env[SEAM_ENV];
-  process.env[SEAM_ENV] = name;
-  try {
-    return await fn();
-  } finally {
-    if (prev === undefined) delete process.env[SEAM_ENV];
-    else process.env[SEAM_ENV] = prev;
-  }
-}
+} as const satisfies Record<Plant, string>;

@@ -1,4 +1,5 @@
 import { HclError } from '../errors.ts';
+import type { Plant } from '../plant.ts';
 import type { IsolationName, ParavisorCommandLine } from '../abi/index.ts';
 import { SHIM_LIMITS, type ComInfo } from './hostdt.ts';
 
@@ -46,9 +47,10 @@ export function hostIsTrusted(isolation: IsolationName, staticLine: string): boo
 /**
  * The user part (host_params/dt `read_from_dt`): the static line, then with APPEND_CHOSEN and a
  * trusted host a space and the host bootargs, the space written even when bootargs are empty.
+ * `plant`: tests only.
  */
-export function userCommandLine(page: ParavisorCommandLine, bootargs: string, trusted: boolean): string {
-  if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-drops-host-cmdline') return page.line; // TEST-ONLY seam, see properties/seams.ts
+export function userCommandLine(page: ParavisorCommandLine, bootargs: string, trusted: boolean, plant?: Plant): string {
+  if (plant === 'shim-drops-host-cmdline') return page.line;
   return page.policy === 'append-chosen' && trusted ? `${page.line} ${bootargs}` : page.line;
 }
 

@@ -1,6 +1,7 @@
 import { HclError, isHclError, type HclErrorCode } from '../errors.ts';
 import { findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64 } from '../fdt/index.ts';
 import type { Fdt, FdtNode } from '../fdt/index.ts';
+import type { Plant } from '../plant.ts';
 import { IGVM_MEMORY_TYPE, type Region } from '../abi/index.ts';
 
 /**
@@ -91,11 +92,11 @@ function leading(n: FdtNode, path: string, name: string, code: HclErrorCode, cou
   return Array.from({ length: count }, (_, i) => (bytes === 8 ? dv.getBigUint64(i * 8) : BigInt(dv.getUint32(i * 4))));
 }
 
-/** Parses a host device tree; every violation is a SHIM_* error naming the node path. */
-export function parseHostDt(fdt: Fdt): HostDt {
+/** Parses a host device tree; every violation is a SHIM_* error naming the node path. `plant`: tests only. */
+export function parseHostDt(fdt: Fdt, plant?: Plant): HostDt {
   const root = fdt.root;
   const warnings: string[] = [];
-  const cpus = parseCpus(root, warnings);
+  const cpus = parseCpus(root, warnings, plant);
   const memory = parseMemory(root, warnings);
   const chosen = findNode(root, '/chosen');
   const bootargs = chosen === undefined ? '' : at('SHIM_HOST_DT_INVALID', '/chosen', () => propString(chosen, 'bootargs')) ?? '';
@@ -116,7 +117,7 @@ export function parseHostDt(fdt: Fdt): HostDt {
   return out;
 }
 
-function parseCpus(root: FdtNode, warnings: string[]): HostDt['cpus'] {
+function parseCpus(root: FdtNode, warnings: string[], plant: Plant | undefined): HostDt['cpus'] {
   const node = findNode(root, '/cpus') ?? fail('SHIM_CPUS_INVALID', '/cpus', 'node missing');
   const cells = at('SHIM_CPUS_INVALID', '/cpus', () => propU32(node, '#address-cells')) ?? 1;
   if (cells < 1 || cells > 2) fail('SHIM_CPUS_INVALID', '/cpus', `#address-cells ${cells} is not 1 or 2`);
@@ -131,8 +132,7 @@ function parseCpus(root: FdtNode, warnings: string[]): HostDt['cpus'] {
     const vnode = need(at('SHIM_CPUS_INVALID', path, () => propU32(c, 'numa-node-id')), 'SHIM_CPUS_INVALID', path, 'numa-node-id');
     if (seen.has(reg[0]!)) warnings.push(`${path}: reg ${hex(reg[0]!)} is used by an earlier cpu`);
     seen.add(reg[0]!);
-    if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-ignores-vnode' && vnode === 1) { cpus.push({ reg: reg[0]!, vnode: 0 }); continue; } // TEST-ONLY seam, see properties/seams.ts
-    cpus.push({ reg: reg[0]!, vnode });
+    cpus.push({ reg: reg[0]!, vnode: plant === 'shim-ignores-vnode' && vnode === 1 ? 0 : vnode });
     if (cpus.length > SHIM_LIMITS.cpus) fail('SHIM_LIMIT_EXCEEDED', path, `more than ${SHIM_LIMITS.cpus} cpus`);
   }
   if (cpus.length === 0) fail('SHIM_CPUS_INVALID', '/cpus', 'no enabled cpu');

@@ -1,3 +1,4 @@
+import type { Plant } from '../plant.ts';
 import { SIDECAR_PER_CPU_STATE_CPUS, unspecifiedCpuState, type PerCpuState, type Region } from '../abi/index.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface SidecarInputs {
   /** On servicing restore: CPUs that had outstanding I/O or mapped interrupts (start in Linux). */
   restoreLinuxCpus?: number[];
   restoring: boolean;
+  /** A defect a test plants (lib/plant.ts); never set in production. */
+  plant?: Plant | undefined;
 }
 
 /** Sidecar nodes hold at most this many CPUs before a run is split. */
@@ -69,7 +72,7 @@ export function planSidecar(i: SidecarInputs): SidecarPlan {
   if (i.mode === 'off') return off('OPENHCL_SIDECAR=off');
   // Per-CPU overrides exist only when the restore excludes some CPUs; they fit PerCpuState's
   // 400 entries or sidecar is disabled for the servicing boot.
-  const ignoreIo = process.env['HCLCKPT_TEST_SEAM'] === 'sidecar-ignores-outstanding-io'; // TEST-ONLY seam, see properties/seams.ts
+  const ignoreIo = i.plant === 'sidecar-ignores-outstanding-io';
   const excluded = i.restoring && !ignoreIo ? (i.restoreLinuxCpus ?? []) : [];
   if (excluded.length > 0 && (i.vpVnodes.length > SIDECAR_RESTORE_MAX_CPUS || Math.max(...excluded) >= SIDECAR_RESTORE_MAX_CPUS)) {
     return off(`restore with ${i.vpVnodes.length} cpus and excluded cpus up to ${Math.max(...excluded)} (per-cpu state holds ${SIDECAR_RESTORE_MAX_CPUS})`);

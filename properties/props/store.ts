@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { define } from '../define.ts';
 import { concurrentCommands, storeCommands, storeSetup, storeTeardown } from './store-commands.ts';
 
-/** Property 7: the snapshot store against its model, sequentially and with interleavings. */
+/** store-model: the snapshot store against its model, sequentially and with interleavings. */
 
 /** Number of commands a counterexample ran (fast-check prints the executed ones, comma-separated). */
 const commandCount = (cmds: unknown): number => String(cmds).split(',').filter((c) => c.trim() !== '').length;
@@ -14,8 +14,8 @@ export const storeModel = define({
   defaultRuns: 25,
   seam: 'gc-drops-live-blob',
   size: (ce) => commandCount(ce[0]),
-  build: ({ replayPath }) => fc.asyncProperty(fc.commands(storeCommands(), { maxCommands: 30, ...(replayPath === undefined ? {} : { replayPath }) }), async (cmds) => {
-    const { model, real } = await storeSetup();
+  build: ({ replayPath, plant }) => fc.asyncProperty(fc.commands(storeCommands(), { maxCommands: 30, ...(replayPath === undefined ? {} : { replayPath }) }), async (cmds) => {
+    const { model, real } = await storeSetup(null, plant);
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
     } finally {
@@ -31,8 +31,8 @@ export const storeModelAsync = define({
   defaultRuns: 20,
   seam: 'gc-drops-live-blob',
   size: (ce) => commandCount(ce[2]),
-  build: ({ replayPath }) => fc.asyncProperty(fc.scheduler(), fc.scheduler(), fc.commands([...storeCommands(), ...concurrentCommands()], { maxCommands: 20, ...(replayPath === undefined ? {} : { replayPath }) }), async (s, inner, cmds) => {
-    const { model, real } = await storeSetup(inner);
+  build: ({ replayPath, plant }) => fc.asyncProperty(fc.scheduler(), fc.scheduler(), fc.commands([...storeCommands(), ...concurrentCommands()], { maxCommands: 20, ...(replayPath === undefined ? {} : { replayPath }) }), async (s, inner, cmds) => {
+    const { model, real } = await storeSetup(inner, plant);
     try {
       await fc.scheduledModelRun(s, () => ({ model, real }), cmds);
     } finally {

@@ -6,10 +6,10 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findRun, recordRuns, replayRecord, runOne, shares, type PropRunRecord } from '../../properties/runner.ts';
-import { withSeam } from '../../properties/seams.ts';
 import { storeModel } from '../../properties/props/store.ts';
 import { codecMutation } from '../../properties/props/codecs.ts';
 import { memoryStore } from '../../properties/vm.ts';
+import { openStore } from '../../lib/store/index.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/hclckpt.mjs', import.meta.url).pathname;
@@ -39,7 +39,7 @@ test('runOne: a passing run is recorded with seed, runs and version, no path', a
 
 for (const [p, seed] of [[storeModel, 3], [codecMutation, 4]] as const) {
   test(`replay of a failing ${p.name} run reproduces the same counterexample`, async () => {
-    const r = await withSeam(p.seam, () => runOne(p, { ...opts, runs: 200, seed }));
+    const r = await runOne(p, { ...opts, runs: 200, seed, plant: p.seam });
     assert.is(r.result, 'failed');
     assert.ok(r.path !== null && r.counterexample !== null);
     assert.is(r.seam, p.seam);
@@ -49,6 +49,13 @@ for (const [p, seed] of [[storeModel, 3], [codecMutation, 4]] as const) {
     assert.is((await replayRecord({ ...r, seam: null })).failed, false, 'without the defect the replayed case passes');
   });
 }
+
+test('replay of a record whose planted defect no longer exists is PROPERTY_REPLAY', async () => {
+  const r = await runOne(storeModel, { ...opts, runs: 1 });
+  const e = await replayRecord({ ...r, seam: 'no-such-defect' }).then(() => null, (x: unknown) => x as { code: string; message: string });
+  assert.is(e?.code, 'PROPERTY_REPLAY');
+  assert.match(e?.message ?? '', "planted defect 'no-such-defect' no longer exists");
+});
 
 test('runOne with 2 workers: runs are spread over threads and add up', async () => {
   const r = await runOne(codecMutation, { ...opts, runs: 40, workers: 2 });
@@ -65,7 +72,7 @@ test('recorded runs: found by id or unique prefix; unknown and ambiguous refs ar
     await recordRuns(store, records);
     assert.is((await findRun(store, 'run-b')).id, 'run-b');
     assert.is((await findRun(store, 'run-a1')).id, 'run-a1');
-    for (const [ref, code, message] of [['nope', 'STORE_NOT_FOUND', "no property run 'nope'"], ['run-a', 'STORE_AMBIGUOUS_REF', 'matches several runs: run-a1, run-a2']]) {
+    for (const [ref, code, message] of [['nope', 'STORE_NOT_FOUND', "no property run 'nope'"], ['run-a', 'STORE_AMBIGUOUS_REF', 'matches several runs: run-a1, run-a2']] as const) {
       const e = await findRun(store, ref).then(() => null, (x: unknown) => x as { code: string; message: string });
       assert.is(e?.code, code);
       assert.ok(e?.message.includes(message), e?.message);
@@ -75,22 +82,27 @@ test('recorded runs: found by id or unique prefix; unknown and ambiguous refs ar
   }
 });
 
-test('hclckpt prop: a failing run exits 1 and prints the replay command; --list and --replay find it', async () => {
-  const store = mkdtempSync(join(tmpdir(), 'hclckpt-prop-'));
-  dirs.push(store);
-  const env = { ...process.env, HCLCKPT_TEST_SEAM: 'gc-drops-live-blob' };
-  const failed = await run(BIN, ['prop', '--only', 'store-model', '--seed', '3', '--store', store], { env }).then(() => null, (e: { code: number; stderr: string }) => e);
-  assert.is(failed?.code, 1);
-  const cmd = /replay with: (hclckpt prop --replay \S+)/.exec(failed?.stderr ?? '');
-  assert.ok(cmd !== null, failed?.stderr);
-  assert.match(failed?.stderr ?? '', 'error PROPERTY_FAILED: prop: store-model failed');
-  const list = JSON.parse((await run(BIN, ['prop', '--list', '--json', '--store', store])).stdout) as PropRunRecord[];
+test('hclckpt prop: --list and --replay find a failing run recorded with its planted defect, and replay plants it again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-prop-'));
+  dirs.push(dir);
+  // The CLI cannot plant a defect, so the failing run is made in-process (the plant passed down)
+  // and recorded in a real store; the CLI's replay must plant the recorded defect again to fail.
+  const failing = await runOne(storeModel, { ...opts, seed: 3, plant: 'gc-drops-live-blob' });
+  assert.is(failing.result, 'failed');
+  const store = await openStore(dir);
+  try {
+    await recordRuns(store, [failing]);
+  } finally {
+    await store.close();
+  }
+  const list = JSON.parse((await run(BIN, ['prop', '--list', '--json', '--store', dir])).stdout) as PropRunRecord[];
   assert.is(list.length, 1);
   assert.is(list[0]?.result, 'failed');
-  const replay = await run(BIN, ['prop', '--replay', list[0]?.id ?? '', '--json', '--store', store]).then(() => null, (e: { code: number; stdout: string }) => e);
+  assert.is(list[0]?.seam, 'gc-drops-live-blob');
+  const replay = await run(BIN, ['prop', '--replay', list[0]?.id ?? '', '--json', '--store', dir]).then(() => null, (e: { code: number; stdout: string }) => e);
   assert.is(replay?.code, 1, 'a replay that still fails is a failed check');
   assert.is((JSON.parse(replay?.stdout ?? '{}') as { sameCounterexample?: boolean }).sameCounterexample, true);
-  const bad = await run(BIN, ['prop', '--only', 'nope', '--store', store]).then(() => null, (e: { code: number; stderr: string }) => e);
+  const bad = await run(BIN, ['prop', '--only', 'nope', '--store', dir]).then(() => null, (e: { code: number; stderr: string }) => e);
   assert.is(bad?.code, 2);
   assert.match(bad?.stderr ?? '', "error USAGE: property 'nope': no such property");
 });

@@ -56,7 +56,7 @@ const mmioCases: Array<[string, Parameters<typeof bootImage>[0], ((root: FdtNode
     { vtl0: [{ base: 0xf000_0000, size: 128 * MIB }, { base: 0x10_0000_0000, size: 512 * MIB }], vtl2: [{ base: 0x10_2000_0000, size: 512 * MIB }] }],
   ['vtl2 mode: a larger mmio-size wins over the default', { vtl2Mmio: [], mode: 'vtl2' }, (r) => findNode(r, '/openhcl')!.properties.push(prop.u64('mmio-size', 768n * 0x10_0000n)),
     { vtl0: [{ base: 0xf000_0000, size: 128 * MIB }, { base: 0x10_0000_0000, size: 256 * MIB }], vtl2: [{ base: 0x10_1000_0000, size: 768 * MIB }] }],
-  ['isolated host mode: the default, at least 128 MiB', { vtl2Mmio: [], isolation: 'vbs', vtl0Mmio: [[0xf000_0000n, 0x800_0000n], [0x10_0000_0000n, 0x1000_0000n]] }, undefined,
+  ['isolated (SNP) host mode: the default, at least 128 MiB', { vtl2Mmio: [], isolation: 'snp', vtl0Mmio: [[0xf000_0000n, 0x800_0000n], [0x10_0000_0000n, 0x1000_0000n]] }, undefined,
     { vtl0: [{ base: 0xf000_0000, size: 128 * MIB }, { base: 0x10_0000_0000, size: 128 * MIB }], vtl2: [{ base: 0x10_0800_0000, size: 128 * MIB }] }],
   ['vtl2 mode: a host VTL2 range is used when it holds mmio-size', { mode: 'vtl2' }, undefined,
     { vtl0: [{ base: 0xf000_0000, size: 128 * MIB }, { base: 0x10_0000_0000, size: 1024 * MIB }], vtl2: [{ base: 0x10_4000_0000, size: 128 * MIB }] }],
