@@ -77,8 +77,11 @@ export function planSidecar(i: SidecarInputs): SidecarPlan {
   if (excluded.length > 0 && (i.vpVnodes.length > SIDECAR_RESTORE_MAX_CPUS || Math.max(...excluded) >= SIDECAR_RESTORE_MAX_CPUS)) {
     return off(`restore with ${i.vpVnodes.length} cpus and excluded cpus up to ${Math.max(...excluded)} (per-cpu state holds ${SIDECAR_RESTORE_MAX_CPUS})`);
   }
+  // start_sidecar's max_vnode covers the CPUs and the VTL2 RAM ranges (here their free parts).
   const big = i.vpVnodes.findIndex((v) => v >= 64);
   if (big >= 0) return off(`vp ${big} has vnode ${i.vpVnodes[big]} (>= 64)`);
+  const bigRam = i.free.find((f) => f.vnode >= 64);
+  if (bigRam !== undefined) return off(`vtl2 ram at 0x${bigRam.gpa.toString(16)} has vnode ${bigRam.vnode} (>= 64)`);
   const chunks = splitRuns(i.vpVnodes);
   if (chunks.every((c) => c.vpCount === 1)) return off('every sidecar node would have one cpu');
   const starts = i.vpVnodes.map(() => true);

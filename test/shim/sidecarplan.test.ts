@@ -80,6 +80,7 @@ const skips: Array<[string, Partial<SidecarInputs>, string]> = [
   ['no image', { hasImage: false }, 'no sidecar image'],
   ['OPENHCL_SIDECAR=off', { mode: 'off' }, 'OPENHCL_SIDECAR=off'],
   ['vnode 64', { vpVnodes: [0, 0, 64, 64] }, 'vp 2 has vnode 64'],
+  ['VTL2 RAM on vnode 64', { free: [{ gpa: 0x1000_0000n, size: 64n * MIB, vnode: 64 }] }, 'vtl2 ram at 0x10000000 has vnode 64'],
   ['runs of one', { vpVnodes: [0, 1, 2] }, 'one cpu'],
   ['no memory', { free: [{ gpa: 0x1000_0000n, size: 0x1000n, vnode: 0 }] }, 'not enough vtl2 memory'],
   ['restore excluding CPUs with 401 CPUs', { vpVnodes: vnodes([401, 0]), restoring: true, restoreLinuxCpus: [3] }, 'restore with 401 cpus'],
