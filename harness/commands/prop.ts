@@ -1,10 +1,19 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
 type PropOptions = StoreOptions & {
   runs?: number; seed?: number; only?: string; workers: number; json?: boolean; list?: boolean; replay?: string; maxVps?: number;
+  shard?: { index: number; count: number }; merge?: string[];
 };
+
+/** `--shard I/N`: 1 <= I <= N. */
+function shardOf(v: string): { index: number; count: number } {
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(v);
+  const [index, count] = m === null ? [0, 0] : [Number(m[1]), Number(m[2])];
+  if (index < 1 || index > count) throw new InvalidArgumentError(`--shard must be I/N with 1 <= I <= N, got ${JSON.stringify(v)}`);
+  return { index, count };
+}
 
 const int = (what: string, min: number) => (v: string): number => {
   const n = Number(v);
@@ -20,6 +29,8 @@ export function register(program: Command): void {
     .option('--only <name>', 'run only this property')
     .option('--workers <n>', 'worker threads to spread runs over', int('--workers', 1), 1)
     .option('--max-vps <n>', 'VP cap for properties that boot VMs (default $HCLCKPT_PROP_MAXVPS or 64)', int('--max-vps', 1))
+    .option('--shard <I/N>', 'run only slice I of N of this run (by property and seed; needs --seed, the same on every shard)', shardOf)
+    .option('--merge <store...>', 'gather the run records of these stores (one per shard) into --store and report the merged runs')
     .option('--list', 'show recorded runs')
     .option('--replay <id>', 'replay a recorded run from its seed and path and show the counterexample')
     .option('--json', 'print run records as JSON')
@@ -38,6 +49,7 @@ export function register(program: Command): void {
         process.stdout.write(`${table.toString()}\n`);
         return;
       }
+      if (opts.merge !== undefined) return mergeStores(opts, opts.merge);
       if (opts.replay !== undefined) {
         const ref = opts.replay;
         const record = await withStore(opts, (s) => prop.findRun(s, ref), { readOnly: true });
@@ -55,7 +67,7 @@ export function register(program: Command): void {
       const bar = await progressBar(opts.json !== true);
       const records = await prop.runProperties({
         only: opts.only, runs: opts.runs, seed: opts.seed, workers: opts.workers, maxVps: opts.maxVps ?? prop.defaultMaxVps(),
-        onProgress: bar.update,
+        onProgress: bar.update, ...(opts.shard === undefined ? {} : { shard: opts.shard }),
       });
       bar.stop();
       await withStore(opts, (s) => prop.recordRuns(s, records));
@@ -63,7 +75,7 @@ export function register(program: Command): void {
       const failed = records.filter((r) => r.result === 'failed');
       if (opts.json !== true) {
         for (const r of records) {
-          const rate = r.ms > 0 ? ` (${((r.runs * 1000) / r.ms).toFixed(1)} runs/s)` : '';
+          const rate = r.ms > 0 ? ` (${r.runsPerSecond.toFixed(1)} runs/s)` : '';
           process.stdout.write(`${r.result === 'passed' ? 'ok  ' : 'FAIL'} ${r.property}: ${r.runs} runs in ${r.ms} ms${rate}, seed ${r.seed}, id ${r.id}\n`);
           if (r.result === 'failed') process.stdout.write(`     counterexample: ${r.counterexample ?? ''}\n     ${r.error ?? ''}\n`);
         }
@@ -74,6 +86,35 @@ export function register(program: Command): void {
       }
       if (failed.length > 0) throw new HclError('PROPERTY_FAILED', `prop: ${failed.map((r) => r.property).join(', ')} failed`);
     }));
+}
+
+/** `prop --merge`: every source store's run records into the target store, then one report of the merged runs. */
+async function mergeStores(opts: PropOptions, sources: string[]): Promise<void> {
+  const { resolve } = await import('node:path');
+  const { HclError } = await import('../../lib/errors.ts');
+  const { copyRuns, mergeRecords } = await import('../../properties/merge.ts');
+  const { resolveStoreDir } = await import('./store.ts');
+  const target = resolveStoreDir(opts);
+  if (target !== undefined && sources.some((s) => resolve(s) === resolve(target))) throw new HclError('USAGE', `prop --merge: ${target} is both a source and the target (--store)`);
+  const records = await withStore(opts, async (into) => {
+    const all = [];
+    for (const src of sources) all.push(...(await withStore({ ...opts, store: src }, (from) => copyRuns(from, into), { readOnly: true })));
+    return all;
+  });
+  const runs = mergeRecords(records);
+  if (opts.json === true) printJson({ copied: records.length, runs });
+  else {
+    process.stdout.write(`merged ${records.length} run records from ${sources.length} stores\n`);
+    for (const r of runs) {
+      const missing = r.missing.length === 0 ? '' : `, missing shards ${r.missing.join(', ')}`;
+      process.stdout.write(`${r.result === 'passed' ? 'ok  ' : r.result === 'failed' ? 'FAIL' : 'PART'} ${r.property}: ${r.runs}/${r.requestedRuns} runs, seed ${r.runSeed}, shards ${r.shards.length}/${r.shardCount}${missing}, ${r.runsPerSecond.toFixed(1)} runs/s\n`);
+    }
+  }
+  const store = opts.store === undefined ? '' : ` --store ${JSON.stringify(opts.store)}`;
+  for (const f of runs.flatMap((r) => r.failures)) process.stderr.write(`replay with: hclckpt prop --replay ${f.id}${store}\n`);
+  const bad = runs.filter((r) => r.result !== 'passed');
+  if (bad.some((r) => r.result === 'failed')) throw new HclError('PROPERTY_FAILED', `prop --merge: ${bad.filter((r) => r.result === 'failed').map((r) => r.property).join(', ')} failed`);
+  if (bad.length > 0) throw new HclError('CHECK_FAILED', `prop --merge: ${bad.map((r) => `${r.property} misses shards ${r.missing.join(', ')}`).join('; ')}`);
 }
 
 /** A cli-progress bar on stderr when it is a TTY; otherwise a no-op. */
