@@ -5,6 +5,7 @@ import { HclError } from '../lib/errors.ts';
 import { faultActive } from '../lib/faults.ts';
 import type { Plant } from '../lib/plant.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
+import { hvByName, hvView, sameTypedHv, type HvState } from '../lib/hv/index.ts';
 import { compareTopology, cpusWithOutstandingIo } from '../lib/hcl/index.ts';
 import { currentGeneration, downgrade, type ServicingState } from '../lib/state/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
@@ -143,6 +144,7 @@ function writeGeneration(saved: SavedVm, generation: number): void {
   if (!Number.isInteger(generation) || generation < 1 || generation > newest) {
     throw new HclError('STATE_GENERATION', `save --generation ${generation}: this release writes generations 1..${newest}`);
   }
+  if (generation < 2) saved.hv = hvByName(saved.hv as HvState); // the hypervisor's file by name, as generation 1 wrote it
   for (const u of saved.state.units) {
     const meta = saved.unitMeta.get(u.name)!;
     if (meta.generation <= generation) continue;
@@ -248,7 +250,8 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
       out.push({ unit: u.name, path, from: c.from, to: c.to, ...(rule === undefined ? {} : { allowed: rule[2] }) });
     }
   }
-  for (const c of diffValues(hvBefore, hvAfter)) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
+  // The register files compare as bytes; only when they differ are they decoded, to name registers.
+  if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
   return out;
 }
 
