@@ -199,7 +199,10 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const snap = await store.getSnapshot(ref);
   const info = snapshotInfo(snap.manifest);
   const parts = decodeParts(snap);
-  const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
+  const sets = options.sets ?? [];
+  // No overrides: nothing to apply. The saved config is still validated — an imported archive's
+  // manifest is hash-checked, which proves it intact, not that its config is one a boot accepts.
+  const { config: overridden, applied } = sets.length === 0 ? { config: options.config ?? info.config, applied: [] } : applyOverrides(options.config ?? info.config, sets);
   const config = validateConfig(overridden);
   if (options.plant === 'restore-writes-early') await store.putSnapshot({ name: snap.manifest.name, parent: snap.manifest.id, info: snap.manifest.info, parts: [...snap.parts].map(([name, bytes]) => ({ name, bytes })) });
   if (faultActive('restore-fail')) {
@@ -212,10 +215,12 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
     igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.init.topology, plant: options.plant,
   });
   const registry = defaultRegistry();
-  // Older generations are upgraded on read; the unit then holds its current generation.
+  // Older generations are upgraded on read; the unit then holds its current generation. A unit
+  // already at it is validated once, by the servicing restore, not here as well.
   const units = parts.units.map((u) => {
-    const from = parts.unitMeta.get(u.name)?.generation ?? currentGeneration(registry.get(u.name)).generation;
-    return { name: u.name, state: registry.upgrade(u.name, u.state, from) };
+    const current = currentGeneration(registry.get(u.name)).generation;
+    const from = parts.unitMeta.get(u.name)?.generation ?? current;
+    return { name: u.name, state: from === current ? u.state : registry.upgrade(u.name, u.state, from) };
   });
   vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
   if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
