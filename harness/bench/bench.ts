@@ -233,17 +233,23 @@ export function machineInfo(): MachineInfo {
   return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${release()}`, node: process.version };
 }
 
-/** `restore-proves` throughput with one and with two workers, each after a warm-up round. */
+/** `restore-proves` throughput with one worker (this thread) and with two (a warm pool), each after a warm-up round. */
 async function propThroughput(runs: number): Promise<{ one: number; two: number }> {
   const { runProperties } = await import('../../properties/runner.ts');
-  const rate = async (workers: number): Promise<number> => {
-    const o = { only: 'restore-proves', seed: 7, workers, maxVps: 64 };
-    await runProperties({ ...o, runs: Math.max(workers, Math.ceil(runs / 10)) });
-    const [r] = await runProperties({ ...o, runs });
-    if (r === undefined || r.result !== 'passed') throw new HclError('PROPERTY_FAILED', `bench: restore-proves failed with ${workers} workers`);
-    return (r.runs * 1000) / r.ms;
-  };
-  return { one: await rate(1), two: await rate(2) };
+  const { WorkerPool } = await import('../../properties/pool.ts');
+  const pool = new WorkerPool(2);
+  try {
+    const rate = async (workers: number): Promise<number> => {
+      const o = { only: 'restore-proves', seed: 7, workers, maxVps: 64, pool };
+      await runProperties({ ...o, runs: Math.max(workers, Math.ceil(runs / 10)) });
+      const [r] = await runProperties({ ...o, runs });
+      if (r === undefined || r.result !== 'passed') throw new HclError('PROPERTY_FAILED', `bench: restore-proves failed with ${workers} workers`);
+      return r.runsPerSecond;
+    };
+    return { one: await rate(1), two: await rate(2) };
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Runs the whole bench in a scratch directory that is removed afterwards. */
