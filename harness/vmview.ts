@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { VmConfig } from '../lib/config/index.ts';
 import { canonicalJson } from '../lib/diff/canonical-json.ts';
 import { HclError } from '../lib/errors.ts';
@@ -45,17 +44,13 @@ function* walk(fs: ProcFs, dir: string): Generator<[string, Uint8Array]> {
   }
 }
 
-/** Writes the files `boot --dtb-out/--host-dtb-out/--procfs-out` ask for. */
-export async function writeBootOutputs(vm: Vm, o: { dtbOut?: string; hostDtbOut?: string; procfsOut?: string }): Promise<void> {
-  if (o.dtbOut !== undefined) await writeFile(o.dtbOut, vm.shim.dtb);
-  if (o.hostDtbOut !== undefined) await writeFile(o.hostDtbOut, hostDtb(vm.config));
-  if (o.procfsOut !== undefined) {
-    for (const [path, bytes] of walk(vm.kernel.procfs, '/')) {
-      const out = join(o.procfsOut, path);
-      await mkdir(dirname(out), { recursive: true });
-      await writeFile(out, bytes);
-    }
-  }
+/** The files `boot --dtb-out/--host-dtb-out/--procfs-out` ask for, as [path, bytes]; procfs paths are under its dir. */
+export function bootOutputs(vm: Vm, o: { dtbOut?: string; hostDtbOut?: string; procfsOut?: string }): Array<[string, Uint8Array]> {
+  const out: Array<[string, Uint8Array]> = [];
+  if (o.dtbOut !== undefined) out.push([o.dtbOut, vm.shim.dtb]);
+  if (o.hostDtbOut !== undefined) out.push([o.hostDtbOut, hostDtb(vm.config)]);
+  if (o.procfsOut !== undefined) for (const [path, bytes] of walk(vm.kernel.procfs, '/')) out.push([join(o.procfsOut, path), bytes]);
+  return out;
 }
 
 /** `boot --show WHAT` as text. */

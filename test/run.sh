@@ -5,6 +5,11 @@
 # error and under-reports (Passed < Total), which uvu alone would let through with exit 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Hermetic: the user's environment must not change a verdict. Tests that need one of these set
+# it themselves; stdin is never a terminal. The CLI tests spawn bin/hclckpt.mjs, so build first.
+unset NO_COLOR FORCE_COLOR HCLCKPT_STORE HCLCKPT_FAULT HCLCKPT_DEBUG HCLCKPT_MAX_INPUT HCLCKPT_TEST_SEAM HCLCKPT_PROP_MAXVPS HCLCKPT_PROP_RUNS
+exec </dev/null
+node scripts/build.mjs || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 log=$(mktemp)
 rc=0
 for dir in test properties; do

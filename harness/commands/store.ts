@@ -48,15 +48,32 @@ function summary(m: Manifest) {
 
 /** `ls`, `verify`, `rm`, `gc`, `export`, `import`: the snapshot store commands (DESIGN.md §4). */
 export function register(program: Command): void {
-  storeOption(program.command('ls').description('list the snapshots in the store'))
+  storeOption(program.command('ls').description('list the snapshots in the store (only those named NAME when given)'))
+    .argument('[name]', 'only snapshots with this name')
     .option('--json', 'print the list as JSON')
-    .action(action(async (opts: StoreOptions & { json?: boolean }) => {
-      const rows = (await withStore(opts, (s) => s.list())).map(summary);
+    .action(action(async (name: string | undefined, opts: StoreOptions & { json?: boolean }) => {
+      const rows = (await withStore(opts, (s) => s.list())).filter((m) => name === undefined || m.name === name).map(summary);
       if (opts.json === true) return printJson(rows);
       const { default: Table } = await import('cli-table3');
       const table = new Table({ head: ['id', 'name', 'time', 'bytes', 'generation'], style: { head: [], border: [] } });
       for (const r of rows) table.push([r.id.slice(0, 12), `${r.name}@${r.seq}`, r.time, formatBytes(r.bytes), r.generation === null ? '-' : String(r.generation)]);
-      process.stdout.write(rows.length === 0 ? 'no snapshots\n' : `${table.toString()}\n`);
+      process.stdout.write(rows.length === 0 ? `no snapshots${name === undefined ? '' : ` named ${name}`}\n` : `${table.toString()}\n`);
+    }));
+
+  storeOption(program.command('log').description('the parent chain of a snapshot: each servicing cycle back to the first save'))
+    .argument('<ref>', 'id prefix, NAME or NAME@N (NAME: its newest)')
+    .option('--json', 'print the chain as JSON, newest first')
+    .action(action(async (ref: string, opts: StoreOptions & { json?: boolean }) => {
+      const chain = await withStore(opts, async (s) => {
+        const byId = new Map((await s.list()).map((m) => [m.id, m]));
+        const out = [(await s.getSnapshot(ref)).manifest];
+        // The store refuses a parent that is not a stored id, but a removed parent ends the chain.
+        for (let p = out[0]!.parent; p !== null && byId.has(p) && out.length <= byId.size; p = byId.get(p)!.parent) out.push(byId.get(p)!);
+        return out;
+      });
+      const rows = chain.map(summary);
+      if (opts.json === true) return printJson(rows);
+      for (const r of rows) process.stdout.write(`${r.id.slice(0, 12)} ${r.name}@${r.seq} ${r.time} ${formatBytes(r.bytes)}${r.parent !== null && !chain.some((m) => m.id === r.parent) ? ` (parent ${r.parent.slice(0, 12)} removed)` : ''}\n`);
     }));
 
   storeOption(program.command('verify').description('re-hash every manifest and blob (exit 1 on any problem)'))
@@ -89,9 +106,12 @@ export function register(program: Command): void {
 
   storeOption(program.command('export').description('write one snapshot to a self-describing .hclsnap file'))
     .argument('<ref>', 'id prefix, NAME or NAME@N')
-    .argument('<file>', 'output file (.hclsnap)')
+    .argument('<file>', 'output file (.hclsnap): a new file, or an existing one with --force')
+    .option('--force', 'overwrite an existing file')
     .option('--json', 'print the result as JSON')
-    .action(action(async (ref: string, file: string, opts: StoreOptions & { json?: boolean }) => {
+    .action(action(async (ref: string, file: string, opts: StoreOptions & { json?: boolean; force?: boolean }) => {
+      const { checkOutput } = await import('./io.ts');
+      await checkOutput(file, opts.force === true);
       const r = await withStore(opts, (s) => s.exportSnapshot(ref, file));
       if (opts.json === true) return printJson(r);
       process.stdout.write(`exported ${r.id.slice(0, 12)} to ${file} (${formatBytes(r.bytes)})\n`);

@@ -1,5 +1,5 @@
 import { createTwoFilesPatch } from 'diff';
-import pc from 'picocolors';
+import { COLOURS as pc, useColour } from '../colour.ts';
 import { canonicalJson, toCanonicalJsonValue } from './canonical-json.ts';
 import type { SchemaReport } from './schema-check.ts';
 import type { Change, DecodedSnapshot, SnapshotDiff } from './types.ts';
@@ -21,10 +21,7 @@ interface Paint {
 const PLAIN: Paint = { red: String, green: String, yellow: String, bold: String, dim: String };
 const COLOUR: Paint = { red: pc.red, green: pc.green, yellow: pc.yellow, bold: pc.bold, dim: pc.dim };
 
-/** Colour on a TTY unless NO_COLOR is set (https://no-color.org: any non-empty value). */
-export function useColour(stream: { isTTY?: boolean } = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
-  return stream.isTTY === true && (env['NO_COLOR'] ?? '') === '';
-}
+export { useColour };
 
 /** Bytes longer than this are shown as their first bytes and a count. */
 const HEX_PREVIEW = 16;

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { TOOL_VERSION } from '../version.ts';
 import type { AbstractSublevel } from 'abstract-level';
 import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
@@ -12,8 +12,6 @@ import { piecesOf, splitPart } from './chunks.ts';
 import { gcStore, migrateV1Blobs, verifyStore } from './maintenance.ts';
 import { readParts } from './read.ts';
 import type { GcReport, ImportResult, Manifest, ManifestBody, PartRef, PutResult, PutSnapshotInput, Snapshot, VerifyReport } from './types.ts';
-
-const { version: TOOL_VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 /**
  * Store format kept under meta/format; bumped only with a migration. 2: blob values carry an

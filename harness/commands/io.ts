@@ -1,0 +1,245 @@
+import type { Command } from 'commander';
+import type { VmConfig } from '../../lib/config/index.ts';
+import { HclError, isHclError } from '../../lib/errors.ts';
+
+/**
+ * The CLI's file and option plumbing, in one place: strict number parsers for every numeric
+ * option, `--config`/`--preset` resolution, bounded reads of input files and safe writes of
+ * output files (a new path, or an existing regular file with --force; never through a symlink,
+ * FIFO, device or directory).
+ */
+
+/** Input files larger than this are refused (FILE_TOO_LARGE) unless HCLCKPT_MAX_INPUT raises it. */
+export const DEFAULT_MAX_INPUT = 256 * 1024 * 1024;
+
+/** Commander parser of an integer option: plain decimal digits (optional '-') within [min, max]. */
+export function intArg(flag: string, min: number, max: number = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  return (v) => parseInteger(flag, v, min, max);
+}
+
+/** `text` as an integer within [min, max], else USAGE naming `what` and the allowed range. */
+export function parseInteger(what: string, text: string, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+  const n = /^-?\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new HclError('USAGE', `${what} ${JSON.stringify(text)}: expected an integer ${range}`);
+  }
+  return n;
+}
+
+/** Commander parser of a positive decimal number (`--timeout 2.5`). */
+export function positiveArg(flag: string): (v: string) => number {
+  return (v) => {
+    const n = /^\d{1,9}(\.\d{1,6})?$/.test(v) ? Number(v) : 0;
+    if (!(n > 0)) throw new HclError('USAGE', `${flag} ${JSON.stringify(v)}: expected a positive number`);
+    return n;
+  };
+}
+
+/** Commander parser that accepts only the listed values and names them when refusing. */
+export function oneOf<T extends string>(flag: string, allowed: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(allowed as readonly string[]).includes(v)) throw new HclError('USAGE', `${flag} ${JSON.stringify(v)}: expected one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+}
+
+/** Refuses flags given together that cannot both apply (`--list` with `--replay`). */
+export function refuseTogether(command: string, given: Record<string, boolean>): void {
+  const on = Object.entries(given).filter(([, v]) => v).map(([k]) => k);
+  if (on.length > 1) throw new HclError('USAGE', `${command}: ${on.join(' and ')} cannot be given together`);
+}
+
+/** `--config FILE | --preset NAME` as every VM command takes them. */
+export interface ConfigOptions {
+  config?: string;
+  preset?: string;
+}
+
+/** Adds `--config` and `--preset` to a command. */
+export function configOptions(cmd: Command, presets = 'small, numa, large, arm64-virt or snp (default small)'): Command {
+  return cmd
+    .option('--config <file>', 'VM configuration JSON (see `hclckpt init`)')
+    .option('--preset <name>', presets);
+}
+
+/** The VM configuration the options name: a file, a preset, or `fallback` (default `small`). */
+export async function configFrom(opts: ConfigOptions, fallback = 'small'): Promise<VmConfig> {
+  const { parseJson, presetConfig, validateConfig } = await import('../../lib/config/index.ts');
+  if (opts.config !== undefined && opts.preset !== undefined) throw new HclError('USAGE', 'give --config or --preset, not both');
+  if (opts.config === undefined) return presetConfig(opts.preset ?? fallback);
+  const file = opts.config;
+  return validateConfig(parseJson(new TextDecoder().decode(await readInput(file)), file), file);
+}
+
+/** Collects a repeatable option (`--set A=1 --set B=2`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** The input size limit: HCLCKPT_MAX_INPUT (bytes) when set, else DEFAULT_MAX_INPUT. */
+export function maxInputBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env['HCLCKPT_MAX_INPUT'];
+  return v === undefined || v === '' ? DEFAULT_MAX_INPUT : parseInteger('HCLCKPT_MAX_INPUT', v, 1);
+}
+
+/** FILE_NOT_FOUND for a missing path, FILE_IO for any other failure, both naming the file. */
+export function fileError(file: string, doing: string, e: unknown): HclError {
+  if (isHclError(e)) return e;
+  const code = (e as { code?: unknown }).code;
+  if (code === 'ENOENT') return new HclError('FILE_NOT_FOUND', `${file}: no such file`, { cause: e });
+  return new HclError('FILE_IO', `${file}: cannot ${doing}: ${(e as Error).message}`, { cause: e });
+}
+
+/**
+ * Reads a whole regular file of at most `limit` bytes: the size is checked on the opened file
+ * (fstat) before reading and again while reading, so a FIFO, device or growing file never makes
+ * hclckpt read without bound. `headerOnly` reads just the first bytes (magic checks).
+ */
+export async function readInput(file: string, limit = maxInputBytes(), headerOnly?: number): Promise<Uint8Array> {
+  const { open } = await import('node:fs/promises');
+  const { constants } = await import('node:fs');
+  let fh;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below then refuses it.
+    fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw fileError(file, 'read', e);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new HclError('FILE_NOT_REGULAR', `${file}: not a regular file (${kindOf(st)}); give a file`);
+    const want = headerOnly ?? limit + 1;
+    if (headerOnly === undefined && st.size > limit) throw tooLarge(file, limit);
+    const buf = Buffer.alloc(Math.min(want, headerOnly === undefined ? st.size + 1 : want));
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) break;
+    }
+    if (headerOnly === undefined && n > st.size) throw tooLarge(file, limit, 'grew while being read');
+    return new Uint8Array(buf.buffer, buf.byteOffset, n);
+  } catch (e) {
+    throw fileError(file, 'read', e);
+  } finally {
+    await fh.close();
+  }
+}
+
+function tooLarge(file: string, limit: number, why = `is larger than ${limit} bytes`): HclError {
+  return new HclError('FILE_TOO_LARGE', `${file}: ${why}, the input limit; set HCLCKPT_MAX_INPUT=BYTES to raise it`, { details: { limit } });
+}
+
+function kindOf(st: import('node:fs').Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+/**
+ * Checks that `file` may be written: a new path in an existing directory, or (with `force`) an
+ * existing regular file. Anything else (symlink, FIFO, device, directory) is FILE_NOT_REGULAR,
+ * an existing file without `force` is FILE_EXISTS.
+ */
+export async function checkOutput(file: string, force: boolean): Promise<void> {
+  const { lstat } = await import('node:fs/promises');
+  let st;
+  try {
+    st = await lstat(file);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ENOENT') return;
+    throw fileError(file, 'write', e);
+  }
+  if (!st.isFile()) throw new HclError('FILE_NOT_REGULAR', `${file}: is ${kindOf(st)}; hclckpt writes only new paths or regular files`);
+  if (!force) throw new HclError('FILE_EXISTS', `${file}: already exists (use --force to overwrite)`);
+}
+
+/**
+ * Writes `data` (bytes, or text chunks streamed in order) to `file` through a new temporary file
+ * in the same directory and a rename, after checkOutput: the target is whole or untouched.
+ */
+export async function writeOutput(file: string, data: Uint8Array | string | Iterable<string>, force: boolean): Promise<void> {
+  const { open, rename, rm } = await import('node:fs/promises');
+  const { basename, dirname, join } = await import('node:path');
+  await checkOutput(file, force);
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx'); // O_EXCL: never opens an existing path (or a symlink) there
+    try {
+      if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+      else for (const chunk of data) await fh.write(chunk);
+    } finally {
+      await fh.close();
+    }
+    await checkOutput(file, force);
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw fileError(file, 'write', e);
+  }
+}
+
+/**
+ * Checks that `dir` may receive a tree of files: a new path, or (with `force`) an existing real
+ * directory. A symlink, FIFO, device or file there is FILE_NOT_REGULAR.
+ */
+export async function checkOutputDir(dir: string, force: boolean): Promise<void> {
+  const { lstat } = await import('node:fs/promises');
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ENOENT') return;
+    throw fileError(dir, 'write', e);
+  }
+  if (!st.isDirectory()) throw new HclError('FILE_NOT_REGULAR', `${dir}: is ${kindOf(st)}; give a new path or an existing directory`);
+  if (!force) throw new HclError('FILE_EXISTS', `${dir}: already exists (use --force to write into it)`);
+}
+
+/**
+ * Writes `files` ([path under `dir` relative or joined, bytes]) below `dir` after checkOutputDir;
+ * every directory on the way is created or must be a real directory, so no write goes through a
+ * symlink planted inside the tree.
+ */
+export async function writeTree(dir: string, files: Array<[string, Uint8Array]>, force: boolean): Promise<void> {
+  const { lstat, mkdir } = await import('node:fs/promises');
+  const { dirname, relative, join } = await import('node:path');
+  await checkOutputDir(dir, force);
+  const made = new Set<string>();
+  for (const [file, bytes] of files) {
+    let at = dir;
+    for (const part of ['', ...relative(dir, dirname(file)).split('/').filter((p) => p !== '')]) {
+      at = join(at, part);
+      if (made.has(at)) continue;
+      try {
+        await mkdir(at);
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== 'EEXIST') throw fileError(at, 'create directory', e);
+        const st = await lstat(at);
+        if (!st.isDirectory()) throw new HclError('FILE_NOT_REGULAR', `${at}: is ${kindOf(st)}; hclckpt writes only into real directories`);
+      }
+      made.add(at);
+    }
+    await writeOutput(file, bytes, true);
+  }
+}
+
+/** Runs `fn`, prefixing any HclError message with the file it was about. */
+export async function aboutFile<T>(file: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isHclError(e)) throw new HclError(e.code, `${file}: ${e.message}`, { cause: e, ...(e.details === undefined ? {} : { details: { ...e.details } }) });
+    throw e;
+  }
+}
+
+/** Progress lines go to stderr, and only on a TTY (scripts see clean output). */
+export function progress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`${text}\n`);
+}
