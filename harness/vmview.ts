@@ -104,16 +104,32 @@ export async function runRestore(store: SnapshotStore, ref: string, o: Partial<R
   };
 }
 
-/** Restore output as text. */
-export function renderRestore(o: RestoreOutput): string {
+/**
+ * Restore output as text. Allowed differences are summarised by kind (path with indices as
+ * `[*]`, values, reason) with a count; `verbose` lists each one. Unexplained ones always are.
+ */
+export function renderRestore(o: RestoreOutput, verbose = false): string {
+  const diffs = o.proof.differences;
+  const unexplained = diffs.filter((d) => d.allowed === undefined);
+  const line = (d: ProofDifference, path = d.path) => `${d.unit}.${path}: ${String(d.from)} → ${String(d.to)}`;
+  const kinds = new Map<string, number>();
+  for (const d of diffs) {
+    if (d.allowed === undefined) continue;
+    const k = `${line(d, d.path.replace(/\[\d+\]/g, '[*]'))}  (${d.allowed})`;
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  const allowed = diffs.length - unexplained.length;
   const lines = [
     `restored ${o.from.slice(0, 12)}${o.overrides.length === 0 ? '' : ` with ${o.overrides.map((x) => `${x.path}=${JSON.stringify(x.value)}`).join(' ')}`}`,
     `  topology: ${o.topologyConsistent ? 'consistent with the snapshot' : 'CHANGED'}`,
     `  usermode: ${o.usermodeVersion}`,
-    `  proof: ${o.proof.ok ? 'ok' : 'FAILED'} (${o.proof.units} units; ${o.proof.differences.length} differences)`,
-    ...o.proof.differences.map((d) => `    ${d.unit}.${d.path}: ${String(d.from)} → ${String(d.to)}${d.allowed === undefined ? '  [unexplained]' : `  [${d.allowed}]`}`),
+    `  proof: ${o.proof.ok ? 'ok' : 'FAILED'} (${o.proof.units} units; ${allowed} expected difference${allowed === 1 ? '' : 's'}, ${unexplained.length} unexplained)`,
+    ...(verbose
+      ? diffs.filter((d) => d.allowed !== undefined).map((d) => `    ${line(d)}  (${d.allowed})`)
+      : [...kinds].map(([k, n]) => `    ${n} × ${k}`)),
+    ...unexplained.map((d) => `    UNEXPLAINED ${line(d)}`),
     `  /proc/cmdline: ${o.cmdline}`,
-    ...(o.id === null ? [] : [`saved ${o.id}`]),
+    ...(o.id === null ? [] : [`saved ${o.id.slice(0, 12)}`]),
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { igvmCommand } from './igvm.ts';
-import { checkOutput, configFrom, writeOutput, type ConfigOptions } from './io.ts';
+import { checkOutput, configFrom, matching, writeOutput, type ConfigOptions } from './io.ts';
 import { action, printJson } from './run.ts';
 
 /** `hclckpt igvm build`: the OpenHCL IGVM package for a config file or preset. */
@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .description('build the OpenHCL IGVM package (shim, kernel, sidecar, initrd, parameter region) for a VM configuration')
     .option('--config <file>', 'VM configuration (JSON)')
     .option('--preset <name>', 'use a preset instead of --config (default small)')
-    .option('--usermode-version <v>', 'version carried by /bin/openvmm_hcl in the initrd')
+    .option('--usermode-version <v>', 'version carried by /bin/openvmm_hcl in the initrd (letters, digits, . _ + -; at most 64)', matching('igvm build --usermode-version', /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/, 'a version of letters, digits and . _ + - (at most 64)'))
     .requiredOption('-o, --output <file>', 'the IGVM file to write (a new file, or --force)')
     .option('--force', 'overwrite an existing --output file')
     .option('--json', 'print a summary as JSON')

@@ -44,6 +44,14 @@ export function oneOf<T extends string>(flag: string, allowed: readonly T[]): (v
   };
 }
 
+/** Commander parser that accepts values matching `re`, described as `what` when refusing. */
+export function matching(flag: string, re: RegExp, what: string): (v: string) => string {
+  return (v) => {
+    if (!re.test(v)) throw new HclError('USAGE', `${flag} ${JSON.stringify(v)}: expected ${what}`);
+    return v;
+  };
+}
+
 /** Refuses flags given together that cannot both apply (`--list` with `--replay`). */
 export function refuseTogether(command: string, given: Record<string, boolean>): void {
   const on = Object.entries(given).filter(([, v]) => v).map(([k]) => k);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
 import type { Difference } from '../../lib/realkernel/index.ts';
-import { collect, configFrom, positiveArg } from './io.ts';
+import { checkOutputDir, collect, configFrom, positiveArg } from './io.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
@@ -107,11 +107,12 @@ export function register(program: Command): void {
       .option('--set <key=value>', 'with --snapshot: override a config path for the restore (repeatable)', collect, [])
       .option('--dtb <file>', 'boot this DTB on its own (machine shape read from it; no model)')
       .option('--json', 'print the full comparison as JSON')
-      .option('--keep <dir>', 'keep the DTB, qemu argv, serial log and real FDT in DIR')
+      .option('--keep <dir>', 'keep the DTB, qemu argv, serial log and real FDT in DIR (new or an existing directory)')
       .option('--timeout <s>', 'boot timeout in seconds', positiveArg('kernel check --timeout'), 120),
   ).action(
     action(async (opts: CheckOptions) => {
       const timeoutMs = usage(opts);
+      if (opts.keep !== undefined) await checkOutputDir(opts.keep, true);
       if (opts.dtb !== undefined) await checkDtbFile(opts.dtb, opts, timeoutMs);
       else await checkPipeline(opts, timeoutMs);
     }),

@@ -54,8 +54,9 @@ export function register(program: Command): void {
     .option('--igvm <file>', 'service to another IGVM package')
     .option('--workload <seed:steps>', 'run guest activity after the restore')
     .option('--save', 'save the restored VM as a new snapshot (parent: the restored one)')
+    .option('--verbose', 'list every expected difference, not a count per kind')
     .option('--json', 'print {id, from, topologyConsistent, proof, overrides, cmdline} as JSON')
-    .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean }) => {
+    .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean; verbose?: boolean }) => {
       const { runRestore, renderRestore } = await import('../vmview.ts');
       const restoreOpts = {
         sets: opts.set,
@@ -64,7 +65,7 @@ export function register(program: Command): void {
       };
       const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }));
       if (opts.json === true) await printJson(out);
-      else process.stdout.write(renderRestore(out));
+      else await writeChunks(process.stdout, [renderRestore(out, opts.verbose === true)]);
       if (!out.proof.ok) {
         const { HclError } = await import('../../lib/errors.ts');
         throw new HclError('RESTORE_PROOF_FAILED', `restore ${ref}: proof failed: ${out.proof.differences.filter((d) => d.allowed === undefined).length} unexplained differences`);

@@ -39,8 +39,8 @@ test('median of odd and even lists', () => {
 test('computeRatios divides the named cases', () => {
   const c = (stage: BenchStage, vps: number, ms: number, bytes?: number): BenchCase => ({ stage, vps, ms, runs: [ms], ...(bytes === undefined ? {} : { bytes }) });
   const cases = [c('cycle', 8, 30), c('cycle', 64, 480), c('raw', 64, 120), c('json', 64, 960, 4000), c('save', 64, 50, 1000)];
-  const r = computeRatios(cases, 64, [64, 8], [0.3, 0.1, 0.2], { hclckptLs: 300, nodeE0: 50 });
-  assert.equal(r, { cycleVsRaw: 480 / 120, cycleVsJson: 480 / 960, bytesVsJson: 1000 / 4000, scaling: 480 / (8 * 30), incremental: 0.2, cliStart: 6 });
+  const r = computeRatios(cases, 64, [64, 8], [0.3, 0.1, 0.2], { hclckptVersion: 100, hclckptLs: 300, nodeE0: 50 });
+  assert.equal(r, { cycleVsRaw: 480 / 120, cycleVsJson: 480 / 960, bytesVsJson: 1000 / 4000, scaling: 480 / (8 * 30), incremental: 0.2, cliStart: 2, cliLs: 6 });
   assert.is(computeRatios(cases, 64, null, [0.1], null).scaling, null);
 });
 
@@ -69,6 +69,7 @@ test('a tiny bench run: JSON shape, and ratios computed from its own measured ca
   assert.is(r.ratios.incremental, r.incrementalRuns[0]);
   assert.ok(r.ratios.incremental > 0 && r.ratios.incremental < 1, String(r.ratios.incremental));
   assert.is(r.ratios.cliStart, null);
+  assert.is(r.ratios.cliLs, null);
   assert.ok(at('save').bytes! > 0 && at('json').bytes! > 0);
   assert.equal(r.goals.map((g) => g.ratio), Object.keys(BENCH_GOALS));
   for (const g of r.goals) assert.is(g.met, g.value === null ? null : g.value <= g.goal);
@@ -76,7 +77,7 @@ test('a tiny bench run: JSON shape, and ratios computed from its own measured ca
   // What --json prints survives JSON.
   const back = JSON.parse(JSON.stringify(r)) as { cases: unknown[]; ratios: Record<string, unknown>; machine: object };
   assert.is(back.cases.length, r.cases.length);
-  assert.equal(Object.keys(back.ratios).sort(), ['bytesVsJson', 'cliStart', 'cycleVsJson', 'cycleVsRaw', 'incremental', 'scaling']);
+  assert.equal(Object.keys(back.ratios).sort(), ['bytesVsJson', 'cliLs', 'cliStart', 'cycleVsJson', 'cycleVsRaw', 'incremental', 'scaling']);
 
   const svg = benchSvg(r.cases);
   assert.ok(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'));
