@@ -194,7 +194,13 @@ const BOOT_DERIVED: Array<[string, RegExp, string]> = [
  * load_igvm) or no platform header for the VM's isolation (the same file's platform lookup).
  */
 function refuseForeignIgvm(igvm: Uint8Array, config: VmConfig): void {
-  const file = readIgvm(igvm);
+  let file;
+  try {
+    file = readIgvm(igvm);
+  } catch (e) {
+    if (isHclError(e)) throw new HclError(e.code, `restore --igvm: ${e.message}`, { cause: e });
+    throw e;
+  }
   const arch = file.revision.version === 2 && file.revision.arch === 'aarch64' ? 'aarch64' : 'x86_64';
   if (arch !== config.arch) throw new HclError('IGVM_ARCH_MISMATCH', `restore --igvm: the IGVM is ${arch}, the snapshot's VM is ${config.arch}`);
   try {

@@ -3,7 +3,7 @@ import type { VmConfig } from '../lib/config/index.ts';
 import { canonicalJson } from '../lib/diff/canonical-json.ts';
 import { HclError } from '../lib/errors.ts';
 import { printDts, readFdt } from '../lib/fdt/index.ts';
-import type { ProcFs } from '../lib/kernel/index.ts';
+import { formatCpuList, type ProcFs } from '../lib/kernel/index.ts';
 import { hostDtb } from '../lib/host/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { Vm } from './pipeline.ts';
@@ -60,9 +60,9 @@ export function renderBoot(vm: Vm, show: string): string {
       const r = bootReport(vm);
       const lines = [
         `${vm.config.name}: ${r.topology.arch}, ${r.topology.vps.length} VPs, ${r.topology.nodes.length} NUMA nodes, usermode ${r.usermodeVersion}`,
-        ...r.topology.nodes.map((n) => `  node ${n.vnode}: vps ${r.topology.vps.filter((v) => v.vnode === n.vnode).map((v) => v.index).join(',') || '-'}; ram ${n.memory.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(' ')}`),
-        `  linux cpus: ${r.bootCpus.join(',')}`,
-        `  sidecar cpus: ${r.sidecarVps.length === 0 ? '-' : r.sidecarVps.join(',')}`,
+        ...r.topology.nodes.map((n) => `  node ${n.vnode}: vps ${formatCpuList(r.topology.vps.filter((v) => v.vnode === n.vnode).map((v) => v.index)) || '-'}; ram ${n.memory.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(' ')}`),
+        `  linux cpus: ${formatCpuList(r.bootCpus)}`,
+        `  sidecar cpus: ${r.sidecarVps.length === 0 ? '-' : formatCpuList(r.sidecarVps)}`,
         `  stages: ${r.stages.map((s) => `${s.name} ${s.ms.toFixed(1)} ms`).join(', ')}`,
       ];
       return `${lines.join('\n')}\n`;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: runs every uvu suite (unit tests under test/, property suites under properties/)
-# and ends with one plain line "N passed, N failed" computed from uvu's own summaries. It exits
+# `npm test`: runs every uvu suite (unit tests under test/, property suites under properties/;
+# `bash test/run.sh DIR...` only those) and ends with one plain line "N passed, N failed"
+# computed from uvu's own summaries. It exits
 # non-zero when any test fails, including the case where uvu's reporter itself crashes on an
 # error and under-reports (Passed < Total), which uvu alone would let through with exit 0.
 set -uo pipefail
@@ -12,7 +13,9 @@ exec </dev/null
 node scripts/build.mjs || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 log=$(mktemp)
 rc=0
-for dir in test properties; do
+dirs=("$@")
+[ ${#dirs[@]} -gt 0 ] || dirs=(test properties)
+for dir in "${dirs[@]}"; do
   node --import tsx node_modules/uvu/bin.js "$dir" '\.test\.ts$' 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 done

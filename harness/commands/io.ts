@@ -149,6 +149,15 @@ function kindOf(st: import('node:fs').Stats): string {
   return 'not a file';
 }
 
+/** A new output path needs an existing directory to go in (FILE_IO naming it otherwise). */
+async function parentMustExist(path: string): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  const dir = dirname(path);
+  const d = await stat(dir).catch(() => undefined);
+  if (d === undefined || !d.isDirectory()) throw new HclError('FILE_IO', `${path}: cannot write: ${dir} is not an existing directory`);
+}
+
 /**
  * Checks that `file` may be written: a new path in an existing directory, or (with `force`) an
  * existing regular file. Anything else (symlink, FIFO, device, directory) is FILE_NOT_REGULAR,
@@ -160,8 +169,8 @@ export async function checkOutput(file: string, force: boolean): Promise<void> {
   try {
     st = await lstat(file);
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return;
-    throw fileError(file, 'write', e);
+    if ((e as { code?: unknown }).code !== 'ENOENT') throw fileError(file, 'write', e);
+    return parentMustExist(file);
   }
   if (!st.isFile()) throw new HclError('FILE_NOT_REGULAR', `${file}: is ${kindOf(st)}; hclckpt writes only new paths or regular files`);
   if (!force) throw new HclError('FILE_EXISTS', `${file}: already exists (use --force to overwrite)`);
@@ -202,8 +211,8 @@ export async function checkOutputDir(dir: string, force: boolean): Promise<void>
   try {
     st = await lstat(dir);
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return;
-    throw fileError(dir, 'write', e);
+    if ((e as { code?: unknown }).code !== 'ENOENT') throw fileError(dir, 'write', e);
+    return parentMustExist(dir);
   }
   if (!st.isDirectory()) throw new HclError('FILE_NOT_REGULAR', `${dir}: is ${kindOf(st)}; give a new path or an existing directory`);
   if (!force) throw new HclError('FILE_EXISTS', `${dir}: already exists (use --force to write into it)`);
