@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DecodedSnapshot } from '../../lib/diff/index.ts';
 import { HclError } from '../../lib/errors.ts';
-import { intArg, maxInputBytes, readInput } from './io.ts';
+import { archiveMagic, intArg, readInput } from './io.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
@@ -20,7 +20,7 @@ export async function isArchiveRef(ref: string): Promise<boolean> {
   const { ARCHIVE_MAGIC } = await import('../../lib/store/archive.ts');
   let head: Uint8Array;
   try {
-    head = await readInput(ref, maxInputBytes(), ARCHIVE_MAGIC.length);
+    head = await readInput(ref, { header: ARCHIVE_MAGIC.length });
   } catch {
     return false; // no such file (or not a regular one): a store ref
   }
@@ -32,7 +32,7 @@ export async function loadSnapshotForDiff(ref: string, storeDir?: string): Promi
   const { decodeSnapshot } = await import('../../lib/diff/index.ts');
   if (await isArchiveRef(ref)) {
     const { parseArchive } = await import('../../lib/store/archive.ts');
-    return decodeSnapshot(parseArchive(await readInput(ref), ref));
+    return decodeSnapshot(parseArchive(await readInput(ref, { magic: await archiveMagic() }), ref));
   }
   const opts: StoreOptions = storeDir === undefined ? {} : { store: storeDir };
   return withStore(opts, async (s) => decodeSnapshot(await s.getSnapshot(ref)));

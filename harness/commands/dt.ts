@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { aboutFile, readInput } from './io.ts';
+import { aboutFile, fdtMagic, readInput } from './io.ts';
 import { action, printJson, writeChunks } from './run.ts';
 
 /** `hclckpt dt dump FILE.dtb [--json]`: a device tree blob as DTS text (dtc's) or a JSON tree. */
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .action(
       action(async (file: string, opts: { json?: boolean }) => {
         const { readFdt, printDts } = await import('../../lib/fdt/index.ts');
-        const bytes = await readInput(file);
+        const bytes = await readInput(file, { magic: await fdtMagic() });
         const fdt = await aboutFile(file, () => readFdt(bytes));
         if (opts.json === true) await printJson(fdt);
         else await writeChunks(process.stdout, [printDts(fdt)]);

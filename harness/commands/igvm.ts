@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
-import { aboutFile, readInput, writeOutput } from './io.ts';
+import { aboutFile, igvmMagic, readInput, writeOutput } from './io.ts';
 import { action, jsonChunks, printJson } from './run.ts';
 
 /**
@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite an existing --output file')
     .action(action(async (file: string, opts: { output?: string; force?: boolean }) => {
       const { readIgvm, igvmToJson } = await import('../../lib/igvm/index.ts');
-      const bytes = await readInput(file);
+      const bytes = await readInput(file, { magic: await igvmMagic() });
       const json = igvmToJson(await aboutFile(file, () => readIgvm(bytes)), bytes);
       if (opts.output === undefined) await printJson(json);
       else await writeOutput(opts.output, jsonChunks(json), opts.force === true);
@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(action(async (file: string, opts: { json?: boolean }) => {
       const { readIgvm, summarizeIgvm, renderIgvmSummary } = await import('../../lib/igvm/index.ts');
-      const bytes = await readInput(file);
+      const bytes = await readInput(file, { magic: await igvmMagic() });
       const summary = summarizeIgvm(await aboutFile(file, () => readIgvm(bytes)), bytes);
       if (opts.json === true) await printJson(summary);
       else process.stdout.write(renderIgvmSummary(summary));

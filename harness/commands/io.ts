@@ -99,14 +99,25 @@ export function fileError(file: string, doing: string, e: unknown): HclError {
   return new HclError('FILE_IO', `${file}: cannot ${doing}: ${(e as Error).message}`, { cause: e });
 }
 
+/** What readInput checks: the size limit, the file's first bytes, or only its header. */
+export interface InputOptions {
+  /** Largest accepted file; default maxInputBytes(). */
+  limit?: number;
+  /** Bytes the file must start with, checked before the rest is read; `fail` gives the error. */
+  magic?: { bytes: Uint8Array; fail: (file: string) => HclError };
+  /** Read only this many leading bytes: recognising a file by its magic, or (with `magic`) checking a file another reader opens. */
+  header?: number;
+}
+
 /**
  * Reads a whole regular file of at most `limit` bytes: the size is checked on the opened file
  * (fstat) before reading and again while reading, so a FIFO, device or growing file never makes
- * hclckpt read without bound. `headerOnly` reads just the first bytes (magic checks).
+ * hclckpt read without bound; a magic is checked on the first bytes before the rest is read.
  */
-export async function readInput(file: string, limit = maxInputBytes(), headerOnly?: number): Promise<Uint8Array> {
+export async function readInput(file: string, o: InputOptions = {}): Promise<Uint8Array> {
   const { open } = await import('node:fs/promises');
   const { constants } = await import('node:fs');
+  const limit = o.limit ?? maxInputBytes();
   let fh;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below then refuses it.
@@ -117,23 +128,59 @@ export async function readInput(file: string, limit = maxInputBytes(), headerOnl
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new HclError('FILE_NOT_REGULAR', `${file}: not a regular file (${kindOf(st)}); give a file`);
-    const want = headerOnly ?? limit + 1;
-    if (headerOnly === undefined && st.size > limit) throw tooLarge(file, limit);
-    const buf = Buffer.alloc(Math.min(want, headerOnly === undefined ? st.size + 1 : want));
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) break;
+    const read = async (buf: Buffer, from: number): Promise<number> => {
+      let n = from;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+        if (bytesRead === 0 || (n += bytesRead) === buf.length) return n;
+      }
+    };
+    if (o.header !== undefined && o.magic === undefined) {
+      const head = Buffer.alloc(o.header);
+      return new Uint8Array(head.buffer, head.byteOffset, await read(head, 0));
     }
-    if (headerOnly === undefined && n > st.size) throw tooLarge(file, limit, 'grew while being read');
+    if (st.size > limit) throw tooLarge(file, limit);
+    // One byte more than fstat said: reading it means the file grew while being read.
+    const buf = Buffer.alloc(o.header ?? st.size + 1);
+    let n = 0;
+    if (o.magic !== undefined) {
+      const m = o.magic.bytes;
+      n = await read(buf.subarray(0, Math.min(m.length, buf.length)), 0);
+      if (n < m.length || !m.every((b, i) => buf[i] === b)) throw o.magic.fail(file);
+    }
+    n = await read(buf, n);
+    if (o.header !== undefined) return new Uint8Array(buf.buffer, buf.byteOffset, n);
+    if (n > st.size) throw tooLarge(file, limit, 'grew while being read');
     return new Uint8Array(buf.buffer, buf.byteOffset, n);
   } catch (e) {
     throw fileError(file, 'read', e);
   } finally {
     await fh.close();
   }
+}
+
+const u32 = (v: number, le: boolean): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, le);
+  return b;
+};
+
+/** An IGVM file's magic ("IGVM", the igvm crate's IGVM_MAGIC_VALUE as little-endian u32). */
+export async function igvmMagic(): Promise<NonNullable<InputOptions['magic']>> {
+  const { IGVM_MAGIC } = await import('../../lib/igvm/types.ts');
+  return { bytes: u32(IGVM_MAGIC, true), fail: (file) => new HclError('IGVM_INVALID_FIXED_HEADER', `${file}: not an IGVM file (bad magic)`) };
+}
+
+/** A DTB's magic (0xd00dfeed, big-endian, as the devicetree specification says). */
+export async function fdtMagic(): Promise<NonNullable<InputOptions['magic']>> {
+  const { FDT_MAGIC } = await import('../../lib/fdt/index.ts');
+  return { bytes: u32(FDT_MAGIC, false), fail: (file) => new HclError('FDT_BAD_MAGIC', `${file}: not a flattened device tree (bad magic)`) };
+}
+
+/** An .hclsnap archive's magic (lib/store/archive.ts). */
+export async function archiveMagic(): Promise<NonNullable<InputOptions['magic']>> {
+  const { ARCHIVE_MAGIC } = await import('../../lib/store/archive.ts');
+  return { bytes: ARCHIVE_MAGIC, fail: (file) => new HclError('ARCHIVE_INVALID', `${file}: not an .hclsnap archive (bad magic)`) };
 }
 
 function tooLarge(file: string, limit: number, why = `is larger than ${limit} bytes`): HclError {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
 import type { Difference } from '../../lib/realkernel/index.ts';
-import { checkOutputDir, collect, configFrom, positiveArg } from './io.ts';
+import { checkOutputDir, collect, configFrom, fdtMagic, positiveArg, readInput } from './io.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
@@ -34,7 +34,7 @@ function usage(opts: CheckOptions): number {
 
 async function checkDtbFile(file: string, opts: CheckOptions, timeoutMs: number): Promise<void> {
   const rk = await import('../../lib/realkernel/index.ts');
-  const r = await rk.runCheck({ dtb: rk.readDtbFile(file), timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
+  const r = await rk.runCheck({ dtb: await readInput(file, { magic: await fdtMagic() }), timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
   if (opts.json === true) await printJson({ ok: r.differences.length === 0, bootMs: r.bootMs, cmdline: r.report.cmdline, cpu: r.report.cpu, nodes: r.report.nodes.map(({ meminfo: _m, ...n }) => n), qemu: r.argv, differences: r.differences });
   else process.stdout.write(`booted ${file} in ${(r.bootMs / 1000).toFixed(1)} s: cpus online ${r.report.cpu.online.trim()}, ${r.report.nodes.length} node(s)\n`);
   finish(`kernel check of ${file}`, r.differences, opts, rk.formatDifferences);

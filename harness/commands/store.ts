@@ -121,6 +121,10 @@ export function register(program: Command): void {
     .argument('<file>', 'an .hclsnap file')
     .option('--json', 'print the result as JSON')
     .action(action(async (file: string, opts: StoreOptions & { json?: boolean }) => {
+      // Refuse a non-file, an oversized file or a non-archive before the store reads it whole.
+      const { archiveMagic, readInput } = await import('./io.ts');
+      const magic = await archiveMagic();
+      await readInput(file, { magic, header: magic.bytes.length });
       const r = await withStore(opts, (s) => s.importSnapshot(file));
       if (opts.json === true) return printJson(r);
       const what = r.imported ? `imported, ${formatBytes(r.newBytes)} new` : 'already in the store';

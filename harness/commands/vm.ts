@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, printJson, writeChunks } from './run.ts';
-import { checkOutput, checkOutputDir, collect, configFrom, configOptions, intArg, oneOf, progress, readInput, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
+import { checkOutput, checkOutputDir, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, progress, readInput, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
 import { storeOption, withStore, formatBytes, type StoreOptions } from './store.ts';
 import { MAX_STEPS } from '../workload.ts';
 
@@ -61,7 +61,7 @@ export function register(program: Command): void {
       const restoreOpts = {
         sets: opts.set,
         ...(opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) }),
-        ...(opts.igvm === undefined ? {} : { igvm: await readInput(opts.igvm) }),
+        ...(opts.igvm === undefined ? {} : { igvm: await readInput(opts.igvm, { magic: await igvmMagic() }) }),
       };
       const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }));
       if (opts.json === true) await printJson(out);
