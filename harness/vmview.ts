@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { VmConfig } from '../lib/config/index.ts';
 import { canonicalJson } from '../lib/diff/canonical-json.ts';
+import { withHexFields } from '../lib/diff/hex.ts';
 import { HclError } from '../lib/errors.ts';
 import { printDts, readFdt } from '../lib/fdt/index.ts';
 import { formatCpuList, type ProcFs } from '../lib/kernel/index.ts';
@@ -166,12 +167,17 @@ export async function runCycles(store: SnapshotStore, config: VmConfig, o: { cyc
   return out;
 }
 
-/** `show REF [--unit NAME]`: canonical JSON of the decoded snapshot or one unit. */
-export async function showSnapshot(ref: string, o: { store?: string; unit?: string }): Promise<string> {
+/**
+ * `show REF [--unit NAME]`: the decoded snapshot or one unit as canonical JSON; register values,
+ * addresses and sizes as `0x…` strings (lib/diff/hex.ts) unless `json` asks for the lossless form.
+ */
+export async function showSnapshot(ref: string, o: { store?: string; unit?: string; json?: boolean }): Promise<string> {
   const { loadSnapshotForDiff } = await import('./commands/diff.ts');
   const d = await loadSnapshotForDiff(ref, o.store);
-  if (o.unit === undefined) return `${canonicalJson(d)}\n`;
+  const view = (v: unknown, keys: string[]) => `${canonicalJson(o.json === true ? v : withHexFields(v, keys))}\n`;
+  if (o.unit === undefined) return view(d, []);
+  const keys = o.unit === 'hv' || o.unit === 'init' ? [o.unit] : ['units', o.unit];
   const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);
   if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, init)`);
-  return `${canonicalJson(u)}\n`;
+  return view(u, keys);
 }

@@ -100,7 +100,7 @@ export function register(program: Command): void {
 
   storeOption(program.command('show').description('print a snapshot decoded, every unit as readable JSON').argument('<ref>', 'snapshot ref or .hclsnap file (README: refs and files)'))
     .option('--unit <name>', 'only this unit')
-    .option('--json', 'print JSON (the same canonical JSON as the default output)')
+    .option('--json', 'lossless JSON: integers as numbers, 64-bit values as decimal strings ending in n (the default view prints registers, addresses and sizes as 0x… strings)')
     .action(action(async (ref: string, opts: StoreOptions & Json & { unit?: string }) => {
       const { showSnapshot } = await import('../vmview.ts');
       await writeChunks(process.stdout, [await showSnapshot(ref, opts)]);

@@ -1,6 +1,7 @@
-import { createTwoFilesPatch } from 'diff';
+import { createTwoFilesPatch, diffWordsWithSpace } from 'diff';
 import { COLOURS as pc, useColour } from '../colour.ts';
 import { canonicalJson, toCanonicalJsonValue } from './canonical-json.ts';
+import { hexOf, isHexField, pathKeys } from './hex.ts';
 import type { SchemaReport } from './schema-check.ts';
 import type { Change, DecodedSnapshot, SnapshotDiff } from './types.ts';
 
@@ -31,8 +32,15 @@ function hex(b: Uint8Array): string {
   return b.length <= HEX_PREVIEW ? h : `${h.slice(0, HEX_PREVIEW * 2)}…`;
 }
 
-/** One value as the text diff shows it: bigint with `n`, bytes as hex, the rest as JSON. */
-export function formatValue(v: unknown): string {
+/**
+ * One value as the text diff shows it: an integer at a hex field (hex.ts; `path` names it) as
+ * `0x…`, other bigints with `n`, bytes as hex, the rest as JSON.
+ */
+export function formatValue(v: unknown, path?: string): string {
+  if (path !== undefined && isHexField(pathKeys(path))) {
+    const h = hexOf(v);
+    if (typeof h === 'string') return h;
+  }
   if (typeof v === 'bigint') return `${v}n`;
   if (v instanceof Uint8Array) return hex(v);
   const s = JSON.stringify(toCanonicalJsonValue(v)) ?? String(v);
@@ -47,11 +55,33 @@ export function changePath(c: Change): string {
   return `${c.path}[${x(c.range.start)}..${x(c.range.end - 1)}] (${n} byte${n === 1 ? '' : 's'})`;
 }
 
+/** Strings longer than this are shown as a word diff around their changes. */
+const LONG_STRING = 60;
+/** Unchanged text kept on each side of a change in a word diff. */
+const WORD_CONTEXT = 20;
+
+/** `…same [-old-]{+new+} same…`: where two long strings differ (the `diff` package's word diff). */
+function wordDiff(a: string, b: string, p: Paint): string {
+  const parts = diffWordsWithSpace(a, b);
+  return parts.map((part, i) => {
+    if (part.added) return p.green(`{+${part.value}+}`);
+    if (part.removed) return p.red(`[-${part.value}-]`);
+    const v = part.value;
+    const head = i === 0 ? '' : v.slice(0, WORD_CONTEXT);
+    const tail = i === parts.length - 1 ? '' : v.slice(-WORD_CONTEXT);
+    return head.length + tail.length >= v.length ? v : `${head}…${tail}`;
+  }).join('');
+}
+
 function line(c: Change, p: Paint): string {
   switch (c.kind) {
-    case 'added': return `${p.green('+')} ${changePath(c)}: ${p.green(formatValue(c.to))}`;
-    case 'removed': return `${p.red('-')} ${changePath(c)}: ${p.red(formatValue(c.from))}`;
-    case 'changed': return `  ${changePath(c)}: ${p.red(formatValue(c.from))} → ${p.green(formatValue(c.to))}`;
+    case 'added': return `${p.green('+')} ${changePath(c)}: ${p.green(formatValue(c.to, c.path))}`;
+    case 'removed': return `${p.red('-')} ${changePath(c)}: ${p.red(formatValue(c.from, c.path))}`;
+    case 'changed':
+      if (typeof c.from === 'string' && typeof c.to === 'string' && Math.max(c.from.length, c.to.length) > LONG_STRING) {
+        return `  ${changePath(c)}: ${wordDiff(c.from, c.to, p)}`;
+      }
+      return `  ${changePath(c)}: ${p.red(formatValue(c.from, c.path))} → ${p.green(formatValue(c.to, c.path))}`;
   }
 }
 
