@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { checkOutput, writeOutput } from './io.ts';
+import { checkOutput, refuseIgnored, writeOutput } from './io.ts';
 import { action, printJson } from './run.ts';
 
 /** `bench`: hclckpt against raw primitives and JSON files, at several VP counts (issue 7). */
@@ -11,6 +11,7 @@ export function register(program: Command): void {
     .option('--plot <file.svg>', 'write time against VP count per stage as SVG (a new file, or --force)')
     .option('--force', 'overwrite an existing --plot file')
     .action(action(async (opts: { quick?: boolean; json?: boolean; plot?: string; force?: boolean }) => {
+      refuseIgnored('bench', '--force', opts.force === true, '--plot', opts.plot !== undefined);
       if (opts.plot !== undefined) await checkOutput(opts.plot, opts.force === true);
       const { benchOptions, runBench } = await import('../bench.ts');
       const { renderBench } = await import('../bench-report.ts');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DecodedSnapshot } from '../../lib/diff/index.ts';
 import { HclError } from '../../lib/errors.ts';
-import { archiveMagic, intArg, readInput } from './io.ts';
+import { archiveMagic, intArg, readInput, refuseIgnored } from './io.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
@@ -47,8 +47,9 @@ export function register(program: Command): void {
     .option('--unified', 'print a unified diff of the canonical JSON rendering')
     .option('--context <n>', 'context lines for --unified', intArg('diff --context', 0, 1_000_000), 3)
     .option('--exit-code', 'exit 1 when the snapshots differ')
-    .action(action(async (a: string, b: string, opts: StoreOptions & { json?: boolean; unified?: boolean; context: number; exitCode?: boolean }) => {
+    .action(action(async (a: string, b: string, opts: StoreOptions & { json?: boolean; unified?: boolean; context: number; exitCode?: boolean }, cmd: Command) => {
       if (opts.json === true && opts.unified === true) throw new HclError('USAGE', 'diff: --json and --unified exclude each other');
+      refuseIgnored('diff', '--context', cmd.getOptionValueSource('context') === 'cli', '--unified', opts.unified === true);
       const context = opts.context;
       const lib = await import('../../lib/diff/index.ts');
       const [sa, sb] = [await loadSnapshotForDiff(a, opts.store), await loadSnapshotForDiff(b, opts.store)];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
-import { aboutFile, igvmMagic, readInput, writeOutput } from './io.ts';
+import { aboutFile, igvmMagic, readInput, refuseIgnored, writeOutput } from './io.ts';
 import { action, jsonChunks, printJson } from './run.ts';
 
 /**
@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write the JSON here instead of stdout (a new file, or --force)')
     .option('--force', 'overwrite an existing --output file')
     .action(action(async (file: string, opts: { output?: string; force?: boolean }) => {
+      refuseIgnored('igvm decode', '--force', opts.force === true, '--output', opts.output !== undefined);
       const { readIgvm, igvmToJson } = await import('../../lib/igvm/index.ts');
       const bytes = await readInput(file, { magic: await igvmMagic() });
       const json = igvmToJson(await aboutFile(file, () => readIgvm(bytes)), bytes);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeOutput } from './io.ts';
+import { refuseIgnored, writeOutput } from './io.ts';
 import { action, printJson } from './run.ts';
 
 /** `hclckpt init`: writes a preset VmConfig to a file, refusing to overwrite without --force. */
@@ -14,6 +14,8 @@ export function register(program: Command): void {
     .action(
       action(async (opts: { preset: string; output: string; force?: boolean; json?: boolean }) => {
         const { presetConfig } = await import('../../lib/config/index.ts');
+        refuseIgnored('init', '--force', opts.force === true, 'a file --output (not -)', opts.output !== '-');
+        refuseIgnored('init', '--json', opts.json === true, 'a file --output (-o - prints the configuration itself)', opts.output !== '-');
         const config = presetConfig(opts.preset);
         const text = `${JSON.stringify(config, null, 2)}\n`;
         if (opts.output === '-') return void process.stdout.write(text);

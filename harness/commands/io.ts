@@ -58,6 +58,11 @@ export function refuseTogether(command: string, given: Record<string, boolean>):
   if (on.length > 1) throw new HclError('USAGE', `${command}: ${on.join(' and ')} cannot be given together`);
 }
 
+/** Refuses a flag that would be silently ignored: `flag` given without what it applies to. */
+export function refuseIgnored(command: string, flag: string, given: boolean, appliesTo: string, applies: boolean): void {
+  if (given && !applies) throw new HclError('USAGE', `${command}: ${flag} applies only with ${appliesTo}`);
+}
+
 /** `--config FILE | --preset NAME` as every VM command takes them. */
 export interface ConfigOptions {
   config?: string;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
-import { readInput, writeOutput } from './io.ts';
+import { readInput, refuseIgnored, writeOutput } from './io.ts';
 import { action, printJson } from './run.ts';
 
 /**
@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write to FILE instead of stdout (a new file, or --force)')
     .option('--force', 'overwrite an existing --output file')
     .action(action(async (opts: { output?: string; force?: boolean }) => {
+      refuseIgnored('schema dump', '--force', opts.force === true, '--output', opts.output !== undefined);
       const { schemaDumpWithReach } = await import('../../lib/diff/index.ts');
       const text = `${JSON.stringify(schemaDumpWithReach(), null, 2)}\n`;
       if (opts.output === undefined) {

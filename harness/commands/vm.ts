@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, printJson, writeChunks } from './run.ts';
-import { checkOutput, checkOutputDir, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, progress, readInput, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
+import { checkOutput, checkOutputDir, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, progress, readInput, refuseIgnored, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
 import { storeOption, withStore, formatBytes, type StoreOptions } from './store.ts';
 import { MAX_STEPS } from '../workload.ts';
 
@@ -20,6 +20,7 @@ export function register(program: Command): void {
     .action(action(async (opts: ConfigOptions & Json & { show?: string; dtbOut?: string; hostDtbOut?: string; procfsOut?: string; force?: boolean }) => {
       refuseTogether('boot', { '--json': opts.json === true, '--show': opts.show !== undefined });
       const force = opts.force === true;
+      refuseIgnored('boot', '--force', force, '--dtb-out, --host-dtb-out or --procfs-out', [opts.dtbOut, opts.hostDtbOut, opts.procfsOut].some((x) => x !== undefined));
       for (const f of [opts.dtbOut, opts.hostDtbOut]) if (f !== undefined) await checkOutput(f, force);
       if (opts.procfsOut !== undefined) await checkOutputDir(opts.procfsOut, force);
       const { bootReport, bootOutputs, renderBoot } = await import('../vmview.ts');
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     }));
 
   storeOption(configOptions(program.command('save').description('boot, run a workload and save a snapshot')))
-    .option('--workload <seed:steps>', 'deterministic guest activity before the save', '1:100')
+    .option('--workload <seed:steps>', `deterministic guest activity before the save (seed a u32, steps up to ${MAX_STEPS})`, '1:100')
     .option('--name <name>', 'snapshot name (default: the VM name)')
     .option('--generation <n>', 'write an older saved-state generation (servicing back to an older release)', intArg('save --generation', 1))
     .option('--json', 'print {id, name, seq, bytes, newBytes, units} as JSON')
@@ -52,11 +53,12 @@ export function register(program: Command): void {
     .option('--set <key=value>', 'override a config path (repeatable): cmdline.host=…, sidecar=off, …', collect, [])
     .option('--config <file>', 'restore against a whole new host configuration')
     .option('--igvm <file>', 'service to another IGVM package')
-    .option('--workload <seed:steps>', 'run guest activity after the restore')
+    .option('--workload <seed:steps>', 'run guest activity after the restore (as save --workload)')
     .option('--save', 'save the restored VM as a new snapshot (parent: the restored one)')
     .option('--verbose', 'list every expected difference, not a count per kind')
     .option('--json', 'print {id, from, topologyConsistent, proof, overrides, cmdline} as JSON')
     .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean; verbose?: boolean }) => {
+      refuseTogether('restore', { '--json': opts.json === true, '--verbose': opts.verbose === true });
       const { runRestore, renderRestore } = await import('../vmview.ts');
       const restoreOpts = {
         sets: opts.set,
@@ -75,7 +77,7 @@ export function register(program: Command): void {
   storeOption(configOptions(program.command('cycle').description('workload → save → restore, N times, proving each restore')))
     .requiredOption('--cycles <n>', 'number of cycles (1 or more)', intArg('cycle --cycles', 1))
     .option('--seed <s>', 'workload seed of the first cycle (a u32)', intArg('cycle --seed', 0, 0xffff_ffff), 1)
-    .option('--steps <n>', 'workload steps per cycle', intArg('cycle --steps', 0, MAX_STEPS), 50)
+    .option('--steps <n>', `workload steps per cycle, 0-${MAX_STEPS}`, intArg('cycle --steps', 0, MAX_STEPS), 50)
     .option('--json', 'print one record per cycle as JSON')
     .action(action(async (opts: ConfigOptions & StoreOptions & Json & { cycles: number; seed: number; steps: number }) => {
       const { runCycles } = await import('../vmview.ts');

@@ -129,6 +129,9 @@ export function conformance(bin: string[], label: string) {
   const conflicts: string[][] = [
     ['prop', '--list', '--replay', 'x', ...S], ['prop', '--list', '--only', 'store-model', '--runs', '5', ...S],
     ['boot', '--json', '--show', 'cmdline'], ['diff', 'small@1', 'small@2', '--json', '--unified', ...S],
+    ['diff', 'small@1', 'small@2', '--context', '5', ...S], ['boot', '--force'], ['restore', 'small', '--json', '--verbose', ...S],
+    ['igvm', 'decode', f('x.igvm'), '--force'], ['schema', 'dump', '--force'], ['bench', '--force'], ['init', '-o', '-', '--force'],
+    ['init', '-o', '-', '--json'],
   ];
 
   /** Exit 2 and exactly one `hclckpt: error CODE: message` line, no stack, no NaN. */
@@ -159,7 +162,7 @@ export function conformance(bin: string[], label: string) {
   });
 
   for (const c of cases) t(`bad value: ${c.cmd} ${c.opt} → exit 2, ${c.codes.join('|')}`, () => refused(c.args, c.codes));
-  for (const args of conflicts) t(`conflicting flags refused: ${args.filter((a) => a.startsWith('--') && a !== '--store').join(' ')}`, () => refused(args, ['USAGE']));
+  for (const args of conflicts) t(`conflicting or ignored flags refused: ${args.filter((a) => a.startsWith('-') && a !== '--store').join(' ')}`, () => refused(args, ['USAGE']));
   t('usage errors from commander are one line too (unknown option, command, missing argument)', () => {
     for (const args of [['ls', '--colour'], ['lss'], ['restore'], ['cycle', ...S]]) refused(args, ['USAGE']);
   });
