@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatBytes } from '../../harness/commands/store.ts';
@@ -60,6 +60,23 @@ test('restore --igvm of the other architecture is refused naming both, before an
   assert.is(r.status, 2);
   assert.is(r.stderr, 'hclckpt: error IGVM_ARCH_MISMATCH: restore --igvm: the IGVM is aarch64, the snapshot\'s VM is x86_64\n');
   assert.is((JSON.parse(await ok('ls', '--json', ...S)) as Row[]).length, before);
+});
+
+test('restore --igvm without a platform for the snapshot\'s isolation is refused (IGVM_NO_PLATFORM_FOR_ISOLATION)', async () => {
+  // The small preset's own package with its NATIVE platform (mask bit 0x1) taken out.
+  const json = join(dir, 'x.json');
+  await ok('igvm', 'build', '--preset', 'small', '-o', join(dir, 'x.igvm'));
+  await ok('igvm', 'decode', join(dir, 'x.igvm'), '-o', json);
+  const d = JSON.parse(readFileSync(json, 'utf8')) as { headers: Array<{ kind: string; platformType?: number; compatibilityMask?: number }> };
+  d.headers = d.headers
+    .filter((h) => !(h.kind === 'SUPPORTED_PLATFORM' && h.platformType === 0))
+    .map((h) => (h.compatibilityMask === undefined ? h : { ...h, compatibilityMask: h.compatibilityMask & ~1 }))
+    .filter((h) => h.compatibilityMask !== 0);
+  writeFileSync(json, JSON.stringify(d));
+  await ok('igvm', 'encode', json, '-o', join(dir, 'nonative.igvm'));
+  const r = await runCli('restore', 'small', '--igvm', join(dir, 'nonative.igvm'), ...S);
+  assert.is(r.status, 2);
+  assert.is(r.stderr, 'hclckpt: error IGVM_NO_PLATFORM_FOR_ISOLATION: restore --igvm: the IGVM has no platform for the snapshot\'s none isolation\n');
 });
 
 test('show FILE: an archive is recognised by its magic without the .hclsnap extension; a plain name is a ref', async () => {
