@@ -5,6 +5,9 @@ import { BENCH_GOALS, benchOptions, computeRatios, median, runBench, type BenchC
 import { scaledConfig, BENCH_VPS_PER_NODE } from '../../harness/bench-config.ts';
 import { benchSvg } from '../../harness/bench-plot.ts';
 import { renderBench } from '../../harness/bench-report.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 for (const vps of [1, 4, 64, 256, 512, 2048]) {
   test(`scaledConfig(${vps}) is a valid config with devices scaled along`, () => {
@@ -85,6 +88,17 @@ test('a tiny bench run: JSON shape, and ratios computed from its own measured ca
   assert.is((svg.match(/<polyline/g) ?? []).length, 6);
   const text = renderBench(r);
   assert.ok(text.includes('cycleVsRaw') && text.includes('16 VPs'), text);
+});
+
+test('cliStartTimes runs the real binary (found from this module) for --version, ls on a store with one snapshot, and node -e 0', async () => {
+  const { cliStartTimes } = await import('../../harness/bench-cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-benchcli-'));
+  try {
+    const t = await cliStartTimes(1, join(dir, 'store'));
+    assert.equal([t.hclckptVersion.length, t.hclckptLs.length, t.nodeE0.length], [1, 1, 1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();
