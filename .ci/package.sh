@@ -17,6 +17,8 @@ echo '{"name":"hclckpt-install-check","private":true}' > package.json
 npm install --omit=dev --no-audit --no-fund "$work/$tarball" >/dev/null || fail "installing $tarball failed"
 [ ! -e node_modules/tsx ] || fail "tsx was installed: it must stay a dev dependency"
 npx --no-install hclckpt demo --store "$work/demo-store" || fail "npx hclckpt demo failed in the installed package"
+# Worker threads load the built chunks of the installed package, not TypeScript sources.
+npx --no-install hclckpt prop --only topology-discovered --runs 2 --workers 2 --store "$work/prop-store" || fail "prop --workers failed in the installed package"
 
 log=$(mktemp)
 (cd "$root" && node --import tsx test/conformance/installed.ts "$work/app") 2>&1 | tee "$log"

@@ -70,10 +70,10 @@ export interface ConfigOptions {
 }
 
 /** Adds `--config` and `--preset` to a command. */
-export function configOptions(cmd: Command, presets = 'small, numa, large, arm64-virt or snp (default small)'): Command {
+export function configOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'VM configuration JSON (see `hclckpt init`)')
-    .option('--preset <name>', presets);
+    .option('--preset <name>', 'small, numa, large, arm64-virt or snp (default small)');
 }
 
 /** The VM configuration the options name: a file, a preset, or `fallback` (default `small`). */
@@ -211,21 +211,24 @@ async function parentMustExist(path: string): Promise<void> {
 }
 
 /**
- * Checks that `file` may be written: a new path in an existing directory, or (with `force`) an
- * existing regular file. Anything else (symlink, FIFO, device, directory) is FILE_NOT_REGULAR,
- * an existing file without `force` is FILE_EXISTS.
+ * Checks that `path` may be written: a new path in an existing directory, or (with `force`) an
+ * existing regular file (`want` file) or real directory (`want` directory, a tree goes in).
+ * Anything else (symlink, FIFO, device, the other kind) is FILE_NOT_REGULAR; an existing one
+ * without `force` is FILE_EXISTS.
  */
-export async function checkOutput(file: string, force: boolean): Promise<void> {
+export async function checkOutput(path: string, force: boolean, want: 'file' | 'directory' = 'file'): Promise<void> {
   const { lstat } = await import('node:fs/promises');
   let st;
   try {
-    st = await lstat(file);
+    st = await lstat(path);
   } catch (e) {
-    if ((e as { code?: unknown }).code !== 'ENOENT') throw fileError(file, 'write', e);
-    return parentMustExist(file);
+    if ((e as { code?: unknown }).code !== 'ENOENT') throw fileError(path, 'write', e);
+    return parentMustExist(path);
   }
-  if (!st.isFile()) throw new HclError('FILE_NOT_REGULAR', `${file}: is ${kindOf(st)}; hclckpt writes only new paths or regular files`);
-  if (!force) throw new HclError('FILE_EXISTS', `${file}: already exists (use --force to overwrite)`);
+  if (want === 'file' ? !st.isFile() : !st.isDirectory()) {
+    throw new HclError('FILE_NOT_REGULAR', `${path}: is ${kindOf(st)}; hclckpt writes only a new path or an existing ${want === 'file' ? 'regular file' : 'directory'}`);
+  }
+  if (!force) throw new HclError('FILE_EXISTS', `${path}: already exists (use --force to ${want === 'file' ? 'overwrite it' : 'write into it'})`);
 }
 
 /**
@@ -254,31 +257,14 @@ export async function writeOutput(file: string, data: Uint8Array | string | Iter
 }
 
 /**
- * Checks that `dir` may receive a tree of files: a new path, or (with `force`) an existing real
- * directory. A symlink, FIFO, device or file there is FILE_NOT_REGULAR.
- */
-export async function checkOutputDir(dir: string, force: boolean): Promise<void> {
-  const { lstat } = await import('node:fs/promises');
-  let st;
-  try {
-    st = await lstat(dir);
-  } catch (e) {
-    if ((e as { code?: unknown }).code !== 'ENOENT') throw fileError(dir, 'write', e);
-    return parentMustExist(dir);
-  }
-  if (!st.isDirectory()) throw new HclError('FILE_NOT_REGULAR', `${dir}: is ${kindOf(st)}; give a new path or an existing directory`);
-  if (!force) throw new HclError('FILE_EXISTS', `${dir}: already exists (use --force to write into it)`);
-}
-
-/**
- * Writes `files` ([path under `dir` relative or joined, bytes]) below `dir` after checkOutputDir;
+ * Writes `files` ([path under `dir`, bytes]) below `dir` after checkOutput(dir, force, 'directory');
  * every directory on the way is created or must be a real directory, so no write goes through a
  * symlink planted inside the tree.
  */
 export async function writeTree(dir: string, files: Array<[string, Uint8Array]>, force: boolean): Promise<void> {
   const { lstat, mkdir } = await import('node:fs/promises');
   const { dirname, relative, join } = await import('node:path');
-  await checkOutputDir(dir, force);
+  await checkOutput(dir, force, 'directory');
   const made = new Set<string>();
   for (const [file, bytes] of files) {
     let at = dir;

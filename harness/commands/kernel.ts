@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
 import type { Difference } from '../../lib/realkernel/index.ts';
-import { checkOutputDir, collect, configFrom, fdtMagic, positiveArg, readInput } from './io.ts';
+import { checkOutput, collect, configFrom, fdtMagic, positiveArg, readInput } from './io.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
@@ -112,7 +112,7 @@ export function register(program: Command): void {
   ).action(
     action(async (opts: CheckOptions) => {
       const timeoutMs = usage(opts);
-      if (opts.keep !== undefined) await checkOutputDir(opts.keep, true);
+      if (opts.keep !== undefined) await checkOutput(opts.keep, true, 'directory');
       if (opts.dtb !== undefined) await checkDtbFile(opts.dtb, opts, timeoutMs);
       else await checkPipeline(opts, timeoutMs);
     }),

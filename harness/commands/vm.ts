@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, printJson, writeChunks } from './run.ts';
-import { checkOutput, checkOutputDir, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, progress, readInput, refuseIgnored, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
+import { checkOutput, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, progress, readInput, refuseIgnored, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
 import { storeOption, withStore, formatBytes, type StoreOptions } from './store.ts';
 import { MAX_STEPS } from '../workload.ts';
 
@@ -22,7 +22,7 @@ export function register(program: Command): void {
       const force = opts.force === true;
       refuseIgnored('boot', '--force', force, '--dtb-out, --host-dtb-out or --procfs-out', [opts.dtbOut, opts.hostDtbOut, opts.procfsOut].some((x) => x !== undefined));
       for (const f of [opts.dtbOut, opts.hostDtbOut]) if (f !== undefined) await checkOutput(f, force);
-      if (opts.procfsOut !== undefined) await checkOutputDir(opts.procfsOut, force);
+      if (opts.procfsOut !== undefined) await checkOutput(opts.procfsOut, force, 'directory');
       const { bootReport, bootOutputs, renderBoot } = await import('../vmview.ts');
       const { boot } = await import('../pipeline.ts');
       const vm = boot(await configFrom(opts));
