@@ -61,7 +61,11 @@ export function renderBoot(vm: Vm, show: string): string {
       const r = bootReport(vm);
       const lines = [
         `${vm.config.name}: ${r.topology.arch}, ${r.topology.vps.length} VPs, ${r.topology.nodes.length} NUMA nodes, usermode ${r.usermodeVersion}`,
-        ...r.topology.nodes.map((n) => `  node ${n.vnode}: vps ${formatCpuList(r.topology.vps.filter((v) => v.vnode === n.vnode).map((v) => v.index)) || '-'}; ram ${n.memory.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(' ')}`),
+        ...r.topology.nodes.map((n) => {
+          const vps = r.topology.vps.filter((v) => v.vnode === n.vnode);
+          const regs = formatCpuList(vps.map((v) => v.reg)).replace(/\d+/g, (d) => `0x${Number(d).toString(16)}`);
+          return `  node ${n.vnode}: vps ${formatCpuList(vps.map((v) => v.index)) || '-'} (${r.topology.arch === 'aarch64' ? 'mpidr' : 'apic id'} ${regs || '-'}); ram ${n.memory.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(' ')}`;
+        }),
         `  linux cpus: ${formatCpuList(r.bootCpus)}`,
         `  sidecar cpus: ${r.sidecarVps.length === 0 ? '-' : formatCpuList(r.sidecarVps)}`,
         `  stages: ${r.stages.map((s) => `${s.name} ${s.ms.toFixed(1)} ms`).join(', ')}`,

@@ -4,6 +4,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatBytes } from '../../harness/commands/store.ts';
+import { presetConfig } from '../../lib/config/index.ts';
 import { runCli } from '../cli.ts';
 
 /** What the CLI prints for people (issue 13 "Output people read"), through the real commands. */
@@ -94,9 +95,14 @@ test('show FILE: an archive is recognised by its magic without the .hclsnap exte
   }
 });
 
-test('boot topology prints CPU lists as ranges', async () => {
-  const text = await ok('boot', '--preset', 'numa');
-  assert.match(text, /\n {2}node 1: vps 16-31; ram 0x/);
+test('boot topology prints CPU lists as ranges and APIC IDs / MPIDRs in hex', async () => {
+  for (const [preset, label] of [['numa', 'apic id'], ['arm64-virt', 'mpidr']] as const) {
+    const vps = presetConfig(preset).vps.map((v, index) => ({ ...v, index })).filter((v) => v.vnode === 1);
+    const [first, last] = [vps[0]!, vps[vps.length - 1]!];
+    assert.is(last.reg - first.reg, vps.length - 1, 'contiguous in this preset');
+    const text = await ok('boot', '--preset', preset);
+    assert.match(text, `\n  node 1: vps ${first.index}-${last.index} (${label} 0x${first.reg.toString(16)}-0x${last.reg.toString(16)}); ram 0x`);
+  }
 });
 
 test('prop --replay says when it re-plants the recorded test seam', async () => {
