@@ -45,13 +45,14 @@ function* walk(fs: ProcFs, dir: string): Generator<[string, Uint8Array]> {
   }
 }
 
-/** The files `boot --dtb-out/--host-dtb-out/--procfs-out` ask for, as [path, bytes]; procfs paths are under its dir. */
-export function bootOutputs(vm: Vm, o: { dtbOut?: string; hostDtbOut?: string; procfsOut?: string }): Array<[string, Uint8Array]> {
-  const out: Array<[string, Uint8Array]> = [];
-  if (o.dtbOut !== undefined) out.push([o.dtbOut, vm.shim.dtb]);
-  if (o.hostDtbOut !== undefined) out.push([o.hostDtbOut, hostDtb(vm.config)]);
-  if (o.procfsOut !== undefined) for (const [path, bytes] of walk(vm.kernel.procfs, '/')) out.push([join(o.procfsOut, path), bytes]);
-  return out;
+/** The files `boot --dtb-out/--host-dtb-out` ask for, and the `--procfs-out` tree (paths under its dir), as [path, bytes]. */
+export function bootOutputs(vm: Vm, o: { dtbOut?: string; hostDtbOut?: string; procfsOut?: string }): { files: Array<[string, Uint8Array]>; tree: Array<[string, Uint8Array]> } {
+  const files: Array<[string, Uint8Array]> = [];
+  if (o.dtbOut !== undefined) files.push([o.dtbOut, vm.shim.dtb]);
+  if (o.hostDtbOut !== undefined) files.push([o.hostDtbOut, hostDtb(vm.config)]);
+  const root = o.procfsOut;
+  const tree = root === undefined ? [] : [...walk(vm.kernel.procfs, '/')].map(([path, bytes]): [string, Uint8Array] => [join(root, path), bytes]);
+  return { files, tree };
 }
 
 /** `boot --show WHAT` as text. */

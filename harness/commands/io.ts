@@ -164,11 +164,12 @@ export async function readInput(file: string, o: InputOptions = {}): Promise<Uin
   }
 }
 
-const u32 = (v: number, le: boolean): Uint8Array => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, le);
-  return b;
-};
+function u32(v: number, le: boolean): Uint8Array {
+  const b = Buffer.alloc(4);
+  if (le) b.writeUInt32LE(v);
+  else b.writeUInt32BE(v);
+  return new Uint8Array(b);
+}
 
 /** An IGVM file's magic ("IGVM", the igvm crate's IGVM_MAGIC_VALUE as little-endian u32). */
 export async function igvmMagic(): Promise<NonNullable<InputOptions['magic']>> {
@@ -267,8 +268,10 @@ export async function writeTree(dir: string, files: Array<[string, Uint8Array]>,
   await checkOutput(dir, force, 'directory');
   const made = new Set<string>();
   for (const [file, bytes] of files) {
+    const under = relative(dir, dirname(file));
+    if (under.startsWith('..')) throw new TypeError(`writeTree: ${file} is not under ${dir}`);
     let at = dir;
-    for (const part of ['', ...relative(dir, dirname(file)).split('/').filter((p) => p !== '')]) {
+    for (const part of ['', ...under.split('/').filter((p) => p !== '')]) {
       at = join(at, part);
       if (made.has(at)) continue;
       try {
@@ -292,9 +295,4 @@ export async function aboutFile<T>(file: string, fn: () => T | Promise<T>): Prom
     if (isHclError(e)) throw new HclError(e.code, `${file}: ${e.message}`, { cause: e, ...(e.details === undefined ? {} : { details: { ...e.details } }) });
     throw e;
   }
-}
-
-/** Progress lines go to stderr, and only on a TTY (scripts see clean output). */
-export function progress(text: string): void {
-  if (process.stderr.isTTY) process.stderr.write(`${text}\n`);
 }

@@ -103,5 +103,10 @@ function* jsonValue(raw: unknown, indent: string): Generator<string> {
   yield first ? '{}' : `\n${indent}}`;
 }
 
+/** Progress lines go to stderr, and only on a TTY (scripts see clean output). */
+export function progress(text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`${text}\n`);
+}
+
 /** A command module. */
 export type Register = (program: Command) => void;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { action, printJson, writeChunks } from './run.ts';
-import { checkOutput, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, progress, readInput, refuseIgnored, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
+import { action, printJson, progress, writeChunks } from './run.ts';
+import { checkOutput, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, readInput, refuseIgnored, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
 import { storeOption, withStore, formatBytes, type StoreOptions } from './store.ts';
 import { MAX_STEPS } from '../workload.ts';
 
@@ -26,10 +26,9 @@ export function register(program: Command): void {
       const { bootReport, bootOutputs, renderBoot } = await import('../vmview.ts');
       const { boot } = await import('../pipeline.ts');
       const vm = boot(await configFrom(opts));
-      const files = bootOutputs(vm, opts);
-      const procfs = opts.procfsOut;
-      for (const [f, bytes] of files) if (procfs === undefined || !f.startsWith(procfs)) await writeOutput(f, bytes, force);
-      if (procfs !== undefined) await writeTree(procfs, files.filter(([f]) => f.startsWith(procfs)), force);
+      const { files, tree } = bootOutputs(vm, opts);
+      for (const [f, bytes] of files) await writeOutput(f, bytes, force);
+      if (opts.procfsOut !== undefined) await writeTree(opts.procfsOut, tree, force);
       if (opts.json === true) return printJson(bootReport(vm));
       await writeChunks(process.stdout, [renderBoot(vm, opts.show ?? 'topology')]);
     }));
