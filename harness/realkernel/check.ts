@@ -1,7 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HclError } from '../../lib/errors.ts';
 import type { ProcFs } from '../../lib/abi/index.ts';
 import { compareWithModel } from './compare.ts';
 import { diffFdt, type Difference } from './fdtdiff.ts';
@@ -67,11 +66,3 @@ export async function runCheck(input: CheckInput): Promise<CheckResult> {
   }
 }
 
-/** Reads a DTB file for `runCheck`; FILE_NOT_FOUND when it is not there. */
-export function readDtbFile(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new HclError('FILE_NOT_FOUND', `kernel check: cannot read DTB ${path}`, { cause: e });
-  }
-}

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { TOOL_VERSION } from '../version.ts';
 import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import { faultActive } from '../faults.ts';
@@ -18,8 +18,6 @@ import {
 import { readParts } from './read.ts';
 import type { StoreSeams, Sub, Sublevels, WriteOp } from './sublevels.ts';
 import type { GcReport, ImportResult, Manifest, ManifestBody, PartRef, PutResult, PutSnapshotInput, Snapshot, VerifyReport } from './types.ts';
-
-const { version: TOOL_VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export { STORE_FORMAT } from './format.ts';
 
