@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../../harness/commands/program.ts';
 import { readInput } from '../../harness/commands/io.ts';
 import { isHclError } from '../../lib/errors.ts';
+import { readArchive, writeArchive } from '../../lib/store/index.ts';
 import { hermeticEnv, runCli } from '../cli.ts';
 import { tempDir } from './helpers.ts';
 
@@ -180,6 +181,32 @@ test('point 9: HCLCKPT_MAX_INPUT sets the limit for the real binary; a malformed
   const bad = run('lots');
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /^hclckpt: error USAGE: HCLCKPT_MAX_INPUT "lots": expected an integer >= 1\n$/);
+});
+
+test('point 9: the store reads an archive only from a regular file, never through a symlink, and within its size bound', async () => {
+  // Library level (SnapshotStore.importSnapshot / readArchive), below the CLI's own input check:
+  // a file swapped after the CLI looked at it is still refused, and nothing hangs on a FIFO.
+  fifo(p('arch-fifo'));
+  symlinkSync('/dev/zero', p('arch-link'));
+  writeFileSync(p('arch-big'), '');
+  truncateSync(p('arch-big'), 2 * 1024 * 1024 + 16 * 1024 * 1024 + 1);
+  const cases: Array<[string, string, number?]> = [
+    [p('arch-fifo'), 'FILE_NOT_REGULAR'], ['/dev/zero', 'FILE_NOT_REGULAR'], [p('arch-link'), 'FILE_NOT_REGULAR'],
+    [dir, 'FILE_NOT_REGULAR'], [p('arch-big'), 'FILE_TOO_LARGE', 2 * 1024 * 1024],
+  ];
+  for (const [file, code, limit] of cases) {
+    const e = await readArchive(file, limit).then(() => null, (x: unknown) => x);
+    assert.ok(isHclError(e) && e.code === code, `${file}: ${String(e)}`);
+  }
+});
+
+test('point 4: writeArchive writes through a fresh exclusive temporary file and leaves no temporary behind', async () => {
+  const target = p('written.hclsnap');
+  await writeArchive(target, new Uint8Array([1, 2, 3]));
+  assert.equal([...readFileSync(target)], [1, 2, 3]);
+  assert.equal(readdirSync(dir).filter((n) => n.startsWith('written.hclsnap.tmp-')), []);
+  const e = await writeArchive(p('missing-dir/x.hclsnap'), new Uint8Array([1])).then(() => null, (x: unknown) => x);
+  assert.ok(isHclError(e) && e.code === 'FILE_IO', String(e));
 });
 
 test('point 11: the magic is checked on the first bytes before the rest is read (igvm, dtb, .hclsnap)', async () => {
