@@ -147,11 +147,13 @@ export function register(program: Command): void {
     .argument('<file>', 'an .hclsnap file')
     .option('--json', 'print the result as JSON')
     .action(action(async (file: string, opts: StoreOptions & { json?: boolean }) => {
-      // Refuse a non-file, an oversized file or a non-archive before the store reads it whole.
+      // Read and verify the whole archive before the store is opened, so a bad file creates and
+      // changes nothing (not even a new store directory).
       const { archiveMagic, readInput } = await import('./io.ts');
+      const { parseArchive, DEFAULT_MAX_SNAPSHOT_BYTES } = await import('../../lib/store/index.ts');
       const magic = await archiveMagic();
-      await readInput(file, { magic, header: magic.bytes.length });
-      const r = await withStore(opts, (s) => s.importSnapshot(file));
+      const archive = parseArchive(await readInput(file, { magic }), file, opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES);
+      const r = await withStore(opts, (s) => s.importSnapshot(archive));
       if (opts.json === true) return printJson(r);
       const what = r.imported ? `imported, ${formatBytes(r.newBytes)} new` : 'already in the store';
       process.stdout.write(`${r.id.slice(0, 12)} ${r.name}@${r.seq}: ${what}\n`);
