@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { TOOL_VERSION } from '../lib/version.ts';
 import { HclError } from '../lib/errors.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { NamedProperty } from './define.ts';
@@ -18,8 +18,6 @@ import { propMaxVps } from './vm.ts';
 
 export { shares } from './share.ts';
 export type { Share } from './share.ts';
-
-const { version: TOOL_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** What the store keeps about one run of one property. */
 export interface PropRunRecord {

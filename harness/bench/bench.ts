@@ -78,7 +78,7 @@ export interface BenchResult {
   scalingPair: [number, number] | null;
   /** Per seed: bytes a second snapshot after one workload step added ÷ full logical bytes. */
   incrementalRuns: number[];
-  cliStartMs: { hclckptVersion?: number; hclckptLs?: number; nodeE0: number } | null;
+  cliStartMs: { hclckptVersion: number; hclckptLs: number; nodeE0: number } | null;
   /** `restore-proves` runs per second with one and with two workers. */
   propRunsPerSecond: { one: number; two: number } | null;
   machine: MachineInfo;
@@ -269,7 +269,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const scalingPair: [number, number] | null = headlineVps % 8 === 0 && vps.includes(headlineVps / 8) ? [headlineVps, headlineVps / 8] : null;
     const incremental = await incrementalRuns(o, headlineVps, dir);
     const cliRuns = o.cliRuns > 0 ? await cliStartTimes(o.cliRuns, join(dir, 'cli-store')) : null;
-    const cliStartMs = cliRuns === null ? null : { hclckptLs: median(cliRuns.hclckptLs), nodeE0: median(cliRuns.nodeE0) };
+    const cliStartMs = cliRuns === null ? null : { hclckptVersion: median(cliRuns.hclckptVersion), hclckptLs: median(cliRuns.hclckptLs), nodeE0: median(cliRuns.nodeE0) };
     const propRunsPerSecond = o.propRuns > 0 ? await propThroughput(o.propRuns) : null;
     const measuredPart = { cases, bytes, headlineVps, scalingPair, incrementalRuns: incremental, cliStartMs, propRunsPerSecond };
     return {

@@ -7,6 +7,9 @@ import { RATIO_NAMES, RATIO_SPECS, computeRatios, type RatioInputs } from '../..
 import { scaledConfig, BENCH_VPS_PER_NODE } from '../../harness/bench/config.ts';
 import { benchSvg } from '../../harness/bench/plot.ts';
 import { renderBench } from '../../harness/bench/report.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 for (const vps of [1, 4, 64, 256, 512, 2048]) {
   test(`scaledConfig(${vps}) is a valid config with devices scaled along`, () => {
@@ -148,6 +151,17 @@ test('a tiny bench run: every stage interleaved at each VP count, both clocks, a
   const text = renderBench(r);
   for (const n of RATIO_NAMES) assert.ok(text.includes(n), n);
   assert.ok(text.includes('16 VPs') && text.includes('jsonCycle'), text);
+});
+
+test('cliStartTimes runs the real binary (found from this module) for --version, ls on a store with one snapshot, and node -e 0', async () => {
+  const { cliStartTimes } = await import('../../harness/bench/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-benchcli-'));
+  try {
+    const t = await cliStartTimes(1, join(dir, 'store'));
+    assert.equal([t.hclckptVersion.length, t.hclckptLs.length, t.nodeE0.length], [1, 1, 1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -54,7 +54,7 @@ test('a shard needs a seed and an index in 1..N', async () => {
   for (const bad of ['0/2', '3/2', '1', 'a/b', '1/0']) {
     const r = await runCli('prop', '--shard', bad, '--seed', '1', '--store', join(scratch(), 's'));
     assert.is(r.status, 2, bad);
-    assert.match(r.stderr, '--shard must be I/N with 1 <= I <= N');
+    assert.match(r.stderr, 'expected I/N with 1 <= I <= N');
   }
 });
 
