@@ -233,7 +233,11 @@ export function machineInfo(): MachineInfo {
   return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${release()}`, node: process.version };
 }
 
-/** `restore-proves` throughput with one worker (this thread) and with two (a warm pool), each after a warm-up round. */
+/**
+ * `restore-proves` throughput with one worker (this thread) and with two (a warm pool), each
+ * after a warm-up round of the same size: this thread is warm from the cases before, so the
+ * pool's workers get as many runs to warm up their own JIT and heap before they are measured.
+ */
 async function propThroughput(runs: number): Promise<{ one: number; two: number }> {
   const { runProperties } = await import('../../properties/runner.ts');
   const { WorkerPool } = await import('../../properties/pool.ts');
@@ -241,7 +245,7 @@ async function propThroughput(runs: number): Promise<{ one: number; two: number 
   try {
     const rate = async (workers: number): Promise<number> => {
       const o = { only: 'restore-proves', seed: 7, workers, maxVps: 64, pool };
-      await runProperties({ ...o, runs: Math.max(workers, Math.ceil(runs / 10)) });
+      await runProperties({ ...o, runs });
       const [r] = await runProperties({ ...o, runs });
       if (r === undefined || r.result !== 'passed') throw new HclError('PROPERTY_FAILED', `bench: restore-proves failed with ${workers} workers`);
       return r.runsPerSecond;
