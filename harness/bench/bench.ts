@@ -89,7 +89,7 @@ export interface BenchResult {
 export function benchOptions(quick: boolean, log: (line: string) => void = () => {}): BenchOptions {
   return {
     vps: quick ? [4, 64, 512] : [4, 64, 256, 512, 2048],
-    reps: quick ? 3 : 7,
+    reps: quick ? 3 : 15,
     warmup: 1,
     cliRuns: quick ? 3 : 7,
     propRuns: quick ? 20 : 100,
