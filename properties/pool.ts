@@ -60,7 +60,12 @@ export class WorkerPool {
     };
     w.on('error', fail);
     w.on('exit', (code) => {
-      if (!this.#closed) fail(new Error(`property worker exited with code ${code}`));
+      if (this.#closed) return;
+      fail(new Error(`property worker exited with code ${code}`));
+      // A dead worker takes no more shares; with none left, what still waits would wait forever.
+      this.#all.splice(this.#all.indexOf(w), 1);
+      if (this.#idle.includes(w)) this.#idle.splice(this.#idle.indexOf(w), 1);
+      if (this.#all.length === 0) for (const job of this.#queue.splice(0)) job.reject(new Error('every property worker has exited'));
     });
   }
 
@@ -76,6 +81,7 @@ export class WorkerPool {
   /** Runs one share of property `name` on the next free worker. */
   run(name: string, spec: ShareSpec, onRun: () => void): Promise<Share> {
     if (this.#closed) return Promise.reject(new Error('property worker pool is closed'));
+    if (this.#all.length === 0) return Promise.reject(new Error('every property worker has exited'));
     return new Promise((resolve, reject) => {
       this.#queue.push({ name, spec, onRun, resolve, reject });
       this.#next();

@@ -72,6 +72,32 @@ test('one warm pool serves every property of a run and outlives it when the call
   }
 });
 
+test('a worker that dies fails its share, and a pool with no worker left refuses more at once', async () => {
+  const pool = new WorkerPool(1);
+  try {
+    // An unknown property throws inside the worker's message handler: the worker exits.
+    const e = await pool.run('no-such-property', { numRuns: 1, seed: 1, maxVps: 8 }, () => undefined).then(() => null, (x: unknown) => x as Error);
+    assert.match(e?.message ?? '', "property 'no-such-property': no such property");
+    // Whether the worker's exit lands before this share (refused at once) or after it (the queued
+    // share is refused then), it never waits for a worker that is gone.
+    const again = await pool.run('codec-mutation', { numRuns: 1, seed: 1, maxVps: 8 }, () => undefined).then(() => null, (x: unknown) => x as Error);
+    assert.is(again?.message, 'every property worker has exited');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('prop --workers 2 from the built package: the pool loads the built chunk, not the TypeScript', async () => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const bin = new URL('../../bin/hclckpt.mjs', import.meta.url).pathname;
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS']; // no tsx loader in the child: only dist/ can run
+  const r = await promisify(execFile)(process.execPath, [bin, 'prop', '--only', 'codec-mutation', '--runs', '6', '--seed', '2', '--workers', '2', '--json', '--store', join(scratch(), 's')], { env });
+  const [record] = JSON.parse(r.stdout) as PropRunRecord[];
+  assert.equal([record?.result, record?.runs, record?.workers], ['passed', 6, 2]);
+});
+
 const rec = (over: Partial<PropRunRecord>): PropRunRecord => ({
   id: 'x', time: '2026-01-01T00:00:00.000Z', tool: '0.1.0', property: 'p', seed: 1, path: null, runs: 5, requestedRuns: 10, runSeed: 1,
   shard: null, runsPerSecond: 10, workers: 1, maxVps: 8, result: 'passed', counterexample: null, error: null, shrinks: 0, ms: 500, seam: null, ...over,
