@@ -13,7 +13,7 @@ import { AARCH64_REGISTERS, X86_REGISTERS } from './registers.ts';
  */
 
 /** Most VPs a partition has (openhcl_boot's limit, as the config's). */
-export const HV_MAX_VPS = 2048;
+const HV_MAX_VPS = 2048;
 
 /** Register names of `arch`, in layout order. */
 export function registerNames(arch: 'x86_64' | 'aarch64'): readonly string[] {
