@@ -124,7 +124,7 @@ test('a tiny bench run: every stage interleaved at each VP count, both clocks, a
       assert.is(found.length, 1, `${stage} at ${vps}`);
       const k = found[0] as BenchCase;
       assert.is(k.runs.length, 2, `${stage} at ${vps}`);
-      assert.ok(k.runs.every((s) => s.wallMs > 0 && s.cpuMs >= 0), `${stage} at ${vps}`);
+      assert.ok(k.runs.every((s) => Number.isFinite(s.wallMs) && s.wallMs >= 0 && Number.isFinite(s.cpuMs) && s.cpuMs >= 0), `${stage} at ${vps}`);
       assert.ok(k.cpu.min <= k.cpu.median && k.cpu.median <= k.cpu.max && k.wall.min <= k.wall.max, `${stage} at ${vps}`);
     }
     const b = r.bytes.find((x) => x.vps === vps)!;
