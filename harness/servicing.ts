@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { applyOverrides, type Override, topologyFromConfig, validateConfig, type VmConfig } from '../lib/config/index.ts';
 import { diffValues, changePath } from '../lib/diff/index.ts';
-import { HclError } from '../lib/errors.ts';
+import { HclError, isHclError } from '../lib/errors.ts';
 import { faultActive } from '../lib/faults.ts';
 import type { Plant } from '../lib/plant.ts';
-import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
+import { buildPackage, packageOptionsFor, platformFor } from '../lib/host/index.ts';
+import { hvByName, hvView, sameTypedHv, type HvState } from '../lib/hv/index.ts';
+import { readIgvm, selectPlatform } from '../lib/igvm/index.ts';
 import { compareTopology, cpusWithOutstandingIo } from '../lib/hcl/index.ts';
 import { currentGeneration, downgrade, type ServicingState } from '../lib/state/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
@@ -143,6 +145,7 @@ function writeGeneration(saved: SavedVm, generation: number): void {
   if (!Number.isInteger(generation) || generation < 1 || generation > newest) {
     throw new HclError('STATE_GENERATION', `save --generation ${generation}: this release writes generations 1..${newest}`);
   }
+  if (generation < 2) saved.hv = hvByName(saved.hv as HvState); // the hypervisor's file by name, as generation 1 wrote it
   for (const u of saved.state.units) {
     const meta = saved.unitMeta.get(u.name)!;
     if (meta.generation <= generation) continue;
@@ -192,12 +195,38 @@ const BOOT_DERIVED: Array<[string, RegExp, string]> = [
   ['vp', /^vps\[\d+\]\.role$/, 'where a VP runs is decided by this boot (sidecar split, outstanding I/O, OPENHCL_SIDECAR)'],
 ];
 
+/**
+ * Refuses a servicing IGVM that cannot run the snapshot's VM before anything boots: another
+ * architecture (openvmm loads IGVM per guest arch, openvmm_core/src/worker/vm_loaders/igvm.rs
+ * load_igvm) or no platform header for the VM's isolation (the same file's platform lookup).
+ */
+function refuseForeignIgvm(igvm: Uint8Array, config: VmConfig): void {
+  let file;
+  try {
+    file = readIgvm(igvm);
+  } catch (e) {
+    if (isHclError(e)) throw new HclError(e.code, `restore --igvm: ${e.message}`, { cause: e });
+    throw e;
+  }
+  const arch = file.revision.version === 2 && file.revision.arch === 'aarch64' ? 'aarch64' : 'x86_64';
+  if (arch !== config.arch) throw new HclError('IGVM_ARCH_MISMATCH', `restore --igvm: the IGVM is ${arch}, the snapshot's VM is ${config.arch}`);
+  try {
+    selectPlatform(file, platformFor(config.arch, config.isolation));
+  } catch (e) {
+    if (isHclError(e, 'IGVM_NO_PLATFORM_FOR_ISOLATION')) throw new HclError(e.code, `restore --igvm: the IGVM has no platform for the snapshot's ${config.isolation} isolation`, { cause: e });
+    throw e;
+  }
+}
+
 /** Restores snapshot `ref` from `store` with updated host parameters, then proves it. */
 export async function restoreSnapshot(store: SnapshotStore, ref: string, options: Partial<RestoreOptions> = {}): Promise<RestoreResult> {
   const snap = await store.getSnapshot(ref);
   const info = snapshotInfo(snap.manifest);
   const parts = decodeParts(snap);
-  const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
+  const sets = options.sets ?? [];
+  // No overrides: nothing to apply. The saved config is still validated — an imported archive's
+  // manifest is hash-checked, which proves it intact, not that its config is one a boot accepts.
+  const { config: overridden, applied } = sets.length === 0 ? { config: options.config ?? info.config, applied: [] } : applyOverrides(options.config ?? info.config, sets);
   const config = validateConfig(overridden);
   if (options.plant === 'restore-writes-early') await store.putSnapshot({ name: snap.manifest.name, parent: snap.manifest.id, info: snap.manifest.info, parts: [...snap.parts].map(([name, bytes]) => ({ name, bytes })) });
   if (faultActive('restore-fail')) {
@@ -206,14 +235,15 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = performance.now();
 
-  const vm = boot(config, {
-    igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.init.topology, plant: options.plant,
-  });
+  if (options.igvm !== undefined) refuseForeignIgvm(options.igvm, config);
+  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.init.topology, plant: options.plant });
   const registry = defaultRegistry();
-  // Older generations are upgraded on read; the unit then holds its current generation.
+  // Older generations are upgraded on read; the unit then holds its current generation. A unit
+  // already at it is validated once, by the servicing restore, not here as well.
   const units = parts.units.map((u) => {
-    const from = parts.unitMeta.get(u.name)?.generation ?? currentGeneration(registry.get(u.name)).generation;
-    return { name: u.name, state: registry.upgrade(u.name, u.state, from) };
+    const current = currentGeneration(registry.get(u.name)).generation;
+    const from = parts.unitMeta.get(u.name)?.generation ?? current;
+    return { name: u.name, state: from === current ? u.state : registry.upgrade(u.name, u.state, from) };
   });
   vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
   if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
@@ -248,7 +278,8 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
       out.push({ unit: u.name, path, from: c.from, to: c.to, ...(rule === undefined ? {} : { allowed: rule[2] }) });
     }
   }
-  for (const c of diffValues(hvBefore, hvAfter)) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
+  // The register files compare as bytes; only when they differ are they decoded, to name registers.
+  if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
   return out;
 }
 
