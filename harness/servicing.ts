@@ -4,7 +4,7 @@ import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError } from '../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
 import { cpusWithOutstandingIo } from '../lib/hcl/index.ts';
-import { currentGeneration, downgrade, type ServicingState } from '../lib/state/index.ts';
+import { currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import { boot, type Vm } from './pipeline.ts';
 import { PART, decodeParts, defaultRegistry, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
@@ -128,9 +128,9 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
 }
 
 /**
- * Rewrites the captured units as saved-state generation `generation`: a unit whose current
- * generation is newer goes through its downgraders (STATE_GENERATION when its state cannot be
- * expressed there); a unit that never had that generation stays at its newest one not above it.
+ * Rewrites the captured units as saved-state generation `generation`: each unit goes through its
+ * downgraders to the generation that release wrote, its newest one not above `generation`
+ * (STATE_GENERATION when its state cannot be expressed there); below 3 that is the name-keyed form.
  */
 function writeGeneration(saved: SavedVm, generation: number): void {
   const registry = defaultRegistry();
@@ -140,9 +140,10 @@ function writeGeneration(saved: SavedVm, generation: number): void {
   }
   for (const u of saved.state.units) {
     const meta = saved.unitMeta.get(u.name)!;
-    if (meta.generation <= generation) continue;
-    u.state = downgrade(u.name, u.state, generation, registry);
-    saved.unitMeta.set(u.name, { ...meta, generation });
+    const target = generationAtMost(registry.get(u.name), generation) ?? meta.generation;
+    if (target === meta.generation) continue;
+    u.state = downgrade(u.name, u.state, target, registry);
+    saved.unitMeta.set(u.name, { ...meta, generation: target });
   }
 }
 

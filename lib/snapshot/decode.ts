@@ -61,13 +61,16 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
     if (!p.name.startsWith(PART.unitPrefix) && p.name !== PART.hv && p.name !== PART.init) continue;
     const bytes = snap.parts.get(p.name);
     if (bytes === undefined) throw new HclError('STATE_DECODE', `${where}: part ${p.name} has no bytes`);
-    const value = decodeCanonical(bytes, `${where} part ${p.name}`);
+    const context = `${where} part ${p.name}`;
     if (p.name.startsWith(PART.unitPrefix)) {
       const name = p.name.slice(PART.unitPrefix.length);
       const pkg = typeof p.meta['package'] === 'string' ? p.meta['package'] : registry.get(name).package;
-      units[name] = { package: pkg, generation: positiveInt(p.meta['generation']) ?? fallbackGeneration, state: value };
-    } else if (p.name === PART.hv) out.hv = value;
-    else if (p.name === PART.init) out.init = value;
+      const generation = positiveInt(p.meta['generation']) ?? fallbackGeneration;
+      // A unit this release does not know keeps its raw form, so `show` still prints it; restore refuses it.
+      const state = registry.has(name) ? registry.decodeState(name, generation, bytes, context) : decodeCanonical(bytes, context);
+      units[name] = { package: pkg, generation, state };
+    } else if (p.name === PART.hv) out.hv = decodeCanonical(bytes, context);
+    else out.init = decodeCanonical(bytes, context);
   }
   return out;
 }
@@ -91,11 +94,16 @@ function need(s: Snapshot, name: string): Uint8Array {
 
 /**
  * Decodes a snapshot's parts for restore: the units, init and hv through the same decoder `show`
- * and `diff` use, plus the shim checkpoint and the IGVM. Schema validation happens on restore.
+ * and `diff` use, plus the shim checkpoint and the IGVM. A unit blob of another package or type is
+ * refused first (STATE_TYPE_MISMATCH); schema validation happens on restore.
  */
-export function decodeParts(s: Snapshot): DecodedParts {
-  const d = decodeSnapshot(s);
+export function decodeParts(s: Snapshot, registry: UnitRegistry = defaultRegistry()): DecodedParts {
   const where = `snapshot ${s.manifest.id.slice(0, 12)}`;
+  for (const p of s.manifest.parts) {
+    const name = p.name.slice(PART.unitPrefix.length);
+    if (p.name.startsWith(PART.unitPrefix) && registry.has(name)) registry.checkType(name, p.meta, `${where} part ${p.name}`);
+  }
+  const d = decodeSnapshot(s, registry);
   if (d.init === undefined || d.hv === undefined) throw new HclError('STATE_DECODE', `${where}: part ${d.init === undefined ? PART.init : PART.hv} is missing`);
   const entries = Object.entries(d.units);
   return {

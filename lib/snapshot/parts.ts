@@ -3,14 +3,16 @@ import type { Override } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 import { HV_DESCRIPTOR } from '../hv/index.ts';
 import { encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
-import { encodeCanonical, type ServicingState } from '../state/index.ts';
+import { encodeCanonical, typeUrl, type ServicingState, type UnitRegistry } from '../state/index.ts';
 import type { Manifest, PartInput } from '../store/index.ts';
+import { defaultRegistry } from './registry.ts';
 
 /**
  * How a saved VM is laid out as snapshot parts. Each part is one content-addressed blob, so a
  * unit that did not change between two snapshots is stored once:
  * - `init`: the ServicingState's initState (canonical msgpack)
- * - `unit/<name>`: one state unit's saved value (meta: package, generation)
+ * - `unit/<name>`: one state unit's saved value in its generation's wire form, field-numbered from
+ *   generation 3 (meta: package, generation, type URL)
  * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl
  * - `persisted`: the shim persisted-state payload (the topology checkpoint behind OHCLPHDR)
  * - `igvm`: the IGVM package the VM ran, so a restore can reload it
@@ -41,13 +43,15 @@ export function encodeParts(
   hv: unknown,
   persisted: PersistedPayload,
   igvm: Uint8Array,
+  registry: UnitRegistry = defaultRegistry(),
 ): PartInput[] {
   return [
     { name: PART.init, bytes: encodeCanonical(state.initState) },
     ...state.units.map((u) => {
       const meta = unitMeta.get(u.name);
       if (meta === undefined) throw new TypeError(`unit ${u.name} has no metadata`);
-      return { name: PART.unitPrefix + u.name, bytes: encodeCanonical(u.state), meta: { ...meta } };
+      const bytes = registry.encodeState(u.name, meta.generation, u.state);
+      return { name: PART.unitPrefix + u.name, bytes, meta: { ...meta, type: typeUrl(registry.get(u.name)) } };
     }),
     { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: 1 } },
     { name: PART.persisted, bytes: encodePersistedPayload(persisted) },

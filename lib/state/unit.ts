@@ -11,10 +11,15 @@ import { HclError } from '../errors.ts';
 
 /** One generation of a unit's saved-state schema; `upgrade` turns the previous generation's value into this one. */
 export interface UnitGeneration {
-  /** 1, 2, … in order; the last entry of a descriptor is the current generation. */
+  /**
+   * Release generation that introduced this shape, strictly increasing within a descriptor (a
+   * unit that did not change in a release has no entry for it); the last entry is the current one.
+   */
   readonly generation: number;
   /** TypeBox schema of the saved value in this generation. */
   readonly schema: TSchema;
+  /** How the bytes name fields: by property name (generations 1–2) or by field number (lib/state/fields.ts). */
+  readonly wire?: 'names' | 'fields';
   /** Converts a value of generation `generation - 1` (already validated) into this generation. */
   readonly upgrade?: (previous: unknown) => unknown;
   /**
@@ -39,6 +44,11 @@ export interface UnitDescriptor {
   readonly name: string;
   /** Stable package name, part of the data; never changes (e.g. "openvmm.nvme"). */
   readonly package: string;
+  /**
+   * Message name of the saved-state type; with the package it is the type URL, as `SavedStateBlob`'s
+   * protobuf Any carries. Every openvmm_hcl unit has one; the hypervisor's state part does not.
+   */
+  readonly message?: string;
   /** Where the unit saves in OpenHCL's order (`SAVE_RANK`). */
   readonly saveRank: SaveRank;
   /** Every generation, oldest first. */
@@ -64,6 +74,22 @@ export interface StateUnit<S = unknown> {
   stop?(): void;
   /** Resumes a stopped unit (after a failed save, or after restore). */
   start?(): void;
+}
+
+/** The generation that switched every unit to field-numbered bytes. */
+export const FIELDS_GENERATION = 3;
+
+/**
+ * A unit's generation 3: the shape of its previous generation, now with field numbers in
+ * `schema`; name-keyed state of the previous generation reads unchanged (and writes back unchanged).
+ */
+export function fieldsGeneration(schema: TSchema): UnitGeneration {
+  return { generation: FIELDS_GENERATION, schema, wire: 'fields', upgrade: (v) => v, downgrade: (v) => v };
+}
+
+/** `package.message`: the saved-state type a unit's blob claims to be. */
+export function typeUrl(d: Pick<UnitDescriptor, 'package' | 'message'>): string {
+  return d.message === undefined ? d.package : `${d.package}.${d.message}`;
 }
 
 /** The current (last) generation of a descriptor. */

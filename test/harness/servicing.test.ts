@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { presetConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
+import { decodeCanonical } from '../../lib/state/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
@@ -156,18 +157,34 @@ test('save --generation 1 writes the older schemas and restores with proof (upgr
   assert.equal(r.vm.units.serial.save(), vm.units.serial.save());
 }));
 
+test('save --generation 2 writes what the generation-2 release read: nvme and serial at 2, the rest at 1, all name-keyed', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 13, steps: 300 });
+  const saved = await saveVm(vm, store, { generation: 2 });
+  assert.equal(Object.fromEntries(saved.units.map((u) => [u.name, u.generation])), {
+    'rtc.cmos': 1, 'serial.16550': 2, nvme: 2, vp: 1, synic: 1, 'vmbus.server.channels': 1,
+  });
+  const snap = await store.getSnapshot(saved.id);
+  for (const u of saved.units) {
+    // Name-keyed canonical msgpack, exactly what generations 1 and 2 wrote: property names as keys.
+    const raw = decodeCanonical(snap.parts.get(`unit/${u.name}`)!, u.name) as Record<string, unknown>;
+    assert.ok(Object.keys(raw).every((k) => /^[a-z]/i.test(k)), `${u.name}: ${Object.keys(raw).join(',')}`);
+  }
+  const r = await restoreSnapshot(store, saved.id);
+  assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
+}));
+
 test('save --generation 1 is refused when the state needs generation 2, leaving store and VM as they were', () => withStore(async (store) => {
   const vm = bootWithWorkload(presetConfig('small'), { seed: 12, steps: 0 });
   vm.units.nvme.enable(0, 0x1000n, 0x2000n);
   const qid = vm.units.nvme.createIoQueue(0, 1);
   vm.units.nvme.setInterruptCoalescing(0, qid, { time: 5, threshold: 3 });
-  for (const g of [1, 0, 3]) {
+  for (const g of [1, 0, 4]) {
     try {
       await saveVm(vm, store, { generation: g });
       assert.unreachable();
     } catch (e) {
       assert.ok(isHclError(e, 'STATE_GENERATION'), String(e));
-      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.2/);
+      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.3/);
     }
     assert.not.ok(vm.servicing.paused);
   }
