@@ -141,12 +141,18 @@ export class ServicingController {
     const state = value as ServicingState;
     const byName = new Map<string, unknown>();
     const known = new Set(this.#units.map((u) => u.name));
+    // As vmm_core/state_unit/src/lib.rs `StateUnits::restore`: every name is matched first, each
+    // unknown or repeated one is an error ("unknown unit name", "duplicate unit name"), and no
+    // unit restores unless all match. The first is thrown; all are in `details.problems`.
+    const problems: Array<{ code: 'STATE_UNKNOWN_UNIT' | 'STATE_DUPLICATE_UNIT'; message: string }> = [];
     state.units.forEach((e, i) => {
-      if (byName.has(e.name)) throw new HclError('STATE_DUPLICATE_UNIT', `servicing state: units[${i}]: unit ${e.name} appears more than once`);
-      if (!known.has(e.name)) throw new HclError('STATE_UNKNOWN_UNIT', `servicing state: units[${i}]: unknown unit ${e.name} (known: ${[...known].sort().join(', ')})`);
-      this.registry.validateUnitState(e.name, e.state);
-      byName.set(e.name, e.state);
+      if (byName.has(e.name)) problems.push({ code: 'STATE_DUPLICATE_UNIT', message: `servicing state: units[${i}]: ${e.name}: duplicate unit name` });
+      else if (!known.has(e.name)) problems.push({ code: 'STATE_UNKNOWN_UNIT', message: `servicing state: units[${i}]: ${e.name}: unknown unit name (known: ${[...known].sort().join(', ')})` });
+      else byName.set(e.name, e.state);
     });
+    const first = problems[0];
+    if (first !== undefined) throw new HclError(first.code, first.message, { details: { problems } });
+    for (const [name, s] of byName) this.registry.validateUnitState(name, s);
     const report: RestoreReport = { restored: [], defaulted: [] };
     for (const u of this.#units) {
       if (byName.has(u.name)) {

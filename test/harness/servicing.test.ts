@@ -173,6 +173,33 @@ test('save --generation 2 writes what the generation-2 release read: nvme and se
   assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
 }));
 
+// vm/vmcore/src/save_restore.rs: a unit's state is a `SavedStateBlob` (a protobuf Any, type URL
+// and bytes), and `SavedStateBlob::parse::<T>` fails for an Any of another type. hclckpt records
+// package.message as each unit part's `type` and restore checks it before decoding.
+test('restore refuses a unit blob recorded as another type or package (STATE_TYPE_MISMATCH), and writes nothing', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 14, steps: 50 });
+  const saved = await saveVm(vm, store);
+  const snap = await store.getSnapshot(saved.id);
+  const parts = (change: (name: string, meta: Record<string, unknown>) => Record<string, unknown>) => snap.manifest.parts.map((p) => ({ name: p.name, bytes: snap.parts.get(p.name)!, meta: change(p.name, { ...p.meta }) }));
+  assert.equal(snap.manifest.parts.find((p) => p.name === 'unit/rtc.cmos')?.meta['type'], 'openvmm.rtc.cmos.SavedState');
+  const cases: Array<[string, (n: string, m: Record<string, unknown>) => Record<string, unknown>, string]> = [
+    ['type', (n, m) => (n === 'unit/rtc.cmos' ? { ...m, type: 'openvmm.vp.SavedState' } : m), 'unit rtc.cmos: saved state type "openvmm.vp.SavedState", expected "openvmm.rtc.cmos.SavedState"'],
+    ['package', (n, m) => (n === 'unit/vp' ? { ...m, package: 'openvmm.synic' } : m), 'unit vp: saved state package "openvmm.synic", expected "openvmm.vp"'],
+  ];
+  for (const [what, change, msg] of cases) {
+    const bad = await store.putSnapshot({ name: `bad-${what}`, info: snap.manifest.info, parts: parts(change) });
+    const before = await store.list();
+    try {
+      await restoreSnapshot(store, bad.id);
+      assert.unreachable(`${what} accepted`);
+    } catch (e) {
+      assert.ok(isHclError(e, 'STATE_TYPE_MISMATCH'), String(e));
+      assert.ok((e as Error).message.includes(msg), (e as Error).message);
+    }
+    assert.equal(await store.list(), before);
+  }
+}));
+
 test('save --generation 1 is refused when the state needs generation 2, leaving store and VM as they were', () => withStore(async (store) => {
   const vm = bootWithWorkload(presetConfig('small'), { seed: 12, steps: 0 });
   vm.units.nvme.enable(0, 0x1000n, 0x2000n);

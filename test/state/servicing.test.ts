@@ -129,8 +129,10 @@ test('an absent unit gets its default state', () => {
 });
 
 const bad: Array<[string, (s: ServicingState) => unknown, Parameters<typeof throwsHcl>[1], string]> = [
-  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[6]: unknown unit floppy'],
-  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units[2]] }), 'STATE_DUPLICATE_UNIT', 'units[6]: unit nvme appears more than once'],
+  // vmm_core/state_unit/src/lib.rs `StateUnits::restore`: RestoreUnitError::Unknown / ::Duplicate, checked before any unit restores.
+  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[6]: floppy: unknown unit name'],
+  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units[2]] }), 'STATE_DUPLICATE_UNIT', 'units[6]: nvme: duplicate unit name'],
+  ['a bad entry after an unknown name', (s) => ({ ...s, units: [{ name: 'floppy', state: {} }, ...s.units.map((x) => (x.name === 'vp' ? { ...x, state: {} } : x))] }), 'STATE_UNKNOWN_UNIT', 'units[0]: floppy: unknown unit name'],
   ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus.server.channels' ? { ...x, state: { channels: [{}] } } : x)) }), 'STATE_SCHEMA', 'vmbus.server.channels: channels[0].'],
   ['bad init state', (s) => ({ ...s, initState: { ...s.initState, correlationId: 'x' } }), 'STATE_SCHEMA', 'servicing state: initState.correlationId'],
   ['units not an array', (s) => ({ ...s, units: {} }), 'STATE_SCHEMA', 'servicing state: units: expected array'],
@@ -144,5 +146,17 @@ for (const [what, mutate, code, msg] of bad) {
     assert.equal(encodeCanonical(dst.all.map((x) => x.save())), before);
   });
 }
+
+test('restore names every unknown and duplicate unit, not just the first', () => {
+  const saved = new ServicingController(busy().all, registry, fakeClock()).save(req, init());
+  const units = [...saved.units, { name: 'floppy', state: {} }, saved.units[0]!, { name: 'tpm', state: {} }];
+  try {
+    new ServicingController(busy(3).all, registry, fakeClock()).restore({ ...saved, units });
+    assert.unreachable('accepted');
+  } catch (e) {
+    const problems = (e as { details?: { problems?: Array<{ code: string }> } }).details?.problems ?? [];
+    assert.equal(problems.map((p) => p.code), ['STATE_UNKNOWN_UNIT', 'STATE_DUPLICATE_UNIT', 'STATE_UNKNOWN_UNIT']);
+  }
+});
 
 test.run();

@@ -124,8 +124,9 @@ export class SynicUnit extends UnitBase<SynicState> {
     s.messagePending = false;
   }
 
-  protected override checkRestore(s: SynicState): void {
-    this.checkVpCount(s.vps.length, 'vps');
+  // Entries are per VP in index order (the position is the VP index), as the partition unit's per-VP blobs.
+  protected override rehydrate(s: SynicState): SynicState {
+    return { vps: this.restoreVps(s.vps, (_e, i) => i, this.defaultState().vps) };
   }
 
   #vp(vp: number, where: string): SynicVp {

@@ -143,11 +143,8 @@ export class VpUnit extends UnitBase<VpState> {
     for (const e of this.state.vps) if (e.runState === 'stopped') e.runState = 'running';
   }
 
-  protected override checkRestore(s: VpState): void {
-    this.checkVpCount(s.vps.length, 'vps');
-    s.vps.forEach((e, i) => {
-      if (e.index !== i) throw this.invalid(`restore: vps[${i}].index is ${e.index}`);
-    });
+  protected override rehydrate(s: VpState): VpState {
+    return { vps: this.restoreVps(s.vps, (e) => e.index, this.defaultState().vps) };
   }
 
   #vp(vp: number, where: string): VpEntry {
