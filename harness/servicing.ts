@@ -67,10 +67,8 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
   try {
     const state = vm.servicing.save(
       { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(opts.timeoutMs * 1e6)), isolated: vm.config.isolation === 'snp' || vm.config.isolation === 'tdx' },
-      {
-        firmwareType: 'none', topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion,
-        emuplat: { rtcLocalClock: { offsetNs: 0n } },
-      },
+      // The model boots no firmware, keeps no guest RTC offset, has no networking and no shutdown relay.
+      { firmwareType: 'none', emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: 0n }, netvspState: [] }, overlayShutdownDevice: false },
     );
     const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
     return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
@@ -107,6 +105,7 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
   }
   const info: SnapshotInfo = {
     config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion,
+    observed: { topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion },
     generation: Math.max(...[...saved.unitMeta.values()].map((m) => m.generation)),
     topology: { arch: vm.config.arch, vps: vm.discovered.topology.vps.length, nodes: vm.discovered.topology.nodes.length },
     cmdline: vm.discovered.cmdline, workload: o.workload, correlationId: o.correlationId,
@@ -197,7 +196,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = performance.now();
 
-  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.init.topology });
+  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.observed.topology });
   const registry = defaultRegistry();
   // Older generations are upgraded on read; the unit then holds its current generation.
   const units = parts.units.map((u) => {
@@ -213,7 +212,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   }
   vm.units.vp.applyBootRoles(new Set(vm.kernel.online()));
 
-  const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
+  const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId ?? info.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
   return {
@@ -247,7 +246,7 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
 function packageFor(config: VmConfig, info: SnapshotInfo, parts: ReturnType<typeof decodeParts>): Uint8Array {
   const was = info.config.cmdline;
   if (config.cmdline.static === was.static && config.cmdline.policy === was.policy) return parts.igvm;
-  return buildPackage(packageOptionsFor(config, parts.init.usermodeVersion));
+  return buildPackage(packageOptionsFor(config, parts.observed.usermodeVersion));
 }
 
 /** Boots a config and runs a workload on it: the state a save starts from. */

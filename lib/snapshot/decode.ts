@@ -1,14 +1,18 @@
 import { HclError } from '../errors.ts';
 import { decodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
 import { defaultRegistry } from './registry.ts';
-import { decodeCanonical, type InitState, type ServicingState, type UnitRegistry } from '../state/index.ts';
+import {
+  FIELDS_GENERATION, InitStateSchema, LegacyInitStateSchema, ObservedSchema, checkSchema, decodeCanonical, decodeFields, upgradeLegacyInit,
+  type InitState, type Observed, type ServicingState, type UnitRegistry,
+} from '../state/index.ts';
 import type { Snapshot } from '../store/index.ts';
 import { PART } from './parts.ts';
 
 /**
  * Decodes a snapshot's parts (from the store or an `.hclsnap` archive), in the layout
  * lib/snapshot/parts.ts writes. A unit part's `generation` and `package` come from its meta, else
- * the manifest's `info.generation` and the registry's package.
+ * the manifest's `info.generation` and the registry's package. The init state of generations 1–2
+ * (name-keyed, with topology, options and usermode version inside) is upgraded on read.
  */
 
 /** One unit of a decoded snapshot: its package, the generation its state was written in, and the state. */
@@ -35,7 +39,10 @@ export interface DecodedSnapshot {
   manifest: DecodedManifest;
   units: Record<string, DecodedUnit>;
   hv?: unknown;
+  /** The init state in today's shape (older generations upgraded). */
   init?: unknown;
+  /** What hclckpt observed at save: the manifest's `info.observed`, or the old init state's fields. */
+  observed?: unknown;
 }
 
 
@@ -70,7 +77,14 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
       const state = registry.has(name) ? registry.decodeState(name, generation, bytes, context) : decodeCanonical(bytes, context);
       units[name] = { package: pkg, generation, state };
     } else if (p.name === PART.hv) out.hv = decodeCanonical(bytes, context);
-    else out.init = decodeCanonical(bytes, context);
+    else if ((positiveInt(p.meta['generation']) ?? fallbackGeneration) >= FIELDS_GENERATION) {
+      out.init = decodeFields(InitStateSchema, bytes, context);
+      out.observed = m.info?.['observed'];
+    } else {
+      const old = decodeCanonical(bytes, context);
+      checkSchema(`${where} init state`, LegacyInitStateSchema, old);
+      ({ init: out.init, observed: out.observed } = upgradeLegacyInit(old));
+    }
   }
   return out;
 }
@@ -78,6 +92,8 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
 /** A snapshot's parts, decoded. */
 export interface DecodedParts {
   init: InitState;
+  /** Topology, options and usermode version the saving hclckpt observed. */
+  observed: Observed;
   units: ServicingState['units'];
   /** Package and generation of each unit entry, by name. */
   unitMeta: Map<string, { package: string; generation: number }>;
@@ -105,9 +121,11 @@ export function decodeParts(s: Snapshot, registry: UnitRegistry = defaultRegistr
   }
   const d = decodeSnapshot(s, registry);
   if (d.init === undefined || d.hv === undefined) throw new HclError('STATE_DECODE', `${where}: part ${d.init === undefined ? PART.init : PART.hv} is missing`);
+  checkSchema(`${where} observed`, ObservedSchema, d.observed);
   const entries = Object.entries(d.units);
   return {
     init: d.init as InitState,
+    observed: d.observed as Observed,
     units: entries.map(([name, u]) => ({ name, state: u.state })),
     unitMeta: new Map(entries.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
     hv: d.hv,

@@ -3,14 +3,16 @@ import type { Override } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 import { HV_DESCRIPTOR } from '../hv/index.ts';
 import { encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
-import { encodeCanonical, typeUrl, type ServicingState, type UnitRegistry } from '../state/index.ts';
+import {
+  FIELDS_GENERATION, INIT_TYPE, InitStateSchema, encodeCanonical, encodeFields, typeUrl, type Observed, type ServicingState, type UnitRegistry,
+} from '../state/index.ts';
 import type { Manifest, PartInput } from '../store/index.ts';
 import { defaultRegistry } from './registry.ts';
 
 /**
  * How a saved VM is laid out as snapshot parts. Each part is one content-addressed blob, so a
  * unit that did not change between two snapshots is stored once:
- * - `init`: the ServicingState's initState (canonical msgpack)
+ * - `init`: the ServicingState's initState, field-numbered (meta: generation, type URL)
  * - `unit/<name>`: one state unit's saved value in its generation's wire form, field-numbered from
  *   generation 3 (meta: package, generation, type URL)
  * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl
@@ -27,6 +29,8 @@ export interface SnapshotInfo {
   overrides: Override[];
   igvmDigest: string;
   usermodeVersion: string;
+  /** What hclckpt observed at save: discovered topology, usermode options, usermode version (absent before generation 3, whose init state held them). */
+  observed?: Observed;
   /** Highest unit schema generation in the snapshot. */
   generation: number;
   topology: { arch: string; vps: number; nodes: number };
@@ -46,7 +50,7 @@ export function encodeParts(
   registry: UnitRegistry = defaultRegistry(),
 ): PartInput[] {
   return [
-    { name: PART.init, bytes: encodeCanonical(state.initState) },
+    { name: PART.init, bytes: encodeFields(InitStateSchema, state.initState), meta: { generation: FIELDS_GENERATION, type: INIT_TYPE } },
     ...state.units.map((u) => {
       const meta = unitMeta.get(u.name);
       if (meta === undefined) throw new TypeError(`unit ${u.name} has no metadata`);

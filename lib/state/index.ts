@@ -4,7 +4,7 @@
 
 // units and schemas
 export {
-  SAVE_RANK, U64_MAX, FIELDS_GENERATION, currentGeneration, fieldsGeneration, typeUrl, uint, u64, bytes, fieldPath, checkSchema,
+  SAVE_RANK, U64_MAX, FIELDS_GENERATION, currentGeneration, fieldsGeneration, typeUrl, uint, u64, i64, bytes, fieldPath, checkSchema,
 } from './unit.ts';
 export { field, nameKeyed, encodeFields, decodeFields } from './fields.ts';
 export type { SaveRank, UnitGeneration, UnitDescriptor, StateUnit } from './unit.ts';
@@ -21,7 +21,9 @@ export { copyState } from './copy.ts';
 export { cleanState, cleanCopy } from './clean.ts';
 
 // servicing
+export { ServicingController, saveOrder, systemClock, ServicingStateSchema } from './servicing.ts';
+export type { ServicingState, Clock, SaveRequest, InitInput, RestoreReport } from './servicing.ts';
 export {
-  ServicingController, saveOrder, systemClock, TopologySchema, InitStateSchema, ServicingStateSchema,
-} from './servicing.ts';
-export type { InitState, ServicingState, Clock, SaveRequest, InitInput, RestoreReport } from './servicing.ts';
+  INIT_TYPE, InitStateSchema, EmuplatSchema, TopologySchema, ObservedSchema, LegacyInitStateSchema, upgradeLegacyInit,
+} from './init-state.ts';
+export type { InitState, Observed } from './init-state.ts';

@@ -114,6 +114,11 @@ export function u64(description?: string): ReturnType<typeof Type.BigInt> {
   return Type.BigInt({ minimum: 0n, maximum: U64_MAX, ...desc(description) });
 }
 
+/** An i64 field: a signed bigint (OpenVMM writes it as a zigzag sint64). */
+export function i64(description?: string): ReturnType<typeof Type.BigInt> {
+  return Type.BigInt({ minimum: -(1n << 63n), maximum: (1n << 63n) - 1n, ...desc(description) });
+}
+
 /** A byte buffer field, optionally bounded in length. */
 export function bytes(maxByteLength?: number, description?: string): ReturnType<typeof Type.Uint8Array> {
   return Type.Uint8Array({ ...(maxByteLength === undefined ? {} : { maxByteLength }), ...desc(description) });

@@ -13,10 +13,8 @@ const ID = '6b1e1f3c-2a4d-4e5f-8a9b-0c1d2e3f4a5b';
 const registry = defaultRegistry();
 const init = (): InitInput => ({
   firmwareType: 'uefi',
-  topology: testContext().topology,
-  options: { OPENHCL_SIDECAR: 'on' },
-  usermodeVersion: '1.0.0',
-  emuplat: { rtcLocalClock: { offsetNs: -5n } },
+  emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: -5n }, netvspState: [] },
+  overlayShutdownDevice: false,
 });
 /** A clock that moves only when told: tests never read wall time. */
 const fakeClock = (start = 1_000_000n) => {
