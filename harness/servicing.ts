@@ -57,7 +57,14 @@ function persistedOf(vm: Vm) {
   return { ...vm.shim.persisted, cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) };
 }
 
-/** Pauses the paravisor and captures its whole saved state (OpenHCL's save order). */
+/**
+ * Pauses the paravisor and captures its whole saved state in OpenHCL's order (underhill_core
+ * dispatch/mod.rs `handle_servicing_inner` and `LoadedVm::save`): stop the state units; emuplat
+ * (init state); DMA manager (not modelled); NVMe manager (the nvme unit); the state units; MANA,
+ * VMGS and VMBus client (not modelled); `fix_pre_save` (nothing to fix without a vmbus_relay
+ * unit); the persisted info for the next shim; flush logs (none). The hypervisor saves the VP
+ * registers itself.
+ */
 export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correlationId'>): SavedVm {
   if (process.env['HCLCKPT_FAULT'] === 'save-fail') {
     throw new HclError('FAULT_INJECTED', 'servicing save: failed by HCLCKPT_FAULT=save-fail (OPENHCL_TEST_CONFIG=SERVICING_SAVE_FAIL)');

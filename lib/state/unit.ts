@@ -31,10 +31,13 @@ export interface UnitGeneration {
 }
 
 /**
- * Save ranks in OpenHCL's order: the emulated platform first, then NVMe, the rest, VMBus last.
- * A save goes by rank, ties in the order the units were given.
+ * Save ranks in OpenHCL's order (underhill_core dispatch/mod.rs `LoadedVm::save`): after the
+ * emulated-platform glue (which goes into the init state) come the DMA and NVMe managers, then
+ * every state unit at once (`save_units`), then MANA, VMGS and the VMBus client. The model's
+ * `nvme` unit stands in for the NVMe manager; every other unit is a state unit (`other`). A save
+ * goes by rank, ties in the order the units were given.
  */
-export const SAVE_RANK = { platform: 0, nvme: 1, other: 2, vmbus: 3 } as const;
+export const SAVE_RANK = { nvme: 0, other: 1 } as const;
 /** One of the save ranks. */
 export type SaveRank = (typeof SAVE_RANK)[keyof typeof SAVE_RANK];
 

@@ -20,7 +20,7 @@ for (const [ptr, want] of paths) test(`fieldPath ${JSON.stringify(ptr)} → ${wa
 const evolving: UnitDescriptor = {
   name: 'demo',
   package: 'openvmm.demo',
-  saveRank: 2,
+  saveRank: 1,
   generations: [
     { generation: 1, schema: Type.Object({ count: u64() }) },
     {

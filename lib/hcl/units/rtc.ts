@@ -42,7 +42,7 @@ export const RTC_UNIT: UnitDescriptor = {
   name: 'rtc.cmos',
   package: 'openvmm.rtc.cmos',
   message: 'SavedState',
-  saveRank: SAVE_RANK.platform,
+  saveRank: SAVE_RANK.other,
   generations: [{ generation: 1, schema: nameKeyed(RtcStateSchema) }, fieldsGeneration(RtcStateSchema)],
 };
 

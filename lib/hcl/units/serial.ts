@@ -96,7 +96,7 @@ export const SERIAL_UNIT: UnitDescriptor = {
   name: 'serial.16550',
   package: 'openvmm.serial.16550',
   message: 'SavedState',
-  saveRank: SAVE_RANK.platform,
+  saveRank: SAVE_RANK.other,
   generations: [
     { generation: 1, schema: nameKeyed(SerialStateSchemaV1) },
     { generation: 2, schema: nameKeyed(SerialStateSchema), upgrade: upgradeSerialV1, downgrade: downgradeSerialV2 },

@@ -50,7 +50,7 @@ export const VMBUS_UNIT: UnitDescriptor = {
   name: 'vmbus.server.channels',
   package: 'openvmm.vmbus.server.channels',
   message: 'SavedState',
-  saveRank: SAVE_RANK.vmbus,
+  saveRank: SAVE_RANK.other,
   generations: [{ generation: 1, schema: nameKeyed(VmbusStateSchema) }, fieldsGeneration(VmbusStateSchema)],
 };
 
