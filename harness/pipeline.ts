@@ -2,6 +2,7 @@ import type { VmConfig, Topology } from '../lib/config/index.ts';
 import { sha256Hex } from '../lib/bytes/index.ts';
 import { HclError } from '../lib/errors.ts';
 import { checkTopology, compareTopology, discover, type Discovered, createUnits, type HclUnits } from '../lib/hcl/index.ts';
+import type { Plant } from '../lib/plant.ts';
 import { buildPackage, hostParamsFor, loadIgvm, packageOptionsFor, type LoadedIgvm } from '../lib/host/index.ts';
 import { HvPartition, registerByCode } from '../lib/hv/index.ts';
 import { bootKernel, type Kernel } from '../lib/kernel/index.ts';
@@ -39,6 +40,8 @@ export interface BootOptions {
   persisted: PersistedPayload;
   /** Topology that openvmm_hcl must find (the saved initState's); a difference is TOPOLOGY_MISMATCH. */
   expectTopology: Topology;
+  /** A defect a test plants along the boot and every later save (lib/plant.ts); never set by the CLI. */
+  plant: Plant | undefined;
 }
 
 /** A booted VM: every stage's output and the running paravisor. */
@@ -59,6 +62,8 @@ export interface Vm {
   /** The sidecar kernel's per-CPU dispatch, or undefined when sidecar is not running. */
   sidecar: SidecarDispatcher | undefined;
   stages: StageRecord[];
+  /** The defect a test planted at boot, carried to this VM's saves; undefined in production. */
+  plant: Plant | undefined;
 }
 
 function timed<T>(stages: StageRecord[], name: StageRecord['name'], bytesIn: number, run: () => T, bytesOut: (t: T) => number): T {
@@ -96,7 +101,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     return l;
   }, (l) => l.memory.pageCount * 4096);
 
-  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch, enterSidecar }), (s) => s.dtb.length + s.cmdline.length);
+  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch, enterSidecar, hypervisorIsolation: config.isolation === 'vbs' ? 'vbs' : 'none', plant: options.plant }), (s) => s.dtb.length + s.cmdline.length);
 
   const kernel = timed(stages, 'kernel', shim.dtb.length + shim.cmdline.length, () => bootKernel(loaded.memory, shim.handoffGpa, { arch: config.arch }), (k) => k.fdt.root.children.length);
 
@@ -106,12 +111,12 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     if (options.expectTopology !== undefined) {
       const diffs = compareTopology(options.expectTopology, discovered.topology);
       if (diffs.length > 0) {
-        throw new HclError('TOPOLOGY_MISMATCH', `openvmm_hcl restore: discovered topology differs from the saved one: ${diffs.join('; ')}`, { details: { differences: diffs } });
+        throw new HclError('TOPOLOGY_MISMATCH', `openvmm_hcl restore: discovered topology differs from the saved one: ${diffs.join('; ')}`, { context: { differences: diffs } });
       }
     }
     // The devices reach openvmm_hcl from the host as VTL2 settings (GET in OpenHCL): bytes, not objects.
     const devices = JSON.parse(JSON.stringify(config.devices)) as VmConfig['devices'];
-    const units = createUnits({ topology: discovered.topology, devices });
+    const units = createUnits({ topology: discovered.topology, devices, plant: options.plant });
     const linux = new Set(kernel.online());
     for (const v of discovered.topology.vps) if (!linux.has(v.index)) units.vp.assignSidecar(v.index);
     const hv = new HvPartition(discovered.topology);
@@ -120,7 +125,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
 
   const sidecar = shim.sidecar === undefined ? undefined : new SidecarDispatcher(loaded.memory, shim.sidecar.params, shim.sidecar.output, hvBackend(hcl.hv));
   return {
-    config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, sidecar, stages, ...hcl,
+    config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, sidecar, stages, plant: options.plant, ...hcl,
   };
 }
 

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { applyOverrides, type Override, validateConfig, type VmConfig } from '../lib/config/index.ts';
+import { applyOverrides, type Override, topologyFromConfig, validateConfig, type VmConfig } from '../lib/config/index.ts';
 import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError } from '../lib/errors.ts';
+import { faultActive } from '../lib/faults.ts';
+import type { Plant } from '../lib/plant.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
-import { cpusWithOutstandingIo } from '../lib/hcl/index.ts';
+import { compareTopology, cpusWithOutstandingIo } from '../lib/hcl/index.ts';
 import { currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
-import { boot, type Vm } from './pipeline.ts';
+import { boot, type BootOptions, type Vm } from './pipeline.ts';
 import { PART, decodeParts, defaultRegistry, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from './workload.ts';
 
@@ -53,8 +55,9 @@ export interface SavedVm {
 function persistedOf(vm: Vm) {
   // The checkpoint the shim wrote this boot, plus what only usermode knows at save time: which
   // CPUs have NVMe work in flight (they must start in Linux after restore).
-  if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-persists-short-map' && vm.shim.restored) return { ...vm.shim.persisted, partitionMemory: vm.shim.persisted.partitionMemory.slice(0, -1), cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) }; // TEST-ONLY seam, see properties/seams.ts
-  return { ...vm.shim.persisted, cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) };
+  const shortMap = vm.plant === 'shim-persists-short-map' && vm.shim.restored;
+  const partitionMemory = shortMap ? vm.shim.persisted.partitionMemory.slice(0, -1) : vm.shim.persisted.partitionMemory;
+  return { ...vm.shim.persisted, partitionMemory, cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) };
 }
 
 /**
@@ -66,11 +69,11 @@ function persistedOf(vm: Vm) {
  * registers itself.
  */
 export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correlationId'>): SavedVm {
-  if (process.env['HCLCKPT_FAULT'] === 'save-fail') {
+  if (faultActive('save-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing save: failed by HCLCKPT_FAULT=save-fail (OPENHCL_TEST_CONFIG=SERVICING_SAVE_FAIL)');
   }
   // save-stuck: a unit hangs inside the save past its deadline, so SERVICING_TIMEOUT fires and the VM resumes.
-  const unstick = process.env['HCLCKPT_FAULT'] === 'save-stuck' ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
+  const unstick = faultActive('save-stuck') ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
   try {
     const state = vm.servicing.save(
       { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(opts.timeoutMs * 1e6)), isolated: vm.config.isolation === 'snp' || vm.config.isolation === 'tdx' },
@@ -160,6 +163,8 @@ export interface RestoreOptions {
   igvm: Uint8Array;
   /** Restore deadline (load, boot, rehydrate); default 60 s. Exceeding it is SERVICING_TIMEOUT and the restored VM is discarded. */
   timeoutMs: number;
+  /** A defect a test plants in this restore and the restored VM (lib/plant.ts); never set by the CLI. */
+  plant: Plant | undefined;
 }
 
 /** One difference the proof found between the snapshot and the state saved again after restore. */
@@ -178,7 +183,10 @@ export interface RestoreResult {
   from: string;
   info: SnapshotInfo;
   overrides: Override[];
+  /** Whether what openvmm_hcl discovered after restore is the topology the host's new config describes. */
   topologyConsistent: boolean;
+  /** Where the two differ (empty when consistent): the saved checkpoint won over the host's new view. */
+  topologyDifferences: string[];
   proof: { ok: boolean; units: number; differences: ProofDifference[] };
   restoredUnits: string[];
   defaultedUnits: string[];
@@ -196,14 +204,16 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const parts = decodeParts(snap);
   const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
   const config = validateConfig(overridden);
-  if (process.env['HCLCKPT_TEST_SEAM'] === 'restore-writes-early') await store.putSnapshot({ name: snap.manifest.name, parent: snap.manifest.id, info: snap.manifest.info, parts: [...snap.parts].map(([name, bytes]) => ({ name, bytes })) }); // TEST-ONLY seam, see properties/seams.ts
-  if (process.env['HCLCKPT_FAULT'] === 'restore-fail') {
+  if (options.plant === 'restore-writes-early') await store.putSnapshot({ name: snap.manifest.name, parent: snap.manifest.id, info: snap.manifest.info, parts: [...snap.parts].map(([name, bytes]) => ({ name, bytes })) });
+  if (faultActive('restore-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
   }
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = performance.now();
 
-  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.observed.topology });
+  const vm = boot(config, {
+    igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.observed.topology, plant: options.plant,
+  });
   const registry = defaultRegistry();
   // Older generations are upgraded on read; the unit then holds its current generation.
   const units = parts.units.map((u) => {
@@ -211,7 +221,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
     return { name: u.name, state: registry.upgrade(u.name, u.state, from) };
   });
   vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
-  if (process.env['HCLCKPT_FAULT'] === 'restore-stuck') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
+  if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
   const report = vm.servicing.restore({ initState: parts.init, units });
   const elapsed = performance.now() - started;
   if (elapsed > timeoutMs) {
@@ -222,8 +232,11 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId ?? info.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
+  // The boot already refused a topology that differs from the saved one; what can still differ is
+  // the host's new view, where the shim kept the saved layout (a VTL2 carve in vtl2 mode).
+  const topologyDifferences = compareTopology(topologyFromConfig(config), vm.discovered.topology);
   return {
-    vm, from: snap.manifest.id, info, overrides: applied, topologyConsistent: true,
+    vm, from: snap.manifest.id, info, overrides: applied, topologyConsistent: topologyDifferences.length === 0, topologyDifferences,
     proof: { ok: differences.every((d) => d.allowed !== undefined), units: units.length, differences },
     restoredUnits: report.restored, defaultedUnits: report.defaulted,
   };
@@ -257,8 +270,8 @@ function packageFor(config: VmConfig, info: SnapshotInfo, parts: ReturnType<type
 }
 
 /** Boots a config and runs a workload on it: the state a save starts from. */
-export function bootWithWorkload(config: VmConfig, workload: WorkloadSpec | null, igvm?: Uint8Array): Vm {
-  const vm = boot(config, igvm === undefined ? {} : { igvm });
+export function bootWithWorkload(config: VmConfig, workload: WorkloadSpec | null, options: Partial<BootOptions> = {}): Vm {
+  const vm = boot(config, options);
   if (workload !== null) runWorkload(vm.units, vm.hv, workload);
   return vm;
 }

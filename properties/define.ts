@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import type { SeamName } from './seams.ts';
+import type { Plant } from '../lib/plant.ts';
+import { withPlanted } from './seams.ts';
 import { propMaxVps } from './vm.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface PropParams {
   replayPath?: string;
   /** Report the first failure without shrinking. */
   endOnFailure?: boolean;
+  /** A defect (seams.ts) planted for this run; tests and replays only. */
+  plant?: Plant;
 }
 
 /** A property of hclckpt, built fresh for every run. */
@@ -34,11 +37,11 @@ export interface NamedProperty {
   /** Runs under `npm test` (HCLCKPT_PROP_RUNS scales it). */
   defaultRuns: number;
   /** The defect (seams.ts) that this property must catch. */
-  seam: SeamName;
+  seam: Plant;
   /** Size of a counterexample (VPs, steps, commands…), for shrink checks. */
   size: (counterexample: unknown[]) => number;
-  /** The fast-check property, for configs of at most `size.maxVps` VPs. */
-  build: (size: { maxVps: number; replayPath?: string }) => fc.IRawProperty<unknown[]>;
+  /** The fast-check property, for configs of at most `size.maxVps` VPs, with `plant` passed down the code it runs. */
+  build: (size: { maxVps: number; replayPath?: string; plant?: Plant }) => fc.IRawProperty<unknown[]>;
   /** Runs it with fast-check and returns the details (never throws on failure). */
   run: (params?: PropParams) => Promise<fc.RunDetails<unknown[]>>;
 }
@@ -53,8 +56,12 @@ export function scaledRuns(defaultRuns: number): number {
 export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
   return {
     ...p,
-    run: async (params = {}) => {
-      const prop = p.build({ maxVps: params.maxVps ?? propMaxVps(), ...(params.replayPath === undefined ? {} : { replayPath: params.replayPath }) });
+    run: (params = {}) => withPlanted(params.plant, async () => {
+      const prop = p.build({
+        maxVps: params.maxVps ?? propMaxVps(),
+        ...(params.replayPath === undefined ? {} : { replayPath: params.replayPath }),
+        ...(params.plant === undefined ? {} : { plant: params.plant }),
+      });
       const fcParams: fc.Parameters<unknown[]> = {
         numRuns: params.numRuns ?? scaledRuns(p.defaultRuns),
         ...(params.seed === undefined ? {} : { seed: params.seed }),
@@ -63,6 +70,6 @@ export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
         ...(params.onRun === undefined ? {} : { plugins: [fc.beforeEach(params.onRun) as fc.Plugin<unknown[]>] }),
       };
       return prop.isAsync() ? fc.check(prop as fc.IAsyncProperty<unknown[]>, fcParams) : fc.check(prop as fc.IProperty<unknown[]>, fcParams);
-    },
+    }),
   };
 }

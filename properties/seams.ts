@@ -1,13 +1,10 @@
-/**
- * Test-only seams: named, realistic defects that production code plants when the environment
- * variable HCLCKPT_TEST_SEAM names them. Each is checked in exactly one small place (marked
- * `TEST-ONLY seam` there), so a property test can show that its property catches the bug it is
- * there for. An environment variable, not a module hook, so worker threads and child processes
- * see the same defect.
- */
+import type { Plant } from '../lib/plant.ts';
 
-/** The environment variable production code reads at its seam. */
-export const SEAM_ENV = 'HCLCKPT_TEST_SEAM';
+/**
+ * Planted defects (lib/plant.ts): where each sits and what it breaks. Each is passed down the
+ * real code path as an explicit `plant` option by the property that must catch it; gc's is the
+ * one exception, still read from the environment (see `withPlanted`).
+ */
 
 /** Every planted defect: where it sits and what it breaks. */
 export const SEAMS = {
@@ -18,25 +15,23 @@ export const SEAMS = {
   'shim-persists-short-map': 'harness/servicing.ts: a VM that was itself restored saves a topology checkpoint without its last memory range',
   'sidecar-ignores-outstanding-io': 'lib/shim/sidecarplan.ts: CPUs with outstanding I/O are left in sidecar on restore',
   'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets',
-  'reader-skips-bounds': 'lib/bytes/reader.ts: ByteReader lets a short read through (a RangeError escapes)',
-} as const;
+  'reader-skips-bounds': 'lib/bytes/reader.ts: the FDT reader\'s ByteReaders let a short read through (a RangeError escapes)',
+} as const satisfies Record<Plant, string>;
 
-/** The name of a planted defect. */
-export type SeamName = keyof typeof SEAMS;
-
-/** True when the running process plants `name` (what each production seam checks). */
-export function seamActive(name: SeamName): boolean {
-  return process.env[SEAM_ENV] === name;
-}
-
-/** Runs `fn` with defect `name` planted, restoring the previous value afterwards. */
-export async function withSeam<T>(name: SeamName, fn: () => Promise<T> | T): Promise<T> {
-  const prev = process.env[SEAM_ENV];
-  process.env[SEAM_ENV] = name;
-  try {
-    return await fn();
-  } finally {
-    if (prev === undefined) delete process.env[SEAM_ENV];
-    else process.env[SEAM_ENV] = prev;
+/**
+ * Runs `fn` with gc-drops-live-blob set in HCLCKPT_TEST_SEAM, which lib/store/maintenance.ts still
+ * reads (its owner moves it to a parameter); every other plant is passed down by the property.
+ */
+export async function withPlanted<T>(plant: Plant | undefined, fn: () => Promise<T>): Promise<T> {
+  if (plant === 'gc-drops-live-blob') {
+    const prev = process.env['HCLCKPT_TEST_SEAM'];
+    process.env['HCLCKPT_TEST_SEAM'] = plant;
+    try {
+      return await fn();
+    } finally {
+      if (prev === undefined) delete process.env['HCLCKPT_TEST_SEAM'];
+      else process.env['HCLCKPT_TEST_SEAM'] = prev;
+    }
   }
+  return fn();
 }

@@ -88,6 +88,8 @@ export interface RestoreOutput {
   id: string | null;
   from: string;
   topologyConsistent: boolean;
+  /** Where the restored topology differs from the one the host's config describes. */
+  topologyDifferences: string[];
   proof: { ok: boolean; units: number; differences: ProofDifference[] };
   overrides: Array<{ path: string; value: unknown }>;
   cmdline: string;
@@ -103,7 +105,7 @@ export async function runRestore(store: SnapshotStore, ref: string, o: Partial<R
   if (workload !== null) runWorkload(r.vm.units, r.vm.hv, workload);
   const saved = after.save ? await saveVm(r.vm, store, { parent: r.from, overrides: r.overrides, workload, name: r.info.config.name }) : undefined;
   return {
-    id: saved?.id ?? null, from: r.from, topologyConsistent: r.topologyConsistent, proof: r.proof, overrides: r.overrides,
+    id: saved?.id ?? null, from: r.from, topologyConsistent: r.topologyConsistent, topologyDifferences: r.topologyDifferences, proof: r.proof, overrides: r.overrides,
     cmdline: new TextDecoder().decode(r.vm.kernel.procfs.read('/proc/cmdline')).trimEnd(), usermodeVersion: r.vm.usermodeVersion,
     restoredUnits: r.restoredUnits, defaultedUnits: r.defaultedUnits,
   };
@@ -113,7 +115,7 @@ export async function runRestore(store: SnapshotStore, ref: string, o: Partial<R
 export function renderRestore(o: RestoreOutput): string {
   const lines = [
     `restored ${o.from.slice(0, 12)}${o.overrides.length === 0 ? '' : ` with ${o.overrides.map((x) => `${x.path}=${JSON.stringify(x.value)}`).join(' ')}`}`,
-    `  topology: ${o.topologyConsistent ? 'consistent with the snapshot' : 'CHANGED'}`,
+    `  topology: ${o.topologyConsistent ? 'as the host describes it' : `CHANGED from the host's: ${o.topologyDifferences.join('; ')}`}`,
     `  usermode: ${o.usermodeVersion}`,
     `  proof: ${o.proof.ok ? 'ok' : 'FAILED'} (${o.proof.units} units; ${o.proof.differences.length} differences)`,
     ...o.proof.differences.map((d) => `    ${d.unit}.${d.path}: ${String(d.from)} → ${String(d.to)}${d.allowed === undefined ? '  [unexplained]' : `  [${d.allowed}]`}`),

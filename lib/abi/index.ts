@@ -6,7 +6,7 @@ export {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, SHIM_IMAGE_SIZE, PARAM_REGION_PAGES, PARAM_REGION_PAGE_COUNT, COMMAND_LINE_MAX,
   HEAP_LAYOUT, DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES,
   encodeShimParams, decodeShimParams, encodeCommandLinePage, decodeCommandLinePage,
-  encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout, shimGpa,
+  encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout,
 } from './shim-params.ts';
 export type {
   ShimParams, ShimLayout, LayoutOptions, Region, IsolationName, IsolationTypeCode, ParavisorCommandLine, CommandLinePolicy, MeasuredVtl2Config,
@@ -20,7 +20,7 @@ export { encodeSlit, decodeSlit } from './slit.ts';
 
 // persisted state (header + payload in VTL2 memory): shim → shim after servicing
 export {
-  PERSISTED_MAGIC, encodePersistedPayload, decodePersistedPayload, writePersistedState, readPersistedState, clearPersistedState,
+  PERSISTED_MAGIC, encodePersistedPayload, decodePersistedPayload, writePersistedState, readPersistedState,
 } from './persisted.ts';
 export type { PersistedPayload } from './persisted.ts';
 

@@ -78,11 +78,6 @@ export function writePersistedState(memory: GuestMemory, region: Region, payload
   memory.write(region.gpa + PAGE, body);
 }
 
-/** Erases the header so the next boot is a fresh boot. */
-export function clearPersistedState(memory: GuestMemory, region: Region): void {
-  memory.zero(region.gpa, 32);
-}
-
 /**
  * Reads the persisted state at the region; undefined when the magic is absent (fresh boot).
  * SHIM_PERSISTED_STATE_INVALID when the header points outside the region or the payload is bad.

@@ -115,7 +115,7 @@ export class ServicingController {
     const known = new Set(this.#units.map((u) => u.name));
     // As vmm_core/state_unit/src/lib.rs `StateUnits::restore`: every name is matched first, each
     // unknown or repeated one is an error ("unknown unit name", "duplicate unit name"), and no
-    // unit restores unless all match. The first is thrown; all are in `details.problems`.
+    // unit restores unless all match. The first is thrown; all are in `context.problems`.
     const problems: Array<{ code: 'STATE_UNKNOWN_UNIT' | 'STATE_DUPLICATE_UNIT'; message: string }> = [];
     state.units.forEach((e, i) => {
       if (byName.has(e.name)) problems.push({ code: 'STATE_DUPLICATE_UNIT', message: `servicing state: units[${i}]: ${e.name}: duplicate unit name` });
@@ -123,7 +123,7 @@ export class ServicingController {
       else byName.set(e.name, e.state);
     });
     const first = problems[0];
-    if (first !== undefined) throw new HclError(first.code, first.message, { details: { problems } });
+    if (first !== undefined) throw new HclError(first.code, first.message, { context: { problems } });
     for (const [name, s] of byName) this.registry.validateUnitState(name, s);
     const report: RestoreReport = { restored: [], defaulted: [] };
     for (const u of this.#units) {

@@ -11,9 +11,10 @@ import { boot } from '../../harness/pipeline.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import { arbPreservingOverride, arbTopologyChangingOverride, arbWorkload, type PathOverride } from '../arbitraries.ts';
 import { define } from '../define.ts';
+import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore, storeIds } from '../vm.ts';
 
-/** Properties 1–4: discovery, restore proof, preserving and topology-changing overrides. */
+/** The pipeline properties: discovery, restore proof, preserving and topology-changing overrides. */
 
 /** `--set` text for an override (strings raw, everything else as JSON, which applyOverrides types back). */
 export const setText = (o: PathOverride): string => `${o.path}=${typeof o.value === 'string' ? o.value : JSON.stringify(o.value)}`;
@@ -38,34 +39,36 @@ const fail = (what: string): never => {
   throw new Error(what);
 };
 
-/** (1) What openvmm_hcl discovers through every stage equals topologyFromConfig(config). */
+/** What openvmm_hcl discovers through every stage equals topologyFromConfig(config). */
 export const topologyDiscovered = define({
   name: 'topology-discovered',
   description: 'the topology openvmm_hcl discovers from ProcFs equals the config\'s',
   defaultRuns: 12,
   seam: 'shim-ignores-vnode',
   size: shapeSize,
-  build: ({ maxVps }) => fc.property(arbBootableConfig({ maxVps }), (config) => {
-    const diffs = compareTopology(topologyFromConfig(config), boot(config).discovered.topology);
+  build: ({ maxVps, plant }) => fc.property(arbBootableConfig({ maxVps }), (config) => {
+    const diffs = compareTopology(topologyFromConfig(config), boot(config, { plant }).discovered.topology);
     if (diffs.length > 0) fail(`discovered topology differs from the config: ${diffs.slice(0, 5).join('; ')}`);
   }),
 });
 
-/** (2) restore(save(vm)) after a workload proves identical, unit by unit, and keeps the topology. */
+/** restore(save(vm)) after a workload proves identical, unit by unit, and keeps the topology. */
 export const restoreProves = define({
   name: 'restore-proves',
   description: 'restore(save(vm)) proves identical for every unit',
   defaultRuns: 8,
   seam: 'unit-forgets-field',
   size: stepsSize,
-  build: ({ maxVps }) => fc.asyncProperty(arbBootableConfig({ maxVps, serviceable: true }), arbWorkload(), async (config, workload) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbBootableConfig({ maxVps, serviceable: true }), arbWorkload(), async (config, workload) => {
     const store = await memoryStore();
     try {
-      const vm = bootWithWorkload(config, workload);
+      const vm = bootWithWorkload(config, workload, { plant });
       const saved = await saveVm(vm, store, { workload, name: SNAPSHOT_NAME });
-      const r = await restoreSnapshot(store, saved.id);
+      const r = await restoreSnapshot(store, saved.id, { plant });
       const bad = r.proof.differences.filter((d) => d.allowed === undefined);
       if (!r.proof.ok) fail(`proof failed: ${bad.slice(0, 3).map((d) => `${d.unit} ${d.path}: ${String(d.from)} → ${String(d.to)}`).join('; ')}`);
+      const resaved = await resaveMismatches(store, saved.id, r.vm);
+      if (resaved.length > 0) fail(`restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
       const diffs = compareTopology(vm.discovered.topology, r.vm.discovered.topology);
       if (diffs.length > 0) fail(`restore changed the topology: ${diffs.join('; ')}`);
     } finally {
@@ -78,18 +81,18 @@ const arbWithPreserving = (maxVps: number) => arbBootableConfig({ maxVps, servic
   fc.tuple(fc.constant(config), arbWorkload(), fc.array(arbPreservingOverride(config), { minLength: 1, maxLength: 3 })),
 );
 
-/** (3) Topology-preserving overrides take effect on restore and the state survives. */
+/** Topology-preserving overrides take effect on restore and the state survives. */
 export const preservingOverrides = define({
   name: 'preserving-overrides',
   description: 'topology-preserving overrides take effect and state survives',
   defaultRuns: 8,
   seam: 'shim-drops-host-cmdline',
   size: (ce) => (parts(ce)[2]?.length ?? 0) + stepsSize(ce),
-  build: ({ maxVps }) => fc.asyncProperty(arbWithPreserving(maxVps), async ([config, workload, overrides]) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbWithPreserving(maxVps), async ([config, workload, overrides]) => {
     const store = await memoryStore();
     try {
-      const saved = await saveVm(bootWithWorkload(config, workload), store, { workload, name: SNAPSHOT_NAME });
-      const r = await restoreSnapshot(store, saved.id, { sets: overrides.map(setText) });
+      const saved = await saveVm(bootWithWorkload(config, workload, { plant }), store, { workload, name: SNAPSHOT_NAME });
+      const r = await restoreSnapshot(store, saved.id, { sets: overrides.map(setText), plant });
       if (!r.proof.ok) fail(`proof failed after overrides ${overrides.map(setText).join(' ')}`);
       const want = validateConfig(applyOverrides(config, overrides.map(setText)).config);
       const c = r.vm.config;
@@ -110,7 +113,7 @@ export const preservingOverrides = define({
 const arbWithChanging = (maxVps: number) => arbBootableConfig({ maxVps, serviceable: true }).chain((config) => fc.tuple(fc.constant(config), arbWorkload(), arbTopologyChangingOverride(config)));
 
 /**
- * (4) Topology-changing overrides are refused with TOPOLOGY_MISMATCH and the store is unchanged.
+ * Topology-changing overrides are refused with TOPOLOGY_MISMATCH and the store is unchanged.
  * An override that makes the config invalid on its own (validateConfig fails before any
  * comparison) is refused earlier with CONFIG_INVALID; that is the only other accepted outcome.
  */
@@ -120,10 +123,10 @@ export const changingOverridesRefused = define({
   defaultRuns: 10,
   seam: 'restore-writes-early',
   size: stepsSize,
-  build: ({ maxVps }) => fc.asyncProperty(arbWithChanging(maxVps), async ([config, workload, override]) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbWithChanging(maxVps), async ([config, workload, override]) => {
     const store = await memoryStore();
     try {
-      const saved = await saveVm(bootWithWorkload(config, workload), store, { workload, name: SNAPSHOT_NAME });
+      const saved = await saveVm(bootWithWorkload(config, workload, { plant }), store, { workload, name: SNAPSHOT_NAME });
       const before = await storeIds(store);
       const sets = [setText(override)];
       let invalid = false;
@@ -136,7 +139,7 @@ export const changingOverridesRefused = define({
       const want = invalid ? 'CONFIG_INVALID' : 'TOPOLOGY_MISMATCH';
       let got: unknown;
       try {
-        await restoreSnapshot(store, saved.id, { sets });
+        await restoreSnapshot(store, saved.id, { sets, plant });
       } catch (e) {
         got = e;
       }

@@ -1,11 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { prop, findNode } from '../../lib/fdt/index.ts';
+import { ByteWriter } from '../../lib/bytes/index.ts';
 import { GuestMemory } from '../../lib/memory/index.ts';
 import { runShim } from '../../lib/shim/index.ts';
 import { enterSidecar } from '../../lib/sidecar/index.ts';
 import {
-  decodePersistedPayload, encodePersistedPayload, readPersistedState, writePersistedState,
+  PERSISTED_MAGIC, decodePersistedPayload, encodePersistedPayload, readPersistedState, writePersistedState,
   type PersistedPayload,
 } from '../../lib/abi/index.ts';
 import { bootImage, GIB, type HostSpec } from './fixture.ts';
@@ -63,5 +64,19 @@ const mismatches: Array<[string, Partial<HostSpec>, Parameters<typeof bootImage>
 for (const [name, change, edit, text] of mismatches) {
   test(`restore refused when the host changes ${name}`, () => expectError(restoreWith(change, edit), 'TOPOLOGY_MISMATCH', text));
 }
+
+// openvmm openhcl/openhcl_boot/src/host_params/dt/mod.rs, topology_from_persisted_state: the
+// payload length may equal the payload region length, not exceed it.
+test('persisted state header: payload length equal to the region length is read, one more is refused', () => {
+  const region = { gpa: 0x10_0000n, size: 0x2_0000n };
+  const body = encodePersistedPayload(payload);
+  const header = (regionLen: number, len: number) => new ByteWriter(32).u64(PERSISTED_MAGIC).u64(region.gpa + 0x1000n).u64(BigInt(regionLen)).u64(BigInt(len)).finish();
+  const m = new GuestMemory();
+  m.write(region.gpa + 0x1000n, Uint8Array.of(...body, 0));
+  m.write(region.gpa, header(body.length, body.length));
+  assert.equal(readPersistedState(m, region), payload);
+  m.write(region.gpa, header(body.length, body.length + 1));
+  expectError(() => readPersistedState(m, region), 'SHIM_PERSISTED_STATE_INVALID', `payload 0x${(region.gpa + 0x1000n).toString(16)}+0x${(body.length + 1).toString(16)} (region 0x${body.length.toString(16)}) is outside the persisted region`);
+});
 
 test.run();

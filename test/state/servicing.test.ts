@@ -153,7 +153,7 @@ test('restore names every unknown and duplicate unit, not just the first', () =>
     new ServicingController(busy(3).all, registry, fakeClock()).restore({ ...saved, units });
     assert.unreachable('accepted');
   } catch (e) {
-    const problems = (e as { details?: { problems?: Array<{ code: string }> } }).details?.problems ?? [];
+    const problems = (e as { context?: { problems?: Array<{ code: string }> } }).context?.problems ?? [];
     assert.equal(problems.map((p) => p.code), ['STATE_UNKNOWN_UNIT', 'STATE_DUPLICATE_UNIT', 'STATE_UNKNOWN_UNIT']);
   }
 });

@@ -4,11 +4,14 @@ import { HclError } from '../../errors.ts';
 import {
   copyState, currentGeneration, type SaveRank, type StateUnit, type UnitDescriptor, cleanCopy,
 } from '../../state/index.ts';
+import type { Plant } from '../../plant.ts';
 
 /** What every unit is built from: the discovered topology and the configured devices. */
 export interface UnitContext {
   topology: Topology;
   devices: VmConfig['devices'];
+  /** A defect a test plants (lib/plant.ts); never set in production. */
+  plant?: Plant | undefined;
 }
 
 /**
@@ -62,7 +65,7 @@ export abstract class UnitBase<S> implements StateUnit<S> {
 
   restore(state: S): void {
     const copy = cleanCopy(this.schema, state) as S;
-    if (process.env['HCLCKPT_TEST_SEAM'] === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0; // TEST-ONLY seam, see properties/seams.ts
+    if (this.ctx.plant === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0;
     this.checkRestore(copy);
     this.state = this.rehydrate(copy);
   }
@@ -87,7 +90,7 @@ export abstract class UnitBase<S> implements StateUnit<S> {
     saved.forEach((e, i) => {
       const vp = indexOf(e, i);
       if (vp >= out.length) {
-        throw new HclError('STATE_UNKNOWN_ENTRY', `${this.name}: restore failed: unknown entry id: vp${vp} (the partition has ${out.length} vps)`, { details: { unit: this.name, entry: `vp${vp}` } });
+        throw new HclError('STATE_UNKNOWN_ENTRY', `${this.name}: restore failed: unknown entry id: vp${vp} (the partition has ${out.length} vps)`, { context: { unit: this.name, entry: `vp${vp}` } });
       }
       if (seen.has(vp)) throw this.invalid(`restore: vp ${vp} saved twice`);
       seen.add(vp);
