@@ -6,10 +6,10 @@ import { faultActive } from '../lib/faults.ts';
 import type { Plant } from '../lib/plant.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
 import { compareTopology, cpusWithOutstandingIo } from '../lib/hcl/index.ts';
-import { currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
-import type { SnapshotStore } from '../lib/store/index.ts';
+import { FIELDS_GENERATION, currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
+import type { PartInput, SnapshotStore } from '../lib/store/index.ts';
 import { boot, type BootOptions, type Vm } from './pipeline.ts';
-import { PART, decodeParts, defaultRegistry, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
+import { PART, decodeParts, defaultRegistry, encodeParts, legacyInitPart, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from './workload.ts';
 
 /**
@@ -105,22 +105,24 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
     name: vm.config.name, workload: null, overrides: [], parent: null, timeoutMs: 30_000, correlationId: randomUUID(), generation: null, ...options,
   };
   const saved = captureVm(vm, o);
-  if (o.generation !== null) {
-    try {
-      writeGeneration(saved, o.generation);
-    } catch (e) {
-      vm.servicing.resume(); // the state cannot be written there: nothing saved, the VM runs on
-      throw e;
-    }
+  const observed = { topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion };
+  let parts: PartInput[];
+  try {
+    if (o.generation !== null) writeGeneration(saved, o.generation);
+    parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm);
+    // Generations 1-2 read a name-keyed init state that holds the observed fields itself.
+    const older = o.generation !== null && o.generation < FIELDS_GENERATION;
+    if (older) parts = parts.map((p) => (p.name === PART.init ? legacyInitPart(saved.state.initState, observed) : p));
+  } catch (e) {
+    vm.servicing.resume(); // the state cannot be written there: nothing saved, the VM runs on
+    throw e;
   }
   const info: SnapshotInfo = {
-    config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion,
-    observed: { topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion },
+    config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion, observed,
     generation: Math.max(...[...saved.unitMeta.values()].map((m) => m.generation)),
     topology: { arch: vm.config.arch, vps: vm.discovered.topology.vps.length, nodes: vm.discovered.topology.nodes.length },
     cmdline: vm.discovered.cmdline, workload: o.workload, correlationId: o.correlationId,
   };
-  const parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm);
   try {
     const put = await store.putSnapshot({ name: o.name, parent: o.parent, info: info as unknown as Record<string, unknown>, parts });
     return {

@@ -4,7 +4,8 @@ import { HclError } from '../errors.ts';
 import { HV_DESCRIPTOR } from '../hv/index.ts';
 import { encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
 import {
-  FIELDS_GENERATION, INIT_TYPE, InitStateSchema, encodeCanonical, encodeFields, typeUrl, type Observed, type ServicingState, type UnitRegistry,
+  FIELDS_GENERATION, INIT_TYPE, InitStateSchema, downgradeInit, encodeCanonical, encodeFields, typeUrl,
+  type InitState, type Observed, type ServicingState, type UnitRegistry,
 } from '../state/index.ts';
 import type { Manifest, PartInput } from '../store/index.ts';
 import { defaultRegistry } from './registry.ts';
@@ -61,6 +62,11 @@ export function encodeParts(
     { name: PART.persisted, bytes: encodePersistedPayload(persisted) },
     { name: PART.igvm, bytes: igvm },
   ];
+}
+
+/** The init part as generations 1–2 wrote it (name-keyed, observed fields inside), for `save --generation 1|2`. */
+export function legacyInitPart(init: InitState, observed: Observed): PartInput {
+  return { name: PART.init, bytes: encodeCanonical(downgradeInit(init, observed)) };
 }
 
 /** The manifest's `info` as a SnapshotInfo (STATE_DECODE when it is not a VM snapshot). */

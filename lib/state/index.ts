@@ -24,6 +24,6 @@ export { cleanState, cleanCopy } from './clean.ts';
 export { ServicingController, saveOrder, systemClock, ServicingStateSchema } from './servicing.ts';
 export type { ServicingState, Clock, SaveRequest, InitInput, RestoreReport } from './servicing.ts';
 export {
-  INIT_TYPE, InitStateSchema, EmuplatSchema, TopologySchema, ObservedSchema, LegacyInitStateSchema, upgradeLegacyInit,
+  INIT_TYPE, InitStateSchema, EmuplatSchema, TopologySchema, ObservedSchema, LegacyInitStateSchema, upgradeLegacyInit, downgradeInit,
 } from './init-state.ts';
 export type { InitState, Observed } from './init-state.ts';

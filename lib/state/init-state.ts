@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Topology } from '../config/index.ts';
+import { HclError } from '../errors.ts';
 import { field } from './fields.ts';
 import { bytes, i64, u64, uint } from './unit.ts';
 
@@ -95,6 +96,23 @@ export const LegacyInitStateSchema = Type.Object({
   emuplat: Type.Object({ rtcLocalClock: Type.Object({ offsetNs: Type.BigInt() }) }),
 });
 type LegacyInitState = Static<typeof LegacyInitStateSchema>;
+
+/**
+ * Today's init state as generations 1–2 wrote it (`save --generation 1|2`), with what hclckpt
+ * observed back inside; STATE_GENERATION when it holds something those generations cannot express.
+ */
+export function downgradeInit(init: InitState, observed: Observed): LegacyInitState {
+  const { emuplat, correlationId } = init;
+  const extra: string[] = (['flushLogsResult', 'vmgs', 'hibernate', 'nvmeState', 'dmaManagerState', 'vmbusClient', 'manaState'] as const).filter((k) => init[k] !== undefined);
+  if (init.overlayShutdownDevice) extra.push('overlayShutdownDevice');
+  if (emuplat.getBackedAdjustGpaRange !== undefined || emuplat.netvspState.length > 0 || emuplat.networkAdapterIndex !== undefined) extra.push('emuplat networking state');
+  if (correlationId === undefined) extra.push('no correlationId');
+  if (extra.length > 0) throw new HclError('STATE_GENERATION', `init state: cannot write generation 1-2: it holds ${extra.join(', ')}, which those generations cannot express`);
+  return {
+    firmwareType: init.firmwareType, vmStopReferenceTime: init.vmStopReferenceTime, correlationId: correlationId!, ...observed,
+    emuplat: { rtcLocalClock: { offsetNs: emuplat.rtcLocalClock.offsetFromHostTimeMillis * 1_000_000n } },
+  };
+}
 
 /**
  * A generation 1–2 init state (already validated) as today's init state plus what it observed.

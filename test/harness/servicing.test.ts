@@ -169,6 +169,10 @@ test('save --generation 2 writes what the generation-2 release read: nvme and se
     const raw = decodeCanonical(snap.parts.get(`unit/${u.name}`)!, u.name) as Record<string, unknown>;
     assert.ok(Object.keys(raw).every((k) => /^[a-z]/i.test(k)), `${u.name}: ${Object.keys(raw).join(',')}`);
   }
+  // The init state too, as the generation-2 release wrote it: topology, options and version inside.
+  const init = decodeCanonical(snap.parts.get('init')!, 'init') as Record<string, unknown>;
+  assert.equal(Object.keys(init).sort(), ['correlationId', 'emuplat', 'firmwareType', 'options', 'topology', 'usermodeVersion', 'vmStopReferenceTime']);
+  assert.equal(init['topology'], vm.discovered.topology);
   const r = await restoreSnapshot(store, saved.id);
   assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
 }));

@@ -5,7 +5,8 @@ import { presetConfig } from '../../lib/config/index.ts';
 import { decodeSnapshot } from '../../lib/snapshot/index.ts';
 import { decodeCanonical } from '../../lib/state/codec.ts';
 import { decodeFields, encodeFields } from '../../lib/state/fields.ts';
-import { InitStateSchema, LegacyInitStateSchema, upgradeLegacyInit, type InitState } from '../../lib/state/init-state.ts';
+import { InitStateSchema, LegacyInitStateSchema, downgradeInit, upgradeLegacyInit, type InitState } from '../../lib/state/init-state.ts';
+import { throwsHcl } from '../hcl/units/fixture.ts';
 import { checkSchema } from '../../lib/state/unit.ts';
 import { readArchive } from '../../lib/store/index.ts';
 import { bootWithWorkload, captureVm } from '../../harness/servicing.ts';
@@ -65,6 +66,18 @@ test('a generation-2 init state upgrades: observed fields move out, linux-direct
   assert.equal(init, { firmwareType: 'none', vmStopReferenceTime: 1n, correlationId: ID, emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: -2n }, netvspState: [] }, overlayShutdownDevice: false });
   assert.equal(observed, { topology: old.topology, options: old.options, usermodeVersion: '1.0.0' });
   checkSchema('new', InitStateSchema, init);
+});
+
+test('save --generation 1|2: the init state goes back to the name-keyed form and upgrades to the same value', () => {
+  const init: InitState = { firmwareType: 'uefi', vmStopReferenceTime: 9n, correlationId: ID, emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: -7n }, netvspState: [] }, overlayShutdownDevice: false };
+  const observed = { topology: bootWithWorkload(presetConfig('small'), null).discovered.topology, options: { A: 'b' }, usermodeVersion: '2.0.0' };
+  const old = downgradeInit(init, observed);
+  checkSchema('old', LegacyInitStateSchema, old);
+  assert.is(old.emuplat.rtcLocalClock.offsetNs, -7_000_000n);
+  assert.equal(upgradeLegacyInit(old), { init, observed });
+  throwsHcl(() => downgradeInit({ ...init, hibernate: { token: 1n } }, observed), 'STATE_GENERATION', 'init state: cannot write generation 1-2: it holds hibernate');
+  const { correlationId: _id, ...anonymous } = init;
+  throwsHcl(() => downgradeInit(anonymous, observed), 'STATE_GENERATION', 'no correlationId');
 });
 
 test('golden gen2 decodes: init in the current shape, observed topology from the old init state', async () => {
