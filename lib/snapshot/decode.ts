@@ -1,5 +1,6 @@
 import { HclError } from '../errors.ts';
 import { decodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
+import { currentHv, hvView } from '../hv/index.ts';
 import { defaultRegistry } from './registry.ts';
 import {
   FIELDS_GENERATION, InitStateSchema, LegacyInitStateSchema, ObservedSchema, checkSchema, decodeCanonical, decodeFields, upgradeLegacyInit,
@@ -56,8 +57,12 @@ function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
-/** Decodes the canonical-msgpack parts (units, `hv`, `init`); STATE_DECODE names the snapshot and part when a blob is not canonical msgpack. */
-export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = defaultRegistry()): DecodedSnapshot {
+/**
+ * Decodes the canonical-msgpack parts (units, `hv`, `init`); STATE_DECODE names the snapshot and
+ * part when a blob is not canonical msgpack. `hv` is its registers by name for `show` and `diff`,
+ * or, with `hv: 'current'` (restore), the current generation's register file.
+ */
+export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = defaultRegistry(), hv: 'named' | 'current' = 'named'): DecodedSnapshot {
   const m = snap.manifest;
   const where = `snapshot ${m.id.slice(0, 12)}`;
   const units: Record<string, DecodedUnit> = {};
@@ -76,8 +81,10 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
       // A unit this release does not know keeps its raw form, so `show` still prints it; restore refuses it.
       const state = registry.has(name) ? registry.decodeState(name, generation, bytes, context) : decodeCanonical(bytes, context);
       units[name] = { package: pkg, generation, state };
-    } else if (p.name === PART.hv) out.hv = decodeCanonical(bytes, context);
-    else if ((positiveInt(p.meta['generation']) ?? fallbackGeneration) >= FIELDS_GENERATION) {
+    } else if (p.name === PART.hv) {
+      const value = decodeCanonical(bytes, context);
+      out.hv = hv === 'named' ? hvView(value) : currentHv(value, positiveInt(p.meta['generation']) ?? 1);
+    } else if ((positiveInt(p.meta['generation']) ?? fallbackGeneration) >= FIELDS_GENERATION) {
       out.init = decodeFields(InitStateSchema, bytes, context);
       out.observed = m.info?.['observed'];
     } else {
@@ -119,7 +126,7 @@ export function decodeParts(s: Snapshot, registry: UnitRegistry = defaultRegistr
     const name = p.name.slice(PART.unitPrefix.length);
     if (p.name.startsWith(PART.unitPrefix) && registry.has(name)) registry.checkType(name, p.meta, `${where} part ${p.name}`);
   }
-  const d = decodeSnapshot(s, registry);
+  const d = decodeSnapshot(s, registry, 'current');
   if (d.init === undefined || d.hv === undefined) throw new HclError('STATE_DECODE', `${where}: part ${d.init === undefined ? PART.init : PART.hv} is missing`);
   checkSchema(`${where} observed`, ObservedSchema, d.observed);
   const entries = Object.entries(d.units);

@@ -1,7 +1,7 @@
 import type { VmConfig } from '../config/index.ts';
 import type { Override } from '../config/index.ts';
 import { HclError } from '../errors.ts';
-import { HV_DESCRIPTOR } from '../hv/index.ts';
+import { HV_DESCRIPTOR, hvGenerationOf } from '../hv/index.ts';
 import { encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
 import {
   FIELDS_GENERATION, INIT_TYPE, InitStateSchema, downgradeInit, encodeCanonical, encodeFields, typeUrl,
@@ -16,7 +16,8 @@ import { defaultRegistry } from './registry.ts';
  * - `init`: the ServicingState's initState, field-numbered (meta: generation, type URL)
  * - `unit/<name>`: one state unit's saved value in its generation's wire form, field-numbered from
  *   generation 3 (meta: package, generation, type URL)
- * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl
+ * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl (msgpack bin
+ *   of the register file, lib/hv/layout.ts; generation 1 snapshots hold them by name)
  * - `persisted`: the shim persisted-state payload (the topology checkpoint behind OHCLPHDR)
  * - `igvm`: the IGVM package the VM ran, so a restore can reload it
  */
@@ -58,7 +59,7 @@ export function encodeParts(
       const bytes = registry.encodeState(u.name, meta.generation, u.state);
       return { name: PART.unitPrefix + u.name, bytes, meta: { ...meta, type: typeUrl(registry.get(u.name)) } };
     }),
-    { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: 1 } },
+    { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: hvGenerationOf(hv) } },
     { name: PART.persisted, bytes: encodePersistedPayload(persisted) },
     { name: PART.igvm, bytes: igvm },
   ];
