@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { PersistedPayload } from '../../lib/abi/index.ts';
-import type { ServicingState } from '../../lib/state/index.ts';
+import type { Observed, ServicingState } from '../../lib/state/index.ts';
 import { boot, type Vm } from '../pipeline.ts';
 import { captureVm, proofDifferences } from '../servicing.ts';
 import { readJsonParts, writeJsonParts } from './baselines.ts';
@@ -23,20 +23,23 @@ export async function jsonCycle(vm: Vm, dir: string): Promise<{ bytes: number; p
     { name: 'persisted', value: saved.persisted },
     { name: 'igvm', value: vm.igvm },
     { name: 'config', value: vm.config },
+    // What the store's manifest keeps as info.observed: the topology the restore must find.
+    { name: 'observed', value: { topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion } },
   ];
   try {
     const bytes = await writeJsonParts(dir, values);
     const back = await readJsonParts(dir, values.map((v) => v.name));
     const initState = back.get('init') as ServicingState['initState'];
+    const observed = back.get('observed') as Observed;
     const units = saved.state.units.map((u) => ({ name: u.name, state: back.get(`unit/${u.name}`) }));
     const restored = boot(back.get('config') as Vm['config'], {
-      igvm: back.get('igvm') as Uint8Array, persisted: back.get('persisted') as PersistedPayload, expectTopology: initState.topology,
+      igvm: back.get('igvm') as Uint8Array, persisted: back.get('persisted') as PersistedPayload, expectTopology: observed.topology,
     });
     const hv = back.get('hv');
     restored.hv.restore(hv);
     restored.servicing.restore({ initState, units });
     restored.units.vp.applyBootRoles(new Set(restored.kernel.online()));
-    const again = captureVm(restored, { timeoutMs: 600_000, correlationId: initState.correlationId });
+    const again = captureVm(restored, { timeoutMs: 600_000, correlationId: initState.correlationId ?? randomUUID() });
     restored.servicing.resume();
     const differences = proofDifferences(units, again.state.units, hv, again.hv);
     return { bytes, proofOk: differences.every((d) => d.allowed !== undefined) };
