@@ -224,21 +224,21 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
 
 /**
  * vtl2 allocation mode loads the image inside RAM (allocate_vtl2_ram): move it to the top of
- * the largest RAM range. Where that cannot hold it, the nodes cannot give their shares, or the
- * host's VTL2 MMIO is under OpenVMM's mmio-size, the config stays in host mode instead.
+ * the largest RAM range, and drop host VTL2 MMIO under OpenVMM's mmio-size (the shim carves
+ * instead). Where the range cannot hold the image or a node cannot give its share, the config
+ * stays in host mode.
  */
 function vtl2ModeOrHost(c: VmConfig): VmConfig {
-  const host: VmConfig = { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
   const largest = c.numa.flatMap((n) => n.memory).reduce((a, b) => (b.size > a.size ? b : a));
-  const mmio = (c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0);
-  if (largest.size < c.vtl2.size || (c.mmio.vtl2 !== undefined && mmio < HOST_VTL2_MMIO_SIZE)) return host;
+  if (largest.size < c.vtl2.size) return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
   const base = largest.base + largest.size - c.vtl2.size;
   const moved: VmConfig = { ...c, vtl2: { ...c.vtl2, base, vnode: vnodeAt(c, base)! } };
+  if ((c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0) < HOST_VTL2_MMIO_SIZE) moved.mmio = { vtl0: c.mmio.vtl0 };
   try {
     vtl2RamOf(moved);
     return moved;
   } catch {
-    return host;
+    return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
   }
 }
 
