@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { VmConfig } from '../lib/config/schema.ts';
-import { vnodeOfLastRam } from '../lib/config/rules.ts';
+import { vnodeAt } from '../lib/config/rules.ts';
+import { HOST_VTL2_MMIO_SIZE, vtl2RamOf } from '../lib/config/derive.ts';
 import type { Fdt, FdtNode } from '../lib/fdt/index.ts';
 
 /**
@@ -147,7 +148,7 @@ function arbNuma(shape: Shape, start: number): fc.Arbitrary<VmConfig['numa']> {
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Everything above RAM: VTL0 low MMIO, VTL2 RAM, VTL0 high MMIO, optional host VTL2 MMIO. */
-function arbAboveRam(ramEnd: number, nodes: number, lastRamVnode: number) {
+function arbAboveRam(ramEnd: number, nodes: number) {
   return rec({
     lowMmio: arbPages(1 << 15, 1 << 18),
     vtl2Size: fc.integer({ min: 64, max: 512 }).map((m) => m * MIB),
@@ -167,7 +168,7 @@ function arbAboveRam(ramEnd: number, nodes: number, lastRamVnode: number) {
       return r;
     });
     return {
-      vtl2: { mode: a.vtl2Mode, base: vtl2Base, size: a.vtl2Size, vnode: a.vtl2Mode === 'vtl2' ? lastRamVnode : a.vtl2Vnode },
+      vtl2: { mode: a.vtl2Mode, base: vtl2Base, size: a.vtl2Size, vnode: a.vtl2Vnode },
       mmio: vtl2 === undefined ? { vtl0: [low, high] } : { vtl0: [low, high], vtl2 },
     };
   });
@@ -202,7 +203,7 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
       })
       .chain((c) => {
         const ramEnd = Math.max(...c.numa.flatMap((n) => n.memory.map((r) => r.base + r.size)));
-        return arbAboveRam(ramEnd, s.nodes, vnodeOfLastRam(c)).map((above): VmConfig => {
+        return arbAboveRam(ramEnd, s.nodes).map((above): VmConfig => {
           const { regs, vnodes, distances, ...rest } = c;
           const config: VmConfig = {
             ...rest,
@@ -215,10 +216,30 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
             // GICv3 redistributors take 0x20000 per VP; past ~120 VPs they would reach the UART.
             config.aarch64 = { gicVersion: 3, gicDistributor: 0x0800_0000, gicRedistributor: s.vps <= 120 ? 0x080a_0000 : 0x1000_0000, uart: 0x0900_0000 };
           }
-          return config;
+          return config.vtl2.mode === 'vtl2' ? vtl2ModeOrHost(config) : config;
         });
       });
   });
+}
+
+/**
+ * vtl2 allocation mode loads the image inside RAM (allocate_vtl2_ram): move it to the top of
+ * the largest RAM range, and drop host VTL2 MMIO under OpenVMM's mmio-size (the shim carves
+ * instead). Where the range cannot hold the image or a node cannot give its share, the config
+ * stays in host mode.
+ */
+function vtl2ModeOrHost(c: VmConfig): VmConfig {
+  const largest = c.numa.flatMap((n) => n.memory).reduce((a, b) => (b.size > a.size ? b : a));
+  if (largest.size < c.vtl2.size) return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
+  const base = largest.base + largest.size - c.vtl2.size;
+  const moved: VmConfig = { ...c, vtl2: { ...c.vtl2, base, vnode: vnodeAt(c, base)! } };
+  if ((c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0) < HOST_VTL2_MMIO_SIZE) moved.mmio = { vtl0: c.mmio.vtl0 };
+  try {
+    vtl2RamOf(moved);
+    return moved;
+  } catch {
+    return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
+  }
 }
 
 /** One typed override on a config path (the shape `applyOverrides` records). */

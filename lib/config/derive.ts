@@ -1,10 +1,14 @@
 import type { VmConfig } from './schema.ts';
 import type { TopoRange, Topology } from './topology.ts';
+import { DEFAULT_VTL2_SIZE } from '../abi/index.ts';
+import { allocateVtl2Ram, subtractVtl2, type NodeRange } from './vtl2-alloc.ts';
 
 const MIB = 0x10_0000;
 /** Lower and upper clamp of the VTL2 MMIO the shim carves from VTL0's high gap. */
 export const VTL2_MMIO_MIN = 128 * MIB;
 export const VTL2_MMIO_MAX = 1024 * MIB;
+/** The `mmio-size` OpenVMM writes in vtl2 allocation mode (igvm.rs build_device_tree: 128 MiB). */
+export const HOST_VTL2_MMIO_SIZE = 128 * MIB;
 
 /**
  * Bytes of VTL2 MMIO the shim carves from VTL0's second (high) MMIO range when the host gives
@@ -30,21 +34,45 @@ export function splitMmio(c: VmConfig): { vtl0: TopoRange[]; vtl2: TopoRange[] }
 }
 
 /**
+ * VTL2 RAM as the shim decides it: host mode = the host's VTL2 range; vtl2 mode = the carve
+ * `allocateVtl2Ram` makes from node RAM around the image loaded at `vtl2.base`, with the host's
+ * memory-size `vtl2.size`. Throws SHIM_VTL2_MEMORY_INVALID if it cannot.
+ */
+export function vtl2RamOf(c: VmConfig): NodeRange[] {
+  if (c.vtl2.mode === 'host') return [{ gpa: BigInt(c.vtl2.base), size: BigInt(c.vtl2.size), vnode: c.vtl2.vnode }];
+  return allocateVtl2Ram(nodeRam(c), { gpa: BigInt(c.vtl2.base), size: measuredVtl2Size(c) }, BigInt(c.vtl2.size));
+}
+
+/**
+ * The image's measured VTL2 size (ShimParams memory_size): the release package is laid out in
+ * DEFAULT_VTL2_SIZE and relocated; the CVM package (snp, tdx) is built over the config's range.
+ */
+export function measuredVtl2Size(c: VmConfig): bigint {
+  return c.isolation === 'snp' || c.isolation === 'tdx' ? BigInt(c.vtl2.size) : DEFAULT_VTL2_SIZE;
+}
+
+function nodeRam(c: VmConfig): NodeRange[] {
+  const ram = c.numa.flatMap((n, vnode) => n.memory.map((r) => ({ gpa: BigInt(r.base), size: BigInt(r.size), vnode })));
+  return ram.sort((a, b) => (a.gpa < b.gpa ? -1 : 1));
+}
+
+/**
  * What the paravisor must discover for this config: VP i with its reg and vnode, each node's
- * RAM sorted by base, MMIO after the shim's carve, and the host's VTL2 RAM range. Property tests
- * compare it with what the shim and openvmm_hcl actually find.
+ * VTL0 RAM (less any VTL2 carve) sorted by base, MMIO after the shim's carve, and VTL2 RAM.
+ * Property tests compare it with what the shim and openvmm_hcl actually find.
  */
 export function topologyFromConfig(c: VmConfig): Topology {
   const mmio = splitMmio(c);
+  const vtl2 = vtl2RamOf(c);
+  const vtl0 = subtractVtl2(nodeRam(c), vtl2);
+  const range = (r: NodeRange): TopoRange => ({ base: Number(r.gpa), size: Number(r.size) });
   return {
     arch: c.arch,
     vps: c.vps.map((vp, index) => ({ index, reg: vp.reg, vnode: vp.vnode })),
-    nodes: c.numa.map((n, vnode) => ({
-      vnode,
-      memory: n.memory.map((r) => ({ base: r.base, size: r.size })).sort((a, b) => a.base - b.base),
-    })),
+    // A node whose RAM all went to VTL2 has no VTL0 entry left, so the shim reports no node for it.
+    nodes: c.numa.map((_, vnode) => ({ vnode, memory: vtl0.filter((r) => r.vnode === vnode).map(range) })).filter((n) => n.memory.length > 0),
     vtl0Mmio: mmio.vtl0,
     vtl2Mmio: mmio.vtl2,
-    vtl2Ram: [{ base: c.vtl2.base, size: c.vtl2.size, vnode: c.vtl2.vnode }],
+    vtl2Ram: vtl2.map((r) => ({ ...range(r), vnode: r.vnode })),
   };
 }

@@ -1,5 +1,6 @@
 import type { VmConfig } from './schema.ts';
-import { vtl2MmioCarve } from './derive.ts';
+import { HclError } from '../errors.ts';
+import { HOST_VTL2_MMIO_SIZE, vtl2MmioCarve, vtl2RamOf } from './derive.ts';
 
 /** One invalid field: its JSON path (`vps[3].vnode`) and what is wrong with it. */
 export interface ConfigFieldError {
@@ -129,26 +130,33 @@ function checkDistances(c: VmConfig, err: Err): void {
 /** VTL2 RAM the OpenHCL package built by lib/host needs (its image layout, `defaultLayout`). */
 export const MIN_VTL2_SIZE = 0x400_0000;
 
-/** The vnode of the highest VTL0 RAM range: the node a vtl2-mode shim carves VTL2 RAM next to. */
-export function vnodeOfLastRam(c: Pick<VmConfig, 'numa'>): number {
-  let best = { base: -1, vnode: 0 };
-  c.numa.forEach((n, vnode) => n.memory.forEach((m) => { if (m.base > best.base) best = { base: m.base, vnode }; }));
-  return best.vnode;
+/** The vnode of the RAM range holding `gpa`, if any. */
+export function vnodeAt(c: Pick<VmConfig, 'numa'>, gpa: number): number | undefined {
+  const i = c.numa.findIndex((n) => n.memory.some((m) => m.base <= gpa && gpa < m.base + m.size));
+  return i < 0 ? undefined : i;
 }
 
 function checkVtl2(c: VmConfig, ram: Span[], err: Err): void {
   const { base, size } = c.vtl2;
   if (!alignment('vtl2', base, size, err)) return;
   if (size < MIN_VTL2_SIZE) err('vtl2.size', `${hex(size)} is below the ${hex(MIN_VTL2_SIZE)} the OpenHCL package needs`);
-  // In vtl2 allocation mode the host DT says nothing about VTL2 RAM's node: the shim carves it
-  // beside the highest RAM range and takes that range's node, so the config must say the same.
-  if (c.vtl2.mode === 'vtl2' && c.vtl2.vnode !== vnodeOfLastRam(c)) {
-    err('vtl2.vnode', `in vtl2 allocation mode VTL2 RAM belongs to node ${vnodeOfLastRam(c)} (the node of the highest RAM range), not ${c.vtl2.vnode}`);
-  }
-  const ramEnd = Math.max(...ram.map((s) => s.end));
-  if (base < ramEnd) err('vtl2.base', `${hex(base)} is below the end of VTL0 RAM ${hex(ramEnd)}`);
   const span: Span = { path: 'vtl2', base, end: base + size, what: 'VTL2 RAM' };
   for (const m of mmioSpans(c)) if (overlaps(span, m)) err('vtl2', `[${hex(base)}, ${hex(span.end)}) overlaps ${m.path} (${m.what})`);
+  if (c.vtl2.mode === 'host') {
+    const ramEnd = Math.max(...ram.map((s) => s.end));
+    if (base < ramEnd) err('vtl2.base', `${hex(base)} is below the end of VTL0 RAM ${hex(ramEnd)}`);
+    return;
+  }
+  // vtl2 allocation mode: OpenVMM loads the image at its base inside VTL0 RAM and the shim carves
+  // the rest (allocate_vtl2_ram); vtl2.vnode names the node holding the image's first byte.
+  const at = vnodeAt(c, base);
+  if (at !== undefined && c.vtl2.vnode !== at) err('vtl2.vnode', `in vtl2 allocation mode the image at ${hex(base)} lies in node ${at}'s RAM, not node ${c.vtl2.vnode}'s`);
+  try {
+    vtl2RamOf(c);
+  } catch (e) {
+    if (!(e instanceof HclError)) throw e;
+    err('vtl2', e.message);
+  }
 }
 
 function mmioSpans(c: VmConfig): Span[] {
@@ -168,6 +176,11 @@ function checkMmio(c: VmConfig, ram: Span[], err: Err): void {
   const high = c.mmio.vtl0[1];
   if (c.mmio.vtl2 === undefined && high !== undefined && high.size > 0 && vtl2MmioCarve(high.size) >= high.size) {
     err('mmio.vtl0[1].size', `${hex(high.size)} is too small: carving VTL2 MMIO (${hex(vtl2MmioCarve(high.size))}) would leave VTL0 without its second range`);
+  }
+  // In vtl2 mode OpenVMM writes mmio-size 128 MiB, which host-given VTL2 ranges must hold (NotEnoughVtl2Mmio).
+  const vtl2Mmio = (c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0);
+  if (c.vtl2.mode === 'vtl2' && c.mmio.vtl2 !== undefined && vtl2Mmio < HOST_VTL2_MMIO_SIZE) {
+    err('mmio.vtl2', `${hex(vtl2Mmio)} bytes in all: in vtl2 allocation mode the host asks for mmio-size ${hex(HOST_VTL2_MMIO_SIZE)}, which they must hold`);
   }
   // A vtl2-mode shim carves from the last VTL0 range at or above 4 GiB (mmio.rs select_vtl2_mmio_range).
   if (c.vtl2.mode === 'vtl2' && c.mmio.vtl2 === undefined && high !== undefined && high.base < 2 ** 32) {

@@ -98,8 +98,8 @@ export const VmConfigSchema = Type.Object(
     vtl2: Type.Object(
       {
         mode: Type.Union([Type.Literal('host'), Type.Literal('vtl2')]),
-        base: Int(0, Number.MAX_SAFE_INTEGER, 'VTL2 RAM base (host mode) or where the IGVM image is placed'),
-        size: Int(0, Number.MAX_SAFE_INTEGER, 'VTL2 RAM size in bytes'),
+        base: Int(0, Number.MAX_SAFE_INTEGER, 'VTL2 RAM base above VTL0 RAM (host mode), or where in VTL0 RAM the IGVM image is loaded (vtl2 mode)'),
+        size: Int(0, Number.MAX_SAFE_INTEGER, 'VTL2 RAM size in bytes (vtl2 mode: the memory-size the host asks the shim to carve)'),
         vnode: Int(0, 63),
       },
       { additionalProperties: false },

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { splitMmio, type VmConfig } from '../config/index.ts';
+import { HOST_VTL2_MMIO_SIZE, splitMmio, type VmConfig } from '../config/index.ts';
 import { fdtNode, prop, writeFdt, type Fdt, type FdtNode } from '../fdt/index.ts';
 import { IGVM_MEMORY_TYPE } from '../abi/index.ts';
 
@@ -70,9 +70,8 @@ export function nvmeDmaPages(c: VmConfig): number {
 
 function openhclNode(c: VmConfig): FdtNode {
   const props = [];
-  // OpenVMM also reports mmio-size (128 MiB) in vtl2 mode; the model's host hands VTL2 its MMIO
-  // through the VTL2 VMBus ranges or lets the shim carve the default, so it writes memory-size only.
-  if (c.vtl2.mode === 'vtl2') props.push(prop.u64('memory-size', BigInt(c.vtl2.size)));
+  // As OpenVMM's Vtl2Allocate: memory-size, and mmio-size fixed at 128 MiB.
+  if (c.vtl2.mode === 'vtl2') props.push(prop.u64('memory-size', BigInt(c.vtl2.size)), prop.u64('mmio-size', BigInt(HOST_VTL2_MMIO_SIZE)));
   props.push(prop.str('memory-allocation-mode', c.vtl2.mode));
   const children: FdtNode[] = [];
   if (c.entropy.length > 0) children.push(fdtNode('entropy', [prop.bytes('reg', Uint8Array.from(Buffer.from(c.entropy, 'hex')))]));

@@ -2,6 +2,7 @@ import { HclError } from '../errors.ts';
 import type { Topology } from '../config/index.ts';
 import { type HostDt, SHIM_LIMITS } from './hostdt.ts';
 import { IGVM_MEMORY_TYPE, type Region, type PersistedPayload } from '../abi/index.ts';
+import { allocateVtl2Ram, subtractVtl2 } from '../config/index.ts';
 
 /** `openhcl,memory-type` values (MemoryVtlType). */
 export const MEMORY_VTL_TYPE = {
@@ -27,29 +28,21 @@ function vnodeAt(host: HostDt, gpa: bigint): number {
 }
 
 /**
- * VTL2 RAM: host mode = the VTL2_PROTECTABLE entries, else the measured range; vtl2 mode = the
- * shim carves `memory-size` (default the measured size) starting at the measured range.
+ * VTL2 RAM: host mode = the VTL2_PROTECTABLE entries, else the measured range, which must hold
+ * the image; vtl2 mode = what the shim carves from host RAM around the image (`allocateVtl2Ram`).
  */
 export function decideVtl2Ram(host: HostDt, measured: Region): Vtl2Range[] {
   let ram: Vtl2Range[];
   if (host.allocationMode === 'host') {
     const prot = host.memory.filter((m) => m.igvmType === IGVM_MEMORY_TYPE.VTL2_PROTECTABLE);
     ram = prot.length > 0 ? prot.map((m) => ({ gpa: m.base, size: m.size, vnode: m.vnode })) : [{ ...measured, vnode: vnodeAt(host, measured.gpa) }];
+    if (!ram.some((r) => r.gpa <= measured.gpa && end(measured) <= end(r))) {
+      throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 memory: image ${hex(measured.gpa)}+${hex(measured.size)} is not inside vtl2 ram`);
+    }
   } else {
-    const size = host.vtl2MemorySize ?? measured.size;
-    if (size < measured.size || size % 0x1000n !== 0n) {
-      throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 memory: memory-size ${hex(size)} is smaller than the image (${hex(measured.size)}) or not page-aligned`);
-    }
-    ram = [{ gpa: measured.gpa, size, vnode: vnodeAt(host, measured.gpa) }];
-    const hit = host.memory.find((m) => m.base < end(ram[0]!) && measured.gpa < m.base + m.size);
-    if (hit !== undefined) {
-      throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 memory: carved range ${hex(measured.gpa)}+${hex(size)} overlaps ram ${hex(hit.base)}+${hex(hit.size)}`);
-    }
+    ram = allocateVtl2Ram(host.memory.map((m) => ({ gpa: m.base, size: m.size, vnode: m.vnode })), measured, host.vtl2MemorySize);
   }
   if (ram.length > SHIM_LIMITS.vtl2RamRanges) throw new HclError('SHIM_LIMIT_EXCEEDED', `vtl2 memory: ${ram.length} ranges exceed ${SHIM_LIMITS.vtl2RamRanges}`);
-  if (!ram.some((r) => r.gpa <= measured.gpa && end(measured) <= end(r))) {
-    throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 memory: image ${hex(measured.gpa)}+${hex(measured.size)} is not inside vtl2 ram`);
-  }
   return ram;
 }
 
@@ -87,14 +80,18 @@ export function decideMmio(host: HostDt, isolated: boolean): { vtl0: Region[]; v
   return { vtl0, vtl2: [{ gpa: end(from), size }] };
 }
 
-/** The partition map as persisted: host RAM typed VTL0 or VTL2_RAM, plus a carved VTL2 range. */
+/** The partition map as persisted: host RAM less VTL2's ranges typed VTL0, VTL2's ranges VTL2_RAM. */
 export function partitionMemory(host: HostDt, vtl2Ram: Vtl2Range[]): MemoryEntry[] {
-  const out: MemoryEntry[] = host.memory.map((m) => ({
-    base: m.base, size: m.size, vnode: m.vnode, igvmType: m.igvmType,
-    vtlType: vtl2Ram.some((v) => v.gpa === m.base) ? MEMORY_VTL_TYPE.VTL2_RAM : MEMORY_VTL_TYPE.VTL0,
-  }));
+  const out: MemoryEntry[] = [];
+  for (const m of host.memory) {
+    for (const r of subtractVtl2([{ gpa: m.base, size: m.size, vnode: m.vnode }], vtl2Ram)) {
+      out.push({ base: r.gpa, size: r.size, vnode: m.vnode, igvmType: m.igvmType, vtlType: MEMORY_VTL_TYPE.VTL0 });
+    }
+  }
   for (const v of vtl2Ram) {
-    if (!out.some((m) => m.base === v.gpa)) out.push({ base: v.gpa, size: v.size, vnode: v.vnode, igvmType: IGVM_MEMORY_TYPE.MEMORY, vtlType: MEMORY_VTL_TYPE.VTL2_RAM });
+    // A range carved from host RAM keeps that entry's igvm type; one outside it is plain memory.
+    const from = host.memory.find((m) => m.base <= v.gpa && end(v) <= m.base + m.size);
+    out.push({ base: v.gpa, size: v.size, vnode: v.vnode, igvmType: from?.igvmType ?? IGVM_MEMORY_TYPE.MEMORY, vtlType: MEMORY_VTL_TYPE.VTL2_RAM });
   }
   return out.sort((a, b) => (a.base < b.base ? -1 : 1));
 }
@@ -109,8 +106,9 @@ export function partitionMmio(mmio: { vtl0: Region[]; vtl2: Region[] }): Persist
 
 /**
  * Field-by-field differences between the host's topology (`now`) and the saved one; empty when
- * equal. `memory: 'all'` compares the whole partition map (host allocation mode); `'vtl0'` only
- * what VTL0 sees, RAM and MMIO (vtl2 mode, where the saved VTL2 carve is the truth).
+ * equal. `memory: 'all'` compares the whole partition map (host allocation mode); `'vtl0'` the
+ * host RAM under the map, VTL0 and VTL2 pieces merged again, and VTL0 MMIO (vtl2 mode, where the
+ * saved VTL2 carve is the truth and a fresh carve may fall elsewhere).
  */
 export function topologyDifferences(now: PersistedPayload, saved: PersistedPayload, what: { cpus: boolean; memory: 'all' | 'vtl0' | 'none' }): string[] {
   const d: string[] = [];
@@ -125,7 +123,7 @@ export function topologyDifferences(now: PersistedPayload, saved: PersistedPaylo
   }
   if (what.memory !== 'none') {
     const vtl0 = what.memory === 'vtl0';
-    const mem = (p: PersistedPayload) => p.partitionMemory.filter((m) => !vtl0 || m.vtlType === MEMORY_VTL_TYPE.VTL0);
+    const mem = (p: PersistedPayload) => (vtl0 ? hostRam(p.partitionMemory) : p.partitionMemory);
     const mmio = (p: PersistedPayload) => p.partitionMmio.filter((m) => !vtl0 || m.vtlType === MEMORY_VTL_TYPE.VTL0_MMIO);
     const fmt = (m: MemoryEntry): string => `${hex(m.base)}+${hex(m.size)} vnode ${m.vnode} vtl-type ${m.vtlType} igvm-type ${m.igvmType}`;
     diffLists(d, 'memory', mem(saved).map(fmt), mem(now).map(fmt));
@@ -133,6 +131,19 @@ export function topologyDifferences(now: PersistedPayload, saved: PersistedPaylo
     diffLists(d, 'mmio', mmio(saved).map(fmtM), mmio(now).map(fmtM));
   }
   return d;
+}
+
+// The host RAM a vtl2-mode map was carved from: VTL0 and VTL2_RAM pieces, adjacent ones of one
+// vnode and igvm type merged, typed VTL0.
+function hostRam(map: MemoryEntry[]): MemoryEntry[] {
+  const out: MemoryEntry[] = [];
+  for (const m of map) {
+    if (m.vtlType !== MEMORY_VTL_TYPE.VTL0 && m.vtlType !== MEMORY_VTL_TYPE.VTL2_RAM) continue;
+    const last = out.at(-1);
+    if (last !== undefined && last.base + last.size === m.base && last.vnode === m.vnode && last.igvmType === m.igvmType) last.size += m.size;
+    else out.push({ ...m, vtlType: MEMORY_VTL_TYPE.VTL0 });
+  }
+  return out;
 }
 
 function diffLists(d: string[], what: string, saved: string[], now: string[]): void {

@@ -1,11 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { vnodeOfLastRam } from '../../lib/config/rules.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { presetConfig, validateConfig, pointerToPath, type VmConfig } from '../../lib/config/index.ts';
 
 type Mutate = (c: VmConfig) => void;
 const MIB = 0x10_0000;
+// vtl2 allocation mode with the image at the start of node `n`'s last RAM range, where OpenVMM
+// loads it (the image must lie in host RAM: allocate_vtl2_ram panics on a range the map lacks).
+const intoRam = (c: VmConfig, n: number): void => { c.vtl2 = { ...c.vtl2, mode: 'vtl2', base: c.numa[n]!.memory.at(-1)!.base, vnode: n }; };
 
 // Each case breaks one rule on a valid preset; the error must name `path` and say `says`.
 const CASES: Array<{ rule: string; preset?: string; mutate: Mutate; path: string; says: string }> = [
@@ -26,11 +28,11 @@ const CASES: Array<{ rule: string; preset?: string; mutate: Mutate; path: string
   { rule: 'RAM sorted', preset: 'numa', mutate: (c) => c.numa[0]!.memory.reverse(), path: 'numa[0].memory[1].base', says: 'must be sorted' },
   { rule: 'RAM no overlap across nodes', preset: 'numa', mutate: (c) => (c.numa[2]!.memory[0]!.base -= 0x1000), path: 'numa[2].memory[0]', says: 'overlaps numa[1]' },
   { rule: 'VTL2 big enough for the package', mutate: (c) => (c.vtl2.size = 16 * MIB), path: 'vtl2.size', says: 'is below the 0x4000000 the OpenHCL package needs' },
-  { rule: 'vtl2 mode: VTL2 vnode is the node of the highest RAM', preset: 'numa', mutate: (c) => { c.vtl2.mode = 'vtl2'; c.vtl2.vnode = (vnodeOfLastRam(c) + 1) % c.numa.length; }, path: 'vtl2.vnode', says: 'in vtl2 allocation mode VTL2 RAM belongs to node' },
-  { rule: 'VM name starts with a letter or digit', mutate: (c) => (c.name = '.hidden'), path: 'name', says: 'expected string to match' },
-  { rule: 'VTL2 aligned', mutate: (c) => (c.vtl2.base += 0x200), path: 'vtl2.base', says: 'not 4K-aligned' },
-  { rule: 'VTL2 above RAM', mutate: (c) => (c.vtl2.base = 128 * MIB), path: 'vtl2.base', says: 'below the end of VTL0 RAM' },
-  { rule: 'vtl2 mode carves VTL2 MMIO at or above 4 GiB', mutate: (c) => { c.vtl2.mode = 'vtl2'; c.vtl2.vnode = vnodeOfLastRam(c); c.mmio.vtl0[1] = { base: 0xe000_0000, size: 0x1000_0000 }; }, path: 'mmio.vtl0[1].base', says: 'is below 4 GiB' },
+  { rule: 'vtl2 mode: the image lies in host RAM', mutate: (c) => (c.vtl2.mode = 'vtl2'), path: 'vtl2', says: 'is not inside host RAM' },
+  { rule: 'vtl2 mode: vtl2.vnode is the node holding the image', preset: 'numa', mutate: (c) => { intoRam(c, 1); c.vtl2.vnode = 0; }, path: 'vtl2.vnode', says: "lies in node 1's RAM" },
+  { rule: 'vtl2 mode: each node gives its share', preset: 'numa', mutate: (c) => { intoRam(c, 0); c.numa[3]!.memory[0]!.size = 16 * MIB; }, path: 'vtl2', says: 'no RAM left on that node' },
+  { rule: 'vtl2 mode: host VTL2 MMIO holds mmio-size', mutate: (c) => { intoRam(c, 0); c.mmio.vtl2 = [{ base: c.mmio.vtl0[1]!.base + c.mmio.vtl0[1]!.size, size: 64 * MIB }]; }, path: 'mmio.vtl2', says: 'mmio-size 0x8000000' },
+  { rule: 'vtl2 mode carves VTL2 MMIO at or above 4 GiB', mutate: (c) => { intoRam(c, 0); c.mmio.vtl0[1] = { base: 0xe000_0000, size: 0x1000_0000 }; }, path: 'mmio.vtl0[1].base', says: 'is below 4 GiB' },
   { rule: 'VTL2 not in MMIO', mutate: (c) => (c.vtl2.base = c.mmio.vtl0[1]!.base), path: 'vtl2', says: 'overlaps mmio.vtl0[1]' },
   { rule: 'MMIO not in RAM', mutate: (c) => (c.mmio.vtl0[0]!.base = 0x1000_0000), path: 'mmio.vtl0[0]', says: 'overlaps numa[0].memory[0]' },
   { rule: 'MMIO ranges disjoint', mutate: (c) => (c.mmio.vtl2 = [{ base: c.mmio.vtl0[1]!.base, size: 128 * MIB }]), path: 'mmio.vtl2[0]', says: 'overlaps mmio.vtl0[1]' },

@@ -228,15 +228,27 @@ test('save --generation 1 is refused when the state needs generation 2, leaving 
 // a new VTL2 size from the host is not what the restored paravisor runs with.
 test('restore reports the topology inconsistent when the saved VTL2 carve wins over the host\'s new size', () => withStore(async (store) => {
   const small = presetConfig('small');
-  const config = validateConfig({ ...small, vtl2: { ...small.vtl2, mode: 'vtl2' } });
+  // vtl2 mode loads the image in host RAM (allocate_vtl2_ram): here at the top of node 0's.
+  const top = small.numa[0]!.memory[0]!.base + small.numa[0]!.memory[0]!.size - small.vtl2.size;
+  const config = validateConfig({ ...small, vtl2: { ...small.vtl2, mode: 'vtl2', base: top } });
   const saved = await saveVm(bootWithWorkload(config, { seed: 7, steps: 50 }), store);
   const same = await restoreSnapshot(store, saved.id);
-  assert.is(same.topologyConsistent, true);
   assert.equal(same.topologyDifferences, []);
+  assert.is(same.topologyConsistent, true);
   const bigger = await restoreSnapshot(store, saved.id, { sets: [`vtl2.size=${config.vtl2.size * 2}`] });
   assert.ok(bigger.proof.ok, 'the restore itself succeeds and proves');
   assert.is(bigger.topologyConsistent, false);
-  assert.equal(bigger.topologyDifferences, [`vtl2Ram[0].size: 0x${(config.vtl2.size * 2).toString(16)} → 0x${config.vtl2.size.toString(16)}`]);
+  // allocate_vtl2_ram on one node, image 64 MiB at 0x78000000 in RAM [0, 0x80000000): memory-size
+  // 128 MiB adds the free top [0x7c000000, 0x80000000); 256 MiB also takes 128 MiB off the top of
+  // [0, 0x78000000). Expected (256 MiB) → restored (the saved 128 MiB carve):
+  assert.equal(bigger.topologyDifferences, [
+    'nodes[0].memory[0].size: 0x70000000 → 0x78000000',
+    'vtl2Ram.length: 3 → 2',
+    'vtl2Ram[0].base: 0x70000000 → 0x78000000',
+    'vtl2Ram[0].size: 0x8000000 → 0x4000000',
+    'vtl2Ram[1].base: 0x78000000 → 0x7c000000',
+    'vtl2Ram[2]: {"base":2080374784,"size":67108864,"vnode":0} → (absent)',
+  ]);
 }));
 
 // The proof's allow-list, fed wrong states: only a VP's role may differ (the boot decides it);

@@ -68,12 +68,15 @@ for (const name of PRESETS) {
   });
 }
 
-test('vtl2 allocation mode: no VTL2 memory node, memory-size in /openhcl', () => {
+// openvmm_core worker/vm_loaders/igvm.rs build_device_tree, Vtl2Allocate: memory-size when a size
+// is given, and always mmio-size 128 * 1024 * 1024.
+test('vtl2 allocation mode: no VTL2 memory node, memory-size and mmio-size 128 MiB in /openhcl', () => {
   const c = presetConfig('small');
   c.vtl2.mode = 'vtl2';
   const h = parseHostDt(readFdt(hostDtb(c)));
   assert.is(h.allocationMode, 'vtl2');
   assert.is(h.vtl2MemorySize, BigInt(c.vtl2.size));
+  assert.is(h.vtl2MmioSize, 128n * 1024n * 1024n);
   assert.not.ok(h.memory.some((m) => m.igvmType === IGVM_MEMORY_TYPE.VTL2_PROTECTABLE));
   // vtl2 mode without configured VTL2 MMIO: the host leaves the carve to the shim.
   assert.equal(h.vmbusVtl2.mmio, []);

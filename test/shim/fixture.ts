@@ -82,7 +82,8 @@ export function hostTree(s: HostSpec, layout: ShimLayout): FdtNode {
 
 /** Lays out VTL2 memory like the host loader: shim params, command line page, host DTB, SLIT. */
 export function bootImage(spec: Partial<HostSpec> = {}, edit?: (root: FdtNode) => void): { memory: GuestMemory; layout: ShimLayout; spec: HostSpec } {
-  const s = { ...defaults, ...spec };
+  // In vtl2 allocation mode the image lies in host RAM (allocate_vtl2_ram): by default at the first node's base.
+  const s = { ...defaults, ...(spec.mode === 'vtl2' ? { vtl2Base: 4n * GIB } : {}), ...spec };
   const layout = defaultLayout(s.vtl2Base, undefined, { arch: s.arch, isolation: s.isolation, sidecarSize: s.sidecarSize });
   const memory = new GuestMemory();
   memory.write(layout.shimParamsGpa, encodeShimParams(layout.params));

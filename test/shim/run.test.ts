@@ -79,4 +79,30 @@ test('MMIO: no VTL0 range at or above 4 GiB to carve from is SHIM_MMIO_INVALID',
   expectError(() => runShim(memory, layout.shim.gpa, { enterSidecar }), 'SHIM_MMIO_INVALID', 'no vtl0 range at or above 4 GiB');
 });
 
+// host_params/dt/mod.rs allocate_vtl2_ram: memory-size 256 MiB over 4 vnodes is 64 MiB each; the
+// 64 MiB image at node 0's base is node 0's share, and nodes 1-3 give theirs off the top.
+test('runShim: vtl2 mode carves each node\'s share top-down; VTL0 keeps the rest, the kernel gets a memory node per range', () => {
+  const { memory, layout } = bootImage({ mode: 'vtl2', vnodes: [0, 1, 2, 3] }, (r) => findNode(r, '/openhcl')!.properties.push(prop.u64('memory-size', 256n * 0x10_0000n)));
+  const G = 0x4000_0000;
+  const M = 0x10_0000;
+  assert.equal([layout.vtl2.gpa, layout.vtl2.size], [4n * BigInt(G), 64n * BigInt(M)]);
+  const t = runShim(memory, layout.shim.gpa, { enterSidecar }).topology;
+  assert.equal(t.vtl2Ram, [
+    { base: 4 * G, size: 64 * M, vnode: 0 }, { base: 6 * G - 64 * M, size: 64 * M, vnode: 1 },
+    { base: 7 * G - 64 * M, size: 64 * M, vnode: 2 }, { base: 8 * G - 64 * M, size: 64 * M, vnode: 3 },
+  ]);
+  assert.equal(t.nodes, [
+    { vnode: 0, memory: [{ base: 4 * G + 64 * M, size: G - 64 * M }] }, { vnode: 1, memory: [{ base: 5 * G, size: G - 64 * M }] },
+    { vnode: 2, memory: [{ base: 6 * G, size: G - 64 * M }] }, { vnode: 3, memory: [{ base: 7 * G, size: G - 64 * M }] },
+  ]);
+  const r = runShim(memory, layout.shim.gpa, { enterSidecar });
+  const mems = readFdt(r.dtb).root.children.filter((c) => c.name.startsWith('memory@'));
+  assert.equal(mems.map((m) => [m.name, propU32(m, 'numa-node-id')]), t.vtl2Ram.map((v) => [`memory@${v.base.toString(16)}`, v.vnode]));
+});
+
+test('runShim: vtl2 mode with the image outside host RAM is SHIM_VTL2_MEMORY_INVALID', () => {
+  const { memory, layout } = bootImage({ mode: 'vtl2', vtl2Base: 0x800_0000n });
+  expectError(() => runShim(memory, layout.shim.gpa, { enterSidecar }), 'SHIM_VTL2_MEMORY_INVALID', 'is not inside host RAM');
+});
+
 test.run();
