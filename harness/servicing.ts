@@ -3,7 +3,8 @@ import { applyOverrides, type Override, validateConfig, type VmConfig } from '..
 import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError } from '../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
-import { cpusWithOutstandingIo } from '../lib/hcl/index.ts';
+import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
+import type { PersistedPayload } from '../lib/abi/index.ts';
 import { currentGeneration, downgrade, type ServicingState } from '../lib/state/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import { boot, type Vm } from './pipeline.ts';
@@ -47,14 +48,17 @@ export interface SavedVm {
   state: ServicingState;
   unitMeta: Map<string, { package: string; generation: number }>;
   hv: unknown;
-  persisted: ReturnType<typeof persistedOf>;
+  persisted: PersistedPayload;
 }
 
-function persistedOf(vm: Vm) {
-  // The checkpoint the shim wrote this boot, plus what only usermode knows at save time: which
-  // CPUs have NVMe work in flight (they must start in Linux after restore).
-  if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-persists-short-map' && vm.shim.restored) return { ...vm.shim.persisted, partitionMemory: vm.shim.persisted.partitionMemory.slice(0, -1), cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) }; // TEST-ONLY seam, see properties/seams.ts
-  return { ...vm.shim.persisted, cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) };
+/**
+ * `write_persisted_info` at save: the partition map openvmm_hcl parsed from the shim's device
+ * tree and the NVMe interrupt state, which exists only when NVMe keep-alive is on.
+ */
+function persistedOf(vm: Vm): PersistedPayload {
+  const o = vm.discovered.options;
+  const keepAlive = o.nvmeKeepAlive && !o.disableNvmeKeepAlive;
+  return persistedInfo(vm.discovered.partitionMemoryMap, nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined));
 }
 
 /** Pauses the paravisor and captures its whole saved state (OpenHCL's save order). */
@@ -196,7 +200,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = performance.now();
 
-  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.init.topology });
+  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted });
   const registry = defaultRegistry();
   // Older generations are upgraded on read; the unit then holds its current generation.
   const units = parts.units.map((u) => {

@@ -20,9 +20,13 @@ export { encodeSlit, decodeSlit } from './slit.ts';
 
 // persisted state (header + payload in VTL2 memory): shim → shim after servicing
 export {
-  PERSISTED_MAGIC, encodePersistedPayload, decodePersistedPayload, writePersistedState, readPersistedState, clearPersistedState,
+  PERSISTED_MAGIC, PERSISTED_REGION_SIZE, PERSISTED_STATE_PAGES, MEMORY_VTL_TYPE, isVtl2RamType, encodePersistedPayload, decodePersistedPayload,
+  persistedPlacement, writePersistedState, readPersistedState, clearPersistedState,
 } from './persisted.ts';
-export type { PersistedPayload } from './persisted.ts';
+export type { PersistedPayload, PersistedPlacement } from './persisted.ts';
+export { decodePersistedPart, withPersistedRanges, PERSISTED_PART_FORMAT } from './persisted-legacy.ts';
+export type { PersistedPart } from './persisted-legacy.ts';
+export { SAVED_STATE_DESC } from './persisted-proto.ts';
 
 // handoff record: shim → kernel
 export { writeHandoff, readHandoff, HANDOFF_SIZE } from './handoff.ts';

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { decodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
+import { decodePersistedPart, type PersistedPart } from '../abi/index.ts';
 import { defaultRegistry } from './registry.ts';
 import { decodeCanonical, type InitState, type ServicingState, type UnitRegistry } from '../state/index.ts';
 import type { Snapshot } from '../store/index.ts';
@@ -79,7 +79,7 @@ export interface DecodedParts {
   /** Package and generation of each unit entry, by name. */
   unitMeta: Map<string, { package: string; generation: number }>;
   hv: unknown;
-  persisted: PersistedPayload;
+  persisted: PersistedPart;
   igvm: Uint8Array;
 }
 
@@ -103,7 +103,7 @@ export function decodeParts(s: Snapshot): DecodedParts {
     units: entries.map(([name, u]) => ({ name, state: u.state })),
     unitMeta: new Map(entries.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
     hv: d.hv,
-    persisted: decodePersistedPayload(need(s, PART.persisted)),
+    persisted: decodePersistedPart(need(s, PART.persisted), s.manifest.parts.find((p) => p.name === PART.persisted)?.meta['format']),
     igvm: need(s, PART.igvm),
   };
 }
