@@ -1,6 +1,7 @@
 import type { VmConfig } from '../lib/config/index.ts';
 import { sha256Hex } from '../lib/bytes/index.ts';
 import { HclError } from '../lib/errors.ts';
+import type { Plant } from '../lib/plant.ts';
 import { checkTopology, discover, type Discovered, createUnits, type HclUnits } from '../lib/hcl/index.ts';
 import { buildPackage, hostParamsFor, loadIgvm, packageOptionsFor, type LoadedIgvm } from '../lib/host/index.ts';
 import { HvPartition, registerByCode } from '../lib/hv/index.ts';
@@ -40,6 +41,8 @@ export interface BootOptions {
    * restore: in OpenHCL it stays in VTL2 memory from the previous instance).
    */
   persisted: PersistedPart;
+  /** A defect a test plants along the boot and every later save (lib/plant.ts); never set by the CLI. */
+  plant: Plant | undefined;
 }
 
 /** A booted VM: every stage's output and the running paravisor. */
@@ -60,6 +63,8 @@ export interface Vm {
   /** The sidecar kernel's per-CPU dispatch, or undefined when sidecar is not running. */
   sidecar: SidecarDispatcher | undefined;
   stages: StageRecord[];
+  /** The defect a test planted at boot, carried to this VM's saves; undefined in production. */
+  plant: Plant | undefined;
 }
 
 function timed<T>(stages: StageRecord[], name: StageRecord['name'], bytesIn: number, run: () => T, bytesOut: (t: T) => number): T {
@@ -120,7 +125,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
 
   const sidecar = shim.sidecar === undefined ? undefined : new SidecarDispatcher(loaded.memory, shim.sidecar.params, shim.sidecar.output, hvBackend(hcl.hv));
   return {
-    config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, sidecar, stages, ...hcl,
+    config, igvm: host.igvm, igvmDigest: sha256Hex(host.igvm), loaded, shim, kernel, sidecar, stages, plant: options.plant, ...hcl,
   };
 }
 

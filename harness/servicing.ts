@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { applyOverrides, type Override, validateConfig, type VmConfig } from '../lib/config/index.ts';
 import { diffValues, changePath } from '../lib/diff/index.ts';
-import { HclError } from '../lib/errors.ts';
+import { HclError, isHclError } from '../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
 import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
-import type { PersistedPayload } from '../lib/abi/index.ts';
+import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
+import type { Plant } from '../lib/plant.ts';
 import { currentGeneration, downgrade, type ServicingState } from '../lib/state/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
-import { boot, type Vm } from './pipeline.ts';
+import { boot, type BootOptions, type Vm } from './pipeline.ts';
 import { PART, decodeParts, defaultRegistry, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from './workload.ts';
+import { checkConsistency, type Inconsistency } from './oracle.ts';
 
 /**
  * Servicing as OpenHCL does it, against the snapshot store: save pauses the paravisor, saves every
@@ -26,7 +28,7 @@ export interface SaveOptions {
   workload: WorkloadSpec | null;
   overrides: Override[];
   parent: string | null;
-  /** Save deadline; default 30 s. */
+  /** The host's timeout hint for the save; default 30 s. The deadline is `servicingDeadlineMs` of it. */
   timeoutMs: number;
   correlationId: string;
   /** Saved-state generation to write (servicing back to an older release); default: current. */
@@ -58,7 +60,23 @@ export interface SavedVm {
 function persistedOf(vm: Vm): PersistedPayload {
   const o = vm.discovered.options;
   const keepAlive = o.nvmeKeepAlive && !o.disableNvmeKeepAlive;
-  return persistedInfo(vm.discovered.partitionMemoryMap, nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined));
+  const p = persistedInfo(vm.discovered.partitionMemoryMap, nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined));
+  if (vm.plant !== 'shim-persists-short-map' || !vm.shim.restored) return p;
+  const last = p.partitionMemory.findLastIndex((m) => isVtl2RamType(m.vtlType));
+  return { ...p, partitionMemory: p.partitionMemory.filter((_, i) => i !== last) };
+}
+
+/** A host timeout hint of this many seconds or more means "no timeout set". */
+const NO_TIMEOUT_HINT_S = 0xffff;
+/** The deadline OpenHCL uses then. */
+const DEFAULT_DEADLINE_MS = 200_000;
+
+/**
+ * The servicing deadline for a host timeout hint, as dispatch/mod.rs's ServicingRequest handler
+ * sets it: the hint itself, except that a hint of u16::MAX seconds or more means 200 s.
+ */
+export function servicingDeadlineMs(hintMs: number): number {
+  return hintMs >= NO_TIMEOUT_HINT_S * 1000 ? DEFAULT_DEADLINE_MS : hintMs;
 }
 
 /** Pauses the paravisor and captures its whole saved state (OpenHCL's save order). */
@@ -70,7 +88,9 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
   const unstick = process.env['HCLCKPT_FAULT'] === 'save-stuck' ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
   try {
     const state = vm.servicing.save(
-      { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(opts.timeoutMs * 1e6)), isolated: vm.config.isolation === 'snp' || vm.config.isolation === 'tdx' },
+      // OpenHCL refuses servicing for every isolated partition, VBS included (dispatch/mod.rs
+      // handle_servicing_inner: `isolation.is_isolated()`); usermode knows its isolation from the shim's DT.
+      { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(servicingDeadlineMs(opts.timeoutMs) * 1e6)), isolated: vm.discovered.isolation !== 'none' },
       {
         firmwareType: 'none', topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion,
         emuplat: { rtcLocalClock: { offsetNs: 0n } },
@@ -157,6 +177,8 @@ export interface RestoreOptions {
   igvm: Uint8Array;
   /** Restore deadline (load, boot, rehydrate); default 60 s. Exceeding it is SERVICING_TIMEOUT and the restored VM is discarded. */
   timeoutMs: number;
+  /** A defect a test plants in this restore and the restored VM (lib/plant.ts); never set by the CLI. */
+  plant: Plant | undefined;
 }
 
 /** One difference the proof found between the snapshot and the state saved again after restore. */
@@ -169,12 +191,34 @@ export interface ProofDifference {
   allowed?: string;
 }
 
+/**
+ * How a restore ended, by the layer that decided it: the shim panics (`SHIM_PANIC`, OpenHCL
+ * would crash), openvmm_hcl refuses the saved state (a usermode error, reported to the host), or
+ * OpenHCL accepts it and the consistency oracle judges the result.
+ */
+export type RestoreOutcome =
+  | { layer: 'shim'; kind: 'shim-panic' }
+  | { layer: 'usermode'; kind: 'usermode-error' }
+  | { layer: 'oracle'; kind: 'accepted-consistent' | 'accepted-inconsistent' };
+
+/** The outcome a failed restore's error stands for; undefined for errors before the VM was rebuilt (store, overrides, config). */
+export function failedRestoreOutcome(e: unknown): RestoreOutcome | undefined {
+  if (isHclError(e, 'SHIM_PANIC')) return { layer: 'shim', kind: 'shim-panic' };
+  if (isHclError(e) && e.details?.['layer'] === 'usermode') return { layer: 'usermode', kind: 'usermode-error' };
+  return undefined;
+}
+
 /** What a restore did and proved. */
 export interface RestoreResult {
   vm: Vm;
   from: string;
   info: SnapshotInfo;
   overrides: Override[];
+  /** Accepted by OpenHCL; consistent or not, as the oracle judges. */
+  outcome: RestoreOutcome & { layer: 'oracle' };
+  /** What the oracle found; empty when consistent. */
+  inconsistencies: Inconsistency[];
+  /** No inconsistencies. */
   topologyConsistent: boolean;
   proof: { ok: boolean; units: number; differences: ProofDifference[] };
   restoredUnits: string[];
@@ -193,23 +237,24 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const parts = decodeParts(snap);
   const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
   const config = validateConfig(overridden);
-  if (process.env['HCLCKPT_TEST_SEAM'] === 'restore-writes-early') await store.putSnapshot({ name: snap.manifest.name, parent: snap.manifest.id, info: snap.manifest.info, parts: [...snap.parts].map(([name, bytes]) => ({ name, bytes })) }); // TEST-ONLY seam, see properties/seams.ts
   if (process.env['HCLCKPT_FAULT'] === 'restore-fail') {
     throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
   }
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = performance.now();
 
-  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted });
+  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, plant: options.plant });
   const registry = defaultRegistry();
   // Older generations are upgraded on read; the unit then holds its current generation.
   const units = parts.units.map((u) => {
     const from = parts.unitMeta.get(u.name)?.generation ?? currentGeneration(registry.get(u.name)).generation;
     return { name: u.name, state: registry.upgrade(u.name, u.state, from) };
   });
-  vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
-  if (process.env['HCLCKPT_FAULT'] === 'restore-stuck') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
-  const report = vm.servicing.restore({ initState: parts.init, units });
+  const report = usermode(() => {
+    vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
+    if (process.env['HCLCKPT_FAULT'] === 'restore-stuck') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
+    return vm.servicing.restore({ initState: parts.init, units });
+  });
   const elapsed = performance.now() - started;
   if (elapsed > timeoutMs) {
     throw new HclError('SERVICING_TIMEOUT', `servicing restore of ${snap.manifest.id.slice(0, 12)}: took ${Math.round(elapsed)} ms, past its ${timeoutMs} ms deadline; the restored vm was discarded`);
@@ -219,11 +264,26 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
+  const inconsistencies = checkConsistency({
+    saved: parts.init.topology, savedVpCount: (parts.hv as { vps: unknown[] }).vps.length, restored: vm.discovered.topology,
+    nvme: vm.units.nvme.save(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
+  });
   return {
-    vm, from: snap.manifest.id, info, overrides: applied, topologyConsistent: true,
+    vm, from: snap.manifest.id, info, overrides: applied, inconsistencies, topologyConsistent: inconsistencies.length === 0,
+    outcome: { layer: 'oracle', kind: inconsistencies.length === 0 ? 'accepted-consistent' : 'accepted-inconsistent' },
     proof: { ok: differences.every((d) => d.allowed !== undefined), units: units.length, differences },
     restoredUnits: report.restored, defaultedUnits: report.defaulted,
   };
+}
+
+/** Runs openvmm_hcl's restore step; an HclError from it is a usermode error (details.layer), its code kept. */
+function usermode<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isHclError(e)) throw e;
+    throw new HclError(e.code, `openvmm_hcl restore failed (a usermode error, reported to the host): ${e.message}`, { cause: e, details: { ...e.details, layer: 'usermode' } });
+  }
 }
 
 /** Unit-by-unit comparison of the restored snapshot and the state saved right after restore. */
@@ -254,8 +314,8 @@ function packageFor(config: VmConfig, info: SnapshotInfo, parts: ReturnType<type
 }
 
 /** Boots a config and runs a workload on it: the state a save starts from. */
-export function bootWithWorkload(config: VmConfig, workload: WorkloadSpec | null, igvm?: Uint8Array): Vm {
-  const vm = boot(config, igvm === undefined ? {} : { igvm });
+export function bootWithWorkload(config: VmConfig, workload: WorkloadSpec | null, options: Partial<BootOptions> = {}): Vm {
+  const vm = boot(config, options);
   if (workload !== null) runWorkload(vm.units, vm.hv, workload);
   return vm;
 }

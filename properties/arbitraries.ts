@@ -240,9 +240,9 @@ export function arbPreservingOverride(config: VmConfig): fc.Arbitrary<PathOverri
 }
 
 /**
- * An override that changes the topology and so must be refused on restore: the VP count, one
- * VP's vnode or reg, a RAM range's size or placement, or an MMIO range. Every value differs from
- * the config's current one; the result may or may not pass `validateConfig`.
+ * An override that changes the topology the host offers on restore: the VP count, one VP's vnode
+ * or reg, a VTL0 RAM range's size or placement, a VTL0 MMIO range, VTL2 RAM's size or vnode.
+ * Every value differs from the config's current one; the result may or may not pass `validateConfig`.
  */
 export function arbTopologyChangingOverride(config: VmConfig): fc.Arbitrary<PathOverride> {
   const vpIndex = fc.nat(config.vps.length - 1);
@@ -260,7 +260,9 @@ export function arbTopologyChangingOverride(config: VmConfig): fc.Arbitrary<Path
       );
     }),
     fc.nat(1).map((i) => ({ path: `mmio.vtl0[${i}].size`, value: (config.mmio.vtl0[i]?.size ?? 0) - PAGE })),
+    fc.constant({ path: 'vtl2.size', value: config.vtl2.size + 0x20_0000 }),
   ];
+  if (config.numa.length > 1) options.push(fc.constant({ path: 'vtl2.vnode', value: (config.vtl2.vnode + 1) % config.numa.length }));
   if (config.numa.length > 1) {
     options.push(vpIndex.map((i) => ({ path: `vps[${i}].vnode`, value: ((config.vps[i]?.vnode ?? 0) + 1) % config.numa.length })));
   }

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { Plant } from '../lib/plant.ts';
 import type { SeamName } from './seams.ts';
 import { propMaxVps } from './vm.ts';
 
@@ -24,6 +25,8 @@ export interface PropParams {
   replayPath?: string;
   /** Report the first failure without shrinking. */
   endOnFailure?: boolean;
+  /** A defect passed down the code the property runs (lib/plant.ts); tests only. */
+  plant?: Plant;
 }
 
 /** A property of hclckpt, built fresh for every run. */
@@ -38,7 +41,7 @@ export interface NamedProperty {
   /** Size of a counterexample (VPs, steps, commands…), for shrink checks. */
   size: (counterexample: unknown[]) => number;
   /** The fast-check property, for configs of at most `size.maxVps` VPs. */
-  build: (size: { maxVps: number; replayPath?: string }) => fc.IRawProperty<unknown[]>;
+  build: (size: { maxVps: number; replayPath?: string; plant?: Plant }) => fc.IRawProperty<unknown[]>;
   /** Runs it with fast-check and returns the details (never throws on failure). */
   run: (params?: PropParams) => Promise<fc.RunDetails<unknown[]>>;
 }
@@ -54,7 +57,11 @@ export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
   return {
     ...p,
     run: async (params = {}) => {
-      const prop = p.build({ maxVps: params.maxVps ?? propMaxVps(), ...(params.replayPath === undefined ? {} : { replayPath: params.replayPath }) });
+      const prop = p.build({
+        maxVps: params.maxVps ?? propMaxVps(),
+        ...(params.replayPath === undefined ? {} : { replayPath: params.replayPath }),
+        ...(params.plant === undefined ? {} : { plant: params.plant }),
+      });
       const fcParams: fc.Parameters<unknown[]> = {
         numRuns: params.numRuns ?? scaledRuns(p.defaultRuns),
         ...(params.seed === undefined ? {} : { seed: params.seed }),

@@ -1,6 +1,9 @@
+import { PLANTS, type Plant } from '../lib/plant.ts';
+
 /**
  * Test-only seams: named, realistic defects that production code plants when the environment
- * variable HCLCKPT_TEST_SEAM names them. Each is checked in exactly one small place (marked
+ * variable HCLCKPT_TEST_SEAM names them, or, for those in lib/plant.ts, when the test passes the
+ * name down as a `plant` option. Each is checked in exactly one small place (marked
  * `TEST-ONLY seam` there), so a property test can show that its property catches the bug it is
  * there for. An environment variable, not a module hook, so worker threads and child processes
  * see the same defect.
@@ -14,8 +17,8 @@ export const SEAMS = {
   'shim-ignores-vnode': 'lib/shim/hostdt.ts: the shim parses every cpu of vnode 1 as vnode 0',
   'unit-forgets-field': 'lib/hcl/units/base.ts: rtc.cmos restore forgets the selected CMOS index',
   'shim-drops-host-cmdline': 'lib/shim/cmdline.ts: append-chosen ignores the host bootargs',
-  'restore-writes-early': 'harness/servicing.ts: restore writes its new snapshot before the topology check can refuse it',
-  'shim-persists-short-map': 'harness/servicing.ts: a VM that was itself restored saves a topology checkpoint without its last memory range',
+  'shim-persists-short-map': 'harness/servicing.ts (plant): a VM that was itself restored persists its partition map without its last VTL2 range',
+  'oracle-ignores-mmio': 'harness/oracle.ts (plant): the consistency oracle does not compare MMIO',
   'sidecar-ignores-outstanding-io': 'lib/shim/sidecarplan.ts: CPUs with outstanding I/O are left in sidecar on restore',
   'gc-drops-live-blob': 'lib/store/maintenance.ts: gc sweeps the first live blob it meets',
   'reader-skips-bounds': 'lib/bytes/reader.ts: ByteReader lets a short read through (a RangeError escapes)',
@@ -23,6 +26,11 @@ export const SEAMS = {
 
 /** The name of a planted defect. */
 export type SeamName = keyof typeof SEAMS;
+
+/** `name` as a defect passed down as a `plant` option (lib/plant.ts), else undefined. */
+export function plantOf(name: SeamName): Plant | undefined {
+  return PLANTS.find((p) => p === name);
+}
 
 /** True when the running process plants `name` (what each production seam checks). */
 export function seamActive(name: SeamName): boolean {
