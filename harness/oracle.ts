@@ -1,5 +1,5 @@
 import { topologyFromConfig, type Topology, type TopoRange, type VmConfig } from '../lib/config/index.ts';
-import type { NvmeState } from '../lib/hcl/units/nvme.ts';
+import type { HclUnits } from '../lib/hcl/index.ts';
 import type { Plant } from '../lib/plant.ts';
 
 /**
@@ -31,7 +31,7 @@ export interface OracleInputs {
   /** Topology the restored paravisor runs with (what openvmm_hcl discovered on this boot). */
   restored: Topology;
   /** The restored NVMe unit state. */
-  nvme: NvmeState;
+  nvme: ReturnType<HclUnits['nvme']['save']>;
   /** VPs that run Linux after the restore; the rest start in the sidecar. */
   linuxCpus: ReadonlySet<number>;
   /** The config the host runs the VM with now (after overrides). */
