@@ -9,8 +9,6 @@ node_modules/.bin/depcruise --config .dependency-cruiser.cjs --output-type err l
 
 # Files still reading process.env in lib/, each being fixed on another branch; delete after the merge.
 pending=(
-  # r11-tests: HCLCKPT_TEST_SEAM reads become injected seams
-  lib/bytes/reader.ts lib/hcl/units/base.ts lib/shim/cmdline.ts lib/shim/hostdt.ts lib/shim/sidecarplan.ts
   # r12-store: HCLCKPT_FAULT / HCLCKPT_STORE / HCLCKPT_TEST_SEAM reads in the store
   lib/store/backend.ts lib/store/maintenance.ts lib/store/store.ts
   # not yet assigned: useColour's NO_COLOR default (r13-cli owns lib/diff/render.ts; the read belongs at the CLI edge)

@@ -107,7 +107,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     return l;
   }, (l) => l.memory.pageCount * 4096);
 
-  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch, enterSidecar }), (s) => s.dtb.length + s.cmdline.length);
+  const shim = timed(stages, 'shim', loaded.memory.pageCount * 4096, () => runShim(loaded.memory, loaded.shimBase, { arch: config.arch, enterSidecar, hypervisorIsolation: config.isolation === 'vbs' ? 'vbs' : 'none', plant: options.plant }), (s) => s.dtb.length + s.cmdline.length);
 
   const kernel = timed(stages, 'kernel', shim.dtb.length + shim.cmdline.length, () => bootKernel(loaded.memory, shim.handoffGpa, { arch: config.arch }), (k) => k.fdt.root.children.length);
 
@@ -116,7 +116,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     checkTopology(discovered.topology);
     // The devices reach openvmm_hcl from the host as VTL2 settings (GET in OpenHCL): bytes, not objects.
     const devices = JSON.parse(JSON.stringify(config.devices)) as VmConfig['devices'];
-    const units = createUnits({ topology: discovered.topology, devices });
+    const units = createUnits({ topology: discovered.topology, devices, plant: options.plant });
     const linux = new Set(kernel.online());
     for (const v of discovered.topology.vps) if (!linux.has(v.index)) units.vp.assignSidecar(v.index);
     const hv = new HvPartition(discovered.topology);

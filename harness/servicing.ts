@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { applyOverrides, type Override, validateConfig, type VmConfig } from '../lib/config/index.ts';
 import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError, isHclError } from '../lib/errors.ts';
+import { faultActive } from '../lib/faults.ts';
 import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
 import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
 import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
@@ -81,11 +82,11 @@ export function servicingDeadlineMs(hintMs: number): number {
 
 /** Pauses the paravisor and captures its whole saved state (OpenHCL's save order). */
 export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correlationId'>): SavedVm {
-  if (process.env['HCLCKPT_FAULT'] === 'save-fail') {
+  if (faultActive('save-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing save: failed by HCLCKPT_FAULT=save-fail (OPENHCL_TEST_CONFIG=SERVICING_SAVE_FAIL)');
   }
   // save-stuck: a unit hangs inside the save past its deadline, so SERVICING_TIMEOUT fires and the VM resumes.
-  const unstick = process.env['HCLCKPT_FAULT'] === 'save-stuck' ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
+  const unstick = faultActive('save-stuck') ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
   try {
     const state = vm.servicing.save(
       // OpenHCL refuses servicing for every isolated partition, VBS included (dispatch/mod.rs
@@ -204,7 +205,7 @@ export type RestoreOutcome =
 /** The outcome a failed restore's error stands for; undefined for errors before the VM was rebuilt (store, overrides, config). */
 export function failedRestoreOutcome(e: unknown): RestoreOutcome | undefined {
   if (isHclError(e, 'SHIM_PANIC')) return { layer: 'shim', kind: 'shim-panic' };
-  if (isHclError(e) && e.details?.['layer'] === 'usermode') return { layer: 'usermode', kind: 'usermode-error' };
+  if (isHclError(e) && e.context?.['layer'] === 'usermode') return { layer: 'usermode', kind: 'usermode-error' };
   return undefined;
 }
 
@@ -237,7 +238,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const parts = decodeParts(snap);
   const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
   const config = validateConfig(overridden);
-  if (process.env['HCLCKPT_FAULT'] === 'restore-fail') {
+  if (faultActive('restore-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
   }
   const timeoutMs = options.timeoutMs ?? 60_000;
@@ -252,7 +253,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   });
   const report = usermode(() => {
     vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
-    if (process.env['HCLCKPT_FAULT'] === 'restore-stuck') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
+    if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
     return vm.servicing.restore({ initState: parts.init, units });
   });
   const elapsed = performance.now() - started;
@@ -276,13 +277,13 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   };
 }
 
-/** Runs openvmm_hcl's restore step; an HclError from it is a usermode error (details.layer), its code kept. */
+/** Runs openvmm_hcl's restore step; an HclError from it is a usermode error (context.layer), its code kept. */
 function usermode<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     if (!isHclError(e)) throw e;
-    throw new HclError(e.code, `openvmm_hcl restore failed (a usermode error, reported to the host): ${e.message}`, { cause: e, details: { ...e.details, layer: 'usermode' } });
+    throw new HclError(e.code, `openvmm_hcl restore failed (a usermode error, reported to the host): ${e.message}`, { cause: e, context: { ...e.context, layer: 'usermode' } });
   }
 }
 

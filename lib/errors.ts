@@ -71,6 +71,8 @@ export const ERROR_CODES = {
   IGVM_INVALID_ONES_ZEROES_MASKS: 2,
   IGVM_RESERVED_NOT_ZERO: 2,
   IGVM_NO_VBS_VP_CONTEXT_REGISTERS: 2,
+  IGVM_UNSUPPORTED_X64_REGISTER: 2,
+  IGVM_UNSUPPORTED_AARCH64_REGISTER: 2,
   IGVM_RELOCATION_SIZE: 2,
   IGVM_RELOCATION_ALIGNMENT: 2,
   IGVM_RELOCATION_ADDRESS: 2,
@@ -160,17 +162,20 @@ export class HclError extends Error {
   override readonly name = 'HclError';
   /** Stable, machine-readable code; part of hclckpt's interface. */
   readonly code: HclErrorCode;
-  /** Structured details for `--json` output (field paths, offsets, differences). */
-  readonly details: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Structured facts for `--json` output (field paths, offsets, differences). Not called
+   * `details`: uvu's reporter treats a thrown error's `details` as a diff string and crashes.
+   */
+  readonly context: Readonly<Record<string, unknown>> | undefined;
 
   constructor(
     code: HclErrorCode,
     message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+    options: { cause?: unknown; context?: Record<string, unknown> } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.details = options.details;
+    this.context = options.context;
   }
 
   /** CLI exit code: 2 for bad input, 1 for a failed check. */

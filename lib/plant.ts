@@ -1,11 +1,27 @@
 /**
- * Planted defects passed down by a test (never read from the environment): a property test
- * hands one to `boot`/`restoreSnapshot` as `plant` to show that it catches the bug it is there
- * for. properties/seams.ts says where each sits and what it breaks. The CLI never sets one.
+ * Planted defects: named, realistic bugs that a test switches on at one place in the real code
+ * path, to show that the property or check written for that bug catches it. A test passes the
+ * name down explicitly (`BootOptions.plant`, `RestoreOptions.plant`, the unit context); the CLI
+ * never does and nothing reads one from the environment, so production runs cannot reach them.
+ * properties/seams.ts says where each one sits and what it breaks.
  */
 
-/** Defects that are passed down as a `plant` option (the rest are still HCLCKPT_TEST_SEAM names). */
-export const PLANTS = ['shim-persists-short-map', 'oracle-ignores-mmio'] as const;
+/** Every planted defect, by name. */
+const PLANTS = [
+  'shim-ignores-vnode',
+  'unit-forgets-field',
+  'shim-drops-host-cmdline',
+  'shim-persists-short-map',
+  'oracle-ignores-mmio',
+  'sidecar-ignores-outstanding-io',
+  'reader-skips-bounds',
+  'gc-drops-live-blob',
+] as const;
 
-/** The name of a planted defect passed down the code path. */
+/** The name of a planted defect. */
 export type Plant = (typeof PLANTS)[number];
+
+/** `name` as a planted defect; undefined when it names none (a record from another version). */
+export function asPlant(name: string): Plant | undefined {
+  return PLANTS.find((p) => p === name);
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { Plant } from '../lib/plant.ts';
-import type { SeamName } from './seams.ts';
+import { withPlanted } from './seams.ts';
 import { propMaxVps } from './vm.ts';
 
 /**
@@ -25,7 +25,7 @@ export interface PropParams {
   replayPath?: string;
   /** Report the first failure without shrinking. */
   endOnFailure?: boolean;
-  /** A defect passed down the code the property runs (lib/plant.ts); tests only. */
+  /** A defect (seams.ts) planted for this run; tests and replays only. */
   plant?: Plant;
 }
 
@@ -37,10 +37,10 @@ export interface NamedProperty {
   /** Runs under `npm test` (HCLCKPT_PROP_RUNS scales it). */
   defaultRuns: number;
   /** The defect (seams.ts) that this property must catch. */
-  seam: SeamName;
+  seam: Plant;
   /** Size of a counterexample (VPs, steps, commands…), for shrink checks. */
   size: (counterexample: unknown[]) => number;
-  /** The fast-check property, for configs of at most `size.maxVps` VPs. */
+  /** The fast-check property, for configs of at most `size.maxVps` VPs, with `plant` passed down the code it runs. */
   build: (size: { maxVps: number; replayPath?: string; plant?: Plant }) => fc.IRawProperty<unknown[]>;
   /** Runs it with fast-check and returns the details (never throws on failure). */
   run: (params?: PropParams) => Promise<fc.RunDetails<unknown[]>>;
@@ -56,7 +56,7 @@ export function scaledRuns(defaultRuns: number): number {
 export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
   return {
     ...p,
-    run: async (params = {}) => {
+    run: (params = {}) => withPlanted(params.plant, async () => {
       const prop = p.build({
         maxVps: params.maxVps ?? propMaxVps(),
         ...(params.replayPath === undefined ? {} : { replayPath: params.replayPath }),
@@ -70,6 +70,6 @@ export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
         ...(params.onRun === undefined ? {} : { plugins: [fc.beforeEach(params.onRun) as fc.Plugin<unknown[]>] }),
       };
       return prop.isAsync() ? fc.check(prop as fc.IAsyncProperty<unknown[]>, fcParams) : fc.check(prop as fc.IProperty<unknown[]>, fcParams);
-    },
+    }),
   };
 }

@@ -1,11 +1,8 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
 import { ByteReader, ByteWriter } from '../lib/bytes/index.ts';
 import { readFdt, writeFdt } from '../lib/fdt/index.ts';
-import { readIgvm, writeIgvm } from '../lib/igvm/index.ts';
 import { decodeCanonical, encodeCanonical } from '../lib/state/codec.ts';
-import { aarch64File, v2x64File, x64File } from '../test/igvm/fixtures.ts';
 import { arbCanonicalValue, arbFdt } from './arbitraries.ts';
 import { canonicalBytes, rejectsTruncation, restoreOfSaveIsIdentity, roundTrip, type UnitCase } from './laws.ts';
 import { runWorkload } from '../harness/workload.ts';
@@ -64,29 +61,8 @@ roundTrip('canonical msgpack', arbCanon, encodeCanonical, decodeCanon);
 canonicalBytes('canonical msgpack', arbCanon, encodeCanonical);
 rejectsTruncation('canonical msgpack', arbCanon, encodeCanonical, decodeCanon);
 
-// lib/igvm: the fixture files (no IGVM arbitrary yet), written and re-read.
-const arbIgvm = fc.constantFrom(x64File, v2x64File, aarch64File).map((make) => make());
-canonicalBytes('igvm', arbIgvm, (f) => writeIgvm(f));
-rejectsTruncation('igvm', arbIgvm, (f) => writeIgvm(f), readIgvm, 48);
-test('igvm: write(read(write(f))) is write(f)', () => {
-  for (const make of [x64File, v2x64File, aarch64File]) {
-    const bytes = writeIgvm(make());
-    assert.equal(writeIgvm(readIgvm(bytes)), bytes);
-  }
-});
-
-// The state-unit law, exercised on a minimal counter unit until real units exist (lib/hcl/units).
-interface Counter { save(): { n: number; log: string[] }; restore(s: { n: number; log: string[] }): void }
-const counter = (): Counter => {
-  let state = { n: 0, log: [] as string[] };
-  return { save: () => structuredClone(state), restore: (s) => { state = structuredClone(s); }, ...{ bump: (k: string) => { state.n++; state.log.push(k); } } };
-};
-const arbCounterCase: fc.Arbitrary<UnitCase<{ n: number; log: string[] }, string>> = fc.array(fc.string({ maxLength: 4 }), { maxLength: 10 }).map((ops) => ({
-  make: counter,
-  ops,
-  apply: (u, op) => (u as Counter & { bump(k: string): void }).bump(op),
-}));
-restoreOfSaveIsIdentity('counter unit', arbCounterCase, (s) => encodeCanonical(s));
+// lib/igvm's laws run on an IGVM file arbitrary in igvm.test.ts; the stage contracts and the
+// archive in codec-laws.test.ts.
 
 // The state-unit law on the six real openvmm_hcl units: the ops are workloads over a whole
 // partition, the unit under test is one of them.
@@ -107,7 +83,7 @@ for (const name of unitNames) {
   restoreOfSaveIsIdentity(`unit ${name}`, arbCase, (s) => encodeCanonical(s));
 }
 
-// Property 8 (suite entry codec-mutation): decoders on mutated bytes return a value or an HclError.
+// codec-mutation: decoders on mutated bytes return a value or an HclError.
 propertyTests(codecMutation, 1);
 
 test.run();

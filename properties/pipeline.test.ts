@@ -9,7 +9,7 @@ import { boot } from '../harness/pipeline.ts';
 import { topologyFromConfig } from '../lib/config/index.ts';
 import { compareTopology } from '../lib/hcl/index.ts';
 
-// Properties 1–4 at the default count, and each against its planted defect.
+// The four pipeline properties at the default count, and each against its planted defect.
 propertyTests(topologyDiscovered, 12); // VPs + nodes; the smallest case is two VPs on two vnodes
 propertyTests(restoreProves, 100); // workload steps: a short workload that moves the CMOS index
 propertyTests(preservingOverrides, 2); // overrides + workload steps

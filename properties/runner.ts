@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { HclError } from '../lib/errors.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { NamedProperty } from './define.ts';
-import { SEAM_ENV } from './seams.ts';
+import { asPlant, type Plant } from '../lib/plant.ts';
 import { SUITE, findProperty } from './suite.ts';
 import { propMaxVps } from './vm.ts';
 
@@ -38,7 +38,7 @@ export interface PropRunRecord {
   error: string | null;
   shrinks: number;
   ms: number;
-  /** Planted defect (HCLCKPT_TEST_SEAM) active during the run; a replay plants it again. */
+  /** Planted defect (properties/seams.ts) of the run; a replay plants it again. */
   seam: string | null;
 }
 
@@ -52,13 +52,18 @@ export interface RunOptions {
   maxVps: number;
   /** Progress: `done` predicate executions (runs and shrink steps) of `total` runs. */
   onProgress?: (property: string, done: number, total: number) => void;
+  /** A defect planted in every run (tests only; the CLI never sets it). */
+  plant?: Plant;
 }
 
 /** One worker's (or the main thread's) share, or a replay: fast-check's result reduced to plain data. */
 export interface Share { failed: boolean; runs: number; seed: number; path: string | null; counterexample: string | null; error: string | null; shrinks: number }
 
-async function runShare(p: NamedProperty, numRuns: number, seed: number, maxVps: number, onRun: () => void, path?: string, replayPath?: string): Promise<Share> {
-  const d = await p.run({ numRuns, seed, maxVps, onRun, ...(path === undefined ? {} : { path }), ...(replayPath === undefined ? {} : { replayPath }) });
+/** What one share runs: its size and seed, the VP cap, and optionally a replay path or a planted defect. */
+interface ShareSpec { numRuns: number; seed: number; maxVps: number; path?: string; replayPath?: string; plant?: Plant }
+
+async function runShare(p: NamedProperty, spec: ShareSpec, onRun: () => void): Promise<Share> {
+  const d = await p.run({ ...spec, onRun });
   return {
     failed: d.failed, runs: d.numRuns, seed: d.seed, path: d.failed ? d.counterexamplePath : null,
     counterexample: d.counterexample === null ? null : fc.stringify(d.counterexample),
@@ -67,12 +72,12 @@ async function runShare(p: NamedProperty, numRuns: number, seed: number, maxVps:
 }
 
 /** Runs a share in a worker thread that loads the TypeScript sources through tsx. */
-function runInWorker(name: string, numRuns: number, seed: number, maxVps: number, onRun: () => void): Promise<Share> {
+function runInWorker(name: string, spec: ShareSpec, onRun: () => void): Promise<Share> {
   return new Promise((resolve, reject) => {
     // The worker registers tsx itself, then loads this module: `--import tsx` in execArgv is not
     // honoured when the parent registered tsx through its API (bin/hclckpt.mjs does).
     const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const w = new Worker(boot, { eval: true, workerData: { hclckptProp: true, name, numRuns, seed, maxVps } });
+    const w = new Worker(boot, { eval: true, workerData: { hclckptProp: true, name, spec } });
     w.on('message', (m: { tick?: number; share?: Share }) => {
       for (let i = 0; i < (m.tick ?? 0); i++) onRun();
       if (m.share !== undefined) resolve(m.share);
@@ -98,9 +103,10 @@ export async function runOne(p: NamedProperty, o: Omit<RunOptions, 'only'>): Pro
   const tick = () => o.onProgress?.(p.name, ++done, requestedRuns);
   const start = performance.now();
   const plan = shares(requestedRuns, o.workers, seed);
+  const planted = o.plant === undefined ? {} : { plant: o.plant };
   const results = o.workers <= 1
-    ? [await runShare(p, requestedRuns, seed, o.maxVps, tick)]
-    : await Promise.all(plan.map((s) => runInWorker(p.name, s.runs, s.seed, o.maxVps, tick)));
+    ? [await runShare(p, { numRuns: requestedRuns, seed, maxVps: o.maxVps, ...planted }, tick)]
+    : await Promise.all(plan.map((s) => runInWorker(p.name, { numRuns: s.runs, seed: s.seed, maxVps: o.maxVps, ...planted }, tick)));
   const failed = results.find((r) => r.failed);
   const time = new Date().toISOString();
   return {
@@ -108,7 +114,7 @@ export async function runOne(p: NamedProperty, o: Omit<RunOptions, 'only'>): Pro
     time, tool: TOOL_VERSION, property: p.name, seed: failed?.seed ?? seed, path: failed?.path ?? null,
     runs: results.reduce((n, r) => n + r.runs, 0), requestedRuns, workers: plan.length, maxVps: o.maxVps,
     result: failed === undefined ? 'passed' : 'failed', counterexample: failed?.counterexample ?? null, error: failed?.error ?? null,
-    shrinks: failed?.shrinks ?? 0, ms: Math.round(performance.now() - start), seam: process.env[SEAM_ENV] ?? null,
+    shrinks: failed?.shrinks ?? 0, ms: Math.round(performance.now() - start), seam: o.plant ?? null,
   };
 }
 
@@ -122,17 +128,18 @@ export async function runProperties(o: RunOptions): Promise<PropRunRecord[]> {
 
 /** Replays a recorded run from its seed and path (planting its seam again) and returns the new outcome. */
 export async function replayRecord(r: PropRunRecord): Promise<Share> {
-  const prev = process.env[SEAM_ENV];
-  if (r.seam !== null) process.env[SEAM_ENV] = r.seam;
+  const plant = r.seam === null ? undefined : asPlant(r.seam);
+  if (r.seam !== null && plant === undefined) throw new HclError('PROPERTY_REPLAY', `replay ${r.id}: the recorded planted defect '${r.seam}' no longer exists`);
+  // A model-based counterexample carries the commands' own replay path next to fast-check's.
+  const replayPath = /replayPath="([^"]*)"/.exec(r.counterexample ?? '')?.[1];
+  const spec: ShareSpec = {
+    numRuns: Math.max(1, r.runs), seed: r.seed, maxVps: r.maxVps,
+    ...(r.path === null ? {} : { path: r.path }), ...(replayPath === undefined ? {} : { replayPath }), ...(plant === undefined ? {} : { plant }),
+  };
   try {
-    // A model-based counterexample carries the commands' own replay path next to fast-check's.
-    const replayPath = /replayPath="([^"]*)"/.exec(r.counterexample ?? '')?.[1];
-    return await runShare(findProperty(r.property), Math.max(1, r.runs), r.seed, r.maxVps, () => undefined, r.path ?? undefined, replayPath);
+    return await runShare(findProperty(r.property), spec, () => undefined);
   } catch (e) {
     throw new HclError('PROPERTY_REPLAY', `replay ${r.id}: fast-check cannot follow seed ${r.seed} path ${r.path ?? '-'}: ${(e as Error).message}`, { cause: e });
-  } finally {
-    if (prev === undefined) delete process.env[SEAM_ENV];
-    else process.env[SEAM_ENV] = prev;
   }
 }
 
@@ -156,7 +163,7 @@ export const defaultMaxVps = (): number => propMaxVps();
 
 // Worker entry: the same module, started by runInWorker with its share in workerData.
 if (!isMainThread && (workerData as { hclckptProp?: boolean } | null)?.hclckptProp === true && parentPort !== null) {
-  const { name, numRuns, seed, maxVps } = workerData as { name: string; numRuns: number; seed: number; maxVps: number };
+  const { name, spec } = workerData as { name: string; spec: ShareSpec };
   const port = parentPort;
   let pending = 0;
   const flush = () => {
@@ -164,7 +171,7 @@ if (!isMainThread && (workerData as { hclckptProp?: boolean } | null)?.hclckptPr
     pending = 0;
   };
   const timer = setInterval(flush, 100);
-  const share = await runShare(findProperty(name), numRuns, seed, maxVps, () => void pending++);
+  const share = await runShare(findProperty(name), spec, () => void pending++);
   clearInterval(timer);
   flush();
   port.postMessage({ share });

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import { servicingCycles } from './props/servicing.ts';
 import { propertyTests } from './testing.ts';
 
-// Property 5. The planted defect only shows from the second restore on (a restored VM saves a
+// servicing-cycles. The planted defect only shows from the second restore on (a restored VM saves a
 // short checkpoint), so the shrunk case must keep exactly two cycles.
 propertyTests(servicingCycles, 2);
 

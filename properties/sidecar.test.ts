@@ -5,7 +5,7 @@ import { presetConfig } from '../lib/config/index.ts';
 import { sidecarSplit, sidecarViolation } from './props/servicing.ts';
 import { propertyTests } from './testing.ts';
 
-// Property 6; the smallest case of the planted defect is no workload and one pinned I/O queue.
+// sidecar-split; the smallest case of the planted defect is no workload and one pinned I/O queue.
 propertyTests(sidecarSplit, 1);
 
 // The invariant checker itself must reject broken splits, or the property proves nothing.

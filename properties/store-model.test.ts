@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import { storeModel, storeModelAsync } from './props/store.ts';
 import { propertyTests } from './testing.ts';
 
-// Property 7: the smallest case of a gc that drops a live blob is "save, gc".
+// store-model: the smallest case of a gc that drops a live blob is "save, gc".
 propertyTests(storeModel, 2);
 propertyTests(storeModelAsync, 2);
 

@@ -6,7 +6,7 @@ import { servicingCycles, sidecarSplit } from './props/servicing.ts';
 import { storeModel, storeModelAsync } from './props/store.ts';
 
 /**
- * Every named property of hclckpt, in the order the issue lists them. The uvu files in
+ * Every named property of hclckpt, from the pipeline's stages to the store and the decoders. The uvu files in
  * properties/ run each at its default count; `hclckpt prop` runs them by name.
  */
 export const SUITE: readonly NamedProperty[] = [

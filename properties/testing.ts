@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { NamedProperty } from './define.ts';
-import { plantOf, withSeam } from './seams.ts';
 
 /**
  * The two uvu tests every named property gets: it holds at the default count, and with its
@@ -25,9 +24,7 @@ export function propertyTests(p: NamedProperty, maxSize: number, defectRuns = 20
   });
 
   test(`${p.name}: catches ${p.seam} and shrinks to size <= ${maxSize}`, async () => {
-    const plant = plantOf(p.seam);
-    const params = { numRuns: defectRuns, seed: DEFECT_SEED, maxVps: DEFECT_MAX_VPS, ...(plant === undefined ? {} : { plant }) };
-    const d = plant === undefined ? await withSeam(p.seam, () => p.run(params)) : await p.run(params);
+    const d = await p.run({ numRuns: defectRuns, seed: DEFECT_SEED, maxVps: DEFECT_MAX_VPS, plant: p.seam });
     assert.ok(d.failed, `${p.name} did not catch ${p.seam} in ${d.numRuns} runs`);
     const ce = d.counterexample;
     assert.ok(ce !== null);

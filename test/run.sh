@@ -4,12 +4,13 @@
 # "N passed, N failed" computed from uvu's own summaries. It exits non-zero when any test fails,
 # including the case where uvu's reporter itself crashes on an error and under-reports
 # (Passed < Total), which uvu alone would let through with exit 0.
+# test/fixed-seed.ts gives every fast-check run one fixed seed (HCLCKPT_PROP_SEED to change).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 rc=0
 for dir in test properties; do
-  node --import tsx node_modules/uvu/bin.js "$dir" '\.test\.ts$' 2>&1 | tee -a "$log"
+  node --import tsx --import ./test/fixed-seed.ts node_modules/uvu/bin.js "$dir" '\.test\.ts$' 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 done
 read -r total passed skipped < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '

@@ -48,7 +48,7 @@ export interface BenchRatios {
   cliStart: number | null;
 }
 
-/** The goals of issue 7 (each ratio at most this). Reported, never asserted. */
+/** The performance goals (each ratio at most this). Reported, never asserted. */
 export const BENCH_GOALS: Readonly<Record<keyof BenchRatios, number>> = {
   cycleVsRaw: 2.0, cycleVsJson: 0.25, bytesVsJson: 0.5, scaling: 1.15, incremental: 0.05, cliStart: 4,
 };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, printJson } from './run.ts';
 
-/** `bench`: hclckpt against raw primitives and JSON files, at several VP counts (issue 7). */
+/** `bench`: hclckpt against raw primitives and JSON files, at several VP counts. */
 export function register(program: Command): void {
   program.command('bench')
     .description('time boot, save, restore and a save+restore cycle at 4..2048 VPs against raw and JSON baselines')

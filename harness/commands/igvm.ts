@@ -26,7 +26,7 @@ async function about<T>(file: string, fn: () => T | Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (isHclError(e)) throw new HclError(e.code, `${file}: ${e.message}`, { cause: e, ...(e.details === undefined ? {} : { details: { ...e.details } }) });
+    if (isHclError(e)) throw new HclError(e.code, `${file}: ${e.message}`, { cause: e, ...(e.context === undefined ? {} : { context: { ...e.context } }) });
     throw e;
   }
 }
@@ -56,7 +56,7 @@ export function register(program: Command): void {
       try {
         json = JSON.parse(text);
       } catch (e) {
-        throw new HclError('IGVM_JSON_INVALID', `${file}: $: not JSON: ${(e as Error).message}`, { cause: e, details: { path: '$' } });
+        throw new HclError('IGVM_JSON_INVALID', `${file}: $: not JSON: ${(e as Error).message}`, { cause: e, context: { path: '$' } });
       }
       const bytes = await about(file, () => writeIgvm(igvmFromJson(json)));
       await writeOutput(opts.output, bytes);

@@ -46,7 +46,7 @@ async function checkDtbFile(file: string, opts: CheckOptions, timeoutMs: number)
 function finish(what: string, differences: Difference[], opts: CheckOptions, format: (d: Difference[]) => string): void {
   if (differences.length > 0) {
     if (opts.json !== true) process.stdout.write(`${format(differences)}\n`);
-    throw new HclError('KERNEL_CHECK_FAILED', `${what}: ${differences.length} difference(s) from the real kernel: ${differences.map((d) => d.path).join(', ')}`, { details: { differences } });
+    throw new HclError('KERNEL_CHECK_FAILED', `${what}: ${differences.length} difference(s) from the real kernel: ${differences.map((d) => d.path).join(', ')}`, { context: { differences } });
   }
   if (opts.json !== true) process.stdout.write('no differences\n');
 }

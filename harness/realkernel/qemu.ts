@@ -120,7 +120,7 @@ export async function bootDtb(spec: BootSpec, timeoutMs = 120_000): Promise<Boot
   if (!log.includes(`\n${DONE}\n`)) {
     const why = r.timedOut ? `timed out after ${timeoutMs} ms` : `qemu exited with ${r.code} before the end marker`;
     throw new HclError('KERNEL_BOOT_FAILED', `kernel boot of ${spec.dtb}: ${why}; last lines:\n${tail(`${log}\n${r.stderr}`, 15)}`, {
-      details: { argv, ms: r.ms },
+      context: { argv, ms: r.ms },
     });
   }
   return { log, ms: r.ms, argv };

@@ -4,9 +4,9 @@
 // shim parameters: host (IGVM build) → shim
 export {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, SHIM_IMAGE_SIZE, PARAM_REGION_PAGES, PARAM_REGION_PAGE_COUNT, COMMAND_LINE_MAX,
-  HEAP_LAYOUT, DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES,
+  HEAP_LAYOUT, DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES, PERSISTED_REGION_SIZE,
   encodeShimParams, decodeShimParams, encodeCommandLinePage, decodeCommandLinePage,
-  encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout, shimGpa,
+  encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout,
 } from './shim-params.ts';
 export type {
   ShimParams, ShimLayout, LayoutOptions, Region, IsolationName, IsolationTypeCode, ParavisorCommandLine, CommandLinePolicy, MeasuredVtl2Config,
@@ -20,8 +20,8 @@ export { encodeSlit, decodeSlit } from './slit.ts';
 
 // persisted state (header + payload in VTL2 memory): shim → shim after servicing
 export {
-  PERSISTED_MAGIC, PERSISTED_REGION_SIZE, PERSISTED_STATE_PAGES, MEMORY_VTL_TYPE, isVtl2RamType, encodePersistedPayload, decodePersistedPayload,
-  persistedPlacement, writePersistedState, readPersistedState, clearPersistedState,
+  PERSISTED_MAGIC, PERSISTED_STATE_PAGES, MEMORY_VTL_TYPE, isVtl2RamType, encodePersistedPayload, decodePersistedPayload,
+  persistedPlacement, writePersistedState, readPersistedState,
 } from './persisted.ts';
 export type { PersistedPayload, PersistedPlacement } from './persisted.ts';
 export { decodePersistedPart, withPersistedRanges, PERSISTED_PART_FORMAT } from './persisted-legacy.ts';

@@ -39,9 +39,7 @@ export interface PersistedPayload {
 
 /** Header magic "OHCLPHDR" as a little-endian u64. */
 export const PERSISTED_MAGIC = 0x524448504c43484fn;
-/** What the IGVM loader reserves for the persisted region (vm/loader/src/paravisor.rs PERSISTED_REGION_SIZE). */
-export const PERSISTED_REGION_SIZE = 0x20_0000;
-/** Pages of it the shim uses, header page included (openhcl_boot dt/mod.rs `topology_from_host_dt`). */
+/** Pages of the loader's 2 MiB region (PERSISTED_REGION_SIZE) the shim uses, header page included (openhcl_boot dt/mod.rs `topology_from_host_dt`). */
 export const PERSISTED_STATE_PAGES = 20;
 const PAGE = 0x1000n;
 const U16_MAX = 0xffff;
@@ -114,11 +112,6 @@ export function writePersistedState(memory: GuestMemory, at: PersistedPlacement,
   }
   memory.write(at.protobuf.gpa, body);
   memory.write(at.header.gpa, new ByteWriter(32).u64(PERSISTED_MAGIC).u64(at.protobuf.gpa).u64(at.protobuf.size).u64(body.length).finish());
-}
-
-/** Erases the header so the next boot is a fresh boot. */
-export function clearPersistedState(memory: GuestMemory, region: Region): void {
-  memory.zero(region.gpa, 32);
 }
 
 /**

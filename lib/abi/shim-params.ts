@@ -15,7 +15,7 @@ export interface ShimParams {
   initrdSize: bigint;
   /** crc32 of the initrd bytes. */
   initrdCrc: number;
-  /** Supported isolation type: 0 none, 1 VBS, 2 SNP, 3 TDX. */
+  /** Supported isolation type: 1 VBS (also for no isolation), 2 SNP, 3 TDX; 0 (none) only in older model packages. */
   supportedIsolationType: IsolationTypeCode;
   /** All of VTL2 memory as loaded (measured range). */
   memoryStartOffset: bigint;
@@ -226,7 +226,7 @@ export interface ShimLayout {
   kernel: Region;
   kernelEntry: bigint;
   initrd: Region;
-  /** `[vtl2 base, end of initrd)`: what the image occupies. */
+  /** `[vtl2 base, end of heap)`: what the image occupies. */
   used: Region;
   /** The same layout as shim parameters (offsets relative to the shim base). */
   params: ShimParams;
@@ -259,20 +259,28 @@ export const HEAP_LAYOUT = {
   dtbMax: 0x40000,
 } as const;
 const HEAP_SIZE = 0x48000n;
+const LARGE_PAGE = 0x20_0000n;
 
 /** Default VTL2 placement (reference stage 0): 128 MiB base, 64 MiB size. */
 export const DEFAULT_VTL2_BASE = 0x800_0000n;
 export const DEFAULT_VTL2_SIZE = 0x400_0000n;
 
+/** Size of the persisted-state region at the start of VTL2 (paravisor.rs PERSISTED_REGION_SIZE). */
+export const PERSISTED_REGION_SIZE = 0x20_0000;
+/** Size of the bounce buffer a hardware-isolated image reserves after it (paravisor.rs, X64_LARGE_PAGE_SIZE). */
+export const CVM_BOUNCE_BUFFER_SIZE = 0x20_0000;
+
 /**
- * Places shim, command line page, parameter region, reserved and persisted regions, log buffer,
- * heap, bounce buffer, sidecar, kernel (2 MiB aligned) and initrd from the VTL2 base upward.
- * SHIM_VTL2_MEMORY_INVALID when they do not fit.
+ * Places the image from the VTL2 base upward in the order of openvmm's paravisor.rs
+ * (`load_openhcl_x64`): the 2 MiB persisted-state region, the bounce buffer (SNP/TDX), the kernel
+ * (2 MiB aligned), the sidecar (2 MiB aligned), the shim, the initrd, then the command line page,
+ * reserved region, parameter region, log buffer and heap. SHIM_VTL2_MEMORY_INVALID when they do not fit.
  */
 export function defaultLayout(vtl2Base = DEFAULT_VTL2_BASE, vtl2Size = DEFAULT_VTL2_SIZE, opts: Partial<LayoutOptions> = {}): ShimLayout {
+  const hardware = opts.isolation === 'snp' || opts.isolation === 'tdx';
   const o: LayoutOptions = {
     arch: 'x86_64', isolation: 'none', kernelSize: 0x40_0000, kernelEntryOffset: 0, initrdSize: 0x10_0000, initrdCrc: 0,
-    bounceBufferSize: 0, reservedSize: 0x2_0000, persistedSize: 0x2_0000, ...opts,
+    bounceBufferSize: hardware ? CVM_BOUNCE_BUFFER_SIZE : 0, reservedSize: 0x2_0000, persistedSize: PERSISTED_REGION_SIZE, ...opts,
     sidecarSize: opts.arch === 'aarch64' ? 0 : (opts.sidecarSize ?? 0x1_0000),
   };
   if (vtl2Base % PAGE !== 0n || vtl2Size % PAGE !== 0n) {
@@ -285,17 +293,17 @@ export function defaultLayout(vtl2Base = DEFAULT_VTL2_BASE, vtl2Size = DEFAULT_V
     at += r.size;
     return r;
   };
-  const shim = take(SHIM_IMAGE_SIZE);
-  const cmdlinePage = take(PAGE);
-  const paramRegion = take(PARAM_REGION_PAGE_COUNT * 4096);
-  const reserved = take(o.reservedSize);
   const persisted = take(o.persistedSize);
+  const bounceBuffer = take(o.bounceBufferSize);
+  const kernel = take(o.kernelSize, LARGE_PAGE);
+  const sidecar = take(o.sidecarSize, o.sidecarSize > 0 ? LARGE_PAGE : PAGE);
+  const shim = take(SHIM_IMAGE_SIZE);
+  const initrd = take(o.initrdSize);
+  const cmdlinePage = take(PAGE);
+  const reserved = take(o.reservedSize);
+  const paramRegion = take(PARAM_REGION_PAGE_COUNT * 4096);
   const logBuffer = take(0x1_0000);
   const heap = take(HEAP_SIZE);
-  const bounceBuffer = take(o.bounceBufferSize);
-  const sidecar = take(o.sidecarSize);
-  const kernel = take(o.kernelSize, 0x20_0000n);
-  const initrd = take(o.initrdSize);
   const used = { gpa: vtl2Base, size: at - vtl2Base };
   if (at > vtl2Base + vtl2Size) {
     throw new HclError('SHIM_VTL2_MEMORY_INVALID', `vtl2 layout: image needs 0x${used.size.toString(16)} bytes, vtl2 memory has 0x${vtl2Size.toString(16)}`);
@@ -304,7 +312,9 @@ export function defaultLayout(vtl2Base = DEFAULT_VTL2_BASE, vtl2Size = DEFAULT_V
   const params: ShimParams = {
     kernelEntryOffset: rel(kernel.gpa) + BigInt(o.kernelEntryOffset), cmdlineOffset: rel(cmdlinePage.gpa),
     initrdOffset: rel(initrd.gpa), initrdSize: BigInt(o.initrdSize), initrdCrc: o.initrdCrc,
-    supportedIsolationType: ISOLATION_NAMES.indexOf(o.isolation) as IsolationTypeCode,
+    // paravisor.rs: "To the shim, None and VBS isolation are the same" — both are VBS (1); the
+    // shim asks the hypervisor at run time which one it is.
+    supportedIsolationType: (o.isolation === 'none' ? 1 : ISOLATION_NAMES.indexOf(o.isolation)) as IsolationTypeCode,
     memoryStartOffset: rel(vtl2Base), memorySize: vtl2Size,
     parameterRegionOffset: rel(paramRegion.gpa), parameterRegionSize: paramRegion.size,
     vtl2ReservedRegionOffset: rel(reserved.gpa), vtl2ReservedRegionSize: reserved.size,
@@ -320,9 +330,4 @@ export function defaultLayout(vtl2Base = DEFAULT_VTL2_BASE, vtl2Size = DEFAULT_V
     paramRegion, reserved, persisted, logBuffer, heap, bounceBuffer, sidecar, sidecarEntry: sidecar.gpa,
     kernel, kernelEntry: kernel.gpa + BigInt(o.kernelEntryOffset), initrd, used, params,
   };
-}
-
-/** The absolute GPA of a shim-relative offset. */
-export function shimGpa(shimBase: bigint, offset: bigint): bigint {
-  return shimBase + offset;
 }

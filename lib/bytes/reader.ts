@@ -1,4 +1,5 @@
 import { HclError, type HclErrorCode } from '../errors.ts';
+import type { Plant } from '../plant.ts';
 
 /**
  * Bounds-checked little-endian reader over a byte view. Every read goes through one check;
@@ -13,23 +14,26 @@ export class ByteReader {
   readonly #bytes: Uint8Array;
   readonly #code: HclErrorCode;
   readonly #context: string;
+  readonly #plant: Plant | undefined;
 
   /**
    * @param bytes the data; not copied.
    * @param context what is being decoded, for error messages (e.g. "IGVM header").
    * @param code the error code for reads past the end (e.g. `FDT_TRUNCATED`).
+   * @param plant a defect a test plants (lib/plant.ts); never passed in production.
    */
-  constructor(bytes: Uint8Array, context = 'data', code: HclErrorCode = 'BYTES_OUT_OF_RANGE') {
+  constructor(bytes: Uint8Array, context = 'data', code: HclErrorCode = 'BYTES_OUT_OF_RANGE', plant?: Plant) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.len = bytes.byteLength;
     this.#code = code;
     this.#context = context;
+    this.#plant = plant;
   }
 
   #need(at: number, n: number): void {
     if (!Number.isInteger(at) || at < 0 || n < 0 || at + n > this.len) {
-      if (process.env['HCLCKPT_TEST_SEAM'] === 'reader-skips-bounds') return; // TEST-ONLY seam, see properties/seams.ts
+      if (this.#plant === 'reader-skips-bounds') return;
       throw new HclError(
         this.#code,
         `cannot decode ${this.#context} at 0x${Math.max(0, at).toString(16)}: premature end of data (need ${n} bytes, have ${Math.max(0, this.len - at)})`,
@@ -90,7 +94,7 @@ export class ByteReader {
 
   /** A new reader over `[at, at + n)` with the same error code and a sub-context. */
   sub(at: number, n: number, context = this.#context): ByteReader {
-    return new ByteReader(this.slice(at, n), context, this.#code);
+    return new ByteReader(this.slice(at, n), context, this.#code, this.#plant);
   }
 
   /** A NUL-terminated string starting at `pos` (ASCII/UTF-8); `pos` moves past the NUL. */

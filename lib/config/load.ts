@@ -95,7 +95,7 @@ export function parseJson(text: string, where: string): unknown {
     const why = at >= text.length ? 'unexpected end of input' : `unexpected ${JSON.stringify(text[at])}`;
     throw new HclError('JSON_INVALID', `${where}: invalid JSON at line ${line} column ${col}: ${why}`, {
       cause: e,
-      details: { line, col, offset: at },
+      context: { line, col, offset: at },
     });
   }
 }

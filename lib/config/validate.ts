@@ -35,12 +35,12 @@ export function configErrors(json: unknown): ConfigFieldError[] {
 /**
  * Checks `json` against the VmConfig schema and every semantic rule (see rules.ts) and returns
  * it typed. Fails with one CONFIG_INVALID that lists every bad field with its path;
- * `details.errors` holds the list. `where` names the source (a file name) in the message.
+ * `context.errors` holds the list. `where` names the source (a file name) in the message.
  */
 export function validateConfig(json: unknown, where = 'config'): VmConfig {
   const errors = configErrors(json);
   if (errors.length === 0) return json as VmConfig;
   const list = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
   const n = errors.length === 1 ? '1 invalid field' : `${errors.length} invalid fields`;
-  throw new HclError('CONFIG_INVALID', `${where}: ${n}: ${list}`, { details: { errors } });
+  throw new HclError('CONFIG_INVALID', `${where}: ${n}: ${list}`, { context: { errors } });
 }

@@ -104,13 +104,6 @@ export function findNode(root: FdtNode, path: string): FdtNode | undefined {
   return node;
 }
 
-/** Like `findNode` but throws FDT_NOT_FOUND naming the path. */
-export function getNode(root: FdtNode, path: string): FdtNode {
-  const n = findNode(root, path);
-  if (n === undefined) throw new HclError('FDT_NOT_FOUND', `device tree: node ${path} not found`);
-  return n;
-}
-
 /** The property named `name`, or undefined. */
 export function findProp(node: FdtNode, name: string): FdtProperty | undefined {
   return node.properties.find((p) => p.name === name);

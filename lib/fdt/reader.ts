@@ -20,6 +20,7 @@ export const DEFAULT_FDT_LIMITS: Readonly<FdtReadOptions> = Object.freeze({
 });
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+const EMPTY = new Uint8Array(0);
 
 /** The header fields, validated against the blob; block ends are exclusive offsets. */
 interface Layout {
@@ -33,7 +34,7 @@ interface Layout {
 }
 
 function readHeader(bytes: Uint8Array, limits: FdtReadOptions): Layout {
-  const r = new ByteReader(bytes, 'fdt header', 'FDT_TRUNCATED');
+  const r = new ByteReader(bytes, 'fdt header', 'FDT_TRUNCATED', limits.plant);
   const magic = r.u32be();
   if (magic !== FDT_MAGIC) throw new HclError('FDT_BAD_MAGIC', `fdt header: bad magic ${hex(magic)} (expected 0xd00dfeed)`);
   const totalSize = r.u32be();
@@ -75,8 +76,8 @@ function readHeader(bytes: Uint8Array, limits: FdtReadOptions): Layout {
   };
 }
 
-function readReservations(bytes: Uint8Array, l: Layout): FdtReservation[] {
-  const r = new ByteReader(bytes.subarray(l.rsvStart, l.totalSize), 'fdt memory reservation block', 'FDT_BAD_STRUCTURE');
+function readReservations(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): FdtReservation[] {
+  const r = new ByteReader(bytes.subarray(l.rsvStart, l.totalSize), 'fdt memory reservation block', 'FDT_BAD_STRUCTURE', limits.plant);
   const out: FdtReservation[] = [];
   for (;;) {
     const address = r.u64be();
@@ -108,7 +109,7 @@ function latin1(b: Uint8Array): string {
 function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): FdtNode {
   // Reads are inline on `pos` (a reader call per token dominated big trees); a read that would
   // pass the block's end is handed to the ByteReader at the same offset, which throws its error.
-  const r = new ByteReader(bytes.subarray(0, l.structEnd), 'fdt structure block', 'FDT_BAD_STRUCTURE');
+  const r = new ByteReader(bytes.subarray(0, l.structEnd), 'fdt structure block', 'FDT_BAD_STRUCTURE', limits.plant);
   r.seek(l.structStart);
   const end = l.structEnd;
   let pos = l.structStart;
@@ -170,7 +171,9 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
         let name = names.get(nameOff);
         if (name === undefined) names.set(nameOff, (name = stringAt(bytes, l, nameOff, at)));
         const from = take(len);
-        const value = bytes.slice(from, from + len);
+        // A view, not a copy: a copy costs a whole ArrayBuffer per property, which let a blob of
+        // empty properties decode to 20 times its size. Zero-length values share one (immutable) view.
+        const value = len === 0 ? EMPTY : bytes.subarray(from, from + len);
         align4();
         top.properties.push({ name, value } satisfies FdtProperty);
         break;
@@ -189,12 +192,13 @@ function readStructure(bytes: Uint8Array, l: Layout, limits: FdtReadOptions): Fd
 
 /**
  * Parses a device tree blob (DTB version 16 or 17). Every offset and length is checked against
- * the blob before use; any bad input gives an HclError with an FDT_* code.
+ * the blob before use; any bad input gives an HclError with an FDT_* code. Property values are
+ * views of `bytes` (copy one before changing it in place).
  */
 export function readFdt(bytes: Uint8Array, options: Partial<FdtReadOptions> = {}): Fdt {
   const limits: FdtReadOptions = { ...DEFAULT_FDT_LIMITS, ...options };
   const layout = readHeader(bytes, limits);
-  const reservations = readReservations(bytes, layout);
+  const reservations = readReservations(bytes, layout, limits);
   const root = readStructure(bytes, layout, limits);
   return { bootCpuidPhys: layout.bootCpuidPhys, reservations, root };
 }

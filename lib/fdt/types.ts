@@ -1,3 +1,5 @@
+import type { Plant } from '../plant.ts';
+
 /**
  * Flattened device tree (devicetree specification v0.4, DTB version 17, last compatible 16).
  * The tree is plain data: nodes hold properties in file order and children in file order.
@@ -39,4 +41,6 @@ export interface FdtReadOptions {
   maxDepth: number;
   /** Maximum accepted `totalsize` in bytes. */
   maxTotalSize: number;
+  /** A defect a test plants in the reader's byte readers (lib/plant.ts); never set in production. */
+  plant?: Plant | undefined;
 }

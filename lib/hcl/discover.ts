@@ -76,7 +76,7 @@ export const FDT_PATH = '/sys/firmware/fdt';
 export const ENTROPY_PATH = '/proc/device-tree/openhcl/entropy/reg';
 
 function invalid(path: string, why: string, cause?: unknown): HclError {
-  return new HclError('HCL_DISCOVERY_INVALID', `discovery: ${path}: ${why}`, { cause, details: { path } });
+  return new HclError('HCL_DISCOVERY_INVALID', `discovery: ${path}: ${why}`, { cause, context: { path } });
 }
 
 /** Runs an accessor, turning its HclError into HCL_DISCOVERY_INVALID naming `path`. */

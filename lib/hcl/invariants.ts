@@ -98,7 +98,7 @@ export function checkTopology(t: Topology, partitionRam?: readonly TopoRange[]):
   const violations = topologyViolations(t, partitionRam);
   if (violations.length > 0) {
     throw new HclError('HCL_TOPOLOGY_INVALID', `topology: ${violations.length} invariant violation(s): ${violations.join('; ')}`, {
-      details: { violations },
+      context: { violations },
     });
   }
 }

@@ -49,7 +49,7 @@ type Parser<T> = (value: string, name: string) => T;
 
 function invalid(name: string, value: string, want: string): HclError {
   return new HclError('HCL_DISCOVERY_INVALID', `options: ${name}=${JSON.stringify(value)}: expected ${want}`, {
-    details: { variable: name, value },
+    context: { variable: name, value },
   });
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { HclError, isHclError } from '../errors.ts';
 import {
   PageDataFlags, PlatformType, ParameterAreas, decodeVsmContext, encodeVsmContext, headersFor, platformName, readIgvm, selectPlatform,
-  type IgvmHeader, type RelocatableRegion,
+  type IgvmFile, type IgvmHeader, type RelocatableRegion,
 } from '../igvm/index.ts';
 import { GuestMemory } from '../memory/index.ts';
 import type { IsolationName } from '../abi/index.ts';
@@ -75,8 +75,6 @@ function relocation(hs: IgvmHeader[], host: HostLoadParams, platform: number, lo
 /** Moves the program counter of a VP context by `delta` (APPLY_PC). */
 function relocatePc(platform: number, data: Uint8Array, delta: bigint): Uint8Array {
   const out = data.slice();
-  const v = new DataView(out.buffer);
-  if (platform === PlatformType.NATIVE) v.setBigUint64(128, v.getBigUint64(128, true) + delta, true); // rip: GPR 16
   if (platform === PlatformType.VSM_ISOLATION) {
     const regs = decodeVsmContext(out).map((r, i) => {
       // The first record is the program counter (RIP / PC) in the package's register order.
@@ -91,18 +89,26 @@ function relocatePc(platform: number, data: Uint8Array, delta: bigint): Uint8Arr
   return out;
 }
 
+/** The architecture a file's fixed header names (v2 AArch64), read before the file is parsed for it. */
+function archOf(igvm: Uint8Array): 'x86_64' | 'aarch64' {
+  const v = new DataView(igvm.buffer, igvm.byteOffset, igvm.byteLength);
+  return igvm.length >= 28 && v.getUint32(4, true) === 2 && v.getUint32(24, true) === 1 ? 'aarch64' : 'x86_64';
+}
+
 /**
- * Loads an IGVM file for one isolation the way OpenVMM loads OpenHCL: picks the platform
- * (IGVM_NO_PLATFORM_FOR_ISOLATION), relocates non-isolated images to the host's VTL2 base,
- * places page data, fills the SLIT/PPTT/DEVICE_TREE areas and inserts them unmeasured.
+ * Loads an IGVM file for one isolation the way OpenVMM loads OpenHCL: reads it with the
+ * platform's isolation filter (openvmm_core vm_loaders/igvm.rs `read_igvm_file`), picks the
+ * platform (IGVM_NO_PLATFORM_FOR_ISOLATION), relocates relocatable images to the host's VTL2
+ * base, places page data, fills the SLIT/PPTT/DEVICE_TREE areas and inserts them unmeasured.
  */
 export function loadIgvm(igvm: Uint8Array, host: HostLoadParams): LoadedIgvm {
-  const file = readIgvm(igvm);
-  const arch = file.revision.version === 2 && file.revision.arch === 'aarch64' ? 'aarch64' : 'x86_64';
+  const arch = archOf(igvm);
   let platform: number;
   let mask: number;
+  let file: IgvmFile;
   try {
     platform = platformFor(arch, host.isolation);
+    file = readIgvm(igvm, { isolationFilter: platform });
     mask = selectPlatform(file, platform);
   } catch (e) {
     if (isHclError(e, 'IGVM_NO_PLATFORM_FOR_ISOLATION')) {
@@ -158,7 +164,7 @@ export function loadIgvm(igvm: Uint8Array, host: HostLoadParams): LoadedIgvm {
             areas.write(h.parameterAreaIndex, h.byteOffset, value);
           } catch (e) {
             if (!isHclError(e)) throw e;
-            throw new HclError(e.code, `igvm loader: ${h.kind.toLowerCase()} parameter: ${e.message}`, { cause: e, ...(e.details === undefined ? {} : { details: { ...e.details } }) });
+            throw new HclError(e.code, `igvm loader: ${h.kind.toLowerCase()} parameter: ${e.message}`, { cause: e, ...(e.context === undefined ? {} : { context: { ...e.context } }) });
           }
         }
         break;

@@ -1,8 +1,8 @@
-import { encodeNativeContext, type VsmRegister } from '../igvm/index.ts';
+import type { VsmRegister } from '../igvm/index.ts';
 
 /**
- * Initial VP state that starts VP 0 at the shim entry, one encoding per platform: NATIVE (the
- * 232-byte x64 context), VSM (hypervisor register records, VTL 2) and SEV-SNP (a VMSA page).
+ * Initial VP state that starts VP 0 at the shim entry, one encoding per platform the packages
+ * carry: VSM (hypervisor register records, VTL 2) and SEV-SNP (a VMSA page); TDX has none.
  * Page tables are not modelled: x86 starts in long mode with CR3 0.
  */
 
@@ -23,11 +23,6 @@ const value = (v: bigint): Uint8Array => {
   new DataView(out.buffer).setBigUint64(0, v, true);
   return out;
 };
-
-/** NATIVE context page with RIP at `entry`. */
-export function nativeContext(entry: bigint): Uint8Array {
-  return encodeNativeContext({ rip: entry, rflags: X64.rflags, cr0: X64.cr0, cr4: X64.cr4, efer: X64.efer });
-}
 
 /** VSM register records (VTL 2) with the program counter at `entry`. */
 export function vsmRegisters(arch: 'x86_64' | 'aarch64', entry: bigint): VsmRegister[] {

@@ -11,6 +11,7 @@ export function headerError(code: HclErrorCode, message: string): never {
 
 /** The crate's variant name for an IGVM error code (IGVM_INVALID_DATA_SIZE → InvalidDataSize). */
 export function variantName(code: HclErrorCode): string {
+  if (code === 'IGVM_UNSUPPORTED_AARCH64_REGISTER') return 'UnsupportedAArch64Register'; // the crate spells AArch64
   return code.replace(/^IGVM_/, '').toLowerCase().replace(/(^|_)([a-z])/g, (_m, _u: string, c: string) => c.toUpperCase());
 }
 

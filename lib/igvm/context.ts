@@ -1,7 +1,8 @@
 import { HclError } from '../errors.ts';
 import { headerError } from './checks.ts';
-import type { DataSection } from './reader.ts';
-import { NATIVE_CONTEXT_SIZE, PAGE_SIZE_4K, PlatformType, type VpContext } from './types.ts';
+import type { DataSection } from './datasection.ts';
+import { VBS_AARCH64_REGISTERS, VBS_X64_REGISTERS } from './registers.ts';
+import { NATIVE_CONTEXT_SIZE, PAGE_SIZE_4K, PlatformType, SEV_VMSA_SIZE, type VpContext } from './types.ts';
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
 
@@ -95,14 +96,34 @@ function contextStart(data: DataSection, fileOffset: number): number {
 function page(data: DataSection, fileOffset: number): Uint8Array {
   const start = contextStart(data, fileOffset);
   if (start + PAGE_SIZE_4K > data.bytes.length) headerError('IGVM_INVALID_DATA_SIZE', `vp context page at ${hex(fileOffset)} runs past the end of the file`);
-  return data.bytes.slice(start, start + PAGE_SIZE_4K);
+  return data.bytes.subarray(start, start + PAGE_SIZE_4K);
+}
+
+/** What decides how a VP context is read besides its platform: the file's architecture and the crate's version. */
+export interface ContextRules {
+  arch: 'x64' | 'aarch64';
+  /** '0.4.0': the SEV VMSA is 1648 bytes and the rest of its page must be zero; 'head': the VMSA is the whole page. */
+  crate: '0.4.0' | 'head';
+}
+
+/** The register names refused by the crate's VBS conversion for this architecture. */
+function checkVbsNames(v: DataView, count: number, arch: ContextRules['arch'], offset: number): void {
+  const known = arch === 'x64' ? VBS_X64_REGISTERS : VBS_AARCH64_REGISTERS;
+  for (let i = 0; i < count; i++) {
+    const name = v.getUint32(4 + 32 * i + 1, true);
+    if (!known.has(name)) {
+      headerError(arch === 'x64' ? 'IGVM_UNSUPPORTED_X64_REGISTER' : 'IGVM_UNSUPPORTED_AARCH64_REGISTER',
+        `vsm vp context at ${hex(offset)}: register ${i} name ${hex(name)} is not one the igvm crate converts for ${arch}`);
+    }
+  }
 }
 
 /**
  * Reads a VP_CONTEXT header's data the way the crate does for the platform whose mask equals the
  * header's mask; the crate's panics (mixed VTLs, vp_index ≠ 0) become IGVM_INVALID_CONTEXT.
+ * The result is a view of the file's bytes.
  */
-export function readVpContextData(h: VpContext, data: DataSection, platform: number | undefined): Uint8Array {
+export function readVpContextData(h: VpContext, data: DataSection, platform: number | undefined, rules: ContextRules): Uint8Array {
   const offset = h.fileOffset ?? 0;
   switch (platform) {
     case PlatformType.VSM_ISOLATION: {
@@ -121,11 +142,17 @@ export function readVpContextData(h: VpContext, data: DataSection, platform: num
       if (h.vpIndex !== 0) headerError('IGVM_INVALID_CONTEXT', `vsm vp context vp_index ${h.vpIndex} must be 0`);
       if (vtl === undefined) headerError('IGVM_NO_VBS_VP_CONTEXT_REGISTERS', `vsm vp context at ${hex(offset)} has no registers`);
       if (vtl > 2) headerError('IGVM_INVALID_VTL', `vsm vp context vtl ${vtl} must be 0, 1 or 2`);
-      return b.slice(start, start + 4 + 32 * count);
+      checkVbsNames(v, count, rules.arch, offset);
+      return b.subarray(start, start + 4 + 32 * count);
     }
     case PlatformType.SEV_SNP:
-    case PlatformType.SEV_ES:
-      return page(data, offset);
+    case PlatformType.SEV_ES: {
+      const p = page(data, offset);
+      if (rules.crate === '0.4.0' && p.subarray(SEV_VMSA_SIZE).some((x) => x !== 0)) {
+        headerError('IGVM_INVALID_VMSA', `sev vmsa at ${hex(offset)}: bytes after the first ${SEV_VMSA_SIZE} are not zero (igvm crate 0.4.0)`);
+      }
+      return p;
+    }
     case PlatformType.NATIVE:
     case PlatformType.SEV: {
       const p = page(data, offset);

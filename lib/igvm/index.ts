@@ -2,7 +2,7 @@
 
 // model
 export {
-  IGVM_MAGIC, PAGE_SIZE_4K, NATIVE_CONTEXT_SIZE, PlatformType, Architecture, PageDataType, PageDataFlags,
+  IGVM_MAGIC, PAGE_SIZE_4K, NATIVE_CONTEXT_SIZE, SEV_VMSA_SIZE, PlatformType, Architecture, PageDataType, PageDataFlags,
   RelocationFlags, MemoryMapEntryType, PARAMETER_KINDS, headerMask, isParameterUsage,
 } from './types.ts';
 export type {
@@ -15,13 +15,15 @@ export type { HeaderLayout, FieldSpec } from './layout.ts';
 
 // codec
 export { readIgvm } from './reader.ts';
+export type { ReadOptions } from './reader.ts';
 export { writeIgvm, fixChecksum } from './writer.ts';
 export type { WriteOptions } from './writer.ts';
 export { platformName, maskBits } from './validate.ts';
 
 // VP context data
 export { encodeVsmContext, decodeVsmContext, encodeNativeContext, decodeNativeContext, NATIVE_GPRS } from './context.ts';
-export type { VsmRegister, NativeContext } from './context.ts';
+export type { VsmRegister, NativeContext, ContextRules } from './context.ts';
+export { VBS_X64_REGISTERS, VBS_AARCH64_REGISTERS } from './registers.ts';
 
 // loader semantics
 export {

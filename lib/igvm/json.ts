@@ -26,6 +26,18 @@ const hex = (v: bigint | number): string => `0x${v.toString(16)}`;
  * their file offsets. `igvmFromJson` of it re-encodes to the same bytes for any crate-written file.
  */
 export function igvmToJson(file: IgvmFile, bytes?: Uint8Array): IgvmJson {
+  // Headers that name the same file data share one blob object (and its hex string): a file of
+  // many headers on one data page then costs one page of hex, not one per header.
+  const blobs = new Map<string, JsonBlob>();
+  const blobOf = (fileOffset: number, d: Uint8Array): JsonBlob => {
+    const key = `${fileOffset}:${d.length}`;
+    let blob = fileOffset === 0 ? undefined : blobs.get(key);
+    if (blob === undefined) {
+      blob = Object.freeze({ fileOffset, size: d.length, hex: toHex(d) });
+      if (fileOffset !== 0) blobs.set(key, blob);
+    }
+    return blob;
+  };
   const headers = file.headers.map((h, i) => {
     const layout = LAYOUT_BY_KIND.get(h.kind);
     const src = h as unknown as Record<string, unknown>;
@@ -37,7 +49,7 @@ export function igvmToJson(file: IgvmFile, bytes?: Uint8Array): IgvmJson {
     }
     if (layout?.data !== undefined) {
       const d = src[layout.data] as Uint8Array;
-      out[layout.data] = { fileOffset: (src['fileOffset'] as number | undefined) ?? 0, size: d.length, hex: toHex(d) } satisfies JsonBlob;
+      out[layout.data] = blobOf((src['fileOffset'] as number | undefined) ?? 0, d);
     }
     return out;
   });
@@ -49,7 +61,7 @@ export function igvmToJson(file: IgvmFile, bytes?: Uint8Array): IgvmJson {
 }
 
 function bad(path: string, msg: string): never {
-  throw new HclError('IGVM_JSON_INVALID', `igvm json: ${path}: ${msg}`, { details: { path } });
+  throw new HclError('IGVM_JSON_INVALID', `igvm json: ${path}: ${msg}`, { context: { path } });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

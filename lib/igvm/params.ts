@@ -48,7 +48,7 @@ export class ParameterAreas {
     const a = this.#live(index);
     if (byteOffset + bytes.length > a.length) {
       throw new HclError('IGVM_PARAMETER_DOES_NOT_FIT', `parameter area ${index}: ${bytes.length} bytes at offset ${byteOffset} do not fit in ${a.length}`, {
-        details: { index, byteOffset, length: bytes.length, size: a.length },
+        context: { index, byteOffset, length: bytes.length, size: a.length },
       });
     }
     a.set(bytes, byteOffset);

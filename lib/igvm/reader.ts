@@ -1,9 +1,10 @@
 import { crc32 } from '../bytes/index.ts';
 import { HclError, isHclError, type HclErrorCode } from '../errors.ts';
 import { checkDirective, checkInitialization, checkPlatform, headerError, variantName } from './checks.ts';
-import { readVpContextData } from './context.ts';
+import { readVpContextData, type ContextRules } from './context.ts';
+import { extractData, type DataSection } from './datasection.ts';
 import { align8, decodeBody, LAYOUT_BY_TYPE, type HeaderLayout } from './layout.ts';
-import { IGVM_MAGIC, PAGE_SIZE_4K, PlatformType, type FixedHeader, type IgvmFile, type IgvmHeader, type IgvmRevision } from './types.ts';
+import { IGVM_MAGIC, PAGE_SIZE_4K, PlatformType, headerMask, type FixedHeader, type IgvmFile, type IgvmHeader, type IgvmRevision } from './types.ts';
 import { validateFile } from './validate.ts';
 
 type Section = 'platform' | 'initialization' | 'directive';
@@ -25,28 +26,6 @@ function sectionOf(type: number): Section | undefined {
   return undefined;
 }
 
-/** What a header parser sees of the file: the data section and where it starts. */
-export interface DataSection {
-  bytes: Uint8Array;
-  /** Absolute offset of the data section. */
-  start: number;
-}
-
-/**
- * The data slice `[fileOffset, fileOffset + size)`, checked to lie inside the data section;
- * offset 0 means no data. An offset before the section is InvalidDataSize (the crate's u32
- * subtraction would wrap).
- */
-export function extractData(data: DataSection, fileOffset: number, size: number | bigint): Uint8Array {
-  if (fileOffset === 0) return new Uint8Array(0);
-  const start = fileOffset - data.start;
-  const end = BigInt(start) + BigInt(size);
-  if (start < 0 || end > BigInt(data.bytes.length)) {
-    headerError('IGVM_INVALID_DATA_SIZE', `file data [${hex(fileOffset)}, +${size.toString()}) is outside the data section [${hex(data.start)}, ${hex(data.start + data.bytes.length)})`);
-  }
-  return data.bytes.slice(start, Number(end));
-}
-
 function checkReserved(layout: HeaderLayout, body: Uint8Array): void {
   for (const [at, len] of layout.zero) {
     if (body.subarray(at, at + len).some((b) => b !== 0)) headerError('IGVM_RESERVED_NOT_ZERO', `reserved bytes at body offset ${at} are not zero`);
@@ -56,7 +35,7 @@ function checkReserved(layout: HeaderLayout, body: Uint8Array): void {
 /** Parses one header body (the type/length prefix already read) and runs its own checks. */
 function parseHeader(
   section: Section, type: number, length: number, rest: Uint8Array, data: DataSection,
-  platforms: ReadonlyMap<number, number>,
+  platforms: ReadonlyMap<number, number>, rules: ContextRules,
 ): { header: IgvmHeader; consumed: number } {
   const layout = LAYOUT_BY_TYPE.get(type);
   if (layout === undefined || sectionOf(layout.type) !== section || length !== layout.size) {
@@ -84,7 +63,7 @@ function parseHeader(
       checkReserved(layout, body);
       break;
     case 'VP_CONTEXT':
-      header.data = readVpContextData(header, data, platforms.get(header.compatibilityMask));
+      header.data = readVpContextData(header, data, platforms.get(header.compatibilityMask), rules);
       break;
     default:
       checkReserved(layout, body);
@@ -97,15 +76,28 @@ function parseHeader(
   return { header, consumed };
 }
 
+/** Options of `readIgvm`. */
+export interface ReadOptions {
+  /**
+   * The platform type (PlatformType) a loader reads the file for, as `new_from_binary`'s
+   * isolation filter: initialization and directive headers whose mask misses that platform's
+   * mask are dropped. Without it (or when the file has no such platform) every mask counts.
+   */
+  isolationFilter?: number;
+  /** Which igvm crate the reader is byte-compatible with; default '0.4.0' (see ContextRules). */
+  crate?: ContextRules['crate'];
+}
+
 function readFixedHeader(bytes: Uint8Array): { fh: FixedHeader; revision: IgvmRevision; size: number } {
-  if (bytes.length < 24) fixed(`file is ${bytes.length} bytes, need at least 24`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const u32 = (at: number): number => v.getUint32(at, true);
+  // The magic first, so anything that is not IGVM is named as such before its size is judged.
+  if (bytes.length >= 4 && u32(0) !== IGVM_MAGIC) fixed(`magic ${hex(u32(0))} is not "IGVM" (0x4d564749)`);
+  if (bytes.length < 24) fixed(`file is ${bytes.length} bytes, need at least 24`);
   const fh: FixedHeader = {
     magic: u32(0), formatVersion: u32(4), variableHeaderOffset: u32(8), variableHeaderSize: u32(12),
     totalFileSize: u32(16), checksum: u32(20),
   };
-  if (fh.magic !== IGVM_MAGIC) fixed(`magic ${hex(fh.magic)} is not "IGVM" (0x4d564749)`);
   let revision: IgvmRevision = { version: 1 };
   let size = 24;
   if (fh.formatVersion === 2) {
@@ -128,11 +120,13 @@ function readFixedHeader(bytes: Uint8Array): { fh: FixedHeader; revision: IgvmRe
 }
 
 /**
- * Parses and validates an IGVM file exactly as the igvm crate 0.4 does, in its order. Every
+ * Parses and validates an IGVM file exactly as the igvm crate 0.4.0 does, in its order. Every
  * failure is an HclError whose code names the crate's variant; header errors are wrapped in the
- * section's variant with the inner variant in the message and `details`.
+ * section's variant with the inner variant in the message and `context`. As the crate does,
+ * headers whose compatibility mask misses the filter (mask 0 always does) are parsed and
+ * checked, then dropped before the whole-file rules. Header data are views of `bytes`.
  */
-export function readIgvm(bytes: Uint8Array): IgvmFile {
+export function readIgvm(bytes: Uint8Array, options: ReadOptions = {}): IgvmFile {
   const { fh, revision, size } = readFixedHeader(bytes);
   const vStart = fh.variableHeaderOffset;
   const dataStart = vStart + fh.variableHeaderSize;
@@ -141,13 +135,15 @@ export function readIgvm(bytes: Uint8Array): IgvmFile {
   const expected = crc32(bytes.subarray(vStart, dataStart), crc32(fixedCopy)) >>> 0;
   if (expected !== fh.checksum) {
     throw new HclError('IGVM_INVALID_CHECKSUM', `igvm fixed header: checksum ${hex(fh.checksum)} does not match computed ${hex(expected)}`, {
-      details: { expected, headerValue: fh.checksum },
+      context: { expected, headerValue: fh.checksum },
     });
   }
   const data: DataSection = { bytes: bytes.subarray(dataStart), start: dataStart };
   const headers: IgvmHeader[] = [];
   const headerOffsets: number[] = [];
   const platforms = new Map<number, number>();
+  const rules: ContextRules = { arch: revision.version === 1 ? 'x64' : revision.arch, crate: options.crate ?? '0.4.0' };
+  let filterMask = 0xffff_ffff;
   let stage: Section = 'platform';
   let pos = vStart;
   while (pos < dataStart) {
@@ -166,16 +162,21 @@ export function readIgvm(bytes: Uint8Array): IgvmFile {
     }
     stage = section;
     try {
-      const r = parseHeader(section, type, length, bytes.subarray(pos + 8, dataStart), data, platforms);
-      if (r.header.kind === 'SUPPORTED_PLATFORM') platforms.set(r.header.compatibilityMask, r.header.platformType);
+      const r = parseHeader(section, type, length, bytes.subarray(pos + 8, dataStart), data, platforms, rules);
+      pos += 8 + r.consumed;
+      if (r.header.kind === 'SUPPORTED_PLATFORM') {
+        platforms.set(r.header.compatibilityMask, r.header.platformType);
+        if (r.header.platformType === options.isolationFilter) filterMask = r.header.compatibilityMask;
+      }
+      const mask = section === 'platform' ? undefined : headerMask(r.header);
+      if (mask !== undefined && (mask & filterMask) === 0) continue;
       headers.push(r.header);
       headerOffsets.push(at);
-      pos += 8 + r.consumed;
     } catch (e) {
       if (!isHclError(e)) throw e;
       const variant = variantName(e.code);
       throw new HclError(WRAPPER[section], `igvm ${section} header ${hex(type)} at ${hex(at)}: ${variant}: ${e.message}`, {
-        cause: e, details: { variant, innerCode: e.code, offset: at, type },
+        cause: e, context: { variant, innerCode: e.code, offset: at, type },
       });
     }
   }

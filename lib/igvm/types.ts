@@ -10,6 +10,8 @@ export const IGVM_MAGIC = 0x4d564749;
 export const PAGE_SIZE_4K = 4096;
 /** Size of a NATIVE VP context's used prefix inside its 4 KiB page. */
 export const NATIVE_CONTEXT_SIZE = 232;
+/** Size of the SEV VMSA (`SevVmsa`) in the igvm crate 0.4.0; the crate's unreleased head pads it to 4 KiB. */
+export const SEV_VMSA_SIZE = 1648;
 
 /** Platform types of SUPPORTED_PLATFORM.platform_type. */
 export const PlatformType = { NATIVE: 0, VSM_ISOLATION: 1, SEV_SNP: 2, TDX: 3, SEV: 4, SEV_ES: 5, CCA: 6 } as const;

@@ -28,7 +28,7 @@ export function validateFile(revision: IgvmRevision, headers: readonly IgvmHeade
   const arch = revision.version === 1 ? 'x64' : revision.arch;
   const fail = (code: HclErrorCode, i: number | undefined, msg: string): never => {
     const where = i === undefined ? 'igvm file' : `igvm ${headers[i]?.kind.toLowerCase()} header at ${hex(offsets[i] ?? 0)}`;
-    throw new HclError(code, `${where}: ${msg}`, { details: i === undefined ? {} : { offset: offsets[i], index: i } });
+    throw new HclError(code, `${where}: ${msg}`, { context: i === undefined ? {} : { offset: offsets[i], index: i } });
   };
   const types = new Set<number>();
   const maskToPlatform = new Map<number, number>();

@@ -1,7 +1,7 @@
 import { crc32 } from '../bytes/index.ts';
 import { HclError, isHclError } from '../errors.ts';
 import { align8, encodeBody, layoutOf } from './layout.ts';
-import { readIgvm } from './reader.ts';
+import { readIgvm, type ReadOptions } from './reader.ts';
 import { IGVM_MAGIC, PAGE_SIZE_4K, PlatformType, type IgvmFileInput, type IgvmHeader } from './types.ts';
 
 /** Writer options. */
@@ -11,6 +11,8 @@ export interface WriteOptions {
    * this to craft files the crate rejects). Default false.
    */
   unchecked: boolean;
+  /** The igvm crate version the read-back check follows (see ReadOptions); default '0.4.0'. */
+  crate: NonNullable<ReadOptions['crate']>;
 }
 
 const U32_MAX = 0xffffffff;
@@ -137,11 +139,11 @@ export function writeIgvm(file: IgvmFileInput, options: Partial<WriteOptions> = 
   fixChecksum(out);
   if (options.unchecked !== true) {
     try {
-      readIgvm(out);
+      readIgvm(out, options.crate === undefined ? {} : { crate: options.crate });
     } catch (e) {
       if (!isHclError(e)) throw e;
       throw new HclError('IGVM_WRITE_INVALID', `igvm writer: the crate could not read this file back: ${e.code}: ${e.message}`, {
-        cause: e, details: { innerCode: e.code, ...(e.details ?? {}) },
+        cause: e, context: { innerCode: e.code, ...(e.context ?? {}) },
       });
     }
   }

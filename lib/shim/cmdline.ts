@@ -1,4 +1,5 @@
 import { HclError } from '../errors.ts';
+import type { Plant } from '../plant.ts';
 import type { IsolationName, ParavisorCommandLine } from '../abi/index.ts';
 import { SHIM_LIMITS } from './hostdt.ts';
 
@@ -45,9 +46,9 @@ export function hostIsTrusted(isolation: IsolationName, staticLine: string): boo
   return isolation === 'none' || parseShimOptions(staticLine).confidentialDebug;
 }
 
-/** The user part: static line, then (APPEND_CHOSEN and trusted host) a space and the host bootargs. */
-export function userCommandLine(page: ParavisorCommandLine, bootargs: string, trusted: boolean): string {
-  if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-drops-host-cmdline') return page.line; // TEST-ONLY seam, see properties/seams.ts
+/** The user part: static line, then (APPEND_CHOSEN and trusted host) a space and the host bootargs. `plant`: tests only. */
+export function userCommandLine(page: ParavisorCommandLine, bootargs: string, trusted: boolean, plant?: Plant): string {
+  if (plant === 'shim-drops-host-cmdline') return page.line;
   if (page.policy === 'append-chosen' && trusted && bootargs !== '') return page.line === '' ? bootargs : `${page.line} ${bootargs}`;
   return page.line;
 }

@@ -1,6 +1,7 @@
 import { HclError, isHclError, type HclErrorCode } from '../errors.ts';
 import { findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64 } from '../fdt/index.ts';
 import type { Fdt, FdtNode } from '../fdt/index.ts';
+import type { Plant } from '../plant.ts';
 import { IGVM_MEMORY_TYPE, type Region } from '../abi/index.ts';
 
 /**
@@ -67,10 +68,10 @@ function need<T>(v: T | undefined, code: HclErrorCode, path: string, name: strin
 }
 const hex = (n: bigint): string => `0x${n.toString(16)}`;
 
-/** Parses a host device tree; every violation is a SHIM_* error naming the node path. */
-export function parseHostDt(fdt: Fdt): HostDt {
+/** Parses a host device tree; every violation is a SHIM_* error naming the node path. `plant`: tests only. */
+export function parseHostDt(fdt: Fdt, plant?: Plant): HostDt {
   const root = fdt.root;
-  const cpus = parseCpus(root);
+  const cpus = parseCpus(root, plant);
   const memory = parseMemory(root);
   const chosen = findNode(root, '/chosen');
   const bootargs = chosen === undefined ? '' : at('SHIM_HOST_DT_INVALID', '/chosen', () => propString(chosen, 'bootargs')) ?? '';
@@ -89,7 +90,7 @@ export function parseHostDt(fdt: Fdt): HostDt {
   return out;
 }
 
-function parseCpus(root: FdtNode): HostDt['cpus'] {
+function parseCpus(root: FdtNode, plant: Plant | undefined): HostDt['cpus'] {
   const node = findNode(root, '/cpus') ?? fail('SHIM_CPUS_INVALID', '/cpus', 'node missing');
   const cells = at('SHIM_CPUS_INVALID', '/cpus', () => propU32(node, '#address-cells')) ?? 1;
   if (cells < 1 || cells > 2) fail('SHIM_CPUS_INVALID', '/cpus', `#address-cells ${cells} is not 1 or 2`);
@@ -104,8 +105,7 @@ function parseCpus(root: FdtNode): HostDt['cpus'] {
     const vnode = need(at('SHIM_CPUS_INVALID', path, () => propU32(c, 'numa-node-id')), 'SHIM_CPUS_INVALID', path, 'numa-node-id');
     if (seen.has(reg[0]!)) fail('SHIM_CPUS_INVALID', path, `reg ${hex(reg[0]!)} is used by an earlier cpu`);
     seen.add(reg[0]!);
-    if (process.env['HCLCKPT_TEST_SEAM'] === 'shim-ignores-vnode' && vnode === 1) { cpus.push({ reg: reg[0]!, vnode: 0 }); continue; } // TEST-ONLY seam, see properties/seams.ts
-    cpus.push({ reg: reg[0]!, vnode });
+    cpus.push({ reg: reg[0]!, vnode: plant === 'shim-ignores-vnode' && vnode === 1 ? 0 : vnode });
     if (cpus.length > SHIM_LIMITS.cpus) fail('SHIM_LIMIT_EXCEEDED', path, `more than ${SHIM_LIMITS.cpus} cpus`);
   }
   if (cpus.length === 0) fail('SHIM_CPUS_INVALID', '/cpus', 'no enabled cpu');

@@ -7,6 +7,7 @@ import {
   PARAM_REGION_PAGES, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeShimParams,
   type Region, type PersistedPayload, type PersistedPlacement, decodeSlit,
 } from '../abi/index.ts';
+import type { Plant } from '../plant.ts';
 import { buildKernelCommandLine, hostIsTrusted, parseShimOptions, userCommandLine } from './cmdline.ts';
 import { COM3_PORT, parseHostDt, type HostDt } from './hostdt.ts';
 import { buildKernelDt, splitMemoryMap, type Arm64CpuStatus } from './kerneldt.ts';
@@ -35,6 +36,13 @@ export interface RunShimOptions {
   arm64CpuStatus: Arm64CpuStatus;
   /** The loaded sidecar image's entry point; the pipeline binds it (the shim never imports the sidecar). */
   enterSidecar: SidecarEntry | undefined;
+  /**
+   * What the hypervisor reports when the parameters say VBS, which packages write for both no
+   * isolation and VBS (the real shim queries it at run time). Default 'none'.
+   */
+  hypervisorIsolation: 'none' | 'vbs';
+  /** A defect a test plants (lib/plant.ts); never set in production. */
+  plant: Plant | undefined;
 }
 
 const PAGE = 0x1000n;
@@ -45,14 +53,14 @@ const PAGE = 0x1000n;
  * header; writes the kernel DTB, command line, sidecar pages and the handoff record.
  */
 export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<RunShimOptions> = {}): ShimResult {
-  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', enterSidecar: undefined, ...options };
+  const o: RunShimOptions = { arch: 'x86_64', arm64CpuStatus: 'okay', enterSidecar: undefined, hypervisorIsolation: 'none', plant: undefined, ...options };
   const log: string[] = [];
   const p = decodeShimParams(memory.read(shimBase + BigInt(SHIM_PARAMS_OFFSET), SHIM_PARAMS_SIZE));
   const at = (off: bigint, size: bigint): Region => ({ gpa: shimBase + off, size });
   const paramRegion = at(p.parameterRegionOffset, p.parameterRegionSize);
   const page = (n: number): bigint => paramRegion.gpa + BigInt(n) * PAGE;
-  const isolation = ISOLATION_NAMES[p.supportedIsolationType];
-  const host = readHost(memory, page(PARAM_REGION_PAGES.deviceTree.first), PARAM_REGION_PAGES.deviceTree.count * 4096);
+  const isolation = p.supportedIsolationType === 1 ? o.hypervisorIsolation : ISOLATION_NAMES[p.supportedIsolationType];
+  const host = readHost(memory, page(PARAM_REGION_PAGES.deviceTree.first), PARAM_REGION_PAGES.deviceTree.count * 4096, o.plant);
   const distances = decodeSlit(memory.read(page(PARAM_REGION_PAGES.slit.first), PARAM_REGION_PAGES.slit.count * 4096));
   const staticPage = decodeCommandLinePage(memory.read(shimBase + p.cmdlineOffset, 4096));
   const persistedRegion = at(p.persistedStateRegionOffset, p.persistedStateRegionSize);
@@ -81,7 +89,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   const current: Pick<PersistedPayload, 'partitionMemory' | 'partitionMmio'> = { partitionMemory: partitionMemory(host, vtl2Ram), partitionMmio: partitionMmio(mmio) };
 
   const trusted = hostIsTrusted(isolation, staticPage.line);
-  const user = userCommandLine(staticPage, host.bootargs, trusted);
+  const user = userCommandLine(staticPage, host.bootargs, trusted, o.plant);
   const opts = parseShimOptions(user);
   const used = at(p.usedStart, p.usedEnd - p.usedStart);
   const sidecarImage = at(p.sidecarOffset, p.sidecarSize);
@@ -89,6 +97,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
     arch: o.arch, isolated: isolation !== 'none', hasImage: sidecarImage.size > 0n, mode: opts.sidecar,
     vpVnodes: host.cpus.map((c) => c.vnode), free: freeRam(vtl2Ram, used), restoring: saved !== undefined,
     restoreLinuxCpus: sidecarExcluded,
+    plant: o.plant,
   });
   log.push(plan.active ? `sidecar: ${plan.nodes.length} nodes, boot_cpus=${plan.bootCpus.join(',')}` : `sidecar: off (${plan.reason})`);
 
@@ -157,9 +166,9 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   };
 }
 
-function readHost(memory: GuestMemory, gpa: bigint, size: number): HostDt {
+function readHost(memory: GuestMemory, gpa: bigint, size: number, plant: Plant | undefined): HostDt {
   try {
-    return parseHostDt(readFdt(memory.read(gpa, size)));
+    return parseHostDt(readFdt(memory.read(gpa, size)), plant);
   } catch (e) {
     if (isHclError(e) && e.code.startsWith('FDT_')) {
       throw new HclError('SHIM_HOST_DT_INVALID', `host device tree at 0x${gpa.toString(16)}: ${e.message}`, { cause: e });

@@ -1,3 +1,4 @@
+import type { Plant } from '../plant.ts';
 import type { Region } from '../abi/index.ts';
 
 /**
@@ -30,6 +31,8 @@ export interface SidecarInputs {
   /** On servicing restore: CPUs that had outstanding I/O or mapped interrupts (start in Linux). */
   restoreLinuxCpus?: number[];
   restoring: boolean;
+  /** A defect a test plants (lib/plant.ts); never set in production. */
+  plant?: Plant | undefined;
 }
 
 /** Sidecar nodes hold at most this many CPUs before a run is split. */
@@ -81,7 +84,7 @@ export function planSidecar(i: SidecarInputs): SidecarPlan {
     nodes.push({ ...c, memory: { gpa: from.gpa + from.size, size } });
   }
   const linux = new Set(nodes.map((n) => n.baseVp));
-  if (process.env['HCLCKPT_TEST_SEAM'] === 'sidecar-ignores-outstanding-io') return { active: true, nodes, bootCpus: [...linux].sort((a, b) => a - b), logging: i.mode === 'log' }; // TEST-ONLY seam, see properties/seams.ts
-  for (const cpu of i.restoreLinuxCpus ?? []) if (cpu < i.vpVnodes.length) linux.add(cpu);
+  const restoreLinux = i.plant === 'sidecar-ignores-outstanding-io' ? [] : i.restoreLinuxCpus ?? [];
+  for (const cpu of restoreLinux) if (cpu < i.vpVnodes.length) linux.add(cpu);
   return { active: true, nodes, bootCpus: [...linux].sort((a, b) => a - b), logging: i.mode === 'log' };
 }

@@ -116,7 +116,7 @@ function compiled(schema: TSchema): TypeCheck<TSchema> {
 
 /**
  * Validates `value` against `schema`; on failure throws STATE_SCHEMA `label: path: message` for
- * the first error, with every error in `details.errors`.
+ * the first error, with every error in `context.errors`.
  */
 export function checkSchema(label: string, schema: TSchema, value: unknown): void {
   if (compiled(schema).Check(value)) return;
@@ -125,5 +125,5 @@ export function checkSchema(label: string, schema: TSchema, value: unknown): voi
     message: e.message.charAt(0).toLowerCase() + e.message.slice(1),
   }));
   const first = errors[0] ?? { path: '(root)', message: 'invalid value' };
-  throw new HclError('STATE_SCHEMA', `${label}: ${first.path}: ${first.message}`, { details: { unit: label, errors } });
+  throw new HclError('STATE_SCHEMA', `${label}: ${first.path}: ${first.message}`, { context: { unit: label, errors } });
 }

@@ -214,7 +214,7 @@ export class SnapshotStore {
     if (found.size === 0) throw new HclError('STORE_NOT_FOUND', `store ${this.location}: no snapshot matches '${ref}' (try hclckpt ls)`);
     if (found.size > 1) {
       throw new HclError('STORE_AMBIGUOUS_REF', `store ${this.location}: '${ref}' matches several snapshots: ${[...found.values()].join(', ')}; give more hex digits or NAME@N`, {
-        details: { candidates: [...found.keys()] },
+        context: { candidates: [...found.keys()] },
       });
     }
     return [...found.keys()][0] as string;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { presetConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
+import type { Plant } from '../../lib/plant.ts';
 import { readFdt, writeFdt } from '../../lib/fdt/index.ts';
 import { buildInitrd, hostDtb } from '../../lib/host/index.ts';
 import { readIgvm } from '../../lib/igvm/index.ts';
@@ -15,13 +16,12 @@ import { boot } from '../../harness/pipeline.ts';
 import { arbCanonicalValue, arbFdt } from '../arbitraries.ts';
 import { define } from '../define.ts';
 
-/** Property 8: every decoder, given mutated bytes, returns a value or throws an HclError. */
-
 /** A decoder input: which codec, its bytes. */
 interface Sample { codec: string; bytes: Uint8Array }
 
-const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
-  fdt: (b) => readFdt(b),
+/** Every decoder by codec; `plant` reaches the FDT reader's byte readers (reader-skips-bounds). */
+const decoders = (plant: Plant | undefined): Record<string, (b: Uint8Array) => unknown> => ({
+  fdt: (b) => readFdt(b, { plant }),
   msgpack: (b) => decodeCanonical(b, 'mutation'),
   igvm: (b) => readIgvm(b),
   cpio: (b) => readCpio(b),
@@ -30,7 +30,7 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   'cmdline-page': (b) => decodeCommandLinePage(b),
   slit: (b) => decodeSlit(b),
   'sidecar-params': (b) => decodeSidecarParams(b),
-};
+});
 
 let corpus: Sample[] | undefined;
 /** Real encodings from two booted presets (one with sidecar), built once per process. */
@@ -80,15 +80,15 @@ const arbSample = (): fc.Arbitrary<Sample> =>
     arbCanonicalValue().map((v) => ({ codec: 'msgpack', bytes: encodeCanonical(v) })),
   );
 
-/** (8) Decoders on mutated bytes return a value or an HclError, never another exception. */
+/** codec-mutation: decoders on mutated bytes return a value or an HclError, never another exception. */
 export const codecMutation = define({
   name: 'codec-mutation',
   description: 'decoders given mutated bytes return a value or throw an HclError, nothing else',
   defaultRuns: 300,
   seam: 'reader-skips-bounds',
   size: (ce) => (ce[1] as Mutation[]).length,
-  build: () => fc.property(arbSample(), fc.array(arbMutation, { minLength: 1, maxLength: 4 }), (sample, ms) => {
-    const decode = DECODERS[sample.codec];
+  build: ({ plant }) => fc.property(arbSample(), fc.array(arbMutation, { minLength: 1, maxLength: 4 }), (sample, ms) => {
+    const decode = decoders(plant)[sample.codec];
     if (decode === undefined) throw new TypeError(`no decoder ${sample.codec}`);
     try {
       decode(mutate(sample.bytes, ms));

@@ -13,9 +13,10 @@ import type { InconsistencyKind } from '../../harness/oracle.ts';
 import type { NvmeState } from '../../lib/hcl/units/nvme.ts';
 import { arbPreservingOverride, arbTopologyChangingOverride, arbWorkload, type PathOverride } from '../arbitraries.ts';
 import { define } from '../define.ts';
+import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore, storeIds } from '../vm.ts';
 
-/** Properties 1–4: discovery, restore proof, preserving and topology-changing overrides. */
+/** The pipeline properties: discovery, restore proof, preserving and topology-changing overrides. */
 
 /** `--set` text for an override (strings raw, everything else as JSON, which applyOverrides types back). */
 export const setText = (o: PathOverride): string => `${o.path}=${typeof o.value === 'string' ? o.value : JSON.stringify(o.value)}`;
@@ -40,34 +41,36 @@ const fail = (what: string): never => {
   throw new Error(what);
 };
 
-/** (1) What openvmm_hcl discovers through every stage equals topologyFromConfig(config). */
+/** What openvmm_hcl discovers through every stage equals topologyFromConfig(config). */
 export const topologyDiscovered = define({
   name: 'topology-discovered',
   description: 'the topology openvmm_hcl discovers from ProcFs equals the config\'s',
   defaultRuns: 12,
   seam: 'shim-ignores-vnode',
   size: shapeSize,
-  build: ({ maxVps }) => fc.property(arbBootableConfig({ maxVps }), (config) => {
-    const diffs = compareTopology(topologyFromConfig(config), boot(config).discovered.topology);
+  build: ({ maxVps, plant }) => fc.property(arbBootableConfig({ maxVps }), (config) => {
+    const diffs = compareTopology(topologyFromConfig(config), boot(config, { plant }).discovered.topology);
     if (diffs.length > 0) fail(`discovered topology differs from the config: ${diffs.slice(0, 5).join('; ')}`);
   }),
 });
 
-/** (2) restore(save(vm)) after a workload proves identical, unit by unit, and keeps the topology. */
+/** restore(save(vm)) after a workload proves identical, unit by unit, and keeps the topology. */
 export const restoreProves = define({
   name: 'restore-proves',
   description: 'restore(save(vm)) proves identical for every unit',
   defaultRuns: 8,
   seam: 'unit-forgets-field',
   size: stepsSize,
-  build: ({ maxVps }) => fc.asyncProperty(arbBootableConfig({ maxVps, serviceable: true }), arbWorkload(), async (config, workload) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbBootableConfig({ maxVps, serviceable: true }), arbWorkload(), async (config, workload) => {
     const store = await memoryStore();
     try {
-      const vm = bootWithWorkload(config, workload);
+      const vm = bootWithWorkload(config, workload, { plant });
       const saved = await saveVm(vm, store, { workload, name: SNAPSHOT_NAME });
-      const r = await restoreSnapshot(store, saved.id);
+      const r = await restoreSnapshot(store, saved.id, { plant });
       const bad = r.proof.differences.filter((d) => d.allowed === undefined);
       if (!r.proof.ok) fail(`proof failed: ${bad.slice(0, 3).map((d) => `${d.unit} ${d.path}: ${String(d.from)} → ${String(d.to)}`).join('; ')}`);
+      const resaved = await resaveMismatches(store, saved.id, r.vm);
+      if (resaved.length > 0) fail(`restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
       const diffs = compareTopology(vm.discovered.topology, r.vm.discovered.topology);
       if (diffs.length > 0) fail(`restore changed the topology: ${diffs.join('; ')}`);
     } finally {
@@ -80,18 +83,18 @@ const arbWithPreserving = (maxVps: number) => arbBootableConfig({ maxVps, servic
   fc.tuple(fc.constant(config), arbWorkload(), fc.array(arbPreservingOverride(config), { minLength: 1, maxLength: 3 })),
 );
 
-/** (3) Topology-preserving overrides take effect on restore and the state survives. */
+/** Topology-preserving overrides take effect on restore and the state survives. */
 export const preservingOverrides = define({
   name: 'preserving-overrides',
   description: 'topology-preserving overrides take effect and state survives',
   defaultRuns: 8,
   seam: 'shim-drops-host-cmdline',
   size: (ce) => (parts(ce)[2]?.length ?? 0) + stepsSize(ce),
-  build: ({ maxVps }) => fc.asyncProperty(arbWithPreserving(maxVps), async ([config, workload, overrides]) => {
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbWithPreserving(maxVps), async ([config, workload, overrides]) => {
     const store = await memoryStore();
     try {
-      const saved = await saveVm(bootWithWorkload(config, workload), store, { workload, name: SNAPSHOT_NAME });
-      const r = await restoreSnapshot(store, saved.id, { sets: overrides.map(setText) });
+      const saved = await saveVm(bootWithWorkload(config, workload, { plant }), store, { workload, name: SNAPSHOT_NAME });
+      const r = await restoreSnapshot(store, saved.id, { sets: overrides.map(setText), plant });
       if (!r.proof.ok) fail(`proof failed after overrides ${overrides.map(setText).join(' ')}`);
       const want = validateConfig(applyOverrides(config, overrides.map(setText)).config);
       const c = r.vm.config;
@@ -145,7 +148,7 @@ function expectedOutcome(config: VmConfig, o: PathOverride, nvme: NvmeState): Ex
 }
 
 /**
- * (4) Every topology change on restore ends in the outcome OpenHCL would have — the shim panics,
+ * Every topology change on restore ends in the outcome OpenHCL would have — the shim panics,
  * openvmm_hcl refuses the saved state, or it is accepted — and the consistency oracle flags every
  * accepted one that leaves the paravisor inconsistent with the host (and nothing new for one that
  * does not, against a restore of the same snapshot without the change). A refused restore leaves
@@ -160,7 +163,7 @@ export const changingOverridesRefused = define({
   build: ({ maxVps, plant }) => fc.asyncProperty(arbWithChanging(maxVps), async ([config, workload, override]) => {
     const store = await memoryStore();
     try {
-      const vm = bootWithWorkload(config, workload);
+      const vm = bootWithWorkload(config, workload, { plant });
       const nvme = vm.units.nvme.save();
       const saved = await saveVm(vm, store, { workload, name: SNAPSHOT_NAME });
       const before = await storeIds(store);

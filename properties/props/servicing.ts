@@ -11,10 +11,11 @@ import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servici
 import { runWorkload } from '../../harness/workload.ts';
 import { arbPreservingOverride } from '../arbitraries.ts';
 import { define } from '../define.ts';
+import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore } from '../vm.ts';
 import { SNAPSHOT_NAME, setText } from './pipeline.ts';
 
-/** Properties 5 and 6: many servicing cycles, and the sidecar split. */
+/** The servicing properties: many servicing cycles, and the sidecar split. */
 
 const fail = (what: string): never => {
   throw new Error(what);
@@ -31,7 +32,7 @@ const arbCycles = (maxVps: number) =>
   arbBootableConfig({ maxVps, serviceable: true }).chain((config) => fc.tuple(fc.constant(config), fc.array(arbCycle(config), { minLength: 1, maxLength: 4 })));
 
 /**
- * (5) k cycles of workload → save → restore, with preserving overrides and sometimes servicing
+ * k cycles of workload → save → restore, with preserving overrides and sometimes servicing
  * to an IGVM of another usermode version: the topology never changes, every restore proves,
  * and the running usermode version is the last one serviced to. Its planted defect (passed down)
  * makes a restored VM persist a short partition map, which the next restore's shim panics on.
@@ -60,6 +61,10 @@ export const servicingCycles = define({
         const r = await restoreSnapshot(store, saved.id, { sets, plant, ...(igvm === undefined ? {} : { igvm }) });
         const where = `cycle ${k + 1}/${cycles.length}`;
         if (!r.proof.ok) fail(`${where}: restore proof failed: ${r.proof.differences.filter((d) => d.allowed === undefined).map((d) => `${d.unit} ${d.path}`).slice(0, 3).join('; ')}`);
+        // Overrides and servicing change what the init state and IGVM record; without them the
+        // restored VM must save again exactly what the snapshot holds.
+        const resaved = sets.length === 0 && !cycle.service ? await resaveMismatches(store, saved.id, r.vm) : [];
+        if (resaved.length > 0) fail(`${where}: restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
         const diffs = compareTopology(topology, r.vm.discovered.topology);
         if (diffs.length > 0) fail(`${where}: topology changed: ${diffs.slice(0, 3).join('; ')}`);
         if (r.vm.usermodeVersion !== version) fail(`${where}: usermode version ${r.vm.usermodeVersion}, expected ${version}`);
@@ -123,7 +128,7 @@ function pinIo(vm: Vm, vp: number): void {
 }
 
 /**
- * (6) Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
+ * Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
  * nodes hold at most 32 VPs of one vnode, boot_cpus= matches; and with NVMe keep-alive, CPUs
  * with NVMe I/O in flight at save start in Linux after restore.
  */
@@ -133,8 +138,8 @@ export const sidecarSplit = define({
   defaultRuns: 8,
   seam: 'sidecar-ignores-outstanding-io',
   size: (ce) => ((ce[0] as unknown[])[1] as { steps: number }).steps + ((ce[0] as unknown[])[2] as number[]).length,
-  build: ({ maxVps }) => fc.asyncProperty(arbSidecarCase(maxVps), async ([config, workload, ioVps]) => {
-    const vm = bootWithWorkload(config, workload);
+  build: ({ maxVps, plant }) => fc.asyncProperty(arbSidecarCase(maxVps), async ([config, workload, ioVps]) => {
+    const vm = bootWithWorkload(config, workload, { plant });
     for (const v of ioVps) pinIo(vm, v % config.vps.length);
     const atBoot = sidecarViolation(vm);
     if (atBoot !== null) fail(`at boot: ${atBoot}`);
@@ -144,7 +149,11 @@ export const sidecarSplit = define({
     const busy = nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined).cpusWithOutstandingIo;
     const store = await memoryStore();
     try {
-      const r = await restoreSnapshot(store, (await saveVm(vm, store, { name: SNAPSHOT_NAME, workload })).id);
+      const saved = await saveVm(vm, store, { name: SNAPSHOT_NAME, workload });
+      const r = await restoreSnapshot(store, saved.id, { plant });
+      if (!r.proof.ok) fail('restore proof failed');
+      const resaved = await resaveMismatches(store, saved.id, r.vm);
+      if (resaved.length > 0) fail(`restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
       const after = sidecarViolation(r.vm);
       if (after !== null) fail(`after restore: ${after}`);
       const online = new Set(r.vm.kernel.online());

@@ -6,16 +6,21 @@ import { MemoryLevel } from 'memory-level';
 import { sha256Hex } from '../../lib/bytes/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { SnapshotStore, type GcReport, type PutResult } from '../../lib/store/index.ts';
+import { splitPart } from '../../lib/store/chunks.ts';
 import { keyOf } from '../../lib/store/keys.ts';
+import { mulberry32 } from '../../harness/workload.ts';
 
 /**
- * The store model of property 7: what a snapshot store should hold after any sequence of
+ * The store model: what a snapshot store should hold after any sequence of
  * save, restore, rm, gc, export/import, blob corruption and reopen, and the commands that drive
  * a real store (memory-level) and the model side by side.
  */
 
+/** One part as the model knows it: its bytes and hash, and the blobs it is stored as. */
+interface ModelPart { name: string; sha: string; bytes: Uint8Array; pieces: string[] }
+
 /** One snapshot as the model knows it. */
-interface ModelSnap { id: string; name: string; seq: number; parts: Array<{ name: string; sha: string; bytes: Uint8Array }> }
+interface ModelSnap { id: string; name: string; seq: number; parts: ModelPart[] }
 
 /** The model: snapshots by id, blobs present, blobs whose stored bytes were damaged, seq counters. */
 export interface StoreModel { snaps: ModelSnap[]; blobs: Set<string>; corrupt: Set<string>; seq: Map<string, number> }
@@ -27,13 +32,33 @@ type Cmd = fc.AsyncCommand<StoreModel, RealStore>;
 
 const NAMES = ['vm-a', 'vm-b'];
 const TIME = '2026-01-01T00:00:00.000Z';
-/** Deterministic part bytes of `seed`: small seeds repeat, so blobs dedup across snapshots. */
-const bytesOf = (seed: number): Uint8Array => Uint8Array.from({ length: 16 + (seed % 7) }, (_, i) => (seed * 37 + i) & 0xff);
+const noise = (seed: number, n: number): Uint8Array => {
+  const r = mulberry32(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+};
+const SHARED = noise(1, 40 * 1024);
+/**
+ * Deterministic part bytes of `seed` (0..5): small seeds repeat, so blobs dedup across snapshots;
+ * seeds 4 and 5 are parts above the chunking threshold that share their first 40 KiB, so they
+ * are stored as chunks and share some of them.
+ */
+const bytesOf = (seed: number): Uint8Array => {
+  if (seed < 4) return Uint8Array.from({ length: 16 + (seed % 7) }, (_, i) => (seed * 37 + i) & 0xff);
+  return Uint8Array.from([...SHARED, ...noise(seed, 4096)]);
+};
+/** Part `i` of a snapshot, from its seed: the stored blobs are its chunks when it is chunked. */
+const partOf = (seed: number, i: number): ModelPart => {
+  const bytes = bytesOf(seed);
+  const sha = sha256Hex(bytes);
+  return { name: `p${i}`, bytes, sha, pieces: [...new Set(splitPart(bytes, sha).pieces.map((c) => c.sha256))] };
+};
+const piecesOf = (parts: ModelPart[]): string[] => [...new Set(parts.flatMap((p) => p.pieces))];
+const inputOf = (parts: ModelPart[]) => parts.map((p) => ({ name: p.name, bytes: p.bytes }));
 
 const fail = (what: string): never => {
   throw new Error(what);
 };
-const isCorrupt = (m: StoreModel, snap: ModelSnap): boolean => snap.parts.some((p) => m.corrupt.has(p.sha));
+const isCorrupt = (m: StoreModel, snap: ModelSnap): boolean => snap.parts.some((p) => p.pieces.some((c) => m.corrupt.has(c)));
 /**
  * Runs `ops` concurrently, each started when the inner scheduler says so. The inner scheduler is
  * not the one scheduledModelRun orders commands with: a command that waited on that one for its
@@ -61,21 +86,21 @@ export async function storeTeardown(real: RealStore): Promise<void> {
 
 /** save: a snapshot of 1–3 parts; seq is the next for the name and only unseen blobs are new. */
 async function save(m: StoreModel, r: RealStore, name: string, seeds: number[]): Promise<void> {
-  const parts = seeds.map((seed, i) => ({ name: `p${i}`, bytes: bytesOf(seed) }));
-  const put = await r.store.putSnapshot({ name, parts, time: TIME, tool: 'model' });
-  const shas = [...new Set(parts.map((p) => sha256Hex(p.bytes)))];
+  const parts = seeds.map(partOf);
+  const put = await r.store.putSnapshot({ name, parts: inputOf(parts), time: TIME, tool: 'model' });
+  const shas = piecesOf(parts);
   const fresh = shas.filter((sha) => !m.blobs.has(sha)).length;
   const seq = (m.seq.get(name) ?? 0) + 1;
   if (put.seq !== seq) fail(`save ${name}: seq ${put.seq}, model says ${seq}`);
   if (put.newBlobs !== fresh) fail(`save ${name}: wrote ${put.newBlobs} blobs, model says ${fresh} are new`);
   m.seq.set(name, seq);
   for (const sha of shas) m.blobs.add(sha);
-  m.snaps.push({ id: put.id, name, seq, parts: parts.map((p) => ({ ...p, sha: sha256Hex(p.bytes) })) });
+  m.snaps.push({ id: put.id, name, seq, parts });
 }
 
 /** gc: removes exactly the blobs no snapshot refers to. */
 async function gc(m: StoreModel, r: RealStore): Promise<void> {
-  const live = new Set(m.snaps.flatMap((s) => s.parts.map((p) => p.sha)));
+  const live = new Set(m.snaps.flatMap((s) => piecesOf(s.parts)));
   const dead = [...m.blobs].filter((sha) => !live.has(sha)).length;
   const report = await r.store.gc();
   if (report.removedBlobs !== dead || report.keptBlobs !== live.size) fail(`gc removed ${report.removedBlobs} and kept ${report.keptBlobs}; model says ${dead} and ${live.size}`);
@@ -129,8 +154,9 @@ export function storeCommands(): Array<fc.Arbitrary<Cmd>> {
     fc.tuple(pickArb, fc.nat(2)).map(([pick, part]) => cmd(`corrupt ${pick} ${part}`, has, async (m, r) => {
       const snap = m.snaps[pick % m.snaps.length]!;
       const p = snap.parts[part % snap.parts.length]!;
-      await r.store.sub.blobs.put(keyOf(p.sha), Uint8Array.from(p.bytes, (b) => b ^ 0xff));
-      m.corrupt.add(p.sha);
+      const piece = p.pieces[part % p.pieces.length]!;
+      await r.store.sub.blobs.put(keyOf(piece), Uint8Array.from(p.bytes.subarray(0, 64), (b) => b ^ 0xff));
+      m.corrupt.add(piece);
     })),
     fc.constant(cmd('reopen', () => true, async (_m, r) => {
       await r.store.close();
@@ -147,19 +173,19 @@ export function concurrentCommands(): Array<fc.Arbitrary<Cmd>> {
       check: (m) => m.corrupt.size === 0,
       toString: () => `save ${name} ${seeds.join(' ')} || gc`,
       run: async (m, r) => {
-        const parts = seeds.map((seed, i) => ({ name: `p${i}`, bytes: bytesOf(seed) }));
+        const parts = seeds.map(partOf);
         const [put] = await together<[PutResult, GcReport]>(r, [
-          [`save ${name}`, () => r.store.putSnapshot({ name, parts, time: TIME, tool: 'model' })],
+          [`save ${name}`, () => r.store.putSnapshot({ name, parts: inputOf(parts), time: TIME, tool: 'model' })],
           ['gc', () => r.store.gc()],
         ]);
         const seq = (m.seq.get(name) ?? 0) + 1;
         if (put.seq !== seq) fail(`save ${name} || gc: seq ${put.seq}, model says ${seq}`);
         m.seq.set(name, seq);
-        m.snaps.push({ id: put.id, name, seq, parts: parts.map((p) => ({ ...p, sha: sha256Hex(p.bytes) })) });
-        for (const p of parts) m.blobs.add(sha256Hex(p.bytes));
+        m.snaps.push({ id: put.id, name, seq, parts });
+        for (const sha of piecesOf(parts)) m.blobs.add(sha);
         // Which dead blobs the racing gc removed depends on the order; a second gc settles it.
         await r.store.gc();
-        m.blobs = new Set(m.snaps.flatMap((x) => x.parts.map((p) => p.sha)));
+        m.blobs = new Set(m.snaps.flatMap((x) => piecesOf(x.parts)));
         await restore(m, r, m.snaps.length - 1);
       },
     })),
@@ -168,14 +194,14 @@ export function concurrentCommands(): Array<fc.Arbitrary<Cmd>> {
       toString: () => `save vm-a ${a.join(' ')} || save vm-a ${b.join(' ')}`,
       run: async (m, r) => {
         const seq = m.seq.get('vm-a') ?? 0;
-        const put = (seeds: number[]) => (): Promise<PutResult> => r.store.putSnapshot({ name: 'vm-a', parts: seeds.map((x, i) => ({ name: `p${i}`, bytes: bytesOf(x) })), time: TIME, tool: 'model' });
+        const put = (seeds: number[]) => (): Promise<PutResult> => r.store.putSnapshot({ name: 'vm-a', parts: inputOf(seeds.map(partOf)), time: TIME, tool: 'model' });
         const results = await together<[PutResult, PutResult]>(r, [['save a', put(a)], ['save b', put(b)]]);
         const seqs = results.map((x) => x.seq).sort((x, y) => x - y);
         if (seqs.join() !== `${seq + 1},${seq + 2}`) fail(`concurrent saves got seqs ${seqs.join(',')}, expected ${seq + 1},${seq + 2}`);
         m.seq.set('vm-a', seq + 2);
         results.forEach((x, i) => {
-          const parts = ([a, b][i] ?? []).map((s, j) => ({ name: `p${j}`, bytes: bytesOf(s), sha: sha256Hex(bytesOf(s)) }));
-          for (const p of parts) m.blobs.add(p.sha);
+          const parts = ([a, b][i] ?? []).map(partOf);
+          for (const sha of piecesOf(parts)) m.blobs.add(sha);
           m.snaps.push({ id: x.id, name: 'vm-a', seq: x.seq, parts });
         });
       },

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { define } from '../define.ts';
 import { concurrentCommands, storeCommands, storeSetup, storeTeardown } from './store-commands.ts';
 
-/** Property 7: the snapshot store against its model, sequentially and with interleavings. */
+/** store-model: the snapshot store against its model, sequentially and with interleavings. */
 
 /** Number of commands a counterexample ran (fast-check prints the executed ones, comma-separated). */
 const commandCount = (cmds: unknown): number => String(cmds).split(',').filter((c) => c.trim() !== '').length;

@@ -101,6 +101,20 @@ test('persisted state: a header pointing outside the region, or a payload too bi
   expectError(() => writePersistedState(m, persistedPlacement(region)!, big), 'SHIM_PERSISTED_STATE_INVALID', 'does not fit the 0x13000-byte protobuf region');
 });
 
+// openhcl_boot host_params/dt/mod.rs topology_from_persisted_state: the payload length may equal
+// the protobuf region length, not exceed it.
+test('persisted state header: payload length equal to the region length is read, one more is refused', () => {
+  const region = { gpa: 0x10_0000n, size: BigInt(PERSISTED_REGION_SIZE) };
+  const body = encodePersistedPayload(payload);
+  const header = (regionLen: number, len: number) => new ByteWriter(32).u64(0x524448504c43484fn).u64(region.gpa + 0x1000n).u64(BigInt(regionLen)).u64(BigInt(len)).finish();
+  const m = new GuestMemory();
+  m.write(region.gpa + 0x1000n, Uint8Array.of(...body, 0));
+  m.write(region.gpa, header(body.length, body.length));
+  assert.equal(readPersistedState(m, region)?.payload, payload);
+  m.write(region.gpa, header(body.length, body.length + 1));
+  expectError(() => readPersistedState(m, region), 'SHIM_PERSISTED_STATE_INVALID', `payload 0x${(region.gpa + 0x1000n).toString(16)}+0x${(body.length + 1).toString(16)} (region 0x${body.length.toString(16)}) is outside the persisted region`);
+});
+
 // The model's record before protobuf: u32 count + {u64 base, u64 size, u32 vnode, u8 vtl, u8 igvm, u16 0}, mmio, two cpu lists, VP list.
 function legacyRecord(): Uint8Array {
   const w = new ByteWriter(256).u32(2);

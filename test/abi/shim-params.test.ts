@@ -6,11 +6,20 @@ import {
 } from '../../lib/abi/shim-params.ts';
 import { expectError } from '../shim/expect.ts';
 
+// Order and sizes from openvmm vm/loader/src/paravisor.rs load_openhcl_x64: persisted-state region
+// (2 MiB) at the memory start, bounce buffer (SNP/TDX, 2 MiB), kernel, sidecar (2 MiB aligned), shim,
+// initrd, then the configuration pages.
 test('default layout: every region inside VTL2, page-aligned, disjoint, in order', () => {
   const l = defaultLayout();
   assert.is(l.vtl2.gpa, 0x800_0000n);
   assert.is(l.vtl2.size, 0x400_0000n);
-  const regions = [l.shim, l.cmdlinePage, l.paramRegion, l.reserved, l.persisted, l.logBuffer, l.heap, l.sidecar, l.kernel, l.initrd];
+  assert.equal(l.persisted, { gpa: 0x800_0000n, size: 0x20_0000n });
+  assert.is(l.bounceBuffer.size, 0n);
+  assert.is(l.kernel.gpa, 0x820_0000n);
+  const cvm = defaultLayout(undefined, undefined, { isolation: 'tdx' });
+  assert.equal(cvm.bounceBuffer, { gpa: 0x820_0000n, size: 0x20_0000n });
+  assert.is(cvm.kernel.gpa, 0x840_0000n);
+  const regions = [l.persisted, l.kernel, l.sidecar, l.shim, l.initrd, l.cmdlinePage, l.reserved, l.paramRegion, l.logBuffer, l.heap];
   for (let i = 0; i < regions.length; i++) {
     const r = regions[i]!;
     assert.is(r.gpa % 0x1000n, 0n);
@@ -18,7 +27,8 @@ test('default layout: every region inside VTL2, page-aligned, disjoint, in order
     if (i > 0) assert.ok(regions[i - 1]!.gpa + regions[i - 1]!.size <= r.gpa, `region ${i} overlaps the one before`);
   }
   assert.is(l.kernel.gpa % 0x20_0000n, 0n);
-  assert.is(l.used.gpa + l.used.size, l.initrd.gpa + l.initrd.size);
+  assert.is(l.sidecar.gpa % 0x20_0000n, 0n);
+  assert.is(l.used.gpa + l.used.size, l.heap.gpa + l.heap.size);
   assert.is(defaultLayout(undefined, undefined, { arch: 'aarch64' }).sidecar.size, 0n);
 });
 

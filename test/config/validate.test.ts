@@ -55,7 +55,7 @@ function errorOf(json: unknown): { message: string; errors: Array<{ path: string
     validateConfig(json, 'vm.json');
   } catch (e) {
     assert.ok(isHclError(e, 'CONFIG_INVALID'), `expected CONFIG_INVALID, got ${String(e)}`);
-    return { message: e.message, errors: e.details!['errors'] as Array<{ path: string; message: string }> };
+    return { message: e.message, errors: e.context!['errors'] as Array<{ path: string; message: string }> };
   }
   throw new Error('expected validateConfig to fail');
 }

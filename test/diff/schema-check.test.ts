@@ -132,4 +132,22 @@ test('parseSchemaDump round-trips a real dump', () => {
   assert.equal(parseSchemaDump(JSON.stringify(OLD), 'x'), OLD);
 });
 
+// An upgrader covers a field-level break only across a generation bump: with the generation
+// unchanged, one generation number would name both shapes, so the field change stays breaking
+// even though the new release lists an upgrader from that generation.
+test('a field change is not "covered by an upgrader" when the generation did not change', () => {
+  const next = dump([{ name: 'dev', generation: 1, schema: Type.Object({ ...fields(), irq: uint(8) }) }, { name: 'aux', schema: Type.Object({ x: uint(8) }) }]);
+  for (const u of next.units) Object.assign(u, { reads: [1], writes: [1] });
+  const r = checkSchemaCompat(OLD, next);
+  assert.is(r.compatible, false);
+  const field = r.breaking.find((f) => f.path === 'irq');
+  assert.equal(field && { kind: field.kind, breaks: field.breaks }, { kind: 'field-added-required', breaks: ['backward'] });
+  assert.not.match(field?.message ?? '', 'handled');
+  assert.ok(r.breaking.some((f) => f.unit === 'dev' && f.kind === 'generation-not-bumped'));
+  // The same change with the bump is covered by the upgrader.
+  const bumped = dump([{ name: 'dev', generation: 2, schema: Type.Object({ ...fields(), irq: uint(8) }) }, { name: 'aux', schema: Type.Object({ x: uint(8) }) }]);
+  for (const u of bumped.units) Object.assign(u, { reads: [1, 2], writes: [1, 2] });
+  assert.not.ok(checkSchemaCompat(OLD, bumped).breaking.some((f) => f.path === 'irq'), 'covered across a bump');
+});
+
 test.run();

@@ -45,7 +45,7 @@ export function mutate(seed: Uint8Array, r: Rng): Uint8Array {
   const kind = r.int(5);
   if (kind === 0) {
     const out = new Uint8Array(seed);
-    for (let i = 1 + r.int(4); i > 0 && out.length > 0; i--) out[r.int(out.length)] ^= 1 << r.int(8);
+    for (let i = 1 + r.int(4); i > 0 && out.length > 0; i--) out[r.int(out.length)]! ^= 1 << r.int(8);
     return out;
   }
   if (kind === 1) return new Uint8Array(seed.subarray(0, r.int(seed.length + 1)));

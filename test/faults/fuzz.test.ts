@@ -50,7 +50,7 @@ function treeMutation(r: Rng): { bytes: Uint8Array; label: string } {
     const p = node.properties[i]!;
     const v = new Uint8Array(p.value);
     const how = r.int(4);
-    if (how === 0 && v.length > 0) v[r.int(v.length)] ^= 1 << r.int(8);
+    if (how === 0 && v.length > 0) v[r.int(v.length)]! ^= 1 << r.int(8);
     const value = how === 1 ? v.subarray(0, r.int(v.length + 1)) : how === 2 ? new Uint8Array([...v, ...v.subarray(0, 4)]) : v;
     if (how === 3) node.properties.splice(i, 1);
     else node.properties[i] = { ...p, value };

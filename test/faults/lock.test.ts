@@ -22,8 +22,8 @@ function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
   });
 }
 
-/** Two processes on one store; returns the problems found. */
-async function lockScenario(env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+/** Two processes on one store; returns the problems found. `plant: 'release'` plants the holder's early release. */
+async function lockScenario(plant?: 'release'): Promise<string[]> {
   const dir = await tempDir();
   const problems: string[] = [];
   const setup = await openStore(dir);
@@ -33,7 +33,7 @@ async function lockScenario(env: NodeJS.ProcessEnv = {}): Promise<string[]> {
   before.push((await saveVm(vm, setup)).id);
   await setup.close();
 
-  const holder = spawnNode(await nodeArgsFor('harness/faults/holder.ts'), [dir], env);
+  const holder = spawnNode(await nodeArgsFor('test/faults/bin/holder.ts'), plant === undefined ? [dir] : [dir, plant]);
   await holder.waitFor(/^held$/);
   const second = await cli(['save', '--store', dir, '--preset', 'small', '--name', 'second']);
   if (second.code !== 2 || !second.stderr.includes('error STORE_LOCKED') || !second.stderr.includes(dir)) {
@@ -58,7 +58,7 @@ async function lockScenario(env: NodeJS.ProcessEnv = {}): Promise<string[]> {
     const names = (await after.list()).map((m) => `${m.name}@${m.seq}`);
     const ids = new Set((await after.list()).map((m) => m.id));
     for (const id of before) if (!ids.has(id)) problems.push(`snapshot ${id.slice(0, 12)} from before is gone`);
-    if (!(env['HCLCKPT_TEST_PLANT'] !== undefined || names.includes('holder@1'))) problems.push(`holder's snapshot is missing: ${names.join(', ')}`);
+    if (!names.includes('holder@1')) problems.push(`holder's snapshot is missing: ${names.join(', ')}`);
     if (names.some((n) => n.startsWith('second@'))) problems.push('the refused process wrote a snapshot');
     const v = await after.verify();
     if (v.problems.length > 0) problems.push(`verify: ${JSON.stringify(v.problems)}`);
@@ -73,8 +73,11 @@ test('lock: a second process gets STORE_LOCKED at once, nothing is lost', async 
 });
 
 test('lock check catches a store that lets go of its lock early (planted defect)', async () => {
-  const problems = await lockScenario({ HCLCKPT_TEST_PLANT: 'release' });
+  const problems = await lockScenario('release');
   assert.ok(problems.some((p) => p.startsWith('second process was not refused')), problems.join('\n') || 'nothing found');
+  assert.ok(problems.includes('a second open in this process was not refused'), problems.join('\n'));
+  assert.ok(problems.includes('the refused process wrote a snapshot'), problems.join('\n'));
+  assert.not.ok(problems.some((p) => p.startsWith("holder's snapshot is missing")), 'the holder still writes its own snapshot');
 });
 
 test.run();

@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { findRun, recordRuns, replayRecord, runOne, shares, type PropRunRecord } from '../../properties/runner.ts';
-import { withSeam } from '../../properties/seams.ts';
 import { storeModel } from '../../properties/props/store.ts';
 import { codecMutation } from '../../properties/props/codecs.ts';
 import { memoryStore } from '../../properties/vm.ts';
@@ -39,7 +38,7 @@ test('runOne: a passing run is recorded with seed, runs and version, no path', a
 
 for (const [p, seed] of [[storeModel, 3], [codecMutation, 4]] as const) {
   test(`replay of a failing ${p.name} run reproduces the same counterexample`, async () => {
-    const r = await withSeam(p.seam, () => runOne(p, { ...opts, runs: 200, seed }));
+    const r = await runOne(p, { ...opts, runs: 200, seed, plant: p.seam });
     assert.is(r.result, 'failed');
     assert.ok(r.path !== null && r.counterexample !== null);
     assert.is(r.seam, p.seam);
@@ -49,6 +48,13 @@ for (const [p, seed] of [[storeModel, 3], [codecMutation, 4]] as const) {
     assert.is((await replayRecord({ ...r, seam: null })).failed, false, 'without the defect the replayed case passes');
   });
 }
+
+test('replay of a record whose planted defect no longer exists is PROPERTY_REPLAY', async () => {
+  const r = await runOne(storeModel, { ...opts, runs: 1 });
+  const e = await replayRecord({ ...r, seam: 'no-such-defect' }).then(() => null, (x: unknown) => x as { code: string; message: string });
+  assert.is(e?.code, 'PROPERTY_REPLAY');
+  assert.match(e?.message ?? '', "planted defect 'no-such-defect' no longer exists");
+});
 
 test('runOne with 2 workers: runs are spread over threads and add up', async () => {
   const r = await runOne(codecMutation, { ...opts, runs: 40, workers: 2 });
@@ -65,7 +71,7 @@ test('recorded runs: found by id or unique prefix; unknown and ambiguous refs ar
     await recordRuns(store, records);
     assert.is((await findRun(store, 'run-b')).id, 'run-b');
     assert.is((await findRun(store, 'run-a1')).id, 'run-a1');
-    for (const [ref, code, message] of [['nope', 'STORE_NOT_FOUND', "no property run 'nope'"], ['run-a', 'STORE_AMBIGUOUS_REF', 'matches several runs: run-a1, run-a2']]) {
+    for (const [ref, code, message] of [['nope', 'STORE_NOT_FOUND', "no property run 'nope'"], ['run-a', 'STORE_AMBIGUOUS_REF', 'matches several runs: run-a1, run-a2']] as const) {
       const e = await findRun(store, ref).then(() => null, (x: unknown) => x as { code: string; message: string });
       assert.is(e?.code, code);
       assert.ok(e?.message.includes(message), e?.message);
@@ -78,6 +84,8 @@ test('recorded runs: found by id or unique prefix; unknown and ambiguous refs ar
 test('hclckpt prop: a failing run exits 1 and prints the replay command; --list and --replay find it', async () => {
   const store = mkdtempSync(join(tmpdir(), 'hclckpt-prop-'));
   dirs.push(store);
+  // The CLI cannot plant a defect; gc's is still read from the environment by lib/store (its owner
+  // moves it to a parameter), so the failing run and its replay both run with it set.
   const env = { ...process.env, HCLCKPT_TEST_SEAM: 'gc-drops-live-blob' };
   const failed = await run(BIN, ['prop', '--only', 'store-model', '--seed', '3', '--store', store], { env }).then(() => null, (e: { code: number; stderr: string }) => e);
   assert.is(failed?.code, 1);
@@ -87,7 +95,7 @@ test('hclckpt prop: a failing run exits 1 and prints the replay command; --list 
   const list = JSON.parse((await run(BIN, ['prop', '--list', '--json', '--store', store])).stdout) as PropRunRecord[];
   assert.is(list.length, 1);
   assert.is(list[0]?.result, 'failed');
-  const replay = await run(BIN, ['prop', '--replay', list[0]?.id ?? '', '--json', '--store', store]).then(() => null, (e: { code: number; stdout: string }) => e);
+  const replay = await run(BIN, ['prop', '--replay', list[0]?.id ?? '', '--json', '--store', store], { env }).then(() => null, (e: { code: number; stdout: string }) => e);
   assert.is(replay?.code, 1, 'a replay that still fails is a failed check');
   assert.is((JSON.parse(replay?.stdout ?? '{}') as { sameCounterexample?: boolean }).sameCounterexample, true);
   const bad = await run(BIN, ['prop', '--only', 'nope', '--store', store]).then(() => null, (e: { code: number; stderr: string }) => e);

@@ -3,11 +3,11 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { presetConfig } from '../../lib/config/index.ts';
+import { presetConfig, validateConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
-import { bootWithWorkload, failedRestoreOutcome, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
+import { bootWithWorkload, captureVm, failedRestoreOutcome, proofDifferences, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
 
 // Real LevelDB on disk, one fresh store per test.
@@ -231,5 +231,49 @@ test('save --generation 1 is refused when the state needs generation 2, leaving 
   }
   assert.equal(await store.list(), []);
 }));
+
+// In vtl2 allocation mode the shim takes the memory map from the persisted state, not from the
+// host (openvmm openhcl/openhcl_boot/src/host_params/dt/mod.rs, topology_from_persisted_state):
+// a new VTL2 size from the host is not what the restored paravisor runs with.
+test('restore reports the topology inconsistent when the saved VTL2 carve wins over the host\'s new size', () => withStore(async (store) => {
+  const small = presetConfig('small');
+  const config = validateConfig({ ...small, vtl2: { ...small.vtl2, mode: 'vtl2' } });
+  const saved = await saveVm(bootWithWorkload(config, { seed: 7, steps: 50 }), store);
+  const same = await restoreSnapshot(store, saved.id);
+  assert.is(same.topologyConsistent, true);
+  assert.equal(same.inconsistencies, []);
+  const bigger = await restoreSnapshot(store, saved.id, { sets: [`vtl2.size=${config.vtl2.size * 2}`] });
+  assert.ok(bigger.proof.ok, 'the restore itself succeeds and proves');
+  assert.is(bigger.topologyConsistent, false);
+  assert.equal(bigger.outcome, { layer: 'oracle', kind: 'accepted-inconsistent' });
+  const vtl2 = (size: number) => `0x${config.vtl2.base.toString(16)}+0x${size.toString(16)}`;
+  assert.equal(bigger.inconsistencies, [{ kind: 'vtl2-ram-differs', message: `vtl2 ram: the paravisor uses [${vtl2(config.vtl2.size)}], the host offers [${vtl2(config.vtl2.size * 2)}]` }]);
+}));
+
+// The proof's allow-list, fed wrong states: only a VP's role may differ (the boot decides it);
+// any other vp field, any other unit and the hypervisor's registers must show as not allowed.
+test('proofDifferences allows a VP\'s role and nothing else, and covers the hv part', () => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 21, steps: 200 });
+  const saved = captureVm(vm, { timeoutMs: 30_000, correlationId: '00000000-0000-4000-8000-000000000001' });
+  const units = saved.state.units;
+  const hv = saved.hv as { vps: Array<{ registers: Record<string, bigint> }> };
+  assert.equal(proofDifferences(units, structuredClone(units), hv, structuredClone(hv)), [], 'identical states differ nowhere');
+  const edit = (name: string, change: (s: { vps: Array<Record<string, unknown>> }) => void) => units.map((u) => {
+    const copy = structuredClone(u);
+    if (u.name === name) change(copy.state as { vps: Array<Record<string, unknown>> });
+    return copy;
+  });
+  const role = proofDifferences(units, edit('vp', (s) => { s.vps[1]!['role'] = s.vps[1]!['role'] === 'linux' ? 'sidecar' : 'linux'; }), hv, hv);
+  assert.equal(role.map((d) => [d.unit, d.path, d.allowed !== undefined]), [['vp', 'vps[1].role', true]]);
+  const halted = proofDifferences(units, edit('vp', (s) => { s.vps[1]!['halted'] = !(s.vps[1]!['halted'] as boolean); }), hv, hv);
+  assert.equal(halted.map((d) => [d.unit, d.path, d.allowed]), [['vp', 'vps[1].halted', undefined]]);
+  const otherUnit = proofDifferences(units, edit('synic', (s) => { s.vps[0]!['role'] = 'linux'; }), hv, hv);
+  assert.ok(otherUnit.length > 0 && otherUnit.every((d) => d.unit === 'synic' && d.allowed === undefined), JSON.stringify(otherUnit));
+  const regs = structuredClone(hv);
+  const reg = Object.keys(regs.vps[0]!.registers)[0]!;
+  regs.vps[0]!.registers[reg] = regs.vps[0]!.registers[reg]! + 1n;
+  const hvDiff = proofDifferences(units, units, hv, regs);
+  assert.equal(hvDiff.map((d) => [d.unit, d.path, d.allowed]), [['hv', `vps[0].registers.${reg}`, undefined]]);
+});
 
 test.run();

@@ -4,6 +4,7 @@ import { OP_KINDS, mulberry32, parseWorkload, runWorkload } from '../../harness/
 import { createUnits } from '../../lib/hcl/units/index.ts';
 import { HvPartition } from '../../lib/hv/index.ts';
 import { encodeCanonical } from '../../lib/state/codec.ts';
+import { checkSchema } from '../../lib/state/unit.ts';
 import { testContext, throwsHcl } from '../hcl/units/fixture.ts';
 
 /** Runs a workload on a fresh partition; returns the report and the canonical bytes of every state. */
@@ -43,9 +44,20 @@ test('a partition without devices still runs: device kinds yield to the others',
   assert.is(OP_KINDS.reduce((n, k) => n + report.ops[k], 0), 2000);
 });
 
-test('no seed drives a unit into an invalid operation (1 and 5 VPs, both architectures)', () => {
+test('every seed leaves each unit in a state its schema and a fresh unit\'s restore accept (1 and 5 VPs, both architectures)', () => {
   for (const ctx of [testContext(1), testContext(5, 'aarch64')]) {
-    for (let seed = 100; seed < 110; seed++) run(seed, 2000, ctx);
+    for (let seed = 100; seed < 110; seed++) {
+      const u = createUnits(ctx);
+      runWorkload(u, new HvPartition(ctx.topology), { seed, steps: 2000 });
+      const fresh = createUnits(ctx);
+      for (const unit of u.all) {
+        const saved = unit.save();
+        checkSchema(`${unit.name} after seed ${seed}`, unit.schema, saved);
+        const other = fresh.all.find((x) => x.name === unit.name)!;
+        other.restore(saved);
+        assert.equal(other.save(), saved, `${unit.name} after seed ${seed}: a fresh unit restores it unchanged`);
+      }
+    }
   }
 });
 

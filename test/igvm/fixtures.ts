@@ -16,12 +16,21 @@ export function page(gpa: bigint, mask: number, data: Uint8Array, dataType = 0, 
   return { kind: 'PAGE_DATA', gpa, compatibilityMask: mask, flags, dataType, data };
 }
 
-/** A VSM VP context with one register at the given VTL. */
-export function vsmContext(mask: number, vtl = 0): IgvmHeader {
+/**
+ * A VSM VP context with two registers at the given VTL, named so the igvm crate converts them
+ * (registers.rs): x64 Rip 0x20010 and Cr3 0x40002; AArch64 X0 0x20000 and SctlrEl1 0x40002.
+ */
+export function vsmContext(mask: number, vtl = 0, arch: 'x64' | 'aarch64' = 'x64'): IgvmHeader {
+  const first = arch === 'x64' ? 0x20010 : 0x20000;
   return {
     kind: 'VP_CONTEXT', gpa: 0n, compatibilityMask: mask, vpIndex: 0, reserved: 0,
-    data: encodeVsmContext([{ vtl, name: 0x20000, value: bytes(16, 7) }, { vtl, name: 0x40002, value: bytes(16, 1) }]),
+    data: encodeVsmContext([{ vtl, name: first, value: bytes(16, 7) }, { vtl, name: 0x40002, value: bytes(16, 1) }]),
   };
+}
+
+/** A SEV VMSA page: the 1648-byte VMSA filled with `fill`, the rest zero (igvm 0.4.0 requires it). */
+export function vmsa(fill: number): Uint8Array {
+  return bytes(4096).fill(fill, 0, 1648);
 }
 
 const paramKinds = Object.keys(PARAMETER_KINDS) as ParameterKind[];
@@ -58,9 +67,9 @@ export function x64File(): IgvmFileInput {
         bootDigestAlgo: 1, signingAlgo: 1, bootMeasurementDigest: bytes(64, 8), signature: bytes(256, 9), publicKey: bytes(512, 10) },
       { kind: 'VP_CONTEXT', gpa: 0n, compatibilityMask: 1, vpIndex: 0, reserved: 0, data: encodeNativeContext({ rip: 0xfff0n, cr0: 0x11n }).subarray(0, 232) },
       vsmContext(2, 2),
-      { kind: 'VP_CONTEXT', gpa: 0xfffff000n, compatibilityMask: 4, vpIndex: 0, reserved: 3, data: bytes(4096, 0x5a) },
+      { kind: 'VP_CONTEXT', gpa: 0xfffff000n, compatibilityMask: 4, vpIndex: 0, reserved: 3, data: vmsa(0x5a) },
       { kind: 'VP_CONTEXT', gpa: 0n, compatibilityMask: 8, vpIndex: 1, reserved: 0, data: encodeNativeContext({ rip: 0x1000n }) },
-      { kind: 'VP_CONTEXT', gpa: 0x6000n, compatibilityMask: 16, vpIndex: 0, reserved: 0, data: bytes(4096, 0x5a) },
+      { kind: 'VP_CONTEXT', gpa: 0x6000n, compatibilityMask: 16, vpIndex: 0, reserved: 0, data: vmsa(0x5a) },
     ],
   };
 }
@@ -81,7 +90,7 @@ export function aarch64File(): IgvmFileInput {
       { kind: 'PARAMETER_AREA', numberOfBytes: 0x1000n, parameterAreaIndex: 3, initialData: bytes(10, 1) },
       { kind: 'DEVICE_TREE', parameterAreaIndex: 3, byteOffset: 0 },
       { kind: 'PARAMETER_INSERT', gpa: 0x8000n, compatibilityMask: 1, parameterAreaIndex: 3 },
-      vsmContext(1, 0),
+      vsmContext(1, 0, 'aarch64'),
     ],
   };
 }

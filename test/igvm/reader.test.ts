@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { isHclError, type HclErrorCode } from '../../lib/errors.ts';
 import { encodeNativeContext, encodeVsmContext, fixChecksum, readIgvm, writeIgvm } from '../../lib/igvm/index.ts';
 import type { IgvmFileInput, IgvmHeader, IgvmRevision } from '../../lib/igvm/index.ts';
-import { bytes, page, platform, vsmContext } from './fixtures.ts';
+import { bytes, page, platform, vmsa, vsmContext } from './fixtures.ts';
 
 const V1: IgvmRevision = { version: 1 };
 const ARM: IgvmRevision = { version: 2, arch: 'aarch64' };
@@ -55,7 +55,8 @@ function trailingPrefix(): Uint8Array {
 interface Case { name: string; bytes: () => Uint8Array; code: HclErrorCode; inner?: HclErrorCode; msg: string }
 
 const cases: Case[] = [
-  { name: 'short file', bytes: () => bytes(10), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'file is 10 bytes, need at least 24' },
+  { name: 'short file', bytes: () => raw([VSM]).subarray(0, 10), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'file is 10 bytes, need at least 24' },
+  { name: 'short non-IGVM file', bytes: () => bytes(10), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'magic 0x0 is not "IGVM"' },
   { name: 'bad magic', bytes: () => fixedPatch(0, 0x12345678), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'magic 0x12345678' },
   { name: 'version 3', bytes: () => fixedPatch(4, 3), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'format version 3' },
   { name: 'v2 unknown architecture', bytes: () => fixedPatch(24, 7, true, raw([VSM], ARM)), code: 'IGVM_INVALID_FIXED_HEADER', msg: 'architecture 7' },
@@ -95,8 +96,8 @@ const cases: Case[] = [
   { name: 'vp context on two platforms', bytes: () => raw([VSM, platform(2, 0), vpCtx(3, bytes(4096))]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_INVALID_VP_CONTEXT_PLATFORM_TYPE', msg: 'not exactly one platform' },
   { name: 'vp context on tdx', bytes: () => raw([platform(1, 3), vpCtx(1, bytes(4096))]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_INVALID_VP_CONTEXT_PLATFORM_TYPE', msg: 'platform type 3' },
   { name: 'native context tail', bytes: () => raw([platform(1, 0), vpCtx(1, encodeNativeContext({}).fill(1, 300, 301))]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_INVALID_CONTEXT', msg: 'not zero' },
-  { name: 'snp context offset 0', bytes: () => patched([platform(1, 2), vpCtx(1, bytes(4096, 3))], 1, 8 + 12, 0), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_INVALID_DATA_SIZE', msg: 'outside the data section' },
-  { name: 'snp context gpa', bytes: () => raw([platform(1, 2), { ...vpCtx(1, bytes(4096, 3)), gpa: 0x123n } as IgvmHeader]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_UNALIGNED_ADDRESS', msg: 'vp context gpa 0x123' },
+  { name: 'snp context offset 0', bytes: () => patched([platform(1, 2), vpCtx(1, vmsa(3))], 1, 8 + 12, 0), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_INVALID_DATA_SIZE', msg: 'outside the data section' },
+  { name: 'snp context gpa', bytes: () => raw([platform(1, 2), { ...vpCtx(1, vmsa(3)), gpa: 0x123n } as IgvmHeader]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_UNALIGNED_ADDRESS', msg: 'vp context gpa 0x123' },
   { name: 'vsm vp_index', bytes: () => raw([VSM, vpCtx(1, encodeVsmContext([{ vtl: 0, name: 1, value: bytes(16) }]), 1)]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_INVALID_CONTEXT', msg: 'vp_index 1 must be 0' },
   { name: 'vsm mixed vtls', bytes: () => raw([VSM, vpCtx(1, encodeVsmContext([{ vtl: 0, name: 1, value: bytes(16) }, { vtl: 2, name: 2, value: bytes(16) }]))]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_INVALID_CONTEXT', msg: 'register 1 has vtl 2' },
   { name: 'vsm no registers', bytes: () => raw([VSM, vpCtx(1, encodeVsmContext([]))]), code: 'IGVM_INVALID_BINARY_DIRECTIVE_HEADER', inner: 'IGVM_NO_VBS_VP_CONTEXT_REGISTERS', msg: 'has no registers' },
@@ -129,8 +130,8 @@ for (const c of cases) {
       assert.is(e.code, c.code, e.message);
       assert.ok(e.message.includes(c.msg), `message "${e.message}" lacks "${c.msg}"`);
       if (c.inner !== undefined) {
-        assert.is(e.details?.['innerCode'], c.inner);
-        assert.ok(e.message.includes(`${e.details?.['variant'] as string}:`));
+        assert.is(e.context?.['innerCode'], c.inner);
+        assert.ok(e.message.includes(`${e.context?.['variant'] as string}:`));
       }
     }
   });

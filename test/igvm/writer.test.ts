@@ -127,7 +127,7 @@ test('context helpers decode what the writer stored', () => {
   assert.is(ctx.rip, 0xfff0n);
   assert.is(ctx.cr0, 0x11n);
   assert.is(ctx.rax, 0n);
-  assert.equal(decodeVsmContext(vsm.data).map((r) => [r.vtl, r.name, r.value[0]]), [[2, 0x20000, 7], [2, 0x40002, 1]]);
+  assert.equal(decodeVsmContext(vsm.data).map((r) => [r.vtl, r.name, r.value[0]]), [[2, 0x20010, 7], [2, 0x40002, 1]]);
 });
 
 const refusals: Array<[string, IgvmFileInput, string]> = [
@@ -173,7 +173,7 @@ test('a small file matches a layout built by hand from the reference tables', ()
   const ctx = bytes(4 + 32);
   new DataView(ctx.buffer).setUint32(0, 1, true);
   ctx[4] = 2;
-  new DataView(ctx.buffer).setUint32(5, 0x1234, true);
+  new DataView(ctx.buffer).setUint32(5, 0x20010, true); // HvX64RegisterName::Rip, a name the crate converts
   const b = writeIgvm({ revision: { version: 1 }, headers: [
     platform(1, 1, 2), page(0x7000n, 1, pageBytes, 0, 2),
     { kind: 'VP_CONTEXT', gpa: 0n, compatibilityMask: 1, vpIndex: 0, reserved: 0, data: ctx },

@@ -130,4 +130,12 @@ test('errors: missing handoff, bad DTB, bad initrd, unknown cpu, missing file', 
   fails('KERNEL_BOOT_FAILED', 'no /cpus node', () => bootFromParts({ dtb: writeFdt({ bootCpuidPhys: 0, reservations: [], root: fdtNode('') }), cmdline: '' }));
 });
 
+// The boot CPU runs the kernel before boot_cpus= is read: it is online even when the list omits
+// it (OpenHCL's boot_cpus= names the APs Linux brings up; the rest stay with sidecar).
+test('boot_cpus=1 still has cpu 0 online', () => {
+  const k = boot(tree(), 'boot_cpus=1');
+  assert.is(text(k, '/sys/devices/system/cpu/online'), '0-1\n');
+  assert.equal(k.online(), [0, 1]);
+});
+
 test.run();

@@ -39,4 +39,20 @@ for (const bad of ['a', '3-1', '1,,2', '0-7:5/4', '-1', '99999999']) {
   });
 }
 
+// The parser's cap: numbers up to 2^20 - 1 (lib/kernel/cpulist.ts MAX_CPU), as a single number
+// and as a range end; one more is refused.
+test('parseCpuList accepts 1048575 and refuses 1048576', () => {
+  assert.equal(parseCpuList('1048575'), [1048575]);
+  assert.equal(parseCpuList('1048574-1048575\n'), [1048574, 1048575]);
+  for (const bad of ['1048576', '1048575-1048576']) {
+    try {
+      parseCpuList(bad);
+      assert.unreachable(`${bad} accepted`);
+    } catch (e) {
+      assert.ok(isHclError(e, 'KERNEL_CPULIST_INVALID'), String(e));
+      assert.match((e as Error).message, 'number above 1048575');
+    }
+  }
+});
+
 test.run();

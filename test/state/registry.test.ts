@@ -71,14 +71,14 @@ test('unknown unit and duplicate registration', () => {
   assert.throws(() => new UnitRegistry([evolving, evolving]), /registered twice/);
 });
 
-test('validation reports the first failing field and lists all in details', () => {
+test('validation reports the first failing field and lists all in its context', () => {
   try {
     defaultRegistry().validateUnitState('rtc.cmos', { cmos: new Uint8Array(128), index: 300, nmiDisabled: 1, clockNs: 0n });
     assert.unreachable();
   } catch (e) {
-    const details = (e as { details?: { errors?: Array<{ path: string }> } }).details;
+    const context = (e as { context?: { errors?: Array<{ path: string }> } }).context;
     assert.match((e as Error).message, /^rtc\.cmos: index: expected integer/);
-    assert.equal(details?.errors?.map((x) => x.path), ['index', 'nmiDisabled']);
+    assert.equal(context?.errors?.map((x) => x.path), ['index', 'nmiDisabled']);
   }
 });
 

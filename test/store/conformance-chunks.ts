@@ -45,7 +45,7 @@ export function chunkConformance(name: string, factory: () => Promise<SnapshotSt
     // still follow the content, or an insertion would shift every later chunk.
     const records = new TextEncoder().encode(Array.from({ length: 40_000 }, (_, i) => `{vector:${i % 7},masked:${i % 3 === 0},pending:0}`).join('')).subarray(0, MIB);
     const edits: Array<[string, (b: Uint8Array, at: number) => Uint8Array]> = [
-      ['flip', (b, at) => { const c = b.slice(); c[at] ^= 0x55; return c; }],
+      ['flip', (b, at) => { const c = b.slice(); c[at]! ^= 0x55; return c; }],
       ['insert', (b, at) => Uint8Array.from([...b.subarray(0, at), 0x20, ...b.subarray(at)])],
     ];
     for (const [kind, content] of [['noise', noiseOf(3, MIB)], ['records', records]] as const) {
@@ -68,7 +68,7 @@ export function chunkConformance(name: string, factory: () => Promise<SnapshotSt
     const s = await fresh();
     const a = await s.putSnapshot({ name: 'a', parts: [big(4)] });
     const edited = big(4);
-    edited.bytes[1000] ^= 1;
+    edited.bytes[1000]! ^= 1;
     const b = await s.putSnapshot({ name: 'b', parts: [edited] });
     const [ca, cb] = [chunksOf(await s.getManifest(a.id)), chunksOf(await s.getManifest(b.id))];
     const onlyA = new Set(ca.map((c) => c.sha256).filter((sha) => !cb.some((c) => c.sha256 === sha)));
@@ -86,7 +86,7 @@ export function chunkConformance(name: string, factory: () => Promise<SnapshotSt
     const two = await s.putSnapshot({ name: 'two', parts: [{ name: 'other', bytes: big(5).bytes }, { name: 'x', bytes: noiseOf(9, 100) }] });
     const victim = chunksOf(await s.getManifest(one.id))[2] as { sha256: string };
     const stored = Uint8Array.from((await s.sub.blobs.get(keyOf(victim.sha256))) ?? []);
-    stored[stored.length >> 1] ^= 0x10;
+    stored[stored.length >> 1]! ^= 0x10;
     await s.sub.blobs.put(keyOf(victim.sha256), stored);
     for (const [ref, id, part] of [['one', one.id, 'big'], ['two', two.id, 'other']] as const) {
       const e = await rejection(() => s.getSnapshot(ref));

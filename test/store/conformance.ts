@@ -115,7 +115,7 @@ export function storeConformance(name: string, factory: () => Promise<SnapshotSt
     // Stored values are an encoding byte, then the payload (lib/store/blob.ts).
     const edit = (f: (b: Uint8Array) => Uint8Array) => async (s: SnapshotStore, sha: string) => { await s.sub.blobs.put(keyOf(sha), f(Uint8Array.from((await s.sub.blobs.get(keyOf(sha))) ?? []))); };
     const damage: Array<[string, (s: SnapshotStore, sha: string) => Promise<void>, string]> = [
-      ['flipped byte', edit((b) => { b[b.length - 1] ^= 1; return b; }), 'do not match'],
+      ['flipped byte', edit((b) => { b[b.length - 1]! ^= 1; return b; }), 'do not match'],
       ['truncated', edit((b) => b.subarray(0, -1)), 'do not match'],
       ['unknown encoding', edit((b) => { b[0] = 0x7f; return b; }), 'unknown encoding byte 0x7f'],
       ['empty', edit(() => new Uint8Array()), 'is empty'],
@@ -141,7 +141,7 @@ export function storeConformance(name: string, factory: () => Promise<SnapshotSt
     const good = await s.putSnapshot({ name: 'ok', parts: partsOf(1) });
     const { id } = await s.putSnapshot({ name: 'vm', parts: partsOf(2) });
     const bytes = Uint8Array.from((await s.sub.manifests.get(keyOf(id))) ?? []);
-    bytes[bytes.length - 1] ^= 0x20;
+    bytes[bytes.length - 1]! ^= 0x20;
     await s.sub.manifests.put(keyOf(id), bytes);
     for (const read of [() => s.getSnapshot('vm'), () => s.getManifest(id.slice(0, 8)), () => s.list()]) {
       const e = await rejection(read);
@@ -215,7 +215,7 @@ export function storeConformance(name: string, factory: () => Promise<SnapshotSt
     const bytes = new Uint8Array(await readFile(good));
     // A blob byte flipped AND the trailing checksum recomputed: only the blob hash can catch it.
     const resealed = bytes.slice();
-    resealed[bytes.length - 40] ^= 1;
+    resealed[bytes.length - 40]! ^= 1;
     resealed.set(sha256(resealed.subarray(0, bytes.length - 32)), bytes.length - 32);
     const cases: Array<[string, Uint8Array, string, string]> = [
       ['flipped manifest byte', Uint8Array.from(bytes, (b, i) => (i === 60 ? b ^ 1 : b)), 'ARCHIVE_CORRUPT', 'checksum mismatch'],

@@ -4,11 +4,14 @@ import { HclError } from '../../errors.ts';
 import {
   copyState, currentGeneration, type SaveRank, type StateUnit, type UnitDescriptor, cleanCopy,
 } from '../../state/index.ts';
+import type { Plant } from '../../plant.ts';
 
 /** What every unit is built from: the discovered topology and the configured devices. */
 export interface UnitContext {
   topology: Topology;
   devices: VmConfig['devices'];
+  /** A defect a test plants (lib/plant.ts); never set in production. */
+  plant?: Plant | undefined;
 }
 
 /**
@@ -62,7 +65,7 @@ export abstract class UnitBase<S> implements StateUnit<S> {
 
   restore(state: S): void {
     const copy = cleanCopy(this.schema, state) as S;
-    if (process.env['HCLCKPT_TEST_SEAM'] === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0; // TEST-ONLY seam, see properties/seams.ts
+    if (this.ctx.plant === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0;
     this.checkRestore(copy);
     this.state = copy;
   }

@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CC_ENABLED, CSTS_RDY, NvmeUnit, cpusWithOutstandingIo } from '../../../lib/hcl/units/index.ts';
+import { downgrade } from '../../../lib/state/downgrade.ts';
+import { defaultRegistry } from '../../../lib/snapshot/index.ts';
 import { testContext, throwsHcl } from './fixture.ts';
 
 const ready = () => {
@@ -108,5 +110,19 @@ test('INTMS sets and clears mask bits', () => {
   n.setInterruptMask(0, 31, false);
   assert.is(n.view().controllers[0]?.intms, 8);
 });
+
+// Generation 1 has no coalescing field, so a queue with either half of the setting non-zero
+// cannot be written there (the downgrader in lib/hcl/units/nvme.ts; NVMe 2.0 Feature 08h has
+// both an aggregation time and an aggregation threshold, each meaningful alone).
+for (const setting of [{ time: 5, threshold: 0 }, { time: 0, threshold: 5 }]) {
+  test(`downgrade to generation 1 refuses coalescing with only ${setting.time === 0 ? 'the threshold' : 'the time'} set`, () => {
+    const n = ready();
+    const qid = n.createIoQueue(0, 1);
+    n.setInterruptCoalescing(0, qid, setting);
+    throwsHcl(() => downgrade('nvme', n.save(), 1, defaultRegistry()), 'STATE_GENERATION', `queue ${qid} has interrupt coalescing (time ${setting.time}, threshold ${setting.threshold})`);
+    n.setInterruptCoalescing(0, qid, { time: 0, threshold: 0 });
+    assert.not.ok('interruptCoalescing' in ((downgrade('nvme', n.save(), 1, defaultRegistry()) as { controllers: Array<{ ioQueues: object[] }> }).controllers[0]?.ioQueues[0] ?? {}), 'all-zero coalescing is written as generation 1');
+  });
+}
 
 test.run();

@@ -1,0 +1,45 @@
+import { decodeCanonical, encodeCanonical } from '../lib/state/codec.ts';
+import type { SnapshotStore } from '../lib/store/index.ts';
+import type { Vm } from '../harness/pipeline.ts';
+import { captureVm } from '../harness/servicing.ts';
+import { encodeParts } from '../lib/snapshot/index.ts';
+
+/**
+ * An oracle for restore that does not use the restore proof: the restored VM is saved again and
+ * each part's canonical bytes are compared with the snapshot's own part bytes. Only what the new
+ * boot decides may differ: each VP's role (the sidecar split of this boot), the clock reading the
+ * init state takes at save (`vmStopReferenceTime`), and the IGVM when the restore serviced to
+ * another one.
+ */
+
+/** Canonical bytes of a part with what this boot or this save decides removed. */
+function comparable(name: string, bytes: Uint8Array): Uint8Array {
+  if (name === 'unit/vp') {
+    const s = decodeCanonical(bytes, 'resave: unit/vp') as { vps: Array<Record<string, unknown>> };
+    return encodeCanonical({ ...s, vps: s.vps.map(({ role: _role, ...rest }) => rest) });
+  }
+  if (name === 'init') {
+    const { vmStopReferenceTime: _t, ...rest } = decodeCanonical(bytes, 'resave: init') as Record<string, unknown>;
+    return encodeCanonical(rest);
+  }
+  return bytes;
+}
+
+const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Parts of snapshot `id` whose bytes the restored `vm` does not save again; empty when it re-saves the same state. */
+export async function resaveMismatches(store: SnapshotStore, id: string, vm: Vm, opts: { serviced?: boolean } = {}): Promise<string[]> {
+  const snap = await store.getSnapshot(id);
+  const init = decodeCanonical(snap.parts.get('init') ?? new Uint8Array(), 'resave: init') as { correlationId: string };
+  const saved = captureVm(vm, { timeoutMs: 60_000, correlationId: init.correlationId });
+  vm.servicing.resume();
+  const again = new Map(encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm).map((p) => [p.name, p.bytes]));
+  const out: string[] = [];
+  for (const name of new Set([...snap.parts.keys(), ...again.keys()])) {
+    const [a, b] = [snap.parts.get(name), again.get(name)];
+    if (a === undefined || b === undefined) out.push(`${name}: ${a === undefined ? 'not in the snapshot' : 'not saved again'}`);
+    else if (name === 'igvm' && opts.serviced === true) continue;
+    else if (!same(comparable(name, a), comparable(name, b))) out.push(`${name}: re-saved bytes differ`);
+  }
+  return out;
+}
