@@ -2,10 +2,6 @@
 // Paths are relative to the repository root.
 const STAGES = '(host|shim|sidecar|kernel|hcl|hv)';
 
-// The ONLY known exceptions, each being fixed on another branch; delete them after the merge.
-// - r12-store removes the store.ts -> maintenance.ts -> read.ts -> store.ts cycle.
-const KNOWN_CYCLES = ['^lib/store/(store|maintenance|read)\\.ts$'];
-
 module.exports = {
   forbidden: [
     {
@@ -61,7 +57,7 @@ module.exports = {
       name: 'no-cycle',
       comment: 'No import cycles between files.',
       severity: 'error',
-      from: { pathNot: KNOWN_CYCLES },
+      from: {},
       to: { circular: true },
     },
   ],

@@ -43,6 +43,8 @@ export interface SaveResult {
   seq: number;
   bytes: number;
   newBytes: number;
+  /** Stored blobs found damaged and rewritten by this save. */
+  repairedBlobs: string[];
   units: Array<{ name: string; package: string; generation: number; bytes: number }>;
 }
 
@@ -140,7 +142,7 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
   try {
     const put = await store.putSnapshot({ name: o.name, parent: o.parent, info: info as unknown as Record<string, unknown>, parts });
     return {
-      id: put.id, name: put.name, seq: put.seq, bytes: put.bytes, newBytes: put.newBytes,
+      id: put.id, name: put.name, seq: put.seq, bytes: put.bytes, newBytes: put.newBytes, repairedBlobs: put.repairedBlobs,
       units: saved.state.units.map((u) => {
         const m = saved.unitMeta.get(u.name)!;
         return { name: u.name, package: m.package, generation: m.generation, bytes: parts.find((p) => p.name === PART.unitPrefix + u.name)!.bytes.length };

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import type { Plant } from '../lib/plant.ts';
-import { withPlanted } from './seams.ts';
 import { propMaxVps } from './vm.ts';
 
 /**
@@ -56,7 +55,7 @@ export function scaledRuns(defaultRuns: number): number {
 export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
   return {
     ...p,
-    run: (params = {}) => withPlanted(params.plant, async () => {
+    run: async (params = {}) => {
       const prop = p.build({
         maxVps: params.maxVps ?? propMaxVps(),
         ...(params.replayPath === undefined ? {} : { replayPath: params.replayPath }),
@@ -70,6 +69,6 @@ export function define(p: Omit<NamedProperty, 'run'>): NamedProperty {
         ...(params.onRun === undefined ? {} : { plugins: [fc.beforeEach(params.onRun) as fc.Plugin<unknown[]>] }),
       };
       return prop.isAsync() ? fc.check(prop as fc.IAsyncProperty<unknown[]>, fcParams) : fc.check(prop as fc.IProperty<unknown[]>, fcParams);
-    }),
+    },
   };
 }

@@ -5,6 +5,7 @@ import { HclError } from '../lib/errors.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { NamedProperty } from './define.ts';
 import { asPlant, type Plant } from '../lib/plant.ts';
+import { listRuns, putRun } from './records.ts';
 import { SUITE, findProperty } from './suite.ts';
 import { propMaxVps } from './vm.ts';
 
@@ -145,12 +146,12 @@ export async function replayRecord(r: PropRunRecord): Promise<Share> {
 
 /** Records runs in the store's run table. */
 export async function recordRuns(store: SnapshotStore, records: PropRunRecord[]): Promise<void> {
-  for (const r of records) await store.putRun(r.id, r);
+  for (const r of records) await putRun(store, r.id, r);
 }
 
 /** The recorded run `id` (a unique prefix is enough); STORE_NOT_FOUND / STORE_AMBIGUOUS_REF otherwise. */
 export async function findRun(store: SnapshotStore, id: string): Promise<PropRunRecord> {
-  const all = (await store.listRuns()).filter((r) => r.id.startsWith(id));
+  const all = (await listRuns(store)).filter((r) => r.id.startsWith(id));
   const exact = all.find((r) => r.id === id);
   if (exact !== undefined) return exact.record as PropRunRecord;
   if (all.length === 0) throw new HclError('STORE_NOT_FOUND', `store ${store.location}: no property run '${id}' (try hclckpt prop --list)`);

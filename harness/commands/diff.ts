@@ -15,14 +15,13 @@ export function isArchiveRef(ref: string): boolean {
 }
 
 /** Loads and decodes a snapshot for diffing: an `.hclsnap` file, else a ref in the store. */
-export async function loadSnapshotForDiff(ref: string, storeDir?: string): Promise<DecodedSnapshot> {
+export async function loadSnapshotForDiff(ref: string, opts: StoreOptions = {}): Promise<DecodedSnapshot> {
   const { decodeSnapshot } = await import('../../lib/diff/index.ts');
   if (isArchiveRef(ref)) {
     const { readArchive } = await import('../../lib/store/index.ts');
-    return decodeSnapshot(await readArchive(ref));
+    return decodeSnapshot(await readArchive(ref, ...(opts.maxSnapshotBytes === undefined ? [] : [opts.maxSnapshotBytes])));
   }
-  const opts: StoreOptions = storeDir === undefined ? {} : { store: storeDir };
-  return withStore(opts, async (s) => decodeSnapshot(await s.getSnapshot(ref)));
+  return withStore(opts, async (s) => decodeSnapshot(await s.getSnapshot(ref)), { readOnly: true });
 }
 
 /** Registers `diff`. */
@@ -39,7 +38,7 @@ export function register(program: Command): void {
       const context = Number(opts.context);
       if (!Number.isInteger(context) || context < 0) throw new HclError('USAGE', `diff: --context ${JSON.stringify(opts.context)} is not a non-negative integer`);
       const lib = await import('../../lib/diff/index.ts');
-      const [sa, sb] = [await loadSnapshotForDiff(a, opts.store), await loadSnapshotForDiff(b, opts.store)];
+      const [sa, sb] = [await loadSnapshotForDiff(a, opts), await loadSnapshotForDiff(b, opts)];
       const d = lib.diffSnapshots(sa, sb);
       if (opts.unified === true) {
         const al = lib.alignSnapshots(sa, sb);

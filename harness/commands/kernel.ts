@@ -59,7 +59,7 @@ async function checkPipeline(opts: CheckOptions, timeoutMs: number): Promise<voi
     const { restoreSnapshot } = await import('../servicing.ts');
     const config = opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) };
     const ref = opts.snapshot;
-    const restored = await withStore(opts, (s) => restoreSnapshot(s, ref, { sets: opts.set, ...config }));
+    const restored = await withStore(opts, (s) => restoreSnapshot(s, ref, { sets: opts.set, ...config }), { readOnly: true });
     vm = restored.vm;
     what = `kernel check of the restore of ${restored.from.slice(0, 12)}`;
   } else {

@@ -27,7 +27,8 @@ export function register(program: Command): void {
       const prop = await import('../../properties/runner.ts');
       const { HclError } = await import('../../lib/errors.ts');
       if (opts.list === true) {
-        const runs = await withStore(opts, (s) => s.listRuns());
+        const { listRuns } = await import('../../properties/records.ts');
+        const runs = await withStore(opts, (s) => listRuns(s), { readOnly: true });
         const records = runs.map((r) => r.record as import('../../properties/runner.ts').PropRunRecord);
         if (opts.json === true) return printJson(records);
         const { default: Table } = await import('cli-table3');
@@ -39,7 +40,7 @@ export function register(program: Command): void {
       }
       if (opts.replay !== undefined) {
         const ref = opts.replay;
-        const record = await withStore(opts, (s) => prop.findRun(s, ref));
+        const record = await withStore(opts, (s) => prop.findRun(s, ref), { readOnly: true });
         const again = await prop.replayRecord(record);
         const same = again.counterexample === record.counterexample;
         if (opts.json === true) printJson({ record, replay: again, sameCounterexample: same });

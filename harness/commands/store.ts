@@ -6,17 +6,41 @@ import { action, printJson } from './run.ts';
 export interface StoreOptions {
   /** Store directory (`--store DIR`); default HCLCKPT_STORE, else ./.hclckpt. */
   store?: string;
+  /** Largest logical snapshot size read or written (`--max-snapshot-bytes`). */
+  maxSnapshotBytes?: number;
 }
 
-/** Adds `--store DIR` to a command; every command that touches the store uses this. */
+/** Adds `--store DIR` and `--max-snapshot-bytes N` to a command; every command that touches the store uses this. */
 export function storeOption(cmd: Command): Command {
-  return cmd.option('--store <dir>', 'snapshot store directory (default: $HCLCKPT_STORE or ./.hclckpt)');
+  return cmd
+    .option('--store <dir>', 'snapshot store directory (default: $HCLCKPT_STORE or ./.hclckpt)')
+    .option('--max-snapshot-bytes <n>', 'largest logical snapshot size read, saved or imported (default 1 GiB)', (v: string) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new Error(`--max-snapshot-bytes must be a positive integer, got ${JSON.stringify(v)}`);
+      return n;
+    });
 }
 
-/** Opens the store named by the options, runs `fn`, and always closes the store. */
-export async function withStore<T>(opts: StoreOptions, fn: (store: SnapshotStore) => Promise<T>): Promise<T> {
+/**
+ * The store directory a command uses: `--store`, else HCLCKPT_STORE, else the default. Read here,
+ * at the CLI edge, so no environment variable decides anything inside lib/.
+ */
+export function resolveStoreDir(opts: StoreOptions): string | undefined {
+  if (opts.store !== undefined) return opts.store;
+  const env = process.env['HCLCKPT_STORE'];
+  return env === undefined || env === '' ? undefined : env;
+}
+
+/**
+ * Opens the store named by the options, runs `fn`, and always closes the store. A read-only
+ * command (ls, show, verify, diff, export, prop --list) never creates a store: STORE_NOT_FOUND.
+ */
+export async function withStore<T>(opts: StoreOptions, fn: (store: SnapshotStore) => Promise<T>, mode: { readOnly?: boolean } = {}): Promise<T> {
   const { openStore } = await import('../../lib/store/index.ts');
-  const store = await openStore(opts.store);
+  const store = await openStore(resolveStoreDir(opts), {
+    readOnly: mode.readOnly === true,
+    ...(opts.maxSnapshotBytes === undefined ? {} : { maxSnapshotBytes: opts.maxSnapshotBytes }),
+  });
   try {
     return await fn(store);
   } finally {
@@ -51,7 +75,12 @@ export function register(program: Command): void {
   storeOption(program.command('ls').description('list the snapshots in the store'))
     .option('--json', 'print the list as JSON')
     .action(action(async (opts: StoreOptions & { json?: boolean }) => {
-      const rows = (await withStore(opts, (s) => s.list())).map(summary);
+      const { list, missing } = await withStore(opts, async (s) => ({ list: await s.list(), missing: (await s.missing()).missing }), { readOnly: true });
+      const rows = list.map(summary);
+      // A snapshot the journal says was committed but the store lost is a failed check, not
+      // silence; it goes to stderr so `--json` keeps its shape (verify --json lists it too).
+      if (missing.length > 0) process.exitCode = 1;
+      for (const m of missing) process.stderr.write(`hclckpt: ${m.id.slice(0, 12)} ${m.name}@${m.seq}: committed but missing from the store (see hclckpt store repair)\n`);
       if (opts.json === true) return printJson(rows);
       const { default: Table } = await import('cli-table3');
       const table = new Table({ head: ['id', 'name', 'time', 'bytes', 'generation'], style: { head: [], border: [] } });
@@ -63,7 +92,7 @@ export function register(program: Command): void {
     .argument('[ref]', 'only this snapshot: id prefix, NAME or NAME@N')
     .option('--json', 'print the report as JSON')
     .action(action(async (ref: string | undefined, opts: StoreOptions & { json?: boolean }) => {
-      const report = await withStore(opts, (s) => s.verify(ref));
+      const report = await withStore(opts, (s) => s.verify(ref), { readOnly: true });
       if (report.problems.length > 0) process.exitCode = 1;
       if (opts.json === true) return printJson(report);
       for (const p of report.problems) process.stdout.write(`${p.snapshot.slice(0, 12)}${p.part === null ? '' : ` part ${p.part}`}: ${p.problem}\n`);
@@ -92,7 +121,7 @@ export function register(program: Command): void {
     .argument('<file>', 'output file (.hclsnap)')
     .option('--json', 'print the result as JSON')
     .action(action(async (ref: string, file: string, opts: StoreOptions & { json?: boolean }) => {
-      const r = await withStore(opts, (s) => s.exportSnapshot(ref, file));
+      const r = await withStore(opts, (s) => s.exportSnapshot(ref, file), { readOnly: true });
       if (opts.json === true) return printJson(r);
       process.stdout.write(`exported ${r.id.slice(0, 12)} to ${file} (${formatBytes(r.bytes)})\n`);
     }));
@@ -105,5 +134,26 @@ export function register(program: Command): void {
       if (opts.json === true) return printJson(r);
       const what = r.imported ? `imported, ${formatBytes(r.newBytes)} new` : 'already in the store';
       process.stdout.write(`${r.id.slice(0, 12)} ${r.name}@${r.seq}: ${what}\n`);
+      reportRepairs(r.repairedBlobs);
     }));
+
+  storeOption(program.command('store').description('store maintenance').command('repair')
+    .description("recover a damaged store with LevelDB's repair, then report each snapshot whole, damaged or gone (exit 1 unless all whole)"))
+    .option('--json', 'print the report as JSON')
+    .action(action(async (opts: StoreOptions & { json?: boolean }) => {
+      const { DEFAULT_STORE_DIR, repairStore } = await import('../../lib/store/index.ts');
+      const r = await repairStore(resolveStoreDir(opts) ?? DEFAULT_STORE_DIR);
+      if (r.damaged.length > 0 || r.gone.length > 0 || r.other.length > 0) process.exitCode = 1;
+      if (opts.json === true) return printJson(r);
+      for (const s of r.whole) process.stdout.write(`whole   ${s.id.slice(0, 12)} ${s.name}@${s.seq}\n`);
+      for (const s of r.damaged) process.stdout.write(`damaged ${s.id.slice(0, 12)} ${s.name}@${s.seq}: ${s.problems.join('; ')}\n`);
+      for (const s of r.gone) process.stdout.write(`gone    ${s.id.slice(0, 12)} ${s.name}@${s.seq}: committed (journal) but not recoverable\n`);
+      for (const o of r.other) process.stdout.write(`problem ${o}\n`);
+      process.stdout.write(`store ${r.dir}: ${r.whole.length} whole, ${r.damaged.length} damaged, ${r.gone.length} gone\n`);
+    }));
+}
+
+/** Tells the user (stderr) that a write found stored blobs damaged and rewrote them whole. */
+export function reportRepairs(shas: readonly string[]): void {
+  if (shas.length > 0) process.stderr.write(`hclckpt: repaired ${shas.length} damaged stored blob(s): ${shas.map((s) => s.slice(0, 12)).join(', ')}\n`);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, printJson } from './run.ts';
 import { collect, configFrom, configOptions, progress, readInput, type ConfigOptions } from './options.ts';
-import { storeOption, withStore, formatBytes, type StoreOptions } from './store.ts';
+import { storeOption, withStore, formatBytes, reportRepairs, type StoreOptions } from './store.ts';
 
 type Json = { json?: boolean };
 
@@ -33,6 +33,7 @@ export function register(program: Command): void {
       const workload = parseWorkload(opts.workload);
       const vm = bootWithWorkload(await configFrom(opts), workload);
       const r = await withStore(opts, (s) => saveVm(vm, s, { workload, generation: opts.generation ?? null, ...(opts.name === undefined ? {} : { name: opts.name }) }));
+      reportRepairs(r.repairedBlobs);
       if (opts.json === true) return printJson(r);
       process.stdout.write(`${r.id}\n`);
       progress(`saved ${r.name}@${r.seq}: ${formatBytes(r.bytes)} (${formatBytes(r.newBytes)} new), ${r.units.length} units`);
@@ -53,7 +54,7 @@ export function register(program: Command): void {
         ...(opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) }),
         ...(opts.igvm === undefined ? {} : { igvm: await readInput(opts.igvm) }),
       };
-      const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true })).catch(async (e: unknown) => {
+      const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }), { readOnly: opts.save !== true }).catch(async (e: unknown) => {
         // A restore OpenHCL would not survive or would refuse: say which layer ended it, then the error line.
         const { failedRestoreOutcome } = await import('../servicing.ts');
         const outcome = failedRestoreOutcome(e);

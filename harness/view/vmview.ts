@@ -164,9 +164,9 @@ export async function runCycles(store: SnapshotStore, config: VmConfig, o: { cyc
 }
 
 /** `show REF [--unit NAME]`: canonical JSON of the decoded snapshot or one unit. */
-export async function showSnapshot(ref: string, o: { store?: string; unit?: string }): Promise<string> {
+export async function showSnapshot(ref: string, o: { store?: string; maxSnapshotBytes?: number; unit?: string }): Promise<string> {
   const { loadSnapshotForDiff } = await import('../commands/diff.ts');
-  const d = await loadSnapshotForDiff(ref, o.store);
+  const d = await loadSnapshotForDiff(ref, o);
   if (o.unit === undefined) return `${canonicalJson(d)}\n`;
   const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);
   if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, init)`);

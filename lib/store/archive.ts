@@ -2,7 +2,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { ByteReader, ByteWriter, sha256, sha256Hex, toHex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import { piecesOfBytes, type Piece } from './chunks.ts';
-import { decodeManifest } from './manifest.ts';
+import { DEFAULT_MAX_SNAPSHOT_BYTES, checkLogicalSize, decodeManifest } from './manifest.ts';
 import type { Manifest } from './types.ts';
 
 /**
@@ -65,10 +65,11 @@ export function encodeArchive(manifest: Manifest, manifestBytes: Uint8Array, par
 
 /**
  * Parses and verifies archive bytes: magic and version (ARCHIVE_INVALID), whole-file checksum,
- * manifest hash and fields, every blob hash (ARCHIVE_CORRUPT), structure (ARCHIVE_INVALID). Messages
- * start with `file`.
+ * manifest hash and fields, every blob hash (ARCHIVE_CORRUPT), structure (ARCHIVE_INVALID), and
+ * the logical size the manifest declares against `limit` (SNAPSHOT_TOO_LARGE) before any blob is
+ * read. Messages start with `file`.
  */
-export function parseArchive(bytes: Uint8Array, file: string): ArchiveContents {
+export function parseArchive(bytes: Uint8Array, file: string, limit = DEFAULT_MAX_SNAPSHOT_BYTES): ArchiveContents {
   const invalid = (what: string): never => { throw new HclError('ARCHIVE_INVALID', `${file}: ${what}`); };
   const corrupt = (what: string): never => { throw new HclError('ARCHIVE_CORRUPT', `${file}: ${what}`); };
   if (bytes.length < ARCHIVE_MAGIC.length || !ARCHIVE_MAGIC.every((b, i) => bytes[i] === b)) invalid('not an .hclsnap archive (bad magic)');
@@ -83,6 +84,7 @@ export function parseArchive(bytes: Uint8Array, file: string): ArchiveContents {
   const id = toHex(r.bytes(32));
   const manifestBytes = r.bytes(r.u32()).slice();
   const manifest = decodeManifest(manifestBytes, id, `${file}: snapshot ${id.slice(0, 12)}`, 'ARCHIVE_CORRUPT');
+  checkLogicalSize(manifest, limit, file);
   const blobs = new Map<string, Uint8Array>();
   for (let n = r.u32(), i = 0; i < n; i++) {
     const sha = toHex(r.bytes(32));
@@ -110,8 +112,8 @@ export function parseArchive(bytes: Uint8Array, file: string): ArchiveContents {
   return { manifest, manifestBytes, parts, blobs, pieces };
 }
 
-/** Reads and verifies an `.hclsnap` file without a store (FILE_NOT_FOUND / FILE_IO / ARCHIVE_*). */
-export async function readArchive(file: string): Promise<ArchiveContents> {
+/** Reads and verifies an `.hclsnap` file without a store (FILE_NOT_FOUND / FILE_IO / ARCHIVE_* / SNAPSHOT_TOO_LARGE). */
+export async function readArchive(file: string, limit = DEFAULT_MAX_SNAPSHOT_BYTES): Promise<ArchiveContents> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -119,7 +121,7 @@ export async function readArchive(file: string): Promise<ArchiveContents> {
     const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO';
     throw new HclError(code, `${file}: cannot read archive: ${(e as Error).message}`, { cause: e });
   }
-  return parseArchive(bytes, file);
+  return parseArchive(bytes, file, limit);
 }
 
 /** Writes archive bytes through a temporary file and a rename, so `file` is never half-written. */

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { AbstractLevel } from 'abstract-level';
 import { HclError } from '../errors.ts';
+import { prepareStoreDir } from './identity.ts';
 
 /**
  * Any abstract-level database. The store creates its own sublevels with `view` encodings, so the
@@ -8,13 +9,13 @@ import { HclError } from '../errors.ts';
  */
 export type StoreDb = AbstractLevel<any, any, any>;
 
-/** Store directory used when neither `--store` nor HCLCKPT_STORE is given. */
+/** Store directory used when no `--store` (or HCLCKPT_STORE, resolved by the CLI) is given. */
 export const DEFAULT_STORE_DIR = '.hclckpt';
 
-/** The store directory: the argument, else env HCLCKPT_STORE, else `./.hclckpt`; absolute. */
+/** The store directory: the argument, else `./.hclckpt`; absolute. An empty path is USAGE. */
 export function storeDir(dir?: string): string {
-  const env = process.env['HCLCKPT_STORE'];
-  return resolve(dir ?? (env !== undefined && env !== '' ? env : DEFAULT_STORE_DIR));
+  if (dir === '') throw new HclError('USAGE', 'store path is empty: give --store DIR');
+  return resolve(dir ?? DEFAULT_STORE_DIR);
 }
 
 /** True when `e` or any error in its `cause` chain has the given `code`. */
@@ -25,13 +26,36 @@ export function hasCode(e: unknown, code: string): boolean {
   return false;
 }
 
+// Some LevelDB failures (an iterator over a damaged block) arrive without a code, only with
+// LevelDB's status text, which always starts with the status kind.
+function hasLevelDbStatus(e: unknown): boolean {
+  for (let c = e, depth = 0; c instanceof Error && depth < 16; c = (c as { cause?: unknown }).cause, depth++) {
+    if (/^(Corruption|IO error): /.test(c.message)) return true;
+  }
+  return false;
+}
+
 /**
- * Opens (creating if missing) the LevelDB store at `dir` with classic-level. LevelDB lets one
- * process hold a store; a second one gets STORE_LOCKED instead of waiting or corrupting it.
+ * The typed form of an error LevelDB raised while reading or writing damaged files (a truncated
+ * table, a bad block): STORE_CORRUPT naming the store. Any other error is returned as it is.
  */
-export async function openLevelDb(dir: string): Promise<StoreDb> {
+export function backendError(e: unknown, location: string): unknown {
+  if (e instanceof HclError) return e;
+  if (hasCode(e, 'LEVEL_CORRUPTION') || hasCode(e, 'LEVEL_IO_ERROR') || hasLevelDbStatus(e)) {
+    return new HclError('STORE_CORRUPT', `store ${location}: LevelDB cannot read its files: ${(e as Error).message} (run hclckpt store repair)`, { cause: e });
+  }
+  return e;
+}
+
+/**
+ * Opens the LevelDB store at `dir` with classic-level, after identity.ts has checked the
+ * directory: LevelDB may create a database only in a new store, never in an existing one.
+ * LevelDB lets one process hold a store; a second one gets STORE_LOCKED instead of waiting.
+ */
+export async function openLevelDb(dir: string, readOnly = false): Promise<StoreDb> {
+  const { create } = await prepareStoreDir(dir, readOnly);
   const { ClassicLevel } = await import('classic-level');
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: create, errorIfExists: false });
   try {
     await db.open();
   } catch (e) {
@@ -43,8 +67,19 @@ export async function openLevelDb(dir: string): Promise<StoreDb> {
         { cause: e },
       );
     }
-    const inner = (e as { cause?: { message?: unknown } }).cause?.message;
-    throw new HclError('STORE_IO', `store ${dir}: cannot open: ${String(inner ?? (e as Error).message)}`, { cause: e });
+    const inner = String((e as { cause?: { message?: unknown } }).cause?.message ?? (e as Error).message);
+    const damaged = hasCode(e, 'LEVEL_CORRUPTION') || /corrupt|does not exist|No such file/i.test(inner);
+    throw new HclError(damaged ? 'STORE_CORRUPT' : 'STORE_IO', `store ${dir}: cannot open: ${inner}${damaged ? ' (run hclckpt store repair)' : ''}`, { cause: e });
   }
   return db;
+}
+
+/** Runs LevelDB's RepairDB on `dir`: rebuilds its metadata from whatever table and log files remain. */
+export async function repairLevelDb(dir: string): Promise<void> {
+  const { ClassicLevel } = await import('classic-level');
+  try {
+    await ClassicLevel.repair(dir);
+  } catch (e) {
+    throw new HclError('STORE_IO', `store ${dir}: repair failed: ${(e as Error).message}`, { cause: e });
+  }
 }

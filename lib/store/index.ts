@@ -4,12 +4,17 @@
 export { SnapshotStore, openStore, STORE_FORMAT } from './store.ts';
 export { CHUNKING, piecesOf } from './chunks.ts';
 export { BLOB_RAW, BLOB_DEFLATE } from './blob.ts';
-export type { OpenOptions } from './store.ts';
+export type { OpenOptions, MissingSnapshot } from './store.ts';
 export { storeDir, DEFAULT_STORE_DIR } from './backend.ts';
 export type { StoreDb } from './backend.ts';
+export type { StoreSeams, Sub } from './sublevels.ts';
+export { repairStore } from './repair.ts';
+export type { RepairReport } from './repair.ts';
+export { MARKER_FILE } from './identity.ts';
+export { JOURNAL_FILE } from './journal.ts';
 
 // manifests
-export { MANIFEST_FORMAT, MANIFEST_FORMATS_READ, NAME_PATTERN, ID_PATTERN, manifestBytes } from './manifest.ts';
+export { MANIFEST_FORMAT, MANIFEST_FORMATS_READ, NAME_PATTERN, ID_PATTERN, MAX_SEQ, DEFAULT_MAX_SNAPSHOT_BYTES, manifestBytes } from './manifest.ts';
 export type {
   Manifest,
   ManifestBody,

@@ -5,7 +5,7 @@
  *              a blob is a whole part or one chunk of a large part (chunks.ts)
  * - names:     utf8(name) ‖ 0x00 ‖ u32be(seq) → utf8(id hex); big-endian so a name's entries
  *              iterate in seq order and "latest" is the last one
- * - runs:      utf8(run id) → canonical msgpack record
+ * - runs:      utf8(run id) → canonical msgpack record, kept by properties/records.ts
  * - meta:      utf8('format') → canonical msgpack `{ format }`;
  *              utf8('seq/' + name) → u32be highest seq ever given to the name
  */
@@ -25,6 +25,8 @@ export function textOf(b: Uint8Array): string {
 
 /** Name-index key of `name@seq`. */
 export function nameKey(name: string, seq: number): Uint8Array {
+  // setUint32 would silently wrap 2^32 + 1 to 1 and alias another snapshot's entry.
+  if (!Number.isInteger(seq) || seq < 0 || seq > 0xffff_ffff) throw new TypeError(`nameKey: seq ${seq} is not a u32`);
   const n = enc.encode(name);
   const k = new Uint8Array(n.length + 5);
   k.set(n);

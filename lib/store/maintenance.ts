@@ -1,9 +1,8 @@
 import { HclError, isHclError } from '../errors.ts';
-import { BLOB_RAW } from './blob.ts';
 import { piecesOf } from './chunks.ts';
 import { parseNameKey, textOf } from './keys.ts';
 import { partProblem } from './read.ts';
-import type { SnapshotStore, WriteOp } from './store.ts';
+import type { StoreSeams, StoreView, WriteOp } from './sublevels.ts';
 import type { GcReport, Manifest, VerifyProblem, VerifyReport } from './types.ts';
 
 /**
@@ -12,7 +11,7 @@ import type { GcReport, Manifest, VerifyProblem, VerifyReport } from './types.ts
  */
 
 /** Checks the manifest of `onlyId` (or every manifest, plus the name index) and each blob it refers to. */
-export async function verifyStore(store: SnapshotStore, onlyId?: string): Promise<VerifyReport> {
+export async function verifyStore(store: StoreView, onlyId?: string): Promise<VerifyReport> {
   const { manifests, blobs, names } = store.sub;
   const ids: string[] = [];
   if (onlyId !== undefined) ids.push(onlyId);
@@ -48,8 +47,11 @@ export async function verifyStore(store: SnapshotStore, onlyId?: string): Promis
   return { snapshots: ids.length, blobs: checked.size, problems };
 }
 
-/** Marks blobs (whole parts and chunks) from every manifest and deletes the rest in one batch; a manifest it cannot read stops it. */
-export async function gcStore(store: SnapshotStore, write: (ops: WriteOp[]) => Promise<void>): Promise<GcReport> {
+/**
+ * Marks blobs (whole parts and chunks) from every manifest and deletes the rest in one batch; a
+ * manifest it cannot read stops it. `seams.gcDropsLiveBlob` plants a defect for property tests.
+ */
+export async function gcStore(store: StoreView, write: (ops: WriteOp[]) => Promise<void>, seams: StoreSeams = {}): Promise<GcReport> {
   const { manifests, blobs } = store.sub;
   const live = new Set<string>();
   for await (const k of manifests.keys()) {
@@ -63,7 +65,7 @@ export async function gcStore(store: SnapshotStore, write: (ops: WriteOp[]) => P
   const dead: Uint8Array[] = [];
   let keptBlobs = 0;
   for await (const k of blobs.keys()) {
-    if (process.env['HCLCKPT_TEST_SEAM'] === 'gc-drops-live-blob' && live.has(textOf(k)) && !dead.some((d) => live.has(textOf(d)))) { dead.push(k); continue; } // TEST-ONLY seam, see properties/seams.ts
+    if (seams.gcDropsLiveBlob === true && live.has(textOf(k)) && !dead.some((d) => live.has(textOf(d)))) { dead.push(k); continue; } // TEST-ONLY seam, see properties/seams.ts
     if (live.has(textOf(k))) keptBlobs++;
     else dead.push(k);
   }
@@ -71,19 +73,4 @@ export async function gcStore(store: SnapshotStore, write: (ops: WriteOp[]) => P
   for (const b of await blobs.getMany(dead)) freedBytes += b?.length ?? 0;
   if (dead.length > 0) await write(dead.map((key) => ({ sub: blobs, key })));
   return { removedBlobs: dead.length, freedBytes, keptBlobs };
-}
-
-/**
- * Ops that bring a format-1 store (blob values were the bare bytes) to format 2 (an encoding byte
- * first, BLOB_RAW here; blob.ts): the caller writes them in one batch with the new format mark.
- */
-export async function migrateV1Blobs(store: SnapshotStore): Promise<WriteOp[]> {
-  const ops: WriteOp[] = [];
-  for await (const [k, v] of store.sub.blobs.iterator()) {
-    const out = new Uint8Array(v.length + 1);
-    out[0] = BLOB_RAW;
-    out.set(v, 1);
-    ops.push({ sub: store.sub.blobs, key: k, value: out });
-  }
-  return ops;
 }

@@ -15,6 +15,20 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 /** Full snapshot id / blob key: lowercase hex sha256. */
 export const ID_PATTERN = /^[0-9a-f]{64}$/;
 
+/** Highest seq a name can reach: the name index keys seqs as u32 (keys.ts), so none may wrap. */
+export const MAX_SEQ = 0xffff_ffff;
+
+/** Default bound on a snapshot's logical size (its parts' bytes): what show/restore would allocate. */
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 1024 * 1024 * 1024;
+
+/** SNAPSHOT_TOO_LARGE unless a manifest's parts add up to at most `limit` bytes; checked before any part is read. */
+export function checkLogicalSize(m: ManifestBody, limit: number, where: string): void {
+  const total = manifestBytes(m);
+  if (total > limit) {
+    throw new HclError('SNAPSHOT_TOO_LARGE', `${where}: snapshot ${m.name}@${m.seq} declares ${total} bytes of parts, more than the limit of ${limit} (raise it with --max-snapshot-bytes)`);
+  }
+}
+
 /** Canonical bytes of a manifest body and the id they hash to. */
 export function encodeManifest(body: ManifestBody): { id: string; bytes: Uint8Array } {
   const bytes = encodeCanonical(body);
@@ -36,7 +50,7 @@ export function decodeManifest(bytes: Uint8Array, expectId: string, where: strin
   } catch (e) {
     throw new HclError(code, e instanceof Error ? e.message : String(e), { cause: e });
   }
-  const problem = checkBody(v);
+  const problem = manifestProblem(v);
   if (problem !== null) throw new HclError(code, `${where}: malformed manifest: ${problem}`);
   return { id: expectId, ...(v as ManifestBody) };
 }
@@ -44,16 +58,19 @@ export function decodeManifest(bytes: Uint8Array, expectId: string, where: strin
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 
-// Returns the first malformed field, or null; one pass, so the message names the exact field.
-function checkBody(v: unknown): string | null {
+/**
+ * The first malformed field of a manifest body, or null: the one schema that save, import and
+ * every read apply, so a snapshot no save could write cannot be imported either.
+ */
+export function manifestProblem(v: unknown): string | null {
   if (!isRecord(v)) return 'not a map';
   const format = v['format'];
   if (typeof format !== 'number' || !MANIFEST_FORMATS_READ.includes(format)) return `format ${String(format)} is not one of ${MANIFEST_FORMATS_READ.join(', ')}`;
   if (typeof v['name'] !== 'string' || !NAME_PATTERN.test(v['name'])) return 'name';
-  if (typeof v['seq'] !== 'number' || !Number.isInteger(v['seq']) || v['seq'] < 1) return 'seq';
+  if (typeof v['seq'] !== 'number' || !Number.isInteger(v['seq']) || v['seq'] < 1 || v['seq'] > MAX_SEQ) return `seq ${String(v['seq'])} is not an integer 1..${MAX_SEQ}`;
   if (v['parent'] !== null && (typeof v['parent'] !== 'string' || !ID_PATTERN.test(v['parent']))) return 'parent';
-  if (typeof v['time'] !== 'string') return 'time';
-  if (typeof v['tool'] !== 'string') return 'tool';
+  if (typeof v['time'] !== 'string' || v['time'].length > 64) return 'time';
+  if (typeof v['tool'] !== 'string' || v['tool'].length > 128) return 'tool';
   if (!isRecord(v['info'])) return 'info';
   const parts = v['parts'];
   if (!Array.isArray(parts)) return 'parts';

@@ -3,7 +3,7 @@ import { HclError } from '../errors.ts';
 import { decodeBlob } from './blob.ts';
 import { joinPieces, piecesOf } from './chunks.ts';
 import { keyOf } from './keys.ts';
-import type { Sublevels } from './store.ts';
+import type { Sublevels } from './sublevels.ts';
 import type { Manifest, PartRef } from './types.ts';
 
 /**
@@ -16,6 +16,9 @@ export async function readParts(blobs: Sublevels['blobs'], manifest: Manifest, w
   const stored = new Map(shas.map((sha, i) => [sha, i]));
   const values = await blobs.getMany(shas.map(keyOf));
   const parts = new Map<string, Uint8Array>();
+  // Each blob is inflated once, however many parts share it (a hostile manifest may list one
+  // blob a thousand times); keyed with the size, which decodeBlob checks.
+  const decoded = new Map<string, Uint8Array | string>();
   for (const p of manifest.parts) {
     const at = `${where}: snapshot ${manifest.id} part ${p.name}`;
     const problem = (what: string): never => { throw new HclError('STORE_CORRUPT', `${at}: ${what}`); };
@@ -23,7 +26,9 @@ export async function readParts(blobs: Sublevels['blobs'], manifest: Manifest, w
       const chunk = p.chunks === undefined ? '' : `chunk ${i}: `;
       const v = values[stored.get(c.sha256) as number];
       if (v === undefined) return problem(`${chunk}blob ${c.sha256.slice(0, 12)} is missing`);
-      const b = decodeBlob(v, c.sha256, c.size);
+      const key = `${c.sha256}/${c.size}`;
+      const b = decoded.get(key) ?? decodeBlob(v, c.sha256, c.size);
+      decoded.set(key, b);
       return typeof b === 'string' ? problem(`${chunk}${b}`) : b;
     });
     const whole = joinPieces(pieces, p.size);

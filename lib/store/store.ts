@@ -1,114 +1,136 @@
 import { createRequire } from 'node:module';
-import type { AbstractSublevel } from 'abstract-level';
 import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
-import { decodeCanonical, encodeCanonical } from '../state/index.ts';
+import { faultActive } from '../faults.ts';
 import { encodeArchive, readArchive, writeArchive } from './archive.ts';
-import { openLevelDb, storeDir, type StoreDb } from './backend.ts';
-import { keyOf, nameKey, nameRange, parseNameKey, prefixRange, readU32, seqCounterKey, textOf, u32Bytes } from './keys.ts';
-import { ID_PATTERN, MANIFEST_FORMAT, NAME_PATTERN, decodeManifest, encodeManifest, manifestBytes } from './manifest.ts';
-import { encodeBlob } from './blob.ts';
+import { backendError, openLevelDb, storeDir, type StoreDb } from './backend.ts';
+import { decodeBlob, encodeBlob } from './blob.ts';
 import { piecesOf, splitPart } from './chunks.ts';
-import { gcStore, migrateV1Blobs, verifyStore } from './maintenance.ts';
+import { checkFormat } from './format.ts';
+import { Journal, type JournalEntry } from './journal.ts';
+import { keyOf, nameKey, parseNameKey, readU32, seqCounterKey, textOf, u32Bytes } from './keys.ts';
+import { nextSeq, resolveRef } from './refs.ts';
+import { gcStore, verifyStore } from './maintenance.ts';
+import {
+  DEFAULT_MAX_SNAPSHOT_BYTES, ID_PATTERN, MANIFEST_FORMAT, NAME_PATTERN,
+  checkLogicalSize, decodeManifest, encodeManifest, manifestBytes, manifestProblem,
+} from './manifest.ts';
 import { readParts } from './read.ts';
+import type { StoreSeams, Sub, Sublevels, WriteOp } from './sublevels.ts';
 import type { GcReport, ImportResult, Manifest, ManifestBody, PartRef, PutResult, PutSnapshotInput, Snapshot, VerifyReport } from './types.ts';
 
 const { version: TOOL_VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
-/**
- * Store format kept under meta/format; bumped only with a migration. 2: blob values carry an
- * encoding byte (raw or deflate, blob.ts); a format-1 store is migrated when opened.
- */
-export const STORE_FORMAT = 2;
-
-type Sub = AbstractSublevel<StoreDb, unknown, Uint8Array, Uint8Array>;
-
-/** One write of a batch; `value` absent means delete. */
-export interface WriteOp { sub: Sub; key: Uint8Array; value?: Uint8Array }
-
-/** The store's sublevels, shared with maintenance.ts. */
-export interface Sublevels { manifests: Sub; blobs: Sub; names: Sub; runs: Sub; meta: Sub }
+export { STORE_FORMAT } from './format.ts';
 
 /** Options of `SnapshotStore.open`. */
 export interface OpenOptions {
   /** An abstract-level database to use (tests pass a MemoryLevel); the store closes it. */
   db?: StoreDb;
-  /** LevelDB directory when `db` is absent; default `storeDir()`. With `db`, a label only. */
+  /** LevelDB directory when `db` is absent; default `./.hclckpt`. With `db`, a label only. */
   dir?: string;
+  /** A read-only command: never create a store (STORE_NOT_FOUND), never migrate or write. */
+  readOnly?: boolean;
+  /** Largest logical snapshot size read, written or imported; default DEFAULT_MAX_SNAPSHOT_BYTES. */
+  maxSnapshotBytes?: number;
+  /** Planted defects; only tests pass this. */
+  seams?: StoreSeams;
+}
+
+/** A snapshot the journal records as committed that the store no longer holds. */
+export interface MissingSnapshot {
+  id: string;
+  name: string;
+  seq: number;
 }
 
 /**
  * The snapshot store (DESIGN.md §4): content-addressed blobs plus manifests, written in one
- * atomic batch per snapshot, every read re-hashed. Works on any abstract-level backend.
+ * synced atomic batch per snapshot, every read re-hashed. Works on any abstract-level backend;
+ * on LevelDB it also keeps the journal (journal.ts).
  */
 export class SnapshotStore {
   /** Directory (LevelDB) or a label of the backend; used in every message. */
   readonly location: string;
   /** @internal sublevels, for maintenance.ts. */
   readonly sub: Sublevels;
+  /** The journal of a LevelDB store; null on a database passed in. */
+  readonly journal: Journal | null;
   readonly #db: StoreDb;
+  readonly #limit: number;
+  readonly #seams: StoreSeams;
+  readonly #readOnly: boolean;
   #tail: Promise<unknown> = Promise.resolve();
+  readonly #pending = new Set<Promise<unknown>>();
+  #closed = false;
 
-  private constructor(db: StoreDb, location: string) {
+  private constructor(db: StoreDb, location: string, journal: Journal | null, opts: OpenOptions) {
     this.#db = db;
     this.location = location;
+    this.journal = journal;
+    this.#limit = opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
+    this.#seams = opts.seams ?? {};
+    this.#readOnly = opts.readOnly === true;
     const mk = (name: string): Sub => db.sublevel<Uint8Array, Uint8Array>(name, { keyEncoding: 'view', valueEncoding: 'view' }) as Sub;
     this.sub = { manifests: mk('manifests'), blobs: mk('blobs'), names: mk('names'), runs: mk('runs'), meta: mk('meta') };
   }
 
-  /** Opens a store on `db`, or on LevelDB at `dir` (STORE_LOCKED if another process holds it). */
+  /**
+   * Opens a store on `db`, or on LevelDB at `dir` after checking its identity (identity.ts):
+   * STORE_LOCKED if another process holds it, STORE_NOT_FOUND for a read-only open of no store.
+   */
   static async open(opts: OpenOptions = {}): Promise<SnapshotStore> {
     const location = opts.db !== undefined ? (opts.dir ?? `(${opts.db.constructor.name})`) : storeDir(opts.dir);
-    const db = opts.db ?? (await openLevelDb(location));
+    const db = opts.db ?? (await openLevelDb(location, opts.readOnly === true));
     if (db.status !== 'open') await db.open();
-    const store = new SnapshotStore(db, location);
+    const store = new SnapshotStore(db, location, opts.db === undefined ? new Journal(location) : null, opts);
     try {
-      await store.#checkFormat();
+      await checkFormat(store, opts.readOnly === true, (ops) => store.#write(ops));
     } catch (e) {
       await db.close();
-      throw e;
+      throw backendError(e, location);
     }
     return store;
   }
 
-  /** Closes the backend; the store is unusable afterwards. */
+  /**
+   * Waits for every operation already started (a save still reading its archive, say) to finish,
+   * then closes the backend; operations started after this fail with STORE_CLOSED.
+   */
   async close(): Promise<void> {
-    await this.#tail;
+    this.#closed = true;
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     await this.#db.close();
   }
 
-  async #checkFormat(): Promise<void> {
-    const raw = await this.sub.meta.get(keyOf('format'));
-    if (raw === undefined) {
-      await this.#write([{ sub: this.sub.meta, key: keyOf('format'), value: encodeCanonical({ format: STORE_FORMAT }) }]);
-      return;
-    }
-    const v = decodeCanonical(raw, `store ${this.location}: meta`) as { format?: unknown };
-    if (v.format === 1) {
-      // One batch: a crash leaves either the whole old store or the whole new one.
-      const ops = await migrateV1Blobs(this);
-      await this.#write([...ops, { sub: this.sub.meta, key: keyOf('format'), value: encodeCanonical({ format: STORE_FORMAT }) }]);
-      return;
-    }
-    if (v.format !== STORE_FORMAT) {
-      throw new HclError('NOT_SUPPORTED', `store ${this.location}: store format ${String(v.format)} is not supported (this hclckpt reads ${STORE_FORMAT})`);
-    }
-  }
-
-  /** Runs `fn` after every earlier exclusive operation: seq numbers and gc need a stable view. */
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(fn, fn);
-    this.#tail = run.catch(() => undefined);
+  // Every public operation runs through here, so close() knows what is still running.
+  #track<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new HclError('STORE_CLOSED', `store ${this.location}: already closed; nothing was read or written`));
+    const run = fn().catch((e: unknown) => Promise.reject(backendError(e, this.location)));
+    this.#pending.add(run);
+    const done = () => this.#pending.delete(run);
+    run.then(done, done);
     return run;
   }
 
+  /** Runs writer `fn` after every earlier one: seq numbers and gc need a stable view. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    // Every writer comes through here; a read-only open (ls, verify, show…) must never write.
+    if (this.#readOnly) return Promise.reject(new TypeError(`store ${this.location}: opened read-only, a write was attempted`));
+    return this.#track(() => {
+      const run = this.#tail.then(fn, fn);
+      this.#tail = run.catch(() => undefined);
+      return run;
+    });
+  }
+
   /**
-   * Every write goes through here, as one atomic batch. Fault seam for reliability tests:
-   * HCLCKPT_FAULT=store-write-fail (comma-separated list) rejects the batch before the backend
-   * sees any of it, which is what a failed atomic write leaves behind.
+   * Every write goes through here, as one atomic batch synced to disk before it resolves, so a
+   * reported save survives a crash. Fault point `store-write-fail` (lib/faults.ts) rejects the
+   * batch before the backend sees any of it, which is what a failed atomic write leaves behind.
    */
   async #write(ops: WriteOp[]): Promise<void> {
-    if ((process.env['HCLCKPT_FAULT'] ?? '').split(',').includes('store-write-fail')) {
+    if (faultActive('store-write-fail')) {
       throw new HclError('STORE_WRITE_FAILED', `store ${this.location}: batch of ${ops.length} writes refused (fault store-write-fail injected)`);
     }
     const batch = this.#db.batch();
@@ -117,7 +139,7 @@ export class SnapshotStore {
       else batch.put(op.key, op.value, { sublevel: op.sub });
     }
     try {
-      await batch.write();
+      await batch.write({ sync: true });
     } catch (e) {
       throw new HclError('STORE_WRITE_FAILED', `store ${this.location}: batch of ${ops.length} writes failed: ${(e as Error).message}`, { cause: e });
     }
@@ -141,83 +163,60 @@ export class SnapshotStore {
       const body: ManifestBody = {
         format: MANIFEST_FORMAT,
         name: input.name,
-        seq: await this.#nextSeq(input.name),
+        seq: await nextSeq(this.sub, this.location, input.name),
         parent: input.parent ?? null,
         time: input.time ?? new Date().toISOString(),
         tool: input.tool ?? TOOL_VERSION,
         info: input.info ?? {},
         parts,
       };
+      const problem = manifestProblem(body);
+      if (problem !== null) throw new HclError('USAGE', `store ${this.location}: snapshot ${input.name}: ${problem}`);
+      checkLogicalSize(body, this.#limit, `store ${this.location}`);
       const { id, bytes } = encodeManifest(body);
       return this.#commit(id, bytes, body, blobs);
     });
   }
 
-  // `blobs`: uncompressed bytes of every blob (whole part or chunk) the manifest refers to.
+  // `blobs`: uncompressed bytes of every blob (whole part or chunk) the manifest refers to. A
+  // blob already stored is re-read and re-hashed first: a new snapshot must not refer to a
+  // damaged copy, so a damaged one is rewritten in the same batch and reported.
   async #commit(id: string, bytes: Uint8Array, body: ManifestBody, blobs: Map<string, Uint8Array>): Promise<PutResult> {
     const shas = [...blobs.keys()];
-    const present = await this.sub.blobs.hasMany(shas.map(keyOf));
+    const stored = await this.sub.blobs.getMany(shas.map(keyOf));
     const ops: WriteOp[] = [];
+    const repairedBlobs: string[] = [];
+    let newBlobs = 0;
     let newBytes = 0;
     let storedBytes = 0;
     shas.forEach((sha, i) => {
-      if (present[i] === true) return;
       const b = blobs.get(sha) as Uint8Array;
+      const old = stored[i];
+      if (old !== undefined && typeof decodeBlob(old, sha, b.length) !== 'string') return;
       const value = encodeBlob(b);
-      newBytes += b.length;
+      if (old === undefined) {
+        newBlobs++;
+        newBytes += b.length;
+      } else repairedBlobs.push(sha);
       storedBytes += value.length;
       ops.push({ sub: this.sub.blobs, key: keyOf(sha), value });
     });
-    const newBlobs = ops.length;
     ops.push({ sub: this.sub.manifests, key: keyOf(id), value: bytes });
     ops.push({ sub: this.sub.names, key: nameKey(body.name, body.seq), value: keyOf(id) });
     const counter = await this.sub.meta.get(seqCounterKey(body.name));
     if (counter === undefined || readU32(counter) < body.seq) ops.push({ sub: this.sub.meta, key: seqCounterKey(body.name), value: u32Bytes(body.seq) });
     await this.#write(ops);
-    return { id, name: body.name, seq: body.seq, bytes: manifestBytes(body), newBytes, storedBytes, newBlobs };
-  }
-
-  // Seqs are never reused, even after rm of the latest: NAME@N always means one snapshot.
-  async #nextSeq(name: string): Promise<number> {
-    const counter = await this.sub.meta.get(seqCounterKey(name));
-    const last = Math.max(counter === undefined ? 0 : readU32(counter), (await this.#latest(name))?.seq ?? 0);
-    return last + 1;
-  }
-
-  async #latest(name: string): Promise<{ seq: number; id: string } | undefined> {
-    for await (const [k, v] of this.sub.names.iterator({ ...nameRange(name), reverse: true, limit: 1 })) {
-      const parsed = parseNameKey(k);
-      if (parsed !== null) return { seq: parsed.seq, id: textOf(v) };
-    }
-    return undefined;
+    await this.journal?.append([{ op: 'commit', id, name: body.name, seq: body.seq }]);
+    return { id, name: body.name, seq: body.seq, bytes: manifestBytes(body), newBytes, storedBytes, newBlobs, repairedBlobs };
   }
 
   /**
    * Resolves a ref to a full id: `NAME@N`, a unique hex prefix of at least 4 digits, or `NAME`
-   * (its latest seq). STORE_NOT_FOUND if nothing matches, STORE_AMBIGUOUS_REF listing candidates.
+   * (its latest seq). STORE_NOT_FOUND if nothing matches, STORE_AMBIGUOUS_REF listing candidates,
+   * USAGE for a seq that is not a decimal integer 1..MAX_SEQ.
    */
-  async resolve(ref: string): Promise<string> {
-    const at = /^(.+)@(\d+)$/.exec(ref);
-    if (at !== null) {
-      const id = NAME_PATTERN.test(at[1] as string) ? await this.sub.names.get(nameKey(at[1] as string, Number(at[2]))) : undefined;
-      if (id === undefined) throw new HclError('STORE_NOT_FOUND', `store ${this.location}: no snapshot ${ref}`);
-      return textOf(id);
-    }
-    const found = new Map<string, string>();
-    if (/^[0-9a-fA-F]{4,64}$/.test(ref)) {
-      for await (const k of this.sub.manifests.keys({ ...prefixRange(ref.toLowerCase()), limit: 10 })) {
-        found.set(textOf(k), textOf(k).slice(0, 12));
-      }
-    }
-    const latest = NAME_PATTERN.test(ref) ? await this.#latest(ref) : undefined;
-    if (latest !== undefined) found.set(latest.id, `${ref}@${latest.seq} (${latest.id.slice(0, 12)})`);
-    if (found.size === 0) throw new HclError('STORE_NOT_FOUND', `store ${this.location}: no snapshot matches '${ref}' (try hclckpt ls)`);
-    if (found.size > 1) {
-      throw new HclError('STORE_AMBIGUOUS_REF', `store ${this.location}: '${ref}' matches several snapshots: ${[...found.values()].join(', ')}; give more hex digits or NAME@N`, {
-        context: { candidates: [...found.keys()] },
-      });
-    }
-    return [...found.keys()][0] as string;
+  resolve(ref: string): Promise<string> {
+    return this.#track(() => resolveRef(this.sub, this.location, ref));
   }
 
   /** @internal the manifest of `id` and its exact bytes, hash-checked (STORE_CORRUPT / STORE_NOT_FOUND). */
@@ -228,83 +227,129 @@ export class SnapshotStore {
   }
 
   /** The verified manifest of a ref, without reading its blobs. */
-  async getManifest(ref: string): Promise<Manifest> {
-    return (await this.loadManifest(await this.resolve(ref))).manifest;
+  getManifest(ref: string): Promise<Manifest> {
+    return this.#track(async () => (await this.loadManifest(await resolveRef(this.sub, this.location, ref))).manifest);
   }
 
   /**
-   * A snapshot with every part's bytes; each blob (whole part or chunk) is re-hashed, and each
-   * chunked part re-hashed whole (STORE_CORRUPT names snapshot and part).
+   * A snapshot with every part's bytes; each blob (whole part or chunk) is decoded once and
+   * re-hashed, each chunked part re-hashed whole (STORE_CORRUPT names snapshot and part). Its
+   * declared size is checked against the limit before anything is read (SNAPSHOT_TOO_LARGE).
    */
-  async getSnapshot(ref: string): Promise<Snapshot> {
-    const { manifest } = await this.loadManifest(await this.resolve(ref));
-    return { manifest, parts: await readParts(this.sub.blobs, manifest, `store ${this.location}`) };
+  getSnapshot(ref: string): Promise<Snapshot> {
+    return this.#track(() => this.#getSnapshot(ref));
+  }
+
+  async #getSnapshot(ref: string): Promise<Snapshot & { bytes: Uint8Array }> {
+    const { manifest, bytes } = await this.loadManifest(await resolveRef(this.sub, this.location, ref));
+    checkLogicalSize(manifest, this.#limit, `store ${this.location}`);
+    return { manifest, bytes, parts: await readParts(this.sub.blobs, manifest, `store ${this.location}`) };
   }
 
   /** Stored bytes (after compression) of the distinct blobs a snapshot refers to, plus its manifest. */
-  async storedSize(ref: string): Promise<number> {
-    const { manifest, bytes } = await this.loadManifest(await this.resolve(ref));
-    const shas = [...new Set(manifest.parts.flatMap((p) => piecesOf(p).map((c) => c.sha256)))];
-    return (await this.sub.blobs.getMany(shas.map(keyOf))).reduce((n, v) => n + (v?.length ?? 0), bytes.length);
+  storedSize(ref: string): Promise<number> {
+    return this.#track(async () => {
+      const { manifest, bytes } = await this.loadManifest(await resolveRef(this.sub, this.location, ref));
+      const shas = [...new Set(manifest.parts.flatMap((p) => piecesOf(p).map((c) => c.sha256)))];
+      return (await this.sub.blobs.getMany(shas.map(keyOf))).reduce((n, v) => n + (v?.length ?? 0), bytes.length);
+    });
   }
 
   /** Every snapshot's manifest, ordered by time, then name, then seq. */
-  async list(): Promise<Manifest[]> {
-    const out: Manifest[] = [];
-    for await (const [k, v] of this.sub.manifests.iterator()) {
-      const id = textOf(k);
-      out.push(decodeManifest(v, id, `store ${this.location}: snapshot ${id} (run hclckpt verify)`, 'STORE_CORRUPT'));
-    }
-    return out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : a.seq - b.seq));
+  list(): Promise<Manifest[]> {
+    return this.#track(async () => {
+      const out: Manifest[] = [];
+      for await (const [k, v] of this.sub.manifests.iterator()) {
+        const id = textOf(k);
+        out.push(decodeManifest(v, id, `store ${this.location}: snapshot ${id} (run hclckpt verify)`, 'STORE_CORRUPT'));
+      }
+      return out.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : a.seq - b.seq));
+    });
+  }
+
+  /** Snapshots the journal records as committed (and not removed) whose manifest is gone, plus damaged journal lines. */
+  missing(): Promise<{ missing: MissingSnapshot[]; damagedLines: number[] }> {
+    return this.#track(() => this.#missing());
+  }
+
+  async #missing(): Promise<{ missing: MissingSnapshot[]; damagedLines: number[] }> {
+    if (this.journal === null) return { missing: [], damagedLines: [] };
+    const { last, damaged } = await this.journal.read();
+    const committed = [...last.values()].filter((e) => e.op === 'commit');
+    const present = await this.sub.manifests.hasMany(committed.map((e) => keyOf(e.id)));
+    const missing = committed.filter((_, i) => present[i] !== true).map(({ id, name, seq }) => ({ id, name, seq }));
+    return { missing, damagedLines: damaged };
   }
 
   /** Removes a snapshot's manifest and name entries (works on a corrupt manifest too); blobs wait for gc. */
   async remove(ref: string): Promise<{ id: string; names: string[] }> {
     return this.#exclusive(async () => {
-      const id = await this.resolve(ref);
+      const id = await resolveRef(this.sub, this.location, ref);
       const ops: WriteOp[] = [{ sub: this.sub.manifests, key: keyOf(id) }];
-      const names: string[] = [];
+      const names: Array<{ name: string; seq: number }> = [];
       for await (const [k, v] of this.sub.names.iterator()) {
         const parsed = parseNameKey(k);
         if (textOf(v) === id && parsed !== null) {
           ops.push({ sub: this.sub.names, key: k });
-          names.push(`${parsed.name}@${parsed.seq}`);
+          names.push(parsed);
         }
       }
-      await this.#write(ops);
-      return { id, names };
+      // Journalled first, so a crash after the batch never leaves a removed snapshot looking
+      // lost; a batch that fails puts the commit record back, so a later loss is still reported.
+      const first = names[0] ?? { name: '-', seq: 1 };
+      const entry: JournalEntry = { op: 'remove', id, name: first.name, seq: first.seq };
+      await this.journal?.append([entry]);
+      try {
+        await this.#write(ops);
+      } catch (e) {
+        await this.journal?.append([{ ...entry, op: 'commit' }]);
+        throw e;
+      }
+      return { id, names: names.map((n) => `${n.name}@${n.seq}`) };
     });
   }
 
-  /** Checks every manifest hash and blob hash (or only those of `ref`); problems are reported, not thrown. */
-  async verify(ref?: string): Promise<VerifyReport> {
-    return verifyStore(this, ref === undefined ? undefined : await this.resolve(ref));
+  /**
+   * Checks every manifest hash and blob hash (or only those of `ref`); problems are reported, not
+   * thrown. The whole-store check also reports journalled snapshots that are missing.
+   */
+  verify(ref?: string): Promise<VerifyReport> {
+    return this.#track(async () => {
+      const report = await verifyStore(this, ref === undefined ? undefined : await resolveRef(this.sub, this.location, ref));
+      if (ref !== undefined) return report;
+      const { missing, damagedLines } = await this.#missing();
+      for (const m of missing) report.problems.push({ snapshot: m.id, part: null, problem: `${m.name}@${m.seq} was committed (journal) but is missing from the store` });
+      if (damagedLines.length > 0) report.problems.push({ snapshot: '-', part: null, problem: `journal lines ${damagedLines.join(', ')} are damaged` });
+      return report;
+    });
   }
 
   /** Mark and sweep: deletes blobs no manifest refers to, in one batch; refuses on a corrupt manifest. */
   async gc(): Promise<GcReport> {
-    return this.#exclusive(async () => gcStore(this, (ops) => this.#write(ops)));
+    return this.#exclusive(async () => gcStore(this, (ops) => this.#write(ops), this.#seams));
   }
 
   /** Writes a verified snapshot to a self-describing `.hclsnap` file. */
-  async exportSnapshot(ref: string, file: string): Promise<{ id: string; file: string; bytes: number }> {
-    const { manifest, parts } = await this.getSnapshot(ref);
-    const { bytes: mbytes } = await this.loadManifest(manifest.id);
-    const out = encodeArchive(manifest, mbytes, parts);
-    await writeArchive(file, out);
-    return { id: manifest.id, file, bytes: out.length };
+  exportSnapshot(ref: string, file: string): Promise<{ id: string; file: string; bytes: number }> {
+    return this.#track(async () => {
+      const { manifest, bytes, parts } = await this.#getSnapshot(ref);
+      const out = encodeArchive(manifest, bytes, parts);
+      await writeArchive(file, out);
+      return { id: manifest.id, file, bytes: out.length };
+    });
   }
 
   /**
-   * Imports an `.hclsnap` file: the whole file is verified first, then written in one batch.
-   * A snapshot already present is a no-op; a different snapshot at its NAME@N is STORE_CONFLICT.
+   * Imports an `.hclsnap` file: the whole file is verified first (the manifest against the same
+   * schema as a save, its size against the limit), then written in one batch. A snapshot already
+   * present is a no-op; a different snapshot at its NAME@N is STORE_CONFLICT.
    */
-  async importSnapshot(file: string): Promise<ImportResult> {
-    const a = await readArchive(file);
-    const m = a.manifest;
+  importSnapshot(file: string): Promise<ImportResult> {
     return this.#exclusive(async () => {
+      const a = await readArchive(file, this.#limit);
+      const m = a.manifest;
       const summary = { id: m.id, name: m.name, seq: m.seq, bytes: manifestBytes(m) };
-      if ((await this.sub.manifests.get(keyOf(m.id))) !== undefined) return { ...summary, newBytes: 0, storedBytes: 0, newBlobs: 0, imported: false };
+      if ((await this.sub.manifests.get(keyOf(m.id))) !== undefined) return { ...summary, newBytes: 0, storedBytes: 0, newBlobs: 0, repairedBlobs: [], imported: false };
       const taken = await this.sub.names.get(nameKey(m.name, m.seq));
       if (taken !== undefined) {
         throw new HclError('STORE_CONFLICT', `${file}: ${m.name}@${m.seq} is already snapshot ${textOf(taken).slice(0, 12)} in store ${this.location}, not ${m.id.slice(0, 12)}`);
@@ -312,32 +357,9 @@ export class SnapshotStore {
       return { ...(await this.#commit(m.id, a.manifestBytes, m, a.pieces)), imported: true };
     });
   }
-
-  /** Stores a property-run record (any canonical-msgpack value) under `id`, replacing any earlier one. */
-  async putRun(id: string, record: unknown): Promise<void> {
-    await this.#write([{ sub: this.sub.runs, key: keyOf(id), value: encodeCanonical(record) }]);
-  }
-
-  /** The property-run record stored under `id`, or undefined. */
-  async getRun(id: string): Promise<unknown> {
-    const v = await this.sub.runs.get(keyOf(id));
-    return v === undefined ? undefined : decodeCanonical(v, `store ${this.location}: run ${id}`);
-  }
-
-  /** Every property-run record, ordered by id. */
-  async listRuns(): Promise<Array<{ id: string; record: unknown }>> {
-    const out: Array<{ id: string; record: unknown }> = [];
-    for await (const [k, v] of this.sub.runs.iterator()) out.push({ id: textOf(k), record: decodeCanonical(v, `store ${this.location}: run ${textOf(k)}`) });
-    return out;
-  }
-
-  /** Deletes a property-run record (no error if absent). */
-  async deleteRun(id: string): Promise<void> {
-    await this.#write([{ sub: this.sub.runs, key: keyOf(id) }]);
-  }
 }
 
-/** Opens the store at `dir` (default: HCLCKPT_STORE or ./.hclckpt). */
-export function openStore(dir?: string): Promise<SnapshotStore> {
-  return SnapshotStore.open(dir === undefined ? {} : { dir });
+/** Opens the LevelDB store at `dir` (default ./.hclckpt); `opts` as for SnapshotStore.open. */
+export function openStore(dir?: string, opts: Omit<OpenOptions, 'db' | 'dir'> = {}): Promise<SnapshotStore> {
+  return SnapshotStore.open(dir === undefined ? opts : { ...opts, dir });
 }

@@ -80,8 +80,10 @@ export interface PutResult {
   newBytes: number;
   /** Bytes actually written for those new blobs: their stored values after compression. */
   storedBytes: number;
-  /** Number of blobs written. */
+  /** Number of new blobs written. */
   newBlobs: number;
+  /** Blobs (sha256) that were stored damaged and rewritten whole by this write. */
+  repairedBlobs: string[];
 }
 
 /** A snapshot read back and verified: manifest plus part bytes by part name. */

@@ -9,6 +9,7 @@ import { SnapshotStore, type GcReport, type PutResult } from '../../lib/store/in
 import { splitPart } from '../../lib/store/chunks.ts';
 import { keyOf } from '../../lib/store/keys.ts';
 import { mulberry32 } from '../../harness/workload.ts';
+import type { Plant } from '../../lib/plant.ts';
 
 /**
  * The store model: what a snapshot store should hold after any sequence of
@@ -26,7 +27,7 @@ interface ModelSnap { id: string; name: string; seq: number; parts: ModelPart[] 
 export interface StoreModel { snaps: ModelSnap[]; blobs: Set<string>; corrupt: Set<string>; seq: Map<string, number> }
 
 /** The real system: the store, its backend (kept to reopen), a scratch directory and the scheduler of concurrent commands. */
-export interface RealStore { store: SnapshotStore; db: MemoryLevel<Uint8Array, Uint8Array>; dir: string; s: fc.Scheduler | null }
+export interface RealStore { store: SnapshotStore; db: MemoryLevel<Uint8Array, Uint8Array>; dir: string; s: fc.Scheduler | null; plant: Plant | undefined }
 
 type Cmd = fc.AsyncCommand<StoreModel, RealStore>;
 
@@ -71,10 +72,14 @@ async function together<T extends unknown[]>(r: RealStore, ops: { [K in keyof T]
   return (await s.waitFor(all)) as T;
 }
 
-/** A fresh model and store. */
-export async function storeSetup(s: fc.Scheduler | null = null): Promise<{ model: StoreModel; real: RealStore }> {
+// The store under test, with the planted gc defect passed in when the run plants it.
+const openModelStore = (db: MemoryLevel<Uint8Array, Uint8Array>, plant: Plant | undefined): Promise<SnapshotStore> =>
+  SnapshotStore.open({ db, dir: 'model', ...(plant === 'gc-drops-live-blob' ? { seams: { gcDropsLiveBlob: true } } : {}) });
+
+/** A fresh model and store; `plant` is the run's planted defect (only gc's reaches the store). */
+export async function storeSetup(s: fc.Scheduler | null, plant: Plant | undefined): Promise<{ model: StoreModel; real: RealStore }> {
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
-  const real = { store: await SnapshotStore.open({ db, dir: 'model' }), db, dir: mkdtempSync(join(tmpdir(), 'hclckpt-model-')), s };
+  const real = { store: await openModelStore(db, plant), db, dir: mkdtempSync(join(tmpdir(), 'hclckpt-model-')), s, plant };
   return { model: { snaps: [], blobs: new Set(), corrupt: new Set(), seq: new Map() }, real };
 }
 
@@ -84,15 +89,21 @@ export async function storeTeardown(real: RealStore): Promise<void> {
   rmSync(real.dir, { recursive: true, force: true });
 }
 
-/** save: a snapshot of 1–3 parts; seq is the next for the name and only unseen blobs are new. */
+/**
+ * save: a snapshot of 1–3 parts; seq is the next for the name, only unseen blobs are new, and
+ * every damaged blob it needs is rewritten whole (a dedup hit is re-checked).
+ */
 async function save(m: StoreModel, r: RealStore, name: string, seeds: number[]): Promise<void> {
   const parts = seeds.map(partOf);
   const put = await r.store.putSnapshot({ name, parts: inputOf(parts), time: TIME, tool: 'model' });
   const shas = piecesOf(parts);
   const fresh = shas.filter((sha) => !m.blobs.has(sha)).length;
+  const repaired = shas.filter((sha) => m.corrupt.has(sha)).sort();
   const seq = (m.seq.get(name) ?? 0) + 1;
   if (put.seq !== seq) fail(`save ${name}: seq ${put.seq}, model says ${seq}`);
   if (put.newBlobs !== fresh) fail(`save ${name}: wrote ${put.newBlobs} blobs, model says ${fresh} are new`);
+  if ([...put.repairedBlobs].sort().join() !== repaired.join()) fail(`save ${name}: repaired ${put.repairedBlobs.length} blobs, model says ${repaired.length} were damaged`);
+  for (const sha of repaired) m.corrupt.delete(sha);
   m.seq.set(name, seq);
   for (const sha of shas) m.blobs.add(sha);
   m.snaps.push({ id: put.id, name, seq, parts });
@@ -160,7 +171,7 @@ export function storeCommands(): Array<fc.Arbitrary<Cmd>> {
     })),
     fc.constant(cmd('reopen', () => true, async (_m, r) => {
       await r.store.close();
-      r.store = await SnapshotStore.open({ db: r.db, dir: 'model' });
+      r.store = await openModelStore(r.db, r.plant);
     })),
   ];
 }

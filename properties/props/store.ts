@@ -14,8 +14,8 @@ export const storeModel = define({
   defaultRuns: 25,
   seam: 'gc-drops-live-blob',
   size: (ce) => commandCount(ce[0]),
-  build: ({ replayPath }) => fc.asyncProperty(fc.commands(storeCommands(), { maxCommands: 30, ...(replayPath === undefined ? {} : { replayPath }) }), async (cmds) => {
-    const { model, real } = await storeSetup();
+  build: ({ replayPath, plant }) => fc.asyncProperty(fc.commands(storeCommands(), { maxCommands: 30, ...(replayPath === undefined ? {} : { replayPath }) }), async (cmds) => {
+    const { model, real } = await storeSetup(null, plant);
     try {
       await fc.asyncModelRun(() => ({ model, real }), cmds);
     } finally {
@@ -31,8 +31,8 @@ export const storeModelAsync = define({
   defaultRuns: 20,
   seam: 'gc-drops-live-blob',
   size: (ce) => commandCount(ce[2]),
-  build: ({ replayPath }) => fc.asyncProperty(fc.scheduler(), fc.scheduler(), fc.commands([...storeCommands(), ...concurrentCommands()], { maxCommands: 20, ...(replayPath === undefined ? {} : { replayPath }) }), async (s, inner, cmds) => {
-    const { model, real } = await storeSetup(inner);
+  build: ({ replayPath, plant }) => fc.asyncProperty(fc.scheduler(), fc.scheduler(), fc.commands([...storeCommands(), ...concurrentCommands()], { maxCommands: 20, ...(replayPath === undefined ? {} : { replayPath }) }), async (s, inner, cmds) => {
+    const { model, real } = await storeSetup(inner, plant);
     try {
       await fc.scheduledModelRun(s, () => ({ model, real }), cmds);
     } finally {

@@ -115,7 +115,7 @@ test('fault checks catch a save that leaves the vm paused and a failure that sti
   const writesFirst: FaultCase = {
     ...CASES[3]!,
     op: async ({ store, id }) => {
-      await store.putRun('partial', { id });
+      await store.putSnapshot({ name: 'partial', parts: [{ name: 'p', bytes: new Uint8Array([1]) }] });
       return restoreSnapshot(store, id);
     },
   };

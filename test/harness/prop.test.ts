@@ -9,6 +9,7 @@ import { findRun, recordRuns, replayRecord, runOne, shares, type PropRunRecord }
 import { storeModel } from '../../properties/props/store.ts';
 import { codecMutation } from '../../properties/props/codecs.ts';
 import { memoryStore } from '../../properties/vm.ts';
+import { openStore } from '../../lib/store/index.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/hclckpt.mjs', import.meta.url).pathname;
@@ -81,24 +82,27 @@ test('recorded runs: found by id or unique prefix; unknown and ambiguous refs ar
   }
 });
 
-test('hclckpt prop: a failing run exits 1 and prints the replay command; --list and --replay find it', async () => {
-  const store = mkdtempSync(join(tmpdir(), 'hclckpt-prop-'));
-  dirs.push(store);
-  // The CLI cannot plant a defect; gc's is still read from the environment by lib/store (its owner
-  // moves it to a parameter), so the failing run and its replay both run with it set.
-  const env = { ...process.env, HCLCKPT_TEST_SEAM: 'gc-drops-live-blob' };
-  const failed = await run(BIN, ['prop', '--only', 'store-model', '--seed', '3', '--store', store], { env }).then(() => null, (e: { code: number; stderr: string }) => e);
-  assert.is(failed?.code, 1);
-  const cmd = /replay with: (hclckpt prop --replay \S+)/.exec(failed?.stderr ?? '');
-  assert.ok(cmd !== null, failed?.stderr);
-  assert.match(failed?.stderr ?? '', 'error PROPERTY_FAILED: prop: store-model failed');
-  const list = JSON.parse((await run(BIN, ['prop', '--list', '--json', '--store', store])).stdout) as PropRunRecord[];
+test('hclckpt prop: --list and --replay find a failing run recorded with its planted defect, and replay plants it again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-prop-'));
+  dirs.push(dir);
+  // The CLI cannot plant a defect, so the failing run is made in-process (the plant passed down)
+  // and recorded in a real store; the CLI's replay must plant the recorded defect again to fail.
+  const failing = await runOne(storeModel, { ...opts, seed: 3, plant: 'gc-drops-live-blob' });
+  assert.is(failing.result, 'failed');
+  const store = await openStore(dir);
+  try {
+    await recordRuns(store, [failing]);
+  } finally {
+    await store.close();
+  }
+  const list = JSON.parse((await run(BIN, ['prop', '--list', '--json', '--store', dir])).stdout) as PropRunRecord[];
   assert.is(list.length, 1);
   assert.is(list[0]?.result, 'failed');
-  const replay = await run(BIN, ['prop', '--replay', list[0]?.id ?? '', '--json', '--store', store], { env }).then(() => null, (e: { code: number; stdout: string }) => e);
+  assert.is(list[0]?.seam, 'gc-drops-live-blob');
+  const replay = await run(BIN, ['prop', '--replay', list[0]?.id ?? '', '--json', '--store', dir]).then(() => null, (e: { code: number; stdout: string }) => e);
   assert.is(replay?.code, 1, 'a replay that still fails is a failed check');
   assert.is((JSON.parse(replay?.stdout ?? '{}') as { sameCounterexample?: boolean }).sameCounterexample, true);
-  const bad = await run(BIN, ['prop', '--only', 'nope', '--store', store]).then(() => null, (e: { code: number; stderr: string }) => e);
+  const bad = await run(BIN, ['prop', '--only', 'nope', '--store', dir]).then(() => null, (e: { code: number; stderr: string }) => e);
   assert.is(bad?.code, 2);
   assert.match(bad?.stderr ?? '', "error USAGE: property 'nope': no such property");
 });

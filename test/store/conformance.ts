@@ -269,7 +269,6 @@ export function storeConformance(name: string, factory: () => Promise<SnapshotSt
       ['rm', () => s.remove('vm')],
       ['gc', () => s.gc()],
       ['import', () => s.importSnapshot(file)],
-      ['run', () => s.putRun('r1', { seed: 1 })],
     ];
     for (const [what, write] of writes) {
       const e = await withFault('other,store-write-fail', () => rejection(write));
@@ -278,18 +277,6 @@ export function storeConformance(name: string, factory: () => Promise<SnapshotSt
     }
     assert.equal(await dump(s), before);
     assert.is((await s.putSnapshot({ name: 'vm', parts: partsOf(1, 5) })).seq, 2);
-  });
-
-  test('run records: put, get, list, delete', async () => {
-    const s = await fresh();
-    const records: Array<[string, unknown]> = [['b', { seed: 2n, ok: false, steps: [1, 2] }], ['a', { seed: 1, bytes: new Uint8Array([1]) }]];
-    for (const [id, r] of records) await s.putRun(id, r);
-    assert.equal(await s.getRun('b'), records[0]?.[1]);
-    assert.is(await s.getRun('zz'), undefined);
-    assert.equal(await s.listRuns(), [...records].reverse().map(([id, record]) => ({ id, record })));
-    await s.deleteRun('a');
-    assert.equal((await s.listRuns()).map((r) => r.id), ['b']);
-    assert.equal(await s.list(), []);
   });
 
   return test;
