@@ -31,15 +31,16 @@ const topologyFile: FileDescriptorProto = create(FileDescriptorProtoSchema, {
   messageType: [message('MemoryRange', [['start', 1, Type.UINT64, OPTIONAL], ['end', 2, Type.UINT64, OPTIONAL]])],
 });
 
-const MEMORY_VTL_TYPE_NAMES = [
-  'VTL0', 'VTL2_RAM', 'VTL2_CONFIG', 'VTL2_SIDECAR_IMAGE', 'VTL2_SIDECAR_NODE', 'VTL0_MMIO', 'VTL2_MMIO',
-  'VTL2_RESERVED', 'VTL2_GPA_POOL', 'VTL2_TDX_PAGE_TABLES', 'VTL2_BOOTSHIM_LOG_BUFFER',
-  'VTL2_PERSISTED_STATE_HEADER', 'VTL2_PERSISTED_STATE_PROTOBUF',
-];
+/** `MemoryVtlType` (loader_defs shim.rs): what a partition memory or MMIO range is used for. */
+export const MEMORY_VTL_TYPE = {
+  VTL0: 0, VTL2_RAM: 1, VTL2_CONFIG: 2, VTL2_SIDECAR_IMAGE: 3, VTL2_SIDECAR_NODE: 4, VTL0_MMIO: 5, VTL2_MMIO: 6,
+  VTL2_RESERVED: 7, VTL2_GPA_POOL: 8, VTL2_TDX_PAGE_TABLES: 9, VTL2_BOOTSHIM_LOG_BUFFER: 10,
+  VTL2_PERSISTED_STATE_HEADER: 11, VTL2_PERSISTED_STATE_PROTOBUF: 12,
+} as const;
 
 const bootFile: FileDescriptorProto = create(FileDescriptorProtoSchema, {
   name: 'openhcl_boot.proto', package: 'openhcl.openhcl_boot', syntax: 'proto3', dependency: ['topology.proto'],
-  enumType: [{ name: 'MemoryVtlType', value: MEMORY_VTL_TYPE_NAMES.map((name, number) => ({ name, number })) }],
+  enumType: [{ name: 'MemoryVtlType', value: Object.entries(MEMORY_VTL_TYPE).map(([name, number]) => ({ name, number })) }],
   messageType: [
     // IgvmMemoryType is a newtype over igvm_defs::MemoryMapEntryType (u16), field 1.
     message('IgvmMemoryType', [['value', 1, Type.UINT32, OPTIONAL]]),

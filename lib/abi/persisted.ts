@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ByteReader, ByteWriter } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
-import { SAVED_STATE_DESC } from './persisted-proto.ts';
+import { MEMORY_VTL_TYPE, SAVED_STATE_DESC } from './persisted-proto.ts';
 import type { Region } from './shim-params.ts';
 
 /**
@@ -14,12 +14,7 @@ import type { Region } from './shim-params.ts';
  * `topology_from_persisted_state`).
  */
 
-/** `MemoryVtlType` (loader_defs shim.rs): what a partition memory or MMIO range is used for. */
-export const MEMORY_VTL_TYPE = {
-  VTL0: 0, VTL2_RAM: 1, VTL2_CONFIG: 2, VTL2_SIDECAR_IMAGE: 3, VTL2_SIDECAR_NODE: 4, VTL0_MMIO: 5, VTL2_MMIO: 6,
-  VTL2_RESERVED: 7, VTL2_GPA_POOL: 8, VTL2_TDX_PAGE_TABLES: 9, VTL2_BOOTSHIM_LOG_BUFFER: 10,
-  VTL2_PERSISTED_STATE_HEADER: 11, VTL2_PERSISTED_STATE_PROTOBUF: 12,
-} as const;
+export { MEMORY_VTL_TYPE };
 
 /** `MemoryVtlType::ram() && vtl2()`: every VTL2 RAM use (all but VTL0, VTL0_MMIO, VTL2_MMIO). */
 export function isVtl2RamType(vtlType: number): boolean {
