@@ -267,6 +267,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
+  // parts.hv passed hv.restore's schema check above, so it has its per-VP list.
   const inconsistencies = checkConsistency({
     saved: parts.init.topology, savedVpCount: (parts.hv as { vps: unknown[] }).vps.length, restored: vm.discovered.topology,
     nvme: vm.units.nvme.save(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,

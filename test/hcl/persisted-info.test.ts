@@ -41,13 +41,17 @@ test('nvme_interrupt_state: the admin queue is not looked at (it iterates worker
 });
 
 test('write_persisted_info: memory and MMIO entries of the parsed map, with their types', () => {
-  const vm = boot(presetConfig('small'));
+  const small = presetConfig('small');
+  const vm = boot(small);
   const p = persistedInfo(vm.discovered.partitionMemoryMap, { cpusWithMappedInterruptsNoIo: [1], cpusWithOutstandingIo: [] });
   const map = vm.discovered.partitionMemoryMap;
   assert.is(p.partitionMemory.length + p.partitionMmio.length, map.length);
   assert.equal(p.partitionMmio.map((m) => m.vtlType).sort(), map.filter((e) => e.vtlType.endsWith('_MMIO')).map((e) => (e.vtlType === 'VTL0_MMIO' ? 5 : 6)).sort());
-  assert.is(p.partitionMemory.filter((m) => m.vtlType === 11).length, 1); // VTL2_PERSISTED_STATE_HEADER
-  assert.is(p.partitionMemory.filter((m) => m.vtlType === 12).length, 1); // VTL2_PERSISTED_STATE_PROTOBUF
+  // The header page at the start of VTL2 and 19 protobuf pages after it: the first 20 pages of the
+  // loader's 2 MiB region (vm/loader/src/paravisor.rs; openhcl_boot dt/mod.rs PERSISTED_REGION_SIZE).
+  const vtl2 = BigInt(small.vtl2.base);
+  assert.equal(p.partitionMemory.filter((m) => m.vtlType === 11).map((m) => [m.base, m.size]), [[vtl2, 0x1000n]]); // VTL2_PERSISTED_STATE_HEADER
+  assert.equal(p.partitionMemory.filter((m) => m.vtlType === 12).map((m) => [m.base, m.size]), [[vtl2 + 0x1000n, 19n * 0x1000n]]); // VTL2_PERSISTED_STATE_PROTOBUF
   assert.equal(p.cpusWithMappedInterruptsNoIo, [1]);
 });
 
