@@ -3,7 +3,7 @@ import { ByteReader, ByteWriter } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
 import { MEMORY_VTL_TYPE, SAVED_STATE_DESC } from './persisted-proto.ts';
-import type { Region } from './shim-params.ts';
+import { PERSISTED_REGION_SIZE, type Region } from './shim-params.ts';
 
 /**
  * Shim persisted state (vm/loader/loader_defs/src/shim.rs): the header `PersistedStateHeader`
@@ -122,6 +122,11 @@ export function readPersistedState(memory: GuestMemory, region: Region): { paylo
   const regionLen = r.u64();
   const len = r.u64();
   const end = region.gpa + region.size;
+  // A bound of our own: no payload beyond the loader's 2 MiB region is read, however large a
+  // crafted package makes the region.
+  if (len > BigInt(PERSISTED_REGION_SIZE)) {
+    throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state header at 0x${region.gpa.toString(16)}: payload of 0x${len.toString(16)} bytes is larger than the 0x${PERSISTED_REGION_SIZE.toString(16)}-byte persisted region`);
+  }
   if (base < region.gpa || base + regionLen > end || len > regionLen) {
     throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state header at 0x${region.gpa.toString(16)}: payload 0x${base.toString(16)}+0x${len.toString(16)} (region 0x${regionLen.toString(16)}) is outside the persisted region ending at 0x${end.toString(16)}`);
   }

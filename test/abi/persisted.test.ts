@@ -97,6 +97,9 @@ test('persisted state: a header pointing outside the region, or a payload too bi
   expectError(() => readPersistedState(m, { gpa: 0x80_0000n, size: 0x1000n }), 'SHIM_PERSISTED_STATE_INVALID', 'outside the persisted region');
   m.write(region.gpa + 24n, new ByteWriter(8).u64(20n * 0x1000n).finish()); // payload len > region len
   expectError(() => readPersistedState(m, region), 'SHIM_PERSISTED_STATE_INVALID', 'outside the persisted region');
+  const huge = { gpa: 0x80_0000n, size: 0x4000_0000n }; // a crafted package's 1 GiB region
+  m.write(huge.gpa, new ByteWriter(32).u64(0x524448504c43484fn).u64(huge.gpa + 0x1000n).u64(0x3fff_f000n).u64(0x3fff_f000n).finish());
+  expectError(() => readPersistedState(m, huge), 'SHIM_PERSISTED_STATE_INVALID', 'payload of 0x3ffff000 bytes is larger than the 0x200000-byte persisted region');
   const big = { ...payload, cpusWithOutstandingIo: Array.from({ length: 30_000 }, (_, i) => i + 100_000) };
   expectError(() => writePersistedState(m, persistedPlacement(region)!, big), 'SHIM_PERSISTED_STATE_INVALID', 'does not fit the 0x13000-byte protobuf region');
 });
