@@ -101,6 +101,12 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
     );
     const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
     return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
+  } catch (e) {
+    // Fatal in OpenHCL: its servicing-timeout task panics (dispatch/mod.rs handle_servicing_inner).
+    if (isHclError(e, 'SERVICING_TIMEOUT')) {
+      throw new HclError('SERVICING_TIMEOUT', `${e.message}; OpenHCL's servicing watchdog would panic here (the model resumes the vm)`, { cause: e, context: { ...e.context, fatal: true } });
+    }
+    throw e;
   } finally {
     unstick();
   }
