@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
 import { presetConfig, validateConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
@@ -85,6 +87,30 @@ test('CPUs with outstanding NVMe I/O at save start in Linux after restore', () =
   const r = await restoreSnapshot(store, saved.id);
   assert.ok(r.vm.kernel.online().includes(37));
   assert.ok(r.proof.ok);
+}));
+
+// The stored `persisted` part of a save, decoded by protobufjs against the .proto written from
+// loader_defs (test/abi/fixtures): the map openvmm_hcl parsed and nvme_interrupt_state's lists.
+test('a save\'s persisted part decodes with the real SavedState layout', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 8, steps: 0 });
+  vm.units.nvme.enable(0, 0x1000n, 0x2000n);
+  vm.units.nvme.submit(0, vm.units.nvme.createIoQueue(0, 37), 7);
+  vm.units.nvme.createIoQueue(0, 12);
+  const saved = await saveVm(vm, store);
+  const snap = await store.getSnapshot(saved.id);
+  const bytes = snap.parts.get('persisted')!;
+  const root = protobuf.loadSync(fileURLToPath(new URL('../abi/fixtures/openhcl_boot.proto', import.meta.url)));
+  const SavedState = root.lookupType('openhcl.openhcl_boot.SavedState');
+  const o = SavedState.toObject(SavedState.decode(bytes), { longs: String, enums: String, defaults: true }) as {
+    partitionMemory: Array<{ range: { start: string; end: string }; vtlType: string }>; partitionMmio: unknown[];
+    cpusWithMappedInterruptsNoIo: number[]; cpusWithOutstandingIo: number[];
+  };
+  const map = vm.discovered.partitionMemoryMap;
+  const memory = map.filter((e) => !e.vtlType.endsWith('_MMIO'));
+  assert.equal(o.partitionMemory.map((m) => [m.vtlType, Number(m.range.start), Number(m.range.end)]), memory.map((e) => [e.vtlType, e.range.base, e.range.base + e.range.size]));
+  assert.is(o.partitionMmio.length, map.length - memory.length);
+  assert.equal(o.cpusWithMappedInterruptsNoIo, [12]);
+  assert.equal(o.cpusWithOutstandingIo, [37]);
 }));
 
 // Expected outcomes from openvmm's code: openhcl_boot host_params/dt/mod.rs
