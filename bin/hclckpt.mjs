@@ -1,5 +1,3 @@
 #!/usr/bin/env node
-// Launcher: runs cli.ts through tsx's loader so the TypeScript sources are the only build.
-import { register } from 'tsx/esm/api';
-register();
-await import('../cli.ts');
+// Launcher: runs the compiled CLI in dist/ (`npm run build`; `npm ci` and `npm pack` build it).
+await import('../dist/cli.js');

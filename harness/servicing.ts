@@ -3,7 +3,8 @@ import { applyOverrides, type Override, validateConfig, type VmConfig } from '..
 import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError, isHclError } from '../lib/errors.ts';
 import { faultActive } from '../lib/faults.ts';
-import { buildPackage, packageOptionsFor } from '../lib/host/index.ts';
+import { buildPackage, packageOptionsFor, platformFor } from '../lib/host/index.ts';
+import { readIgvm, selectPlatform } from '../lib/igvm/index.ts';
 import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
 import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
 import type { Plant } from '../lib/plant.ts';
@@ -239,6 +240,29 @@ const BOOT_DERIVED: Array<[string, RegExp, string]> = [
   ['vp', /^vps\[\d+\]\.role$/, 'where a VP runs is decided by this boot (sidecar split, outstanding I/O, OPENHCL_SIDECAR)'],
 ];
 
+/**
+ * Refuses a servicing IGVM that cannot run the snapshot's VM before anything boots: another
+ * architecture (openvmm loads IGVM per guest arch, openvmm_core/src/worker/vm_loaders/igvm.rs
+ * load_igvm) or no platform header for the VM's isolation (the same file's platform lookup).
+ */
+function refuseForeignIgvm(igvm: Uint8Array, config: VmConfig): void {
+  let file;
+  try {
+    file = readIgvm(igvm);
+  } catch (e) {
+    if (isHclError(e)) throw new HclError(e.code, `restore --igvm: ${e.message}`, { cause: e });
+    throw e;
+  }
+  const arch = file.revision.version === 2 && file.revision.arch === 'aarch64' ? 'aarch64' : 'x86_64';
+  if (arch !== config.arch) throw new HclError('IGVM_ARCH_MISMATCH', `restore --igvm: the IGVM is ${arch}, the snapshot's VM is ${config.arch}`);
+  try {
+    selectPlatform(file, platformFor(config.arch, config.isolation));
+  } catch (e) {
+    if (isHclError(e, 'IGVM_NO_PLATFORM_FOR_ISOLATION')) throw new HclError(e.code, `restore --igvm: the IGVM has no platform for the snapshot's ${config.isolation} isolation`, { cause: e });
+    throw e;
+  }
+}
+
 /** Restores snapshot `ref` from `store` with updated host parameters, then proves it. */
 export async function restoreSnapshot(store: SnapshotStore, ref: string, options: Partial<RestoreOptions> = {}): Promise<RestoreResult> {
   const snap = await store.getSnapshot(ref);
@@ -252,6 +276,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const timeoutMs = options.timeoutMs ?? 60_000;
   const started = performance.now();
 
+  if (options.igvm !== undefined) refuseForeignIgvm(options.igvm, config);
   const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, plant: options.plant });
   const registry = defaultRegistry();
   // Older generations are upgraded on read; the unit then holds its current generation.

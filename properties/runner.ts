@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { TOOL_VERSION } from '../lib/version.ts';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import fc from 'fast-check';
 import { HclError } from '../lib/errors.ts';
@@ -14,8 +14,6 @@ import { propMaxVps } from './vm.ts';
  * worker threads when asked, and describes every run as a record the store keeps (seed, path,
  * counterexample, tool version) so a failure can be replayed later from its id.
  */
-
-const { version: TOOL_VERSION } = createRequire(import.meta.url)('../package.json') as { version: string };
 
 /** What the store keeps about one run of one property. */
 export interface PropRunRecord {
@@ -72,12 +70,18 @@ async function runShare(p: NamedProperty, spec: ShareSpec, onRun: () => void): P
   };
 }
 
-/** Runs a share in a worker thread that loads the TypeScript sources through tsx. */
+/**
+ * Runs a share in a worker thread that loads this module: the built JS as is, or the TypeScript
+ * source through tsx when running from source (tests, `npm run hclckpt`).
+ */
 function runInWorker(name: string, spec: ShareSpec, onRun: () => void): Promise<Share> {
   return new Promise((resolve, reject) => {
-    // The worker registers tsx itself, then loads this module: `--import tsx` in execArgv is not
-    // honoured when the parent registered tsx through its API (bin/hclckpt.mjs does).
-    const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    // From source the worker registers tsx itself: `--import tsx` in execArgv is not honoured
+    // when the parent registered tsx through its API.
+    const self = JSON.stringify(import.meta.url);
+    const boot = import.meta.url.endsWith('.ts')
+      ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${self}); })`
+      : `import(${self})`;
     const w = new Worker(boot, { eval: true, workerData: { hclckptProp: true, name, spec } });
     w.on('message', (m: { tick?: number; share?: Share }) => {
       for (let i = 0; i < (m.tick ?? 0); i++) onRun();

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { HclError, isHclError } from '../../lib/errors.ts';
-import { readInput } from './options.ts';
-import { action, printJson } from './run.ts';
+import { aboutFile, fdtMagic, readInput } from './io.ts';
+import { action, printJson, writeChunks } from './run.ts';
 
 /** `hclckpt dt dump FILE.dtb [--json]`: a device tree blob as DTS text (dtc's) or a JSON tree. */
 export function register(program: Command): void {
@@ -13,16 +12,10 @@ export function register(program: Command): void {
     .action(
       action(async (file: string, opts: { json?: boolean }) => {
         const { readFdt, printDts } = await import('../../lib/fdt/index.ts');
-        const bytes = await readInput(file);
-        let fdt;
-        try {
-          fdt = readFdt(bytes);
-        } catch (e) {
-          if (isHclError(e)) throw new HclError(e.code, `${file}: ${e.message}`, { cause: e });
-          throw e;
-        }
-        if (opts.json === true) printJson(fdt);
-        else process.stdout.write(printDts(fdt));
+        const bytes = await readInput(file, { magic: await fdtMagic() });
+        const fdt = await aboutFile(file, () => readFdt(bytes));
+        if (opts.json === true) await printJson(fdt);
+        else await writeChunks(process.stdout, [printDts(fdt)]);
       }),
     );
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
-import { HclError, isHclError } from '../../lib/errors.ts';
-import { readInput } from './options.ts';
-import { action, printJson, toJson } from './run.ts';
+import { HclError } from '../../lib/errors.ts';
+import { aboutFile, igvmMagic, readInput, refuseIgnored, writeOutput } from './io.ts';
+import { action, jsonChunks, printJson } from './run.ts';
 
 /**
  * The `igvm` command group, created on first use. Other modules add subcommands to the same group
@@ -13,43 +12,28 @@ export function igvmCommand(program: Command): Command {
   return program.commands.find((c) => c.name() === 'igvm') ?? program.command('igvm').description('IGVM files (igvm crate 0.4 format)');
 }
 
-async function writeOutput(file: string, data: Uint8Array | string): Promise<void> {
-  try {
-    await writeFile(file, data);
-  } catch (e) {
-    throw new HclError('FILE_IO', `${file}: ${String((e as Error).message)}`, { cause: e });
-  }
-}
-
-/** Runs `fn`, prefixing any HclError message with the file it was about. */
-async function about<T>(file: string, fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (isHclError(e)) throw new HclError(e.code, `${file}: ${e.message}`, { cause: e, ...(e.context === undefined ? {} : { context: { ...e.context } }) });
-    throw e;
-  }
-}
-
 /** `hclckpt igvm decode|encode|inspect`. */
 export function register(program: Command): void {
   const igvm = igvmCommand(program);
   igvm.command('decode')
     .description('an IGVM file as JSON (every header, data blobs as hex with their file offsets)')
     .argument('<file>', 'an IGVM file')
-    .option('-o, --output <file>', 'write the JSON here instead of stdout')
-    .action(action(async (file: string, opts: { output?: string }) => {
+    .option('-o, --output <file>', 'write the JSON here instead of stdout (a new file, or --force)')
+    .option('--force', 'overwrite an existing --output file')
+    .action(action(async (file: string, opts: { output?: string; force?: boolean }) => {
+      refuseIgnored('igvm decode', '--force', opts.force === true, '--output', opts.output !== undefined);
       const { readIgvm, igvmToJson } = await import('../../lib/igvm/index.ts');
-      const bytes = await readInput(file);
-      const json = igvmToJson(await about(file, () => readIgvm(bytes)), bytes);
-      if (opts.output === undefined) printJson(json);
-      else await writeOutput(opts.output, `${toJson(json)}\n`);
+      const bytes = await readInput(file, { magic: await igvmMagic() });
+      const json = igvmToJson(await aboutFile(file, () => readIgvm(bytes)), bytes);
+      if (opts.output === undefined) await printJson(json);
+      else await writeOutput(opts.output, jsonChunks(json), opts.force === true);
     }));
   igvm.command('encode')
     .description('an IGVM file from its JSON form (as written by `igvm decode`)')
     .argument('<json>', 'the JSON file')
-    .requiredOption('-o, --output <file>', 'the IGVM file to write')
-    .action(action(async (file: string, opts: { output: string }) => {
+    .requiredOption('-o, --output <file>', 'the IGVM file to write (a new file, or --force)')
+    .option('--force', 'overwrite an existing --output file')
+    .action(action(async (file: string, opts: { output: string; force?: boolean }) => {
       const { writeIgvm, igvmFromJson } = await import('../../lib/igvm/index.ts');
       const text = new TextDecoder().decode(await readInput(file));
       let json: unknown;
@@ -58,8 +42,8 @@ export function register(program: Command): void {
       } catch (e) {
         throw new HclError('IGVM_JSON_INVALID', `${file}: $: not JSON: ${(e as Error).message}`, { cause: e, context: { path: '$' } });
       }
-      const bytes = await about(file, () => writeIgvm(igvmFromJson(json)));
-      await writeOutput(opts.output, bytes);
+      const bytes = await aboutFile(file, () => writeIgvm(igvmFromJson(json)));
+      await writeOutput(opts.output, bytes, opts.force === true);
     }));
   igvm.command('inspect')
     .description('platforms, page layout per platform, parameter areas, VP contexts and sizes')
@@ -67,9 +51,9 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(action(async (file: string, opts: { json?: boolean }) => {
       const { readIgvm, summarizeIgvm, renderIgvmSummary } = await import('../../lib/igvm/index.ts');
-      const bytes = await readInput(file);
-      const summary = summarizeIgvm(await about(file, () => readIgvm(bytes)), bytes);
-      if (opts.json === true) printJson(summary);
+      const bytes = await readInput(file, { magic: await igvmMagic() });
+      const summary = summarizeIgvm(await aboutFile(file, () => readIgvm(bytes)), bytes);
+      if (opts.json === true) await printJson(summary);
       else process.stdout.write(renderIgvmSummary(summary));
     }));
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
 import type { Difference } from '../realkernel/index.ts';
-import { collect, configFrom } from './options.ts';
+import { checkOutput, collect, configFrom, fdtMagic, positiveArg, readInput } from './io.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
@@ -19,7 +19,7 @@ interface CheckOptions extends StoreOptions {
   set: string[];
   json?: boolean;
   keep?: string;
-  timeout: string;
+  timeout: number;
 }
 
 /** Refuses contradictory options; returns the timeout in milliseconds. */
@@ -29,15 +29,13 @@ function usage(opts: CheckOptions): number {
   if (opts.dtb !== undefined && sources.length > 1) throw new HclError('USAGE', 'kernel check: --dtb boots a file on its own; it takes no --config, --preset or --snapshot');
   if (opts.preset !== undefined && opts.snapshot !== undefined) throw new HclError('USAGE', 'kernel check: --snapshot restores the saved config; use --config FILE for a whole new one, not --preset');
   if (opts.set.length > 0 && opts.snapshot === undefined) throw new HclError('USAGE', 'kernel check: --set applies to a restore; give --snapshot REF');
-  const s = Number(opts.timeout);
-  if (!Number.isFinite(s) || s <= 0) throw new HclError('USAGE', `kernel check: --timeout ${opts.timeout} is not a positive number of seconds`);
-  return Math.round(s * 1000);
+  return Math.round(opts.timeout * 1000);
 }
 
 async function checkDtbFile(file: string, opts: CheckOptions, timeoutMs: number): Promise<void> {
   const rk = await import('../realkernel/index.ts');
-  const r = await rk.runCheck({ dtb: rk.readDtbFile(file), timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
-  if (opts.json === true) printJson({ ok: r.differences.length === 0, bootMs: r.bootMs, cmdline: r.report.cmdline, cpu: r.report.cpu, nodes: r.report.nodes.map(({ meminfo: _m, ...n }) => n), qemu: r.argv, differences: r.differences });
+  const r = await rk.runCheck({ dtb: await readInput(file, { magic: await fdtMagic() }), timeoutMs, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
+  if (opts.json === true) await printJson({ ok: r.differences.length === 0, bootMs: r.bootMs, cmdline: r.report.cmdline, cpu: r.report.cpu, nodes: r.report.nodes.map(({ meminfo: _m, ...n }) => n), qemu: r.argv, differences: r.differences });
   else process.stdout.write(`booted ${file} in ${(r.bootMs / 1000).toFixed(1)} s: cpus online ${r.report.cpu.online.trim()}, ${r.report.nodes.length} node(s)\n`);
   finish(`kernel check of ${file}`, r.differences, opts, rk.formatDifferences);
 }
@@ -63,7 +61,7 @@ async function checkPipeline(opts: CheckOptions, timeoutMs: number): Promise<voi
     vm = restored.vm;
     what = `kernel check of the restore of ${restored.from.slice(0, 12)}`;
   } else {
-    const config = await configFrom(opts.config !== undefined ? { config: opts.config } : { preset: opts.preset ?? 'arm64-virt' });
+    const config = await configFrom(opts, 'arm64-virt');
     rk.requireAarch64(config); // before the pipeline runs: refusing an x86 config should not cost a boot
     const { boot } = await import('../pipeline.ts');
     vm = boot(config);
@@ -72,7 +70,7 @@ async function checkPipeline(opts: CheckOptions, timeoutMs: number): Promise<voi
   // After a restore the real kernel must also show the (possibly changed) host command line.
   const expect = opts.snapshot === undefined || vm.config.cmdline.host === '' ? {} : { expectInCmdline: vm.config.cmdline.host };
   const r = await rk.checkVm(vm, { timeoutMs, ...expect, ...(opts.keep === undefined ? {} : { keep: opts.keep }) });
-  if (opts.json === true) printJson({ config: vm.config.name, ...(opts.snapshot === undefined ? {} : { snapshot: opts.snapshot }), ...rk.comparisonJson(r, vm.kernel.procfs) });
+  if (opts.json === true) await printJson({ config: vm.config.name, ...(opts.snapshot === undefined ? {} : { snapshot: opts.snapshot }), ...rk.comparisonJson(r, vm.kernel.procfs) });
   else {
     const nodes = r.report.nodes.map((n) => `node${n.id} ${n.cpulist.trim() || '-'}`).join(', ');
     process.stdout.write(`${what}: booted in ${(r.bootMs / 1000).toFixed(1)} s: cpus online ${r.report.cpu.online.trim()}; ${nodes}\n`);
@@ -109,11 +107,12 @@ export function register(program: Command): void {
       .option('--set <key=value>', 'with --snapshot: override a config path for the restore (repeatable)', collect, [])
       .option('--dtb <file>', 'boot this DTB on its own (machine shape read from it; no model)')
       .option('--json', 'print the full comparison as JSON')
-      .option('--keep <dir>', 'keep the DTB, qemu argv, serial log and real FDT in DIR')
-      .option('--timeout <s>', 'boot timeout in seconds', '120'),
+      .option('--keep <dir>', 'keep the DTB, qemu argv, serial log and real FDT in DIR (new or an existing directory)')
+      .option('--timeout <s>', 'boot timeout in seconds', positiveArg('kernel check --timeout'), 120),
   ).action(
     action(async (opts: CheckOptions) => {
       const timeoutMs = usage(opts);
+      if (opts.keep !== undefined) await checkOutput(opts.keep, true, 'directory');
       if (opts.dtb !== undefined) await checkDtbFile(opts.dtb, opts, timeoutMs);
       else await checkPipeline(opts, timeoutMs);
     }),

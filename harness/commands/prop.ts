@@ -1,29 +1,26 @@
 import type { Command } from 'commander';
+import { intArg, refuseTogether } from './io.ts';
 import { action, printJson } from './run.ts';
 import { storeOption, withStore, type StoreOptions } from './store.ts';
 
 type PropOptions = StoreOptions & {
-  runs?: number; seed?: number; only?: string; workers: number; json?: boolean; list?: boolean; replay?: string; maxVps?: number;
-};
-
-const int = (what: string, min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${what} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  return n;
+  runs?: number; seed?: number; only?: string; workers?: number; json?: boolean; list?: boolean; replay?: string; maxVps?: number;
 };
 
 /** `prop`: run the named properties, list recorded runs, replay one (DESIGN.md §6). */
 export function register(program: Command): void {
   storeOption(program.command('prop').description('run the property suite (or one property), record each run, list or replay recorded runs'))
-    .option('--runs <n>', 'runs per property (default: each property\'s own count)', int('--runs', 1))
-    .option('--seed <s>', 'fast-check seed (default: random, recorded)', (v) => int('--seed', -(2 ** 31))(v) | 0)
+    .option('--runs <n>', 'runs per property (default: each property\'s own count)', intArg('prop --runs', 1))
+    .option('--seed <s>', 'fast-check seed, a 32-bit integer (default: random, recorded)', intArg('prop --seed', -(2 ** 31), 2 ** 31 - 1))
     .option('--only <name>', 'run only this property')
-    .option('--workers <n>', 'worker threads to spread runs over', int('--workers', 1), 1)
-    .option('--max-vps <n>', 'VP cap for properties that boot VMs (default $HCLCKPT_PROP_MAXVPS or 64)', int('--max-vps', 1))
-    .option('--list', 'show recorded runs')
-    .option('--replay <id>', 'replay a recorded run from its seed and path and show the counterexample')
+    .option('--workers <n>', 'worker threads to spread runs over, 1-256 (default 1)', intArg('prop --workers', 1, 256))
+    .option('--max-vps <n>', 'VP cap for properties that boot VMs, 1-2048 (default $HCLCKPT_PROP_MAXVPS or 64)', intArg('prop --max-vps', 1, 2048))
+    .option('--list', 'show recorded runs (takes no run options)')
+    .option('--replay <id>', 'replay a recorded run from its seed and path and show the counterexample (takes no run options)')
     .option('--json', 'print run records as JSON')
     .action(action(async (opts: PropOptions) => {
+      const runOptions = opts.only !== undefined || opts.runs !== undefined || opts.seed !== undefined || opts.workers !== undefined || opts.maxVps !== undefined;
+      refuseTogether('prop', { '--list': opts.list === true, '--replay': opts.replay !== undefined, '--only/--runs/--seed/--workers/--max-vps': runOptions });
       const prop = await import('../../properties/runner.ts');
       const { HclError } = await import('../../lib/errors.ts');
       if (opts.list === true) {
@@ -32,7 +29,8 @@ export function register(program: Command): void {
         const records = runs.map((r) => r.record as import('../../properties/runner.ts').PropRunRecord);
         if (opts.json === true) return printJson(records);
         const { default: Table } = await import('cli-table3');
-        const plain = process.stdout.isTTY !== true;
+        const { useColour } = await import('./colour.ts');
+        const plain = !useColour();
         const table = new Table({ head: ['id', 'time', 'property', 'runs', 'result', 'seed', 'path'], ...(plain ? { style: { head: [], border: [] } } : {}) });
         for (const r of records) table.push([r.id, r.time, r.property, r.runs, r.result, r.seed, r.path ?? '']);
         process.stdout.write(`${table.toString()}\n`);
@@ -41,9 +39,11 @@ export function register(program: Command): void {
       if (opts.replay !== undefined) {
         const ref = opts.replay;
         const record = await withStore(opts, (s) => prop.findRun(s, ref), { readOnly: true });
+        // The run was recorded with a planted defect; say so, or a replay failure looks like a real bug.
+        if (record.seam !== null) process.stderr.write(`hclckpt: note: replay re-plants the recorded test seam ${record.seam}\n`);
         const again = await prop.replayRecord(record);
         const same = again.counterexample === record.counterexample;
-        if (opts.json === true) printJson({ record, replay: again, sameCounterexample: same });
+        if (opts.json === true) await printJson({ record, replay: again, sameCounterexample: same });
         else {
           process.stdout.write(`${record.property}: recorded ${record.result}, replay ${again.failed ? 'failed' : 'passed'} (seed ${record.seed}, path ${record.path ?? '-'})\n`);
           if (again.counterexample !== null) process.stdout.write(`counterexample: ${again.counterexample}\n${again.error ?? ''}\n`);
@@ -54,12 +54,12 @@ export function register(program: Command): void {
       }
       const bar = await progressBar(opts.json !== true);
       const records = await prop.runProperties({
-        only: opts.only, runs: opts.runs, seed: opts.seed, workers: opts.workers, maxVps: opts.maxVps ?? prop.defaultMaxVps(),
+        only: opts.only, runs: opts.runs, seed: opts.seed, workers: opts.workers ?? 1, maxVps: opts.maxVps ?? prop.defaultMaxVps(),
         onProgress: bar.update,
       });
       bar.stop();
       await withStore(opts, (s) => prop.recordRuns(s, records));
-      if (opts.json === true) printJson(records);
+      if (opts.json === true) await printJson(records);
       const failed = records.filter((r) => r.result === 'failed');
       if (opts.json !== true) {
         for (const r of records) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { HclError } from '../../lib/errors.ts';
+import { readInput, refuseIgnored, writeOutput } from './io.ts';
 import { action, printJson } from './run.ts';
 
 /**
@@ -8,13 +9,7 @@ import { action, printJson } from './run.ts';
  */
 
 async function readText(file: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO';
-    throw new HclError(code, `${file}: cannot read schema dump: ${(e as Error).message}`, { cause: e });
-  }
+  return new TextDecoder().decode(await readInput(file));
 }
 
 /** Registers the `schema` command group. */
@@ -23,20 +18,17 @@ export function register(program: Command): void {
 
   schema.command('dump')
     .description('write every unit\'s current schema, generation and package as stable JSON')
-    .option('-o, --output <file>', 'write to FILE instead of stdout')
-    .action(action(async (opts: { output?: string }) => {
+    .option('-o, --output <file>', 'write to FILE instead of stdout (a new file, or --force)')
+    .option('--force', 'overwrite an existing --output file')
+    .action(action(async (opts: { output?: string; force?: boolean }) => {
+      refuseIgnored('schema dump', '--force', opts.force === true, '--output', opts.output !== undefined);
       const { schemaDumpWithReach } = await import('../../lib/diff/index.ts');
       const text = `${JSON.stringify(schemaDumpWithReach(), null, 2)}\n`;
       if (opts.output === undefined) {
         process.stdout.write(text);
         return;
       }
-      const { writeFile } = await import('node:fs/promises');
-      try {
-        await writeFile(opts.output, text);
-      } catch (e) {
-        throw new HclError('FILE_IO', `${opts.output}: cannot write schema dump: ${(e as Error).message}`, { cause: e });
-      }
+      await writeOutput(opts.output, text, opts.force === true);
     }));
 
   schema.command('check')
@@ -47,8 +39,8 @@ export function register(program: Command): void {
     .action(action(async (oldFile: string, newFile: string, opts: { json?: boolean }) => {
       const { checkSchemaCompat, parseSchemaDump, renderSchemaReport } = await import('../../lib/diff/index.ts');
       const report = checkSchemaCompat(parseSchemaDump(await readText(oldFile), oldFile), parseSchemaDump(await readText(newFile), newFile));
-      if (opts.json === true) printJson(report);
-      else process.stdout.write(renderSchemaReport(report));
+      if (opts.json === true) await printJson(report);
+      else process.stdout.write(renderSchemaReport(report, (await import('./colour.ts')).useColour()));
       if (!report.compatible) {
         // The report above is the detail; the error line names the files and the count.
         throw new HclError('SCHEMA_INCOMPATIBLE', `schema check ${oldFile} → ${newFile}: ${report.breaking.length} breaking change${report.breaking.length === 1 ? '' : 's'}`);

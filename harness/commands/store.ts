@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Manifest, SnapshotStore } from '../../lib/store/index.ts';
 import { action, printJson } from './run.ts';
+import { intArg } from './io.ts';
 
 /** Options every store command accepts. */
 export interface StoreOptions {
@@ -14,11 +15,7 @@ export interface StoreOptions {
 export function storeOption(cmd: Command): Command {
   return cmd
     .option('--store <dir>', 'snapshot store directory (default: $HCLCKPT_STORE or ./.hclckpt)')
-    .option('--max-snapshot-bytes <n>', 'largest logical snapshot size read, saved or imported (default 1 GiB)', (v: string) => {
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new Error(`--max-snapshot-bytes must be a positive integer, got ${JSON.stringify(v)}`);
-      return n;
-    });
+    .option('--max-snapshot-bytes <n>', 'largest logical snapshot size read, saved or imported (default 1 GiB)', intArg('--max-snapshot-bytes', 1));
 }
 
 /**
@@ -72,11 +69,12 @@ function summary(m: Manifest) {
 
 /** `ls`, `verify`, `rm`, `gc`, `export`, `import`: the snapshot store commands (DESIGN.md §4). */
 export function register(program: Command): void {
-  storeOption(program.command('ls').description('list the snapshots in the store'))
+  storeOption(program.command('ls').description('list the snapshots in the store (only those named NAME when given)'))
+    .argument('[name]', 'only snapshots with this name')
     .option('--json', 'print the list as JSON')
-    .action(action(async (opts: StoreOptions & { json?: boolean }) => {
+    .action(action(async (name: string | undefined, opts: StoreOptions & { json?: boolean }) => {
       const { list, missing } = await withStore(opts, async (s) => ({ list: await s.list(), missing: (await s.missing()).missing }), { readOnly: true });
-      const rows = list.map(summary);
+      const rows = list.filter((m) => name === undefined || m.name === name).map(summary);
       // A snapshot the journal says was committed but the store lost is a failed check, not
       // silence; it goes to stderr so `--json` keeps its shape (verify --json lists it too).
       if (missing.length > 0) process.exitCode = 1;
@@ -85,7 +83,23 @@ export function register(program: Command): void {
       const { default: Table } = await import('cli-table3');
       const table = new Table({ head: ['id', 'name', 'time', 'bytes', 'generation'], style: { head: [], border: [] } });
       for (const r of rows) table.push([r.id.slice(0, 12), `${r.name}@${r.seq}`, r.time, formatBytes(r.bytes), r.generation === null ? '-' : String(r.generation)]);
-      process.stdout.write(rows.length === 0 ? 'no snapshots\n' : `${table.toString()}\n`);
+      process.stdout.write(rows.length === 0 ? `no snapshots${name === undefined ? '' : ` named ${name}`}\n` : `${table.toString()}\n`);
+    }));
+
+  storeOption(program.command('log').description('the parent chain of a snapshot: each servicing cycle back to the first save'))
+    .argument('<ref>', 'id prefix, NAME or NAME@N (NAME: its newest)')
+    .option('--json', 'print the chain as JSON, newest first')
+    .action(action(async (ref: string, opts: StoreOptions & { json?: boolean }) => {
+      const chain = await withStore(opts, async (s) => {
+        const byId = new Map((await s.list()).map((m) => [m.id, m]));
+        const out = [(await s.getSnapshot(ref)).manifest];
+        // The store refuses a parent that is not a stored id, but a removed parent ends the chain.
+        for (let p = out[0]!.parent; p !== null && byId.has(p) && out.length <= byId.size; p = byId.get(p)!.parent) out.push(byId.get(p)!);
+        return out;
+      });
+      const rows = chain.map(summary);
+      if (opts.json === true) return printJson(rows);
+      for (const r of rows) process.stdout.write(`${r.id.slice(0, 12)} ${r.name}@${r.seq} ${r.time} ${formatBytes(r.bytes)}${r.parent !== null && !chain.some((m) => m.id === r.parent) ? ` (parent ${r.parent.slice(0, 12)} removed)` : ''}\n`);
     }));
 
   storeOption(program.command('verify').description('re-hash every manifest and blob (exit 1 on any problem)'))
@@ -118,9 +132,12 @@ export function register(program: Command): void {
 
   storeOption(program.command('export').description('write one snapshot to a self-describing .hclsnap file'))
     .argument('<ref>', 'id prefix, NAME or NAME@N')
-    .argument('<file>', 'output file (.hclsnap)')
+    .argument('<file>', 'output file (.hclsnap): a new file, or an existing one with --force')
+    .option('--force', 'overwrite an existing file')
     .option('--json', 'print the result as JSON')
-    .action(action(async (ref: string, file: string, opts: StoreOptions & { json?: boolean }) => {
+    .action(action(async (ref: string, file: string, opts: StoreOptions & { json?: boolean; force?: boolean }) => {
+      const { checkOutput } = await import('./io.ts');
+      await checkOutput(file, opts.force === true);
       const r = await withStore(opts, (s) => s.exportSnapshot(ref, file), { readOnly: true });
       if (opts.json === true) return printJson(r);
       process.stdout.write(`exported ${r.id.slice(0, 12)} to ${file} (${formatBytes(r.bytes)})\n`);
@@ -130,7 +147,13 @@ export function register(program: Command): void {
     .argument('<file>', 'an .hclsnap file')
     .option('--json', 'print the result as JSON')
     .action(action(async (file: string, opts: StoreOptions & { json?: boolean }) => {
-      const r = await withStore(opts, (s) => s.importSnapshot(file));
+      // Read and verify the whole archive before the store is opened, so a bad file creates and
+      // changes nothing (not even a new store directory).
+      const { archiveMagic, readInput } = await import('./io.ts');
+      const { parseArchive, DEFAULT_MAX_SNAPSHOT_BYTES } = await import('../../lib/store/index.ts');
+      const magic = await archiveMagic();
+      const archive = parseArchive(await readInput(file, { magic }), file, opts.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES);
+      const r = await withStore(opts, (s) => s.importSnapshot(archive));
       if (opts.json === true) return printJson(r);
       const what = r.imported ? `imported, ${formatBytes(r.newBytes)} new` : 'already in the store';
       process.stdout.write(`${r.id.slice(0, 12)} ${r.name}@${r.seq}: ${what}\n`);

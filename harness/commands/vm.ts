@@ -1,31 +1,42 @@
 import type { Command } from 'commander';
-import { action, printJson } from './run.ts';
-import { collect, configFrom, configOptions, progress, readInput, type ConfigOptions } from './options.ts';
+import { action, printJson, progress, writeChunks } from './run.ts';
+import { checkOutput, collect, configFrom, configOptions, igvmMagic, intArg, oneOf, readInput, refuseIgnored, refuseTogether, writeOutput, writeTree, type ConfigOptions } from './io.ts';
 import { storeOption, withStore, formatBytes, reportRepairs, type StoreOptions } from './store.ts';
+import { MAX_STEPS } from '../workload.ts';
 
 type Json = { json?: boolean };
+
+const BOOT_VIEWS = ['topology', 'cmdline', 'dt', 'procfs'] as const;
 
 /** `boot`, `save`, `restore`, `cycle`, `show`: the VM lifecycle commands (DESIGN.md §6). */
 export function register(program: Command): void {
   configOptions(program.command('boot').description('boot a VM through every stage and show what each produced'))
-    .option('--show <what>', 'topology, cmdline, dt or procfs', 'topology')
-    .option('--dtb-out <file>', 'write the kernel DTB the shim produced')
-    .option('--host-dtb-out <file>', 'write the host DTB the host produced')
-    .option('--procfs-out <dir>', 'write the kernel ProcFs as a directory tree')
-    .option('--json', 'print {topology, cmdline, bootCpus, stages} as JSON')
-    .action(action(async (opts: ConfigOptions & Json & { show: string; dtbOut?: string; hostDtbOut?: string; procfsOut?: string }) => {
-      const { bootReport, writeBootOutputs, renderBoot } = await import('../view/vmview.ts');
+    .option('--show <what>', 'topology, cmdline, dt or procfs (default topology)', oneOf('boot --show', BOOT_VIEWS))
+    .option('--dtb-out <file>', 'write the kernel DTB the shim produced (a new file, or --force)')
+    .option('--host-dtb-out <file>', 'write the host DTB the host produced (a new file, or --force)')
+    .option('--procfs-out <dir>', 'write the kernel ProcFs as a directory tree (a new dir, or --force)')
+    .option('--force', 'overwrite existing output files / write into an existing directory')
+    .option('--json', 'print {topology, cmdline, bootCpus, stages} as JSON (not with --show)')
+    .action(action(async (opts: ConfigOptions & Json & { show?: string; dtbOut?: string; hostDtbOut?: string; procfsOut?: string; force?: boolean }) => {
+      refuseTogether('boot', { '--json': opts.json === true, '--show': opts.show !== undefined });
+      const force = opts.force === true;
+      refuseIgnored('boot', '--force', force, '--dtb-out, --host-dtb-out or --procfs-out', [opts.dtbOut, opts.hostDtbOut, opts.procfsOut].some((x) => x !== undefined));
+      for (const f of [opts.dtbOut, opts.hostDtbOut]) if (f !== undefined) await checkOutput(f, force);
+      if (opts.procfsOut !== undefined) await checkOutput(opts.procfsOut, force, 'directory');
+      const { bootReport, bootOutputs, renderBoot } = await import('../view/vmview.ts');
       const { boot } = await import('../pipeline.ts');
       const vm = boot(await configFrom(opts));
-      await writeBootOutputs(vm, opts);
+      const { files, tree } = bootOutputs(vm, opts);
+      for (const [f, bytes] of files) await writeOutput(f, bytes, force);
+      if (opts.procfsOut !== undefined) await writeTree(opts.procfsOut, tree, force);
       if (opts.json === true) return printJson(bootReport(vm));
-      process.stdout.write(renderBoot(vm, opts.show));
+      await writeChunks(process.stdout, [renderBoot(vm, opts.show ?? 'topology')]);
     }));
 
   storeOption(configOptions(program.command('save').description('boot, run a workload and save a snapshot')))
-    .option('--workload <seed:steps>', 'deterministic guest activity before the save', '1:100')
+    .option('--workload <seed:steps>', `deterministic guest activity before the save (seed a u32, steps up to ${MAX_STEPS})`, '1:100')
     .option('--name <name>', 'snapshot name (default: the VM name)')
-    .option('--generation <n>', 'write an older saved-state generation (servicing back to an older release)', (v) => Number(v))
+    .option('--generation <n>', 'write an older saved-state generation (servicing back to an older release)', intArg('save --generation', 1))
     .option('--json', 'print {id, name, seq, bytes, newBytes, units} as JSON')
     .action(action(async (opts: ConfigOptions & StoreOptions & Json & { workload: string; name?: string; generation?: number }) => {
       const { parseWorkload } = await import('../workload.ts');
@@ -35,24 +46,25 @@ export function register(program: Command): void {
       const r = await withStore(opts, (s) => saveVm(vm, s, { workload, generation: opts.generation ?? null, ...(opts.name === undefined ? {} : { name: opts.name }) }));
       reportRepairs(r.repairedBlobs);
       if (opts.json === true) return printJson(r);
-      process.stdout.write(`${r.id}\n`);
-      progress(`saved ${r.name}@${r.seq}: ${formatBytes(r.bytes)} (${formatBytes(r.newBytes)} new), ${r.units.length} units`);
+      process.stdout.write(`${r.name}@${r.seq} ${r.id.slice(0, 12)} (${formatBytes(r.bytes)}, ${formatBytes(r.newBytes)} new)\n`);
     }));
 
   storeOption(program.command('restore').description('restore a snapshot with updated host parameters and prove it').argument('<ref>', 'snapshot id prefix, NAME or NAME@N'))
     .option('--set <key=value>', 'override a config path (repeatable): cmdline.host=…, sidecar=off, …', collect, [])
     .option('--config <file>', 'restore against a whole new host configuration')
     .option('--igvm <file>', 'service to another IGVM package')
-    .option('--workload <seed:steps>', 'run guest activity after the restore')
+    .option('--workload <seed:steps>', 'run guest activity after the restore (as save --workload)')
     .option('--save', 'save the restored VM as a new snapshot (parent: the restored one)')
     .option('--accept-inconsistent', 'exit 0 even when the consistency oracle finds inconsistencies')
+    .option('--verbose', 'list every expected difference, not a count per kind')
     .option('--json', 'print {id, from, outcome, topologyConsistent, inconsistencies, proof, overrides, cmdline} as JSON')
-    .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean; acceptInconsistent?: boolean }) => {
+    .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean; verbose?: boolean; acceptInconsistent?: boolean }) => {
+      refuseTogether('restore', { '--json': opts.json === true, '--verbose': opts.verbose === true });
       const { runRestore, renderRestore } = await import('../view/vmview.ts');
       const restoreOpts = {
         sets: opts.set,
         ...(opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) }),
-        ...(opts.igvm === undefined ? {} : { igvm: await readInput(opts.igvm) }),
+        ...(opts.igvm === undefined ? {} : { igvm: await readInput(opts.igvm, { magic: await igvmMagic() }) }),
       };
       const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }), { readOnly: opts.save !== true }).catch(async (e: unknown) => {
         // A restore OpenHCL would not survive or would refuse: say which layer ended it, then the error line.
@@ -60,13 +72,13 @@ export function register(program: Command): void {
         const outcome = failedRestoreOutcome(e);
         if (outcome !== undefined) {
           const error = { code: (e as { code: string }).code, message: (e as Error).message };
-          if (opts.json === true) printJson({ from: ref, outcome, error });
-          else process.stdout.write(`restore ${ref}: outcome ${outcome.kind} (${outcome.layer})\n`);
+          if (opts.json === true) await printJson({ from: ref, outcome, error });
+          else await writeChunks(process.stdout, [`restore ${ref}: outcome ${outcome.kind} (${outcome.layer})\n`]);
         }
         throw e;
       });
-      if (opts.json === true) printJson(out);
-      else process.stdout.write(renderRestore(out));
+      if (opts.json === true) await printJson(out);
+      else await writeChunks(process.stdout, [renderRestore(out, opts.verbose === true)]);
       if (!out.proof.ok) {
         const { HclError } = await import('../../lib/errors.ts');
         throw new HclError('RESTORE_PROOF_FAILED', `restore ${ref}: proof failed: ${out.proof.differences.filter((d) => d.allowed === undefined).length} unexplained differences`);
@@ -79,9 +91,9 @@ export function register(program: Command): void {
     }));
 
   storeOption(configOptions(program.command('cycle').description('workload → save → restore, N times, proving each restore')))
-    .requiredOption('--cycles <n>', 'number of cycles', (v) => Number(v))
-    .option('--seed <s>', 'workload seed of the first cycle', (v) => Number(v), 1)
-    .option('--steps <n>', 'workload steps per cycle', (v) => Number(v), 50)
+    .requiredOption('--cycles <n>', 'number of cycles (1 or more)', intArg('cycle --cycles', 1))
+    .option('--seed <s>', 'workload seed of the first cycle (a u32)', intArg('cycle --seed', 0, 0xffff_ffff), 1)
+    .option('--steps <n>', `workload steps per cycle, 0-${MAX_STEPS}`, intArg('cycle --steps', 0, MAX_STEPS), 50)
     .option('--json', 'print one record per cycle as JSON')
     .action(action(async (opts: ConfigOptions & StoreOptions & Json & { cycles: number; seed: number; steps: number }) => {
       const { runCycles } = await import('../view/vmview.ts');
@@ -90,7 +102,7 @@ export function register(program: Command): void {
         if (opts.json !== true) process.stdout.write(`cycle ${r.cycle}: saved ${r.id.slice(0, 12)} (${formatBytes(r.newBytes)} new), restore proof ${r.proof ? 'ok' : 'FAILED'}, consistency ${r.topologyConsistent ? 'ok' : 'INCONSISTENT'}\n`);
         else progress(`cycle ${r.cycle}/${opts.cycles}`);
       }));
-      if (opts.json === true) printJson(records);
+      if (opts.json === true) await printJson(records);
       if (records.some((r) => !r.proof)) {
         const { HclError } = await import('../../lib/errors.ts');
         throw new HclError('RESTORE_PROOF_FAILED', `cycle: ${records.filter((r) => !r.proof).length} of ${records.length} restores failed their proof`);
@@ -104,11 +116,11 @@ export function register(program: Command): void {
       await withStore(opts, (s) => runDemo(s, (line) => process.stdout.write(`${line}\n`), opts.preset));
     }));
 
-  storeOption(program.command('show').description('print a snapshot decoded, every unit as readable JSON').argument('<ref>', 'snapshot ref or .hclsnap file'))
+  storeOption(program.command('show').description('print a snapshot decoded, every unit as readable JSON').argument('<ref>', 'snapshot ref or .hclsnap file (README: refs and files)'))
     .option('--unit <name>', 'only this unit')
-    .option('--json', 'print JSON (the default output is JSON too, with a header)')
+    .option('--json', 'lossless JSON: integers as numbers, 64-bit values as decimal strings ending in n (the default view prints registers, addresses and sizes as 0x… strings)')
     .action(action(async (ref: string, opts: StoreOptions & Json & { unit?: string }) => {
       const { showSnapshot } = await import('../view/vmview.ts');
-      process.stdout.write(await showSnapshot(ref, opts));
+      await writeChunks(process.stdout, [await showSnapshot(ref, opts)]);
     }));
 }

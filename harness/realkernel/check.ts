@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HclError } from '../../lib/errors.ts';
 import type { ProcFs } from '../../lib/abi/index.ts';
+import { HclError } from '../../lib/errors.ts';
 import { compareWithModel } from './compare.ts';
 import { diffFdt, type Difference } from './fdtdiff.ts';
 import { bootDtb, cpuRanges, type BootSpec } from './qemu.ts';
@@ -35,6 +35,29 @@ export interface CheckResult {
 }
 
 /**
+ * Writes one kept file: a new file or an existing regular one, never through a symlink, FIFO or
+ * device that somebody planted in the --keep directory (FILE_NOT_REGULAR).
+ */
+function writeKept(path: string, data: Uint8Array | string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
+    const code = errno === 'ELOOP' || errno === 'ENXIO' || errno === 'EISDIR' ? 'FILE_NOT_REGULAR' : 'FILE_IO';
+    throw new HclError(code, `kernel check: ${path}: not written (${(e as Error).message})`, { cause: e });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new HclError('FILE_NOT_REGULAR', `kernel check: ${path}: not a regular file; nothing written`);
+    ftruncateSync(fd);
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Boots `dtb` on the real kernel and compares: with a model, `compareWithModel`; without, the
  * blob (QEMU_REWRITES excepted) and that every CPU in the DTB came online.
  */
@@ -45,15 +68,15 @@ export async function runCheck(input: CheckInput): Promise<CheckResult> {
   try {
     mkdirSync(dir, { recursive: true });
     const dtbPath = join(dir, 'model.dtb');
-    writeFileSync(dtbPath, input.dtb);
+    writeKept(dtbPath, input.dtb);
     const spec: BootSpec = { ...shape, kernel: assets.kernel, initrd: assets.initrd, dtb: dtbPath };
     const boot = await bootDtb(spec, input.timeoutMs);
     if (input.keep !== undefined) {
-      writeFileSync(join(dir, 'serial.log'), boot.log);
-      writeFileSync(join(dir, 'qemu-args.txt'), `${boot.argv.join(' \\\n  ')}\n`);
+      writeKept(join(dir, 'serial.log'), boot.log);
+      writeKept(join(dir, 'qemu-args.txt'), `${boot.argv.join(' \\\n  ')}\n`);
     }
     const report = parseReport(boot.log);
-    if (input.keep !== undefined) writeFileSync(join(dir, 'real.dtb'), report.fdt);
+    if (input.keep !== undefined) writeKept(join(dir, 'real.dtb'), report.fdt);
     let differences: Difference[];
     if (input.model !== undefined) differences = compareWithModel(report, input.model, input.dtb);
     else {
@@ -67,11 +90,3 @@ export async function runCheck(input: CheckInput): Promise<CheckResult> {
   }
 }
 
-/** Reads a DTB file for `runCheck`; FILE_NOT_FOUND when it is not there. */
-export function readDtbFile(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    throw new HclError('FILE_NOT_FOUND', `kernel check: cannot read DTB ${path}`, { cause: e });
-  }
-}

@@ -16,7 +16,7 @@ export { compareWithModel, formatDifferences, walkFiles, MEMORY_RULE } from './c
 export { diffFdt, isQemuRewritten, memoryRanges, virtLayout, MEMORY_LAYOUT_RULE, VIRT_RAM_BASE, QEMU_REWRITES } from './fdtdiff.ts';
 export type { Difference } from './fdtdiff.ts';
 // checks
-export { runCheck, readDtbFile } from './check.ts';
+export { runCheck } from './check.ts';
 export type { CheckInput, CheckResult } from './check.ts';
 export { checkVm, comparisonJson, overlayProcFs, requireAarch64 } from './vmcheck.ts';
 export type { CheckableVm, VmCheckOptions } from './vmcheck.ts';

@@ -1,10 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { VmConfig } from '../../lib/config/index.ts';
-import { canonicalJson } from '../../lib/diff/index.ts';
+import { canonicalJson, withHexFields } from '../../lib/diff/index.ts';
 import { HclError } from '../../lib/errors.ts';
 import { printDts, readFdt } from '../../lib/fdt/index.ts';
 import type { ProcFs } from '../../lib/abi/index.ts';
+import { formatCpuList } from '../../lib/kernel/index.ts';
 import { hostDtb } from '../../lib/host/index.ts';
 import type { SnapshotStore } from '../../lib/store/index.ts';
 import type { Vm } from '../pipeline.ts';
@@ -46,17 +46,14 @@ function* walk(fs: ProcFs, dir: string): Generator<[string, Uint8Array]> {
   }
 }
 
-/** Writes the files `boot --dtb-out/--host-dtb-out/--procfs-out` ask for. */
-export async function writeBootOutputs(vm: Vm, o: { dtbOut?: string; hostDtbOut?: string; procfsOut?: string }): Promise<void> {
-  if (o.dtbOut !== undefined) await writeFile(o.dtbOut, vm.shim.dtb);
-  if (o.hostDtbOut !== undefined) await writeFile(o.hostDtbOut, hostDtb(vm.config));
-  if (o.procfsOut !== undefined) {
-    for (const [path, bytes] of walk(vm.kernel.procfs, '/')) {
-      const out = join(o.procfsOut, path);
-      await mkdir(dirname(out), { recursive: true });
-      await writeFile(out, bytes);
-    }
-  }
+/** The files `boot --dtb-out/--host-dtb-out` ask for, and the `--procfs-out` tree (paths under its dir), as [path, bytes]. */
+export function bootOutputs(vm: Vm, o: { dtbOut?: string; hostDtbOut?: string; procfsOut?: string }): { files: Array<[string, Uint8Array]>; tree: Array<[string, Uint8Array]> } {
+  const files: Array<[string, Uint8Array]> = [];
+  if (o.dtbOut !== undefined) files.push([o.dtbOut, vm.shim.dtb]);
+  if (o.hostDtbOut !== undefined) files.push([o.hostDtbOut, hostDtb(vm.config)]);
+  const root = o.procfsOut;
+  const tree = root === undefined ? [] : [...walk(vm.kernel.procfs, '/')].map(([path, bytes]): [string, Uint8Array] => [join(root, path), bytes]);
+  return { files, tree };
 }
 
 /** `boot --show WHAT` as text. */
@@ -66,9 +63,13 @@ export function renderBoot(vm: Vm, show: string): string {
       const r = bootReport(vm);
       const lines = [
         `${vm.config.name}: ${r.topology.arch}, ${r.topology.vps.length} VPs, ${r.topology.nodes.length} NUMA nodes, usermode ${r.usermodeVersion}`,
-        ...r.topology.nodes.map((n) => `  node ${n.vnode}: vps ${r.topology.vps.filter((v) => v.vnode === n.vnode).map((v) => v.index).join(',') || '-'}; ram ${n.memory.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(' ')}`),
-        `  linux cpus: ${r.bootCpus.join(',')}`,
-        `  sidecar cpus: ${r.sidecarVps.length === 0 ? '-' : r.sidecarVps.join(',')}`,
+        ...r.topology.nodes.map((n) => {
+          const vps = r.topology.vps.filter((v) => v.vnode === n.vnode);
+          const regs = formatCpuList(vps.map((v) => v.reg)).replace(/\d+/g, (d) => `0x${Number(d).toString(16)}`);
+          return `  node ${n.vnode}: vps ${formatCpuList(vps.map((v) => v.index)) || '-'} (${r.topology.arch === 'aarch64' ? 'mpidr' : 'apic id'} ${regs || '-'}); ram ${n.memory.map((m) => `0x${m.base.toString(16)}+0x${m.size.toString(16)}`).join(' ')}`;
+        }),
+        `  linux cpus: ${formatCpuList(r.bootCpus)}`,
+        `  sidecar cpus: ${r.sidecarVps.length === 0 ? '-' : formatCpuList(r.sidecarVps)}`,
         `  stages: ${r.stages.map((s) => `${s.name} ${s.ms.toFixed(1)} ms`).join(', ')}`,
       ];
       return `${lines.join('\n')}\n`;
@@ -115,18 +116,34 @@ export async function runRestore(store: SnapshotStore, ref: string, o: Partial<R
   };
 }
 
-/** Restore output as text. */
-export function renderRestore(o: RestoreOutput): string {
+/**
+ * Restore output as text. Allowed differences are summarised by kind (path with indices as
+ * `[*]`, values, reason) with a count; `verbose` lists each one. Unexplained ones always are.
+ */
+export function renderRestore(o: RestoreOutput, verbose = false): string {
+  const diffs = o.proof.differences;
+  const unexplained = diffs.filter((d) => d.allowed === undefined);
+  const line = (d: ProofDifference, path = d.path) => `${d.unit}.${path}: ${String(d.from)} → ${String(d.to)}`;
+  const kinds = new Map<string, number>();
+  for (const d of diffs) {
+    if (d.allowed === undefined) continue;
+    const k = `${line(d, d.path.replace(/\[\d+\]/g, '[*]'))}  (${d.allowed})`;
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  const allowed = diffs.length - unexplained.length;
   const lines = [
     `restored ${o.from.slice(0, 12)}${o.overrides.length === 0 ? '' : ` with ${o.overrides.map((x) => `${x.path}=${JSON.stringify(x.value)}`).join(' ')}`}`,
     `  outcome: ${o.outcome.kind} (${o.outcome.layer})`,
     `  consistency: ${o.topologyConsistent ? 'the restored paravisor fits the host' : `${o.inconsistencies.length} inconsistencies OpenHCL lets through`}`,
     ...o.inconsistencies.map((x) => `    ${x.kind}: ${x.message}`),
     `  usermode: ${o.usermodeVersion}`,
-    `  proof: ${o.proof.ok ? 'ok' : 'FAILED'} (${o.proof.units} units; ${o.proof.differences.length} differences)`,
-    ...o.proof.differences.map((d) => `    ${d.unit}.${d.path}: ${String(d.from)} → ${String(d.to)}${d.allowed === undefined ? '  [unexplained]' : `  [${d.allowed}]`}`),
+    `  proof: ${o.proof.ok ? 'ok' : 'FAILED'} (${o.proof.units} units; ${allowed} expected difference${allowed === 1 ? '' : 's'}, ${unexplained.length} unexplained)`,
+    ...(verbose
+      ? diffs.filter((d) => d.allowed !== undefined).map((d) => `    ${line(d)}  (${d.allowed})`)
+      : [...kinds].map(([k, n]) => `    ${n} × ${k}`)),
+    ...unexplained.map((d) => `    UNEXPLAINED ${line(d)}`),
     `  /proc/cmdline: ${o.cmdline}`,
-    ...(o.id === null ? [] : [`saved ${o.id}`]),
+    ...(o.id === null ? [] : [`saved ${o.id.slice(0, 12)}`]),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -163,12 +180,17 @@ export async function runCycles(store: SnapshotStore, config: VmConfig, o: { cyc
   return out;
 }
 
-/** `show REF [--unit NAME]`: canonical JSON of the decoded snapshot or one unit. */
-export async function showSnapshot(ref: string, o: { store?: string; maxSnapshotBytes?: number; unit?: string }): Promise<string> {
+/**
+ * `show REF [--unit NAME]`: the decoded snapshot or one unit as canonical JSON; register values,
+ * addresses and sizes as `0x…` strings (lib/diff/hex.ts) unless `json` asks for the lossless form.
+ */
+export async function showSnapshot(ref: string, o: { store?: string; maxSnapshotBytes?: number; unit?: string; json?: boolean }): Promise<string> {
   const { loadSnapshotForDiff } = await import('../commands/diff.ts');
   const d = await loadSnapshotForDiff(ref, o);
-  if (o.unit === undefined) return `${canonicalJson(d)}\n`;
+  const view = (v: unknown, keys: string[]) => `${canonicalJson(o.json === true ? v : withHexFields(v, keys))}\n`;
+  if (o.unit === undefined) return view(d, []);
+  const keys = o.unit === 'hv' || o.unit === 'init' ? [o.unit] : ['units', o.unit];
   const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);
   if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, init)`);
-  return `${canonicalJson(u)}\n`;
+  return view(u, keys);
 }

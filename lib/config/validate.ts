@@ -21,9 +21,16 @@ function shapeErrors(json: unknown): ConfigFieldError[] {
     const path = pointerToPath(e.path);
     if (seen.has(path)) continue;
     seen.add(path);
-    out.push({ path, message: e.message.charAt(0).toLowerCase() + e.message.slice(1) });
+    out.push({ path, message: literalChoices(e.schema, e.value) ?? e.message.charAt(0).toLowerCase() + e.message.slice(1) });
   }
   return out;
+}
+
+/** For a union of literals (`sidecar`, `isolation`): the allowed values, instead of TypeBox's "expected union value". */
+function literalChoices(schema: unknown, value: unknown): string | undefined {
+  const anyOf = (schema as { anyOf?: unknown }).anyOf;
+  if (!Array.isArray(anyOf) || !anyOf.every((s) => typeof s === 'object' && s !== null && 'const' in s)) return undefined;
+  return `expected one of ${anyOf.map((s: { const: unknown }) => JSON.stringify(s.const)).join(', ')}, got ${JSON.stringify(value) ?? 'nothing'}`;
 }
 
 /** Every problem with `json` as a VmConfig: shape first; semantic rules only once the shape holds. */

@@ -12,8 +12,9 @@ export { diffSnapshots, alignSnapshots, isEmptyDiff } from './snapshot.ts';
 
 // rendering
 export { canonicalJson, toCanonicalJsonValue } from './canonical-json.ts';
-export { renderText, renderUnified, renderSchemaReport, diffToJson, snapshotJson, formatValue, changePath, useColour } from './render.ts';
+export { renderText, renderUnified, renderSchemaReport, diffToJson, snapshotJson, formatValue, changePath } from './render.ts';
 export type { JsonChange } from './render.ts';
+export { withHexFields, hexOf, isHexField } from './hex.ts';
 
 // schema compatibility
 export { checkSchemaCompat, parseSchemaDump } from './schema-check.ts';

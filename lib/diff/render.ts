@@ -1,6 +1,7 @@
-import { createTwoFilesPatch } from 'diff';
-import pc from 'picocolors';
+import { createTwoFilesPatch, diffWordsWithSpace } from 'diff';
+import { COLOURS as pc } from '../colour.ts';
 import { canonicalJson, toCanonicalJsonValue } from './canonical-json.ts';
+import { hexOf, isHexField, pathKeys } from './hex.ts';
 import type { SchemaReport } from './schema-check.ts';
 import type { DecodedSnapshot } from '../snapshot/index.ts';
 import type { Change, SnapshotDiff } from './types.ts';
@@ -22,10 +23,6 @@ interface Paint {
 const PLAIN: Paint = { red: String, green: String, yellow: String, bold: String, dim: String };
 const COLOUR: Paint = { red: pc.red, green: pc.green, yellow: pc.yellow, bold: pc.bold, dim: pc.dim };
 
-/** Colour on a TTY unless NO_COLOR is set (https://no-color.org: any non-empty value). */
-export function useColour(stream: { isTTY?: boolean } = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
-  return stream.isTTY === true && (env['NO_COLOR'] ?? '') === '';
-}
 
 /** Bytes longer than this are shown as their first bytes and a count. */
 const HEX_PREVIEW = 16;
@@ -35,8 +32,15 @@ function hex(b: Uint8Array): string {
   return b.length <= HEX_PREVIEW ? h : `${h.slice(0, HEX_PREVIEW * 2)}…`;
 }
 
-/** One value as the text diff shows it: bigint with `n`, bytes as hex, the rest as JSON. */
-export function formatValue(v: unknown): string {
+/**
+ * One value as the text diff shows it: an integer at a hex field (hex.ts; `path` names it) as
+ * `0x…`, other bigints with `n`, bytes as hex, the rest as JSON.
+ */
+export function formatValue(v: unknown, path?: string): string {
+  if (path !== undefined && isHexField(pathKeys(path))) {
+    const h = hexOf(v);
+    if (typeof h === 'string') return h;
+  }
   if (typeof v === 'bigint') return `${v}n`;
   if (v instanceof Uint8Array) return hex(v);
   const s = JSON.stringify(toCanonicalJsonValue(v)) ?? String(v);
@@ -51,16 +55,38 @@ export function changePath(c: Change): string {
   return `${c.path}[${x(c.range.start)}..${x(c.range.end - 1)}] (${n} byte${n === 1 ? '' : 's'})`;
 }
 
+/** Strings longer than this are shown as a word diff around their changes. */
+const LONG_STRING = 60;
+/** Unchanged text kept on each side of a change in a word diff. */
+const WORD_CONTEXT = 20;
+
+/** `…same [-old-]{+new+} same…`: where two long strings differ (the `diff` package's word diff). */
+function wordDiff(a: string, b: string, p: Paint): string {
+  const parts = diffWordsWithSpace(a, b);
+  return parts.map((part, i) => {
+    if (part.added) return p.green(`{+${part.value}+}`);
+    if (part.removed) return p.red(`[-${part.value}-]`);
+    const v = part.value;
+    const head = i === 0 ? '' : v.slice(0, WORD_CONTEXT);
+    const tail = i === parts.length - 1 ? '' : v.slice(-WORD_CONTEXT);
+    return head.length + tail.length >= v.length ? v : `${head}…${tail}`;
+  }).join('');
+}
+
 function line(c: Change, p: Paint): string {
   switch (c.kind) {
-    case 'added': return `${p.green('+')} ${changePath(c)}: ${p.green(formatValue(c.to))}`;
-    case 'removed': return `${p.red('-')} ${changePath(c)}: ${p.red(formatValue(c.from))}`;
-    case 'changed': return `  ${changePath(c)}: ${p.red(formatValue(c.from))} → ${p.green(formatValue(c.to))}`;
+    case 'added': return `${p.green('+')} ${changePath(c)}: ${p.green(formatValue(c.to, c.path))}`;
+    case 'removed': return `${p.red('-')} ${changePath(c)}: ${p.red(formatValue(c.from, c.path))}`;
+    case 'changed':
+      if (typeof c.from === 'string' && typeof c.to === 'string' && Math.max(c.from.length, c.to.length) > LONG_STRING) {
+        return `  ${changePath(c)}: ${wordDiff(c.from, c.to, p)}`;
+      }
+      return `  ${changePath(c)}: ${p.red(formatValue(c.from, c.path))} → ${p.green(formatValue(c.to, c.path))}`;
   }
 }
 
-/** Human text of a diff; `colour` defaults to `useColour()`. Ends with a newline. */
-export function renderText(d: SnapshotDiff, colour = useColour()): string {
+/** Human text of a diff, with ANSI colour when `colour` (the CLI decides). Ends with a newline. */
+export function renderText(d: SnapshotDiff, colour: boolean): string {
   const p = colour ? COLOUR : PLAIN;
   const name = (s: SnapshotDiff['a']) => [s.name, s.id?.slice(0, 12)].filter((x) => x !== null && x !== undefined).join(' ') || '(unnamed)';
   const out = [p.bold(`diff ${name(d.a)} → ${name(d.b)}`)];
@@ -114,7 +140,7 @@ export function renderUnified(a: DecodedSnapshot, b: DecodedSnapshot, labels: [s
 }
 
 /** Human text of a schema check: each breaking change with unit, path, directions and why; then the compatible ones. */
-export function renderSchemaReport(r: SchemaReport, colour = useColour()): string {
+export function renderSchemaReport(r: SchemaReport, colour: boolean): string {
   const p = colour ? COLOUR : PLAIN;
   const out: string[] = [];
   for (const f of r.breaking) out.push(`${p.red('BREAKING')} ${f.unit} ${f.path}: ${f.kind} (breaks ${f.breaks.join(' and ')}): ${f.message}`);

@@ -10,7 +10,7 @@ export {
 } from './package.ts';
 export { VTL0_CONFIG_GPA, VTL0_CONFIG_MAGIC, encodeVtl0Config, decodeVtl0Config, type Vtl0Support } from './vtl0config.ts';
 export { buildImage, readImageHeader, shimImage, IMAGE_MAGIC, IMAGE_VERSIONS, IMAGE_SIZES, IMAGE_ENTRY_OFFSET, type ImageHeader, type ImageKind } from './images.ts';
-export { vsmRegisters, snpVmsa, HV_REGISTER, VMSA_OFFSET } from './vpcontext.ts';
+export { vsmRegisters, snpVmsa, VMSA_OFFSET } from './vpcontext.ts';
 // loader
 export { loadIgvm, type HostLoadParams, type LoadedIgvm } from './loader.ts';
 // convenience: everything the host derives from a config

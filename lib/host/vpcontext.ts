@@ -1,3 +1,4 @@
+import { HV_REGISTER_CODE } from '../abi/index.ts';
 import type { VsmRegister } from '../igvm/index.ts';
 
 /**
@@ -6,11 +7,6 @@ import type { VsmRegister } from '../igvm/index.ts';
  * Page tables are not modelled: x86 starts in long mode with CR3 0.
  */
 
-/** Hypervisor register names (HV_REGISTER_NAME) the VSM context sets. */
-export const HV_REGISTER = {
-  x64Rip: 0x0002_0010, x64Rflags: 0x0002_0011, x64Cr0: 0x0004_0000, x64Cr4: 0x0004_0003, x64Efer: 0x0008_0001,
-  arm64Pc: 0x0002_0022, arm64Cpsr: 0x0002_0023,
-} as const;
 /** Long mode with paging: CR0 PE|ET|NE|WP|PG, CR4 PAE|OSFXSR|OSXMMEXCPT, EFER LME|LMA|NXE. */
 const X64 = { cr0: 0x8001_0031n, cr4: 0x620n, efer: 0xd00n, rflags: 0x2n } as const;
 /** AArch64 PSTATE: EL1h with D, A, I, F masked. */
@@ -26,10 +22,11 @@ const value = (v: bigint): Uint8Array => {
 
 /** VSM register records (VTL 2) with the program counter at `entry`. */
 export function vsmRegisters(arch: 'x86_64' | 'aarch64', entry: bigint): VsmRegister[] {
-  const regs: Array<[number, bigint]> = arch === 'x86_64'
-    ? [[HV_REGISTER.x64Rip, entry], [HV_REGISTER.x64Rflags, X64.rflags], [HV_REGISTER.x64Cr0, X64.cr0], [HV_REGISTER.x64Cr4, X64.cr4], [HV_REGISTER.x64Efer, X64.efer]]
-    : [[HV_REGISTER.arm64Pc, entry], [HV_REGISTER.arm64Cpsr, ARM64_CPSR]];
-  return regs.map(([name, v]) => ({ vtl: 2, name, value: value(v) }));
+  const regs: Array<[string, bigint]> = arch === 'x86_64'
+    ? [['rip', entry], ['rflags', X64.rflags], ['cr0', X64.cr0], ['cr4', X64.cr4], ['efer', X64.efer]]
+    : [['pc', entry], ['pstate', ARM64_CPSR]];
+  const codes = HV_REGISTER_CODE[arch];
+  return regs.map(([reg, v]) => ({ vtl: 2, name: codes[reg] as number, value: value(v) }));
 }
 
 /** SEV-SNP VMSA page with RIP at `entry` and SNP active in SEV_FEATURES. */

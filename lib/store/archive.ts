@@ -1,4 +1,6 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { ByteReader, ByteWriter, sha256, sha256Hex, toHex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import { piecesOfBytes, type Piece } from './chunks.ts';
@@ -112,26 +114,59 @@ export function parseArchive(bytes: Uint8Array, file: string, limit = DEFAULT_MA
   return { manifest, manifestBytes, parts, blobs, pieces };
 }
 
-/** Reads and verifies an `.hclsnap` file without a store (FILE_NOT_FOUND / FILE_IO / ARCHIVE_* / SNAPSHOT_TOO_LARGE). */
+/** Bytes an archive may hold beyond its parts: header, manifest, blob records, trailer. */
+const ARCHIVE_OVERHEAD = 16 * 1024 * 1024;
+
+/**
+ * Reads and verifies an `.hclsnap` file without a store (FILE_NOT_FOUND / FILE_IO /
+ * FILE_NOT_REGULAR / FILE_TOO_LARGE / ARCHIVE_* / SNAPSHOT_TOO_LARGE). Only a regular file is
+ * read, never through a symlink, and never more than `limit` plus the archive's own overhead:
+ * the size is checked on the opened file before reading, and a file that grows is refused.
+ */
 export async function readArchive(file: string, limit = DEFAULT_MAX_SNAPSHOT_BYTES): Promise<ArchiveContents> {
-  let bytes: Uint8Array;
+  const fail = (e: unknown): never => {
+    const errno = (e as NodeJS.ErrnoException).code;
+    if (errno === 'ELOOP') throw new HclError('FILE_NOT_REGULAR', `${file}: is a symlink; give the archive itself`, { cause: e });
+    throw new HclError(errno === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO', `${file}: cannot read archive: ${(e as Error).message}`, { cause: e });
+  };
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(fail);
   try {
-    bytes = await readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'FILE_NOT_FOUND' : 'FILE_IO';
-    throw new HclError(code, `${file}: cannot read archive: ${(e as Error).message}`, { cause: e });
+    const st = await fh.stat().catch(fail);
+    if (!st.isFile()) throw new HclError('FILE_NOT_REGULAR', `${file}: not a regular file`);
+    const cap = limit + ARCHIVE_OVERHEAD;
+    if (st.size > cap) throw new HclError('FILE_TOO_LARGE', `${file}: ${st.size} bytes, more than an archive of at most ${limit} snapshot bytes can hold (--max-snapshot-bytes raises it)`, { context: { limit: cap } });
+    const bytes = new Uint8Array(st.size);
+    let at = 0;
+    while (at < bytes.length) {
+      const { bytesRead } = await fh.read(bytes, at, bytes.length - at, at).catch(fail);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+    }
+    const { bytesRead: extra } = await fh.read(new Uint8Array(1), 0, 1, at).catch(fail);
+    if (at !== bytes.length || extra !== 0) throw new HclError('FILE_IO', `${file}: changed size while it was read`);
+    return parseArchive(bytes, file, limit);
+  } finally {
+    await fh.close();
   }
-  return parseArchive(bytes, file, limit);
 }
 
 /** Writes archive bytes through a temporary file and a rename, so `file` is never half-written. */
 export async function writeArchive(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
+  // A fresh unpredictable name, created exclusively: nothing planted there can be written through.
+  const tmp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+  let created = false;
   try {
-    await writeFile(tmp, bytes);
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    created = true;
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, file);
   } catch (e) {
-    await rm(tmp, { force: true });
+    if (created) await rm(tmp, { force: true });
     throw new HclError('FILE_IO', `${file}: cannot write archive: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -47,7 +47,10 @@ export async function resolveRef(sub: Sublevels, location: string, ref: string):
   }
   const latest = NAME_PATTERN.test(ref) ? await latestOf(sub, ref) : undefined;
   if (latest !== undefined) found.set(latest.id, `${ref}@${latest.seq} (${latest.id.slice(0, 12)})`);
-  if (found.size === 0) throw new HclError('STORE_NOT_FOUND', `store ${location}: no snapshot matches '${ref}' (try hclckpt ls)`);
+  if (found.size === 0) {
+    const short = /^[0-9a-fA-F]{1,3}$/.test(ref) ? '; an id prefix needs at least 4 hex digits' : '';
+    throw new HclError('STORE_NOT_FOUND', `store ${location}: no snapshot matches '${ref}'${short} (try hclckpt ls)`);
+  }
   if (found.size > 1) {
     throw new HclError('STORE_AMBIGUOUS_REF', `store ${location}: '${ref}' matches several snapshots: ${[...found.values()].join(', ')}; give more hex digits or NAME@N`, {
       context: { candidates: [...found.keys()] },

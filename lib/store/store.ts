@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
+import { TOOL_VERSION } from '../version.ts';
 import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import { faultActive } from '../faults.ts';
-import { encodeArchive, readArchive, writeArchive } from './archive.ts';
+import { encodeArchive, readArchive, writeArchive, type ArchiveContents } from './archive.ts';
 import { backendError, openLevelDb, storeDir, type StoreDb } from './backend.ts';
 import { decodeBlob, encodeBlob } from './blob.ts';
 import { piecesOf, splitPart } from './chunks.ts';
@@ -18,8 +18,6 @@ import {
 import { readParts } from './read.ts';
 import type { StoreSeams, Sub, Sublevels, WriteOp } from './sublevels.ts';
 import type { GcReport, ImportResult, Manifest, ManifestBody, PartRef, PutResult, PutSnapshotInput, Snapshot, VerifyReport } from './types.ts';
-
-const { version: TOOL_VERSION } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export { STORE_FORMAT } from './format.ts';
 
@@ -342,11 +340,14 @@ export class SnapshotStore {
   /**
    * Imports an `.hclsnap` file: the whole file is verified first (the manifest against the same
    * schema as a save, its size against the limit), then written in one batch. A snapshot already
-   * present is a no-op; a different snapshot at its NAME@N is STORE_CONFLICT.
+   * present is a no-op; a different snapshot at its NAME@N is STORE_CONFLICT. `source` is the
+   * file, or an archive already read and verified by `readArchive` (its size is checked again).
    */
-  importSnapshot(file: string): Promise<ImportResult> {
+  importSnapshot(source: string | ArchiveContents): Promise<ImportResult> {
     return this.#exclusive(async () => {
-      const a = await readArchive(file, this.#limit);
+      const a = typeof source === 'string' ? await readArchive(source, this.#limit) : source;
+      const file = typeof source === 'string' ? source : `archive ${a.manifest.id.slice(0, 12)}`;
+      if (typeof source !== 'string') checkLogicalSize(a.manifest, this.#limit, file);
       const m = a.manifest;
       const summary = { id: m.id, name: m.name, seq: m.seq, bytes: manifestBytes(m) };
       if ((await this.sub.manifests.get(keyOf(m.id))) !== undefined) return { ...summary, newBytes: 0, storedBytes: 0, newBlobs: 0, repairedBlobs: [], imported: false };

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { canonicalJson, decodeSnapshot, diffSnapshots, diffToJson, renderText, renderUnified, useColour, changePath } from '../../lib/diff/index.ts';
+import { canonicalJson, decodeSnapshot, diffSnapshots, diffToJson, renderText, renderUnified, changePath } from '../../lib/diff/index.ts';
+import { useColour } from '../../harness/commands/colour.ts';
 import { encodeCanonical } from '../../lib/state/codec.ts';
 import { readArchive } from '../../lib/store/index.ts';
 import { SnapshotStore } from '../../lib/store/index.ts';
@@ -39,12 +40,14 @@ test('text: colour codes only when asked', () => {
   assert.ok(renderText(diffSnapshots(a, a), false).includes('no differences'));
 });
 
-const COLOUR_CASES: Array<[boolean, string | undefined, boolean]> = [
-  [true, undefined, true], [true, '', true], [true, '1', false], [false, undefined, false], [false, '1', false],
+const COLOUR_CASES: Array<[boolean, NodeJS.ProcessEnv, boolean]> = [
+  [true, {}, true], [true, { NO_COLOR: '' }, true], [true, { NO_COLOR: '1' }, false], [false, {}, false], [false, { NO_COLOR: '1' }, false],
+  [false, { FORCE_COLOR: '1' }, true], [false, { FORCE_COLOR: '' }, true], [true, { FORCE_COLOR: '0' }, false], [true, { FORCE_COLOR: 'false', NO_COLOR: '1' }, false],
+  [false, { FORCE_COLOR: '1', NO_COLOR: '1' }, true],
 ];
-for (const [tty, noColor, want] of COLOUR_CASES) {
-  test(`useColour: tty=${tty} NO_COLOR=${String(noColor)} → ${want}`, () => {
-    assert.is(useColour({ isTTY: tty }, noColor === undefined ? {} : { NO_COLOR: noColor }), want);
+for (const [tty, env, want] of COLOUR_CASES) {
+  test(`useColour: tty=${tty} ${JSON.stringify(env)} → ${want}`, () => {
+    assert.is(useColour({ isTTY: tty }, env), want);
   });
 }
 

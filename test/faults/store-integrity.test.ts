@@ -256,6 +256,20 @@ test('issue 13: read-only commands on a missing store answer STORE_NOT_FOUND (ex
   }
 });
 
+test('import of a damaged archive into a missing store path is refused before the store is opened: nothing is created', async () => {
+  const { dir, ids } = await storeWith(1);
+  const file = join(await tempDir(), 'vm.hclsnap');
+  await withOpen(dir, (s) => s.exportSnapshot(ids[0] as string, file));
+  const bytes = await readFile(file);
+  bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+  await writeFile(file, bytes);
+  const missing = join(await tempDir(), 'new-store');
+  const r = await runCli('import', file, '--store', missing);
+  assert.is(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^hclckpt: error ARCHIVE_CORRUPT: .*checksum mismatch/);
+  assert.is(await stat(missing).then(() => 'exists', () => 'absent'), 'absent');
+});
+
 test('issue 11: closing a store while an import is still reading its archive waits for it; later calls are STORE_CLOSED', async () => {
   const { dir } = await storeWith(1);
   const file = join(await tempDir(), 'x.hclsnap');

@@ -37,7 +37,7 @@ test('dt dump --json prints the tree with bigint as strings and values as hex', 
 const ERRORS: Array<[string, string, string]> = [
   [truncated, 'FDT_TRUNCATED', `hclckpt: error FDT_TRUNCATED: ${truncated}: fdt header: totalsize`],
   [join(dir, 'missing.dtb'), 'FILE_NOT_FOUND', `hclckpt: error FILE_NOT_FOUND: ${join(dir, 'missing.dtb')}: no such file`],
-  ['cli.ts', 'FDT_BAD_MAGIC', 'hclckpt: error FDT_BAD_MAGIC: cli.ts: fdt header: bad magic'],
+  ['cli.ts', 'FDT_BAD_MAGIC', 'hclckpt: error FDT_BAD_MAGIC: cli.ts: not a flattened device tree (bad magic)'],
 ];
 for (const [file, code, message] of ERRORS) {
   test(`dt dump of a bad file: ${code}, exit 2`, () => {

@@ -5,6 +5,9 @@ import { BENCH_GOALS, benchOptions, computeRatios, median, runBench, type BenchC
 import { scaledConfig, BENCH_VPS_PER_NODE } from '../../harness/bench/config.ts';
 import { benchSvg } from '../../harness/bench/plot.ts';
 import { renderBench } from '../../harness/bench/report.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 for (const vps of [1, 4, 64, 256, 512, 2048]) {
   test(`scaledConfig(${vps}) is a valid config with devices scaled along`, () => {
@@ -39,8 +42,8 @@ test('median of odd and even lists', () => {
 test('computeRatios divides the named cases', () => {
   const c = (stage: BenchStage, vps: number, ms: number, bytes?: number): BenchCase => ({ stage, vps, ms, runs: [ms], ...(bytes === undefined ? {} : { bytes }) });
   const cases = [c('cycle', 8, 30), c('cycle', 64, 480), c('raw', 64, 120), c('json', 64, 960, 4000), c('save', 64, 50, 1000)];
-  const r = computeRatios(cases, 64, [64, 8], [0.3, 0.1, 0.2], { hclckptLs: 300, nodeE0: 50 });
-  assert.equal(r, { cycleVsRaw: 480 / 120, cycleVsJson: 480 / 960, bytesVsJson: 1000 / 4000, scaling: 480 / (8 * 30), incremental: 0.2, cliStart: 6 });
+  const r = computeRatios(cases, 64, [64, 8], [0.3, 0.1, 0.2], { hclckptVersion: 100, hclckptLs: 300, nodeE0: 50 });
+  assert.equal(r, { cycleVsRaw: 480 / 120, cycleVsJson: 480 / 960, bytesVsJson: 1000 / 4000, scaling: 480 / (8 * 30), incremental: 0.2, cliStart: 2, cliLs: 6 });
   assert.is(computeRatios(cases, 64, null, [0.1], null).scaling, null);
 });
 
@@ -69,6 +72,7 @@ test('a tiny bench run: JSON shape, and ratios computed from its own measured ca
   assert.is(r.ratios.incremental, r.incrementalRuns[0]);
   assert.ok(r.ratios.incremental > 0 && r.ratios.incremental < 1, String(r.ratios.incremental));
   assert.is(r.ratios.cliStart, null);
+  assert.is(r.ratios.cliLs, null);
   assert.ok(at('save').bytes! > 0 && at('json').bytes! > 0);
   assert.equal(r.goals.map((g) => g.ratio), Object.keys(BENCH_GOALS));
   for (const g of r.goals) assert.is(g.met, g.value === null ? null : g.value <= g.goal);
@@ -76,7 +80,7 @@ test('a tiny bench run: JSON shape, and ratios computed from its own measured ca
   // What --json prints survives JSON.
   const back = JSON.parse(JSON.stringify(r)) as { cases: unknown[]; ratios: Record<string, unknown>; machine: object };
   assert.is(back.cases.length, r.cases.length);
-  assert.equal(Object.keys(back.ratios).sort(), ['bytesVsJson', 'cliStart', 'cycleVsJson', 'cycleVsRaw', 'incremental', 'scaling']);
+  assert.equal(Object.keys(back.ratios).sort(), ['bytesVsJson', 'cliLs', 'cliStart', 'cycleVsJson', 'cycleVsRaw', 'incremental', 'scaling']);
 
   const svg = benchSvg(r.cases);
   assert.ok(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'));
@@ -84,6 +88,17 @@ test('a tiny bench run: JSON shape, and ratios computed from its own measured ca
   assert.is((svg.match(/<polyline/g) ?? []).length, 6);
   const text = renderBench(r);
   assert.ok(text.includes('cycleVsRaw') && text.includes('16 VPs'), text);
+});
+
+test('cliStartTimes runs the real binary (found from this module) for --version, ls on a store with one snapshot, and node -e 0', async () => {
+  const { cliStartTimes } = await import('../../harness/bench/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-benchcli-'));
+  try {
+    const t = await cliStartTimes(1, join(dir, 'store'));
+    assert.equal([t.hclckptVersion.length, t.hclckptLs.length, t.nodeE0.length], [1, 1, 1]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

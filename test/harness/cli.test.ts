@@ -35,7 +35,7 @@ test('boot writes the kernel DTB, host DTB and ProcFs tree it was asked for', as
 test('boot --show of an unknown view and a bad preset are bad input (exit 2)', async () => {
   const a = await runCli('boot', '--show', 'everything');
   assert.is(a.status, 2);
-  assert.match(a.stderr, 'hclckpt: error USAGE: boot --show everything: expected topology, cmdline, dt or procfs');
+  assert.match(a.stderr, 'hclckpt: error USAGE: boot --show "everything": expected one of topology, cmdline, dt, procfs');
   const b = await runCli('boot', '--preset', 'huge');
   assert.is(b.status, 2);
   assert.match(b.stderr, /^hclckpt: error PRESET_UNKNOWN: /);

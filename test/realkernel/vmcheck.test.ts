@@ -4,11 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
 import { loadConfig, presetConfig, topologyFromConfig, type VmConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { boot } from '../../harness/pipeline.ts';
-import { register } from '../../harness/commands/kernel.ts';
+import { runCli } from '../cli.ts';
 import { compareWithModel, formatDifferences, overlayProcFs, parseReport, shapeFromTopology, virtMpidr } from '../../harness/realkernel/index.ts';
 
 const CONFIG = 'test/realkernel/configs/virt-4node-16vp.json';
@@ -83,24 +82,7 @@ test('a VP MPIDR qemu virt does not give that cpu is refused before booting (PSC
 });
 
 /** Runs `hclckpt kernel ...` in this process; returns exit code and stderr. */
-async function cli(...args: string[]): Promise<{ status: number; stderr: string }> {
-  const program = new Command('hclckpt').exitOverride();
-  register(program);
-  let stderr = '';
-  const write = { out: process.stdout.write, err: process.stderr.write };
-  const prev = process.exitCode;
-  process.exitCode = 0;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => { stderr += c; return true; }) as typeof process.stderr.write;
-  try {
-    await program.parseAsync(['node', 'hclckpt', 'kernel', ...args]);
-    return { status: Number(process.exitCode ?? 0), stderr };
-  } finally {
-    process.stdout.write = write.out;
-    process.stderr.write = write.err;
-    process.exitCode = prev;
-  }
-}
+const cli = (...args: string[]) => runCli('kernel', ...args);
 
 const refusals: Array<{ args: string[]; code: string; msg: string }> = [
   { args: ['check', '--preset', 'small'], code: 'USAGE', msg: 'x86 Linux takes CPUs, NUMA and memory from ACPI/e820' },
@@ -108,7 +90,7 @@ const refusals: Array<{ args: string[]; code: string; msg: string }> = [
   { args: ['check', '--set', 'cmdline.host=x'], code: 'USAGE', msg: '--set applies to a restore; give --snapshot REF' },
   { args: ['check', '--snapshot', 'vm', '--preset', 'arm64-virt'], code: 'USAGE', msg: 'use --config FILE for a whole new one' },
   { args: ['check', '--dtb', 'x.dtb', '--config', CONFIG], code: 'USAGE', msg: '--dtb boots a file on its own' },
-  { args: ['check', '--timeout', '0'], code: 'USAGE', msg: '--timeout 0 is not a positive number of seconds' },
+  { args: ['check', '--timeout', '0'], code: 'USAGE', msg: '--timeout "0": expected a positive number' },
 ];
 for (const r of refusals) {
   test(`kernel ${r.args.join(' ')}: ${r.code}`, async () => {
