@@ -4,6 +4,7 @@ import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError, isHclError } from '../lib/errors.ts';
 import { faultActive } from '../lib/faults.ts';
 import { buildPackage, packageOptionsFor, platformFor } from '../lib/host/index.ts';
+import { hvByName, hvView, sameTypedHv, type HvState } from '../lib/hv/index.ts';
 import { readIgvm, selectPlatform } from '../lib/igvm/index.ts';
 import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
 import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
@@ -172,6 +173,7 @@ function writeGeneration(saved: SavedVm, generation: number): void {
   if (!Number.isInteger(generation) || generation < 1 || generation > newest) {
     throw new HclError('STATE_GENERATION', `save --generation ${generation}: this release writes generations 1..${newest}`);
   }
+  if (generation < 2) saved.hv = hvByName(saved.hv as HvState); // the hypervisor's file by name, as generation 1 wrote it
   for (const u of saved.state.units) {
     const meta = saved.unitMeta.get(u.name)!;
     if (meta.generation <= generation) continue;
@@ -268,7 +270,10 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const snap = await store.getSnapshot(ref);
   const info = snapshotInfo(snap.manifest);
   const parts = decodeParts(snap);
-  const { config: overridden, applied } = applyOverrides(options.config ?? info.config, options.sets ?? []);
+  const sets = options.sets ?? [];
+  // No overrides: nothing to apply. The saved config is still validated — an imported archive's
+  // manifest is hash-checked, which proves it intact, not that its config is one a boot accepts.
+  const { config: overridden, applied } = sets.length === 0 ? { config: options.config ?? info.config, applied: [] } : applyOverrides(options.config ?? info.config, sets);
   const config = validateConfig(overridden);
   if (faultActive('restore-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
@@ -279,10 +284,12 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   if (options.igvm !== undefined) refuseForeignIgvm(options.igvm, config);
   const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, plant: options.plant });
   const registry = defaultRegistry();
-  // Older generations are upgraded on read; the unit then holds its current generation.
+  // Older generations are upgraded on read; the unit then holds its current generation. A unit
+  // already at it is validated once, by the servicing restore, not here as well.
   const units = parts.units.map((u) => {
-    const from = parts.unitMeta.get(u.name)?.generation ?? currentGeneration(registry.get(u.name)).generation;
-    return { name: u.name, state: registry.upgrade(u.name, u.state, from) };
+    const current = currentGeneration(registry.get(u.name)).generation;
+    const from = parts.unitMeta.get(u.name)?.generation ?? current;
+    return { name: u.name, state: from === current ? u.state : registry.upgrade(u.name, u.state, from) };
   });
   const report = usermode(() => {
     vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
@@ -298,9 +305,9 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
-  // parts.hv passed hv.restore's schema check above, so it has its per-VP list.
+  // parts.hv passed hv.restore's schema check above, so it is a register file with its VP count.
   const inconsistencies = checkConsistency({
-    saved: parts.init.topology, savedVpCount: (parts.hv as { vps: unknown[] }).vps.length, restored: vm.discovered.topology,
+    saved: parts.init.topology, savedVpCount: (parts.hv as HvState).vpCount, restored: vm.discovered.topology,
     nvme: vm.units.nvme.save(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
   });
   return {
@@ -332,7 +339,8 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
       out.push({ unit: u.name, path, from: c.from, to: c.to, ...(rule === undefined ? {} : { allowed: rule[2] }) });
     }
   }
-  for (const c of diffValues(hvBefore, hvAfter)) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
+  // The register files compare as bytes; only when they differ are they decoded, to name registers.
+  if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
   return out;
 }
 

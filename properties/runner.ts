@@ -1,19 +1,23 @@
 import { TOOL_VERSION } from '../lib/version.ts';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import fc from 'fast-check';
 import { HclError } from '../lib/errors.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { NamedProperty } from './define.ts';
 import { asPlant, type Plant } from '../lib/plant.ts';
 import { listRuns, putRun } from './records.ts';
+import { WorkerPool } from './pool.ts';
+import { runShare, shares, type Share, type ShareSpec } from './share.ts';
 import { SUITE, findProperty } from './suite.ts';
 import { propMaxVps } from './vm.ts';
 
 /**
  * The regression runner behind `hclckpt prop`: runs named properties outside uvu, spread over
- * worker threads when asked, and describes every run as a record the store keeps (seed, path,
- * counterexample, tool version) so a failure can be replayed later from its id.
+ * a warm pool of worker threads when asked, or one deterministic shard of a run (`--shard I/N`)
+ * so many machines can share it, and describes every run as a record the store keeps (seed,
+ * path, counterexample, tool version) so a failure can be replayed later from its id.
  */
+
+export { shares } from './share.ts';
+export type { Share } from './share.ts';
 
 /** What the store keeps about one run of one property. */
 export interface PropRunRecord {
@@ -26,9 +30,16 @@ export interface PropRunRecord {
   seed: number;
   /** fast-check path of the shrunk counterexample; null when the property held. */
   path: string | null;
-  /** Runs executed (all workers). */
+  /** Runs executed (all workers of this shard). */
   runs: number;
+  /** Runs the whole regression run asked for (all shards). */
   requestedRuns: number;
+  /** Seed of the whole regression run (shards and workers derive theirs from it). */
+  runSeed: number;
+  /** Which slice of the run this record is; null when the run was not sharded. */
+  shard: Shard | null;
+  /** Runs per second of wall-clock time over this record's `ms`. */
+  runsPerSecond: number;
   workers: number;
   maxVps: number;
   result: 'passed' | 'failed';
@@ -40,6 +51,9 @@ export interface PropRunRecord {
   /** Planted defect (properties/seams.ts) of the run; a replay plants it again. */
   seam: string | null;
 }
+
+/** One slice (`index` of `count`, counted from 1 as CI matrices do) of a sharded regression run. */
+export interface Shard { index: number; count: number }
 
 /** Options of `runProperties`. */
 export interface RunOptions {
@@ -53,82 +67,77 @@ export interface RunOptions {
   onProgress?: (property: string, done: number, total: number) => void;
   /** A defect planted in every run (tests only; the CLI never sets it). */
   plant?: Plant;
-}
-
-/** One worker's (or the main thread's) share, or a replay: fast-check's result reduced to plain data. */
-export interface Share { failed: boolean; runs: number; seed: number; path: string | null; counterexample: string | null; error: string | null; shrinks: number }
-
-/** What one share runs: its size and seed, the VP cap, and optionally a replay path or a planted defect. */
-interface ShareSpec { numRuns: number; seed: number; maxVps: number; path?: string; replayPath?: string; plant?: Plant }
-
-async function runShare(p: NamedProperty, spec: ShareSpec, onRun: () => void): Promise<Share> {
-  const d = await p.run({ ...spec, onRun });
-  return {
-    failed: d.failed, runs: d.numRuns, seed: d.seed, path: d.failed ? d.counterexamplePath : null,
-    counterexample: d.counterexample === null ? null : fc.stringify(d.counterexample),
-    error: d.errorInstance === null ? null : String(d.errorInstance), shrinks: d.numShrinks,
-  };
+  /** Run only this slice of the run (the same seed on every shard). */
+  shard?: Shard;
+  /** Warm workers to use when `workers` > 1; otherwise a pool is started for this call and stopped after it. */
+  pool?: WorkerPool;
 }
 
 /**
- * Runs a share in a worker thread that loads this module: the built JS as is, or the TypeScript
- * source through tsx when running from source (tests, `npm run hclckpt`).
+ * The shares one property's run is made of: the run's `shares` over the shard count, this
+ * shard's one, split again over the workers with seeds stepping by the shard count, so no two
+ * shares of any shard or worker share a seed (with one shard this is seed + i per worker).
  */
-function runInWorker(name: string, spec: ShareSpec, onRun: () => void): Promise<Share> {
-  return new Promise((resolve, reject) => {
-    // From source the worker registers tsx itself: `--import tsx` in execArgv is not honoured
-    // when the parent registered tsx through its API.
-    const self = JSON.stringify(import.meta.url);
-    const boot = import.meta.url.endsWith('.ts')
-      ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${self}); })`
-      : `import(${self})`;
-    const w = new Worker(boot, { eval: true, workerData: { hclckptProp: true, name, spec } });
-    w.on('message', (m: { tick?: number; share?: Share }) => {
-      for (let i = 0; i < (m.tick ?? 0); i++) onRun();
-      if (m.share !== undefined) resolve(m.share);
-    });
-    w.on('error', reject);
-    w.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`property worker for ${name} exited with code ${code}`));
-    });
-  });
+export function sharePlan(runs: number, seed: number, workers: number, shard: Shard = { index: 1, count: 1 }): Array<{ runs: number; seed: number }> {
+  const slice = shares(runs, shard.count, seed)[shard.index - 1];
+  return slice === undefined ? [] : shares(slice.runs, workers, slice.seed, shard.count);
 }
 
-/** Splits `runs` over `workers` with derived seeds (seed + i); each share at least one run. */
-export function shares(runs: number, workers: number, seed: number): Array<{ runs: number; seed: number }> {
-  const n = Math.max(1, Math.min(workers, runs));
-  return Array.from({ length: n }, (_, i) => ({ runs: Math.floor(runs / n) + (i < runs % n ? 1 : 0), seed: (seed + i) | 0 }));
-}
-
-/** Runs one property over `workers` threads (1: in this thread) and merges the shares. */
+/**
+ * Runs one property (its shard's slice when sharded) and merges the shares: one share in this
+ * thread, several on `o.pool` (or on a pool started for this call).
+ */
 export async function runOne(p: NamedProperty, o: Omit<RunOptions, 'only'>): Promise<PropRunRecord> {
   const requestedRuns = o.runs ?? p.defaultRuns;
-  const seed = o.seed ?? (Date.now() ^ (Math.random() * 0x7fff_ffff)) | 0;
+  const runSeed = o.seed ?? (Date.now() ^ (Math.random() * 0x7fff_ffff)) | 0;
+  const plan = sharePlan(requestedRuns, runSeed, o.workers, o.shard);
+  const first = plan[0];
+  if (first === undefined) throw new HclError('USAGE', `prop: shard ${o.shard?.index}/${o.shard?.count} has no runs of ${p.name} (${requestedRuns} runs)`);
   let done = 0;
-  const tick = () => o.onProgress?.(p.name, ++done, requestedRuns);
+  const total = plan.reduce((n, s) => n + s.runs, 0);
+  const tick = () => o.onProgress?.(p.name, ++done, total);
   const start = performance.now();
-  const plan = shares(requestedRuns, o.workers, seed);
   const planted = o.plant === undefined ? {} : { plant: o.plant };
-  const results = o.workers <= 1
-    ? [await runShare(p, { numRuns: requestedRuns, seed, maxVps: o.maxVps, ...planted }, tick)]
-    : await Promise.all(plan.map((s) => runInWorker(p.name, { numRuns: s.runs, seed: s.seed, maxVps: o.maxVps, ...planted }, tick)));
+  const spec = (s: { runs: number; seed: number }): ShareSpec => ({ numRuns: s.runs, seed: s.seed, maxVps: o.maxVps, ...planted });
+  const pool = plan.length === 1 ? undefined : (o.pool ?? new WorkerPool(plan.length));
+  let results: Share[];
+  try {
+    results = pool === undefined ? [await runShare(p, spec(first), tick)] : await Promise.all(plan.map((s) => pool.run(p.name, spec(s), tick)));
+  } finally {
+    if (pool !== undefined && pool !== o.pool) await pool.close();
+  }
   const failed = results.find((r) => r.failed);
+  const ms = Math.round(performance.now() - start);
+  const runs = results.reduce((n, r) => n + r.runs, 0);
   const time = new Date().toISOString();
+  const shard = o.shard ?? null;
   return {
-    id: `${time.replace(/[-:.TZ]/g, '').slice(0, 14)}-${p.name}-${(seed >>> 0).toString(16)}`,
-    time, tool: TOOL_VERSION, property: p.name, seed: failed?.seed ?? seed, path: failed?.path ?? null,
-    runs: results.reduce((n, r) => n + r.runs, 0), requestedRuns, workers: plan.length, maxVps: o.maxVps,
+    id: `${time.replace(/[-:.TZ]/g, '').slice(0, 14)}-${p.name}-${(runSeed >>> 0).toString(16)}${shard === null ? '' : `-s${shard.index}of${shard.count}`}`,
+    time, tool: TOOL_VERSION, property: p.name, seed: failed?.seed ?? first.seed, path: failed?.path ?? null,
+    runs, requestedRuns, runSeed, shard, runsPerSecond: ms > 0 ? (runs * 1000) / ms : 0, workers: plan.length, maxVps: o.maxVps,
     result: failed === undefined ? 'passed' : 'failed', counterexample: failed?.counterexample ?? null, error: failed?.error ?? null,
-    shrinks: failed?.shrinks ?? 0, ms: Math.round(performance.now() - start), seam: o.plant ?? null,
+    shrinks: failed?.shrinks ?? 0, ms, seam: o.plant ?? null,
   };
 }
 
-/** Runs the selected properties (one, or the whole suite) one after the other. */
+/** Runs the selected properties (one, or the whole suite) one after the other, on one warm pool when `workers` > 1. */
 export async function runProperties(o: RunOptions): Promise<PropRunRecord[]> {
+  if (o.shard !== undefined && !(Number.isSafeInteger(o.shard.count) && Number.isSafeInteger(o.shard.index) && o.shard.index >= 1 && o.shard.index <= o.shard.count)) {
+    throw new HclError('USAGE', `prop --shard ${o.shard.index}/${o.shard.count}: want I/N with 1 <= I <= N`);
+  }
+  if (o.shard !== undefined && o.seed === undefined) throw new HclError('USAGE', 'prop --shard needs --seed: every shard of a run must use the same seed');
   const selected = o.only === undefined ? SUITE : [findProperty(o.only)];
-  const out: PropRunRecord[] = [];
-  for (const p of selected) out.push(await runOne(p, o));
-  return out;
+  const pool = o.workers > 1 ? (o.pool ?? new WorkerPool(o.workers)) : undefined;
+  try {
+    const out: PropRunRecord[] = [];
+    // A shard past a property's run count (fewer runs than shards) has none of it.
+    for (const p of selected) {
+      if (o.seed === undefined || sharePlan(o.runs ?? p.defaultRuns, o.seed, 1, o.shard).length > 0) out.push(await runOne(p, { ...o, ...(pool === undefined ? {} : { pool }) }));
+    }
+    return out;
+  } finally {
+    if (pool !== undefined && pool !== o.pool) await pool.close();
+  }
 }
 
 /** Replays a recorded run from its seed and path (planting its seam again) and returns the new outcome. */
@@ -165,19 +174,3 @@ export async function findRun(store: SnapshotStore, id: string): Promise<PropRun
 
 /** Default VP cap of `hclckpt prop`: HCLCKPT_PROP_MAXVPS or 64. */
 export const defaultMaxVps = (): number => propMaxVps();
-
-// Worker entry: the same module, started by runInWorker with its share in workerData.
-if (!isMainThread && (workerData as { hclckptProp?: boolean } | null)?.hclckptProp === true && parentPort !== null) {
-  const { name, spec } = workerData as { name: string; spec: ShareSpec };
-  const port = parentPort;
-  let pending = 0;
-  const flush = () => {
-    if (pending > 0) port.postMessage({ tick: pending });
-    pending = 0;
-  };
-  const timer = setInterval(flush, 100);
-  const share = await runShare(findProperty(name), spec, () => void pending++);
-  clearInterval(timer);
-  flush();
-  port.postMessage({ share });
-}

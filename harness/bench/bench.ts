@@ -6,63 +6,56 @@ import { readFdt } from '../../lib/fdt/index.ts';
 import { hostParamsFor } from '../../lib/host/index.ts';
 import { openStore } from '../../lib/store/index.ts';
 import { HclError } from '../../lib/errors.ts';
+import { decodeParts, encodeParts } from '../../lib/snapshot/index.ts';
 import { scaledConfig } from './config.ts';
-import { clearDir, jsonPeer, openRawLevel, rawFdt, rawLevel, rawMsgpack, type BaselineState } from './baselines.ts';
+import { fdtRoundTrip, openRawLevel, persistFloor } from './baselines.ts';
+import { jsonCycle } from './json-cycle.ts';
 import { cliStartTimes } from './cli.ts';
-import { boot, type Vm } from '../pipeline.ts';
+import { interleaved, median, timed, sum, type CaseRun, type Measured, type Sample } from './measure.ts';
+import { computeRatios, type BenchRatios } from './ratios.ts';
+import { boot } from '../pipeline.ts';
 import { bootWithWorkload, captureVm, restoreSnapshot, saveVm } from '../servicing.ts';
-import { encodeParts } from '../../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from '../workload.ts';
 
 /**
- * `hclckpt bench`: boot, save, restore (with its proof) and a whole save+restore cycle at several
- * VP counts, each the median of repeated runs after warm-up, beside baselines measured in the same
- * run on the same state (bench-baselines.ts). Ratios are hclckpt ÷ baseline; lower is better.
+ * `hclckpt bench`: at several VP counts, hclckpt's boot, save, restore (with its proof), whole
+ * save+restore cycle and persistence part, interleaved round by round with their baselines
+ * (baselines.ts, json-cycle.ts) on the same state, in wall and CPU time; then the ratios of
+ * issue 16 (ratios.ts).
  */
 
-/** A measured stage; `raw` is the sum of the three raw primitives' medians. */
-export type BenchStage = 'boot' | 'save' | 'restore' | 'cycle' | 'raw' | 'raw.msgpack' | 'raw.level' | 'raw.fdt' | 'json';
+/** A measured case: hclckpt's stages, then the baselines. */
+export const BENCH_STAGES = ['boot', 'save', 'restore', 'cycle', 'persist', 'primitives', 'fdt', 'jsonCycle'] as const;
 
-/** One stage at one VP count. */
-export interface BenchCase {
+/** One stage's name. */
+export type BenchStage = (typeof BENCH_STAGES)[number];
+
+/** One stage at one VP count: every run's wall and CPU ms, with their spreads. */
+export interface BenchCase extends Measured {
   stage: BenchStage;
   vps: number;
-  /** Median of `runs` (ms). */
-  ms: number;
-  /** Every measured run after warm-up (ms). */
-  runs: number[];
-  /**
-   * Bytes the stage produced: for save, what one snapshot occupies in an empty store (its stored
-   * blobs after chunking and compression, plus the manifest); for json, the JSON files' bytes.
-   */
-  bytes?: number;
 }
 
-/** The headline ratios (hclckpt ÷ baseline); null where this run did not measure what it needs. */
-export interface BenchRatios {
-  cycleVsRaw: number;
-  cycleVsJson: number;
-  bytesVsJson: number;
-  scaling: number | null;
-  incremental: number;
-  /** `hclckpt --version` ÷ `node -e 0`, cold processes. */
-  cliStart: number | null;
-  /** `hclckpt ls` on a one-snapshot store ÷ `node -e 0`. */
-  cliLs: number | null;
+/** Bytes measured at one VP count. */
+export interface BenchBytes {
+  vps: number;
+  /** Parts before chunking and compression. */
+  logical: number;
+  /** What one snapshot occupies in an empty store: its blobs after chunking and compression, plus the manifest. */
+  stored: number;
+  /** The JSON peer's file bytes. */
+  json: number;
 }
-
-/** The performance goals (each ratio at most this). Reported, never asserted. */
-export const BENCH_GOALS: Readonly<Record<keyof BenchRatios, number>> = {
-  cycleVsRaw: 2.0, cycleVsJson: 0.25, bytesVsJson: 0.5, scaling: 1.15, incremental: 0.05, cliStart: 2.5, cliLs: 3,
-};
 
 /** What to measure. */
 export interface BenchOptions {
   vps: number[];
   reps: number;
   warmup: number;
-  /** Runs per process for the CLI start ratio; 0 skips it. */
+  /** Runs per process for the CLI start ratios; 0 skips them. */
   cliRuns: number;
+  /** Runs per worker count of `restore-proves` for workers2Vs1; 0 skips it. */
+  propRuns: number;
   /** Guest activity before each save. */
   workload: WorkloadSpec;
   /** Seeds of the one-step workloads behind `incremental`. */
@@ -77,147 +70,117 @@ export interface MachineInfo { cpu: string; cores: number; memoryGiB: number; os
 /** A whole bench run. */
 export interface BenchResult {
   cases: BenchCase[];
+  bytes: BenchBytes[];
   ratios: BenchRatios;
-  goals: Array<{ ratio: keyof BenchRatios; value: number | null; goal: number; met: boolean | null }>;
   /** VP count the per-VM ratios are taken at (the largest measured). */
   headlineVps: number;
   /** [large, small] VP counts behind `scaling` (large = 8 × small), or null. */
   scalingPair: [number, number] | null;
-  /** Per seed: bytes a second snapshot after one workload step added ÷ full snapshot bytes. */
+  /** Per seed: bytes a second snapshot after one workload step added ÷ full logical bytes. */
   incrementalRuns: number[];
   cliStartMs: { hclckptVersion: number; hclckptLs: number; nodeE0: number } | null;
+  /** `restore-proves` runs per second with one and with two workers. */
+  propRunsPerSecond: { one: number; two: number } | null;
   machine: MachineInfo;
-  options: { vps: number[]; reps: number; warmup: number; cliRuns: number; workload: WorkloadSpec };
+  options: { vps: number[]; reps: number; warmup: number; cliRuns: number; propRuns: number; workload: WorkloadSpec };
 }
 
 /** Defaults: full runs 4, 64, 256 (for scaling), 512 and 2048 VPs; quick skips 2048 and takes scaling from 512 ÷ 8 × 64. */
 export function benchOptions(quick: boolean, log: (line: string) => void = () => {}): BenchOptions {
   return {
     vps: quick ? [4, 64, 512] : [4, 64, 256, 512, 2048],
-    reps: quick ? 3 : 7,
+    reps: quick ? 3 : 15,
     warmup: 1,
     cliRuns: quick ? 3 : 7,
+    propRuns: quick ? 20 : 100,
     workload: { seed: 1, steps: 100 },
     incrementalSeeds: quick ? [1, 2, 3] : [1, 2, 3, 4, 5, 6, 7],
     log,
   };
 }
 
-/** Median of a non-empty list. */
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) throw new TypeError('median of an empty list');
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
+const SAVE = { timeoutMs: 600_000 } as const;
 
-/** Runs `run` warm-up + reps times; each call returns its own measured ms (setup stays outside). */
-async function measure(o: BenchOptions, run: () => Promise<number> | number): Promise<number[]> {
-  for (let i = 0; i < o.warmup; i++) await run();
-  const out: number[] = [];
-  for (let i = 0; i < Math.max(1, o.reps); i++) out.push(await run());
-  return out;
-}
-
-async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const t0 = performance.now();
-  await fn();
-  return performance.now() - t0;
-}
-
-/** The saved state of `vm` as the baselines see it (the VM runs on afterwards). */
-export function baselineState(vm: Vm): BaselineState {
-  const saved = captureVm(vm, { timeoutMs: 600_000, correlationId: randomUUID() });
-  vm.servicing.resume();
-  const parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm);
-  return {
-    objects: [
-      { name: 'info', value: { config: vm.config, igvmDigest: vm.igvmDigest, cmdline: vm.discovered.cmdline } },
-      { name: 'init', value: saved.state.initState },
-      ...saved.state.units.map((u) => ({ name: `unit/${u.name}`, value: u.state })),
-      { name: 'hv', value: saved.hv },
-      { name: 'persisted', value: saved.persisted },
-    ],
-    bytes: [{ name: 'igvm', value: vm.igvm }],
-    parts,
-    trees: [readFdt(hostParamsFor(vm.config).hostDtb), vm.kernel.fdt],
-  };
-}
-
-/** Measures every stage and baseline at one VP count, in `dir`. */
-async function benchVps(o: BenchOptions, vps: number, dir: string): Promise<BenchCase[]> {
+/** Measures every stage and baseline at one VP count, in `dir`, interleaved. */
+async function benchVps(o: BenchOptions, vps: number, dir: string): Promise<{ cases: BenchCase[]; bytes: BenchBytes }> {
   const config = scaledConfig(vps);
-  const cases: BenchCase[] = [];
-  const add = (stage: BenchStage, runs: number[], bytes?: number, ms = median(runs)) => {
-    cases.push({ stage, vps, ms, runs, ...(bytes === undefined ? {} : { bytes }) });
-    o.log(`bench ${vps} vps ${stage}: ${ms.toFixed(1)} ms`);
-  };
-  let n = 0;
-  const freshStore = () => openStore(join(dir, `store-${n++}`));
-
-  add('boot', await measure(o, () => timeIt(() => boot(config))));
   const vm = bootWithWorkload(config, o.workload);
-
-  let snapshotBytes = 0;
-  add('save', await measure(o, async () => {
-    const store = await freshStore();
+  let n = 0;
+  const fresh = () => openStore(join(dir, `store-${n++}`));
+  const withFresh = async (fn: (s: Awaited<ReturnType<typeof fresh>>) => Promise<Sample>): Promise<Sample> => {
+    const s = await fresh();
     try {
-      const t0 = performance.now();
-      const r = await saveVm(vm, store, { workload: o.workload, timeoutMs: 600_000 });
-      const ms = performance.now() - t0;
-      snapshotBytes = await store.storedSize(r.id);
-      return ms;
-    } finally {
-      vm.servicing.resume();
-      await store.close();
-    }
-  }), snapshotBytes);
-
-  const store = await freshStore();
-  const { id } = await saveVm(vm, store, { workload: o.workload, timeoutMs: 600_000 });
-  vm.servicing.resume();
-  add('restore', await measure(o, async () => {
-    let ok = false;
-    const ms = await timeIt(async () => { ok = (await restoreSnapshot(store, id)).proof.ok; });
-    if (!ok) throw new HclError('RESTORE_PROOF_FAILED', `bench ${vps} vps: restore proof failed`);
-    return ms;
-  }));
-  await store.close();
-
-  add('cycle', await measure(o, async () => {
-    const s = await freshStore();
-    try {
-      return await timeIt(async () => {
-        const r = await saveVm(vm, s, { workload: o.workload, timeoutMs: 600_000 });
-        await restoreSnapshot(s, r.id);
-      });
+      return await fn(s);
     } finally {
       vm.servicing.resume();
       await s.close();
     }
-  }));
+  };
 
-  const state = baselineState(vm);
+  // The restore case restores one snapshot again and again; persist re-encodes one capture.
+  const store = await fresh();
+  const first = await saveVm(vm, store, { ...SAVE, workload: o.workload });
+  vm.servicing.resume();
+  const info = (await store.getSnapshot(first.id)).manifest.info;
+  const captured = captureVm(vm, { ...SAVE, correlationId: randomUUID() });
+  vm.servicing.resume();
+  const trees = [readFdt(hostParamsFor(vm.config).hostDtb), vm.kernel.fdt];
   const level = await openRawLevel(join(dir, 'raw-level'));
+  const bytes: BenchBytes = { vps, logical: first.bytes, stored: 0, json: 0 };
   let k = 0;
-  const msgpack = await measure(o, () => timeIt(() => rawMsgpack(state)));
-  const lvl = await measure(o, () => timeIt(() => rawLevel(level, state, `r${k++}`)));
-  const fdt = await measure(o, () => timeIt(() => rawFdt(state)));
-  await level.close();
-  add('raw.msgpack', msgpack);
-  add('raw.level', lvl);
-  add('raw.fdt', fdt);
-  // The floor of one cycle: the primitives' medians summed (runs pair up rep by rep).
-  add('raw', msgpack.map((m, i) => m + (lvl[i] ?? 0) + (fdt[i] ?? 0)), undefined, median(msgpack) + median(lvl) + median(fdt));
 
-  let jsonBytes = 0;
-  add('json', await measure(o, async () => {
-    const d = join(dir, `json-${n++}`);
-    const ms = await timeIt(async () => { jsonBytes = await jsonPeer(state, d); });
-    await clearDir(d);
-    return ms;
-  }), jsonBytes);
-  return cases;
+  const cases: Array<[BenchStage, CaseRun]> = [
+    ['boot', () => timed(() => boot(config))],
+    ['save', () => withFresh(async (s) => {
+      let id = '';
+      const t = await timed(async () => { id = (await saveVm(vm, s, { ...SAVE, workload: o.workload })).id; });
+      bytes.stored = await s.storedSize(id);
+      return t;
+    })],
+    ['restore', async () => {
+      let ok = false;
+      const t = await timed(async () => { ok = (await restoreSnapshot(store, first.id)).proof.ok; });
+      if (!ok) throw new HclError('RESTORE_PROOF_FAILED', `bench ${vps} vps: restore proof failed`);
+      return t;
+    }],
+    ['cycle', () => withFresh((s) => timed(async () => {
+      const r = await saveVm(vm, s, { ...SAVE, workload: o.workload });
+      await restoreSnapshot(s, r.id);
+    }))],
+    ['persist', () => withFresh(async (s) => {
+      let parts: ReturnType<typeof encodeParts> = [];
+      let id = '';
+      const encode = await timed(() => { parts = encodeParts(captured.state, captured.unitMeta, captured.hv, captured.persisted, vm.igvm); });
+      const write = await timed(async () => { id = (await s.putSnapshot({ name: config.name, parent: null, info, parts })).id; });
+      const readDecode = await timed(async () => decodeParts(await s.getSnapshot(id)));
+      return sum([encode, write, readDecode]);
+    })],
+    ['primitives', () => {
+      const parts = encodeParts(captured.state, captured.unitMeta, captured.hv, captured.persisted, vm.igvm);
+      const prefix = `r${k++}`;
+      return timed(() => persistFloor(level, parts, prefix));
+    }],
+    ['fdt', () => timed(() => fdtRoundTrip(trees))],
+    ['jsonCycle', async () => {
+      let ok = false;
+      const t = await timed(async () => {
+        const r = await jsonCycle(vm, join(dir, `json-${n++}`));
+        bytes.json = r.bytes;
+        ok = r.proofOk;
+      });
+      if (!ok) throw new HclError('RESTORE_PROOF_FAILED', `bench ${vps} vps: the JSON peer's restore did not prove`);
+      return t;
+    }],
+  ];
+  try {
+    const m = await interleaved(cases, o.reps, o.warmup);
+    const out = BENCH_STAGES.map((stage) => ({ stage, vps, ...(m.get(stage) as Measured) }));
+    for (const c of out) o.log(`bench ${vps} vps ${c.stage}: cpu ${c.cpu.median.toFixed(1)} ms, wall ${c.wall.median.toFixed(1)} ms`);
+    return { cases: out, bytes };
+  } finally {
+    await level.close();
+    await store.close();
+  }
 }
 
 /**
@@ -230,10 +193,10 @@ async function incrementalRuns(o: BenchOptions, vps: number, dir: string): Promi
   for (const seed of o.incrementalSeeds) {
     const store = await openStore(join(dir, `incremental-${seed}`));
     try {
-      const first = await saveVm(vm, store, { timeoutMs: 600_000 });
+      const first = await saveVm(vm, store, SAVE);
       vm.servicing.resume();
       runWorkload(vm.units, vm.hv, { seed, steps: 1 });
-      const second = await saveVm(vm, store, { parent: first.id, timeoutMs: 600_000 });
+      const second = await saveVm(vm, store, { ...SAVE, parent: first.id });
       vm.servicing.resume();
       out.push(second.newBytes / first.bytes);
     } finally {
@@ -243,35 +206,54 @@ async function incrementalRuns(o: BenchOptions, vps: number, dir: string): Promi
   return out;
 }
 
-function find(cases: readonly BenchCase[], stage: BenchStage, vps: number): BenchCase | undefined {
-  return cases.find((c) => c.stage === stage && c.vps === vps);
+/** The stage's CPU median at `vps`; TypeError when the run has no such case. */
+export function cpuMedian(cases: readonly BenchCase[], stage: BenchStage, vps: number): number {
+  const c = cases.find((x) => x.stage === stage && x.vps === vps);
+  if (c === undefined) throw new TypeError(`bench: no ${stage} case at ${vps} vps`);
+  return c.cpu.median;
 }
 
-/** The ratios from measured cases: per-VM ratios at `headline`, scaling from `pair` ([8n, n]). */
-export function computeRatios(
-  cases: readonly BenchCase[], headline: number, pair: [number, number] | null, incremental: readonly number[], cli: BenchResult['cliStartMs'],
-): BenchRatios {
-  const ms = (stage: BenchStage, vps: number): number => {
-    const c = find(cases, stage, vps);
-    if (c === undefined) throw new TypeError(`bench: no ${stage} case at ${vps} vps`);
-    return c.ms;
-  };
-  const bytes = (stage: BenchStage): number => find(cases, stage, headline)?.bytes ?? Number.NaN;
-  return {
-    cycleVsRaw: ms('cycle', headline) / ms('raw', headline),
-    cycleVsJson: ms('cycle', headline) / ms('json', headline),
-    bytesVsJson: bytes('save') / bytes('json'),
-    scaling: pair === null ? null : ms('cycle', pair[0]) / ((pair[0] / pair[1]) * ms('cycle', pair[1])),
-    incremental: median(incremental),
-    cliStart: cli === null ? null : cli.hclckptVersion / cli.nodeE0,
-    cliLs: cli === null ? null : cli.hclckptLs / cli.nodeE0,
-  };
+/** The ratios of a run's measurements: per-VM ratios at `headline`, scaling from `pair` ([8n, n]). */
+export function benchRatios(r: Pick<BenchResult, 'cases' | 'bytes' | 'headlineVps' | 'scalingPair' | 'incrementalRuns' | 'cliStartMs' | 'propRunsPerSecond'>): BenchRatios {
+  const at = (stage: BenchStage) => cpuMedian(r.cases, stage, r.headlineVps);
+  const b = r.bytes.find((x) => x.vps === r.headlineVps);
+  if (b === undefined) throw new TypeError(`bench: no bytes at ${r.headlineVps} vps`);
+  const pair = r.scalingPair;
+  return computeRatios({
+    vps: r.headlineVps, cycle: at('cycle'), boot: at('boot'), persist: at('persist'), primitives: at('primitives'), jsonCycle: at('jsonCycle'), fdt: at('fdt'),
+    logicalBytes: b.logical, storedBytes: b.stored, jsonBytes: b.json, incremental: r.incrementalRuns,
+    scaling: pair === null ? null : { large: cpuMedian(r.cases, 'cycle', pair[0]), small: cpuMedian(r.cases, 'cycle', pair[1]), factor: pair[0] / pair[1] },
+    cli: r.cliStartMs, workers: r.propRunsPerSecond,
+  });
 }
 
 /** The machine this process runs on. */
 export function machineInfo(): MachineInfo {
   const c = cpus();
   return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), os: `${osType()} ${release()}`, node: process.version };
+}
+
+/**
+ * `restore-proves` throughput with one worker (this thread) and with two (a warm pool), each
+ * after a warm-up round of the same size: this thread is warm from the cases before, so the
+ * pool's workers get as many runs to warm up their own JIT and heap before they are measured.
+ */
+async function propThroughput(runs: number): Promise<{ one: number; two: number }> {
+  const { runProperties } = await import('../../properties/runner.ts');
+  const { WorkerPool } = await import('../../properties/pool.ts');
+  const pool = new WorkerPool(2);
+  try {
+    const rate = async (workers: number): Promise<number> => {
+      const o = { only: 'restore-proves', seed: 7, workers, maxVps: 64, pool };
+      await runProperties({ ...o, runs });
+      const [r] = await runProperties({ ...o, runs });
+      if (r === undefined || r.result !== 'passed') throw new HclError('PROPERTY_FAILED', `bench: restore-proves failed with ${workers} workers`);
+      return r.runsPerSecond;
+    };
+    return { one: await rate(1), two: await rate(2) };
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Runs the whole bench in a scratch directory that is removed afterwards. */
@@ -281,20 +263,22 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'hclckpt-bench-'));
   try {
     const cases: BenchCase[] = [];
-    for (const n of vps) cases.push(...(await benchVps(o, n, join(dir, `vps-${n}`))));
-    const headline = vps[vps.length - 1] as number;
-    const pair: [number, number] | null = headline % 8 === 0 && vps.includes(headline / 8) ? [headline, headline / 8] : null;
-    const inc = await incrementalRuns(o, headline, dir);
+    const bytes: BenchBytes[] = [];
+    for (const v of vps) {
+      const r = await benchVps(o, v, join(dir, `vps-${v}`));
+      cases.push(...r.cases);
+      bytes.push(r.bytes);
+    }
+    const headlineVps = vps[vps.length - 1] as number;
+    const scalingPair: [number, number] | null = headlineVps % 8 === 0 && vps.includes(headlineVps / 8) ? [headlineVps, headlineVps / 8] : null;
+    const incremental = await incrementalRuns(o, headlineVps, dir);
     const cliRuns = o.cliRuns > 0 ? await cliStartTimes(o.cliRuns, join(dir, 'cli-store')) : null;
-    const cli = cliRuns === null ? null : { hclckptVersion: median(cliRuns.hclckptVersion), hclckptLs: median(cliRuns.hclckptLs), nodeE0: median(cliRuns.nodeE0) };
-    const ratios = computeRatios(cases, headline, pair, inc, cli);
-    const goals = (Object.keys(BENCH_GOALS) as Array<keyof BenchRatios>).map((ratio) => {
-      const value = ratios[ratio];
-      return { ratio, value, goal: BENCH_GOALS[ratio], met: value === null ? null : value <= BENCH_GOALS[ratio] };
-    });
+    const cliStartMs = cliRuns === null ? null : { hclckptVersion: median(cliRuns.hclckptVersion), hclckptLs: median(cliRuns.hclckptLs), nodeE0: median(cliRuns.nodeE0) };
+    const propRunsPerSecond = o.propRuns > 0 ? await propThroughput(o.propRuns) : null;
+    const measuredPart = { cases, bytes, headlineVps, scalingPair, incrementalRuns: incremental, cliStartMs, propRunsPerSecond };
     return {
-      cases, ratios, goals, headlineVps: headline, scalingPair: pair, incrementalRuns: inc, cliStartMs: cli, machine: machineInfo(),
-      options: { vps, reps: o.reps, warmup: o.warmup, cliRuns: o.cliRuns, workload: o.workload },
+      ...measuredPart, ratios: benchRatios(measuredPart), machine: machineInfo(),
+      options: { vps, reps: o.reps, warmup: o.warmup, cliRuns: o.cliRuns, propRuns: o.propRuns, workload: o.workload },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,27 +1,37 @@
 import Table from 'cli-table3';
-import type { BenchResult, BenchStage } from './bench.ts';
+import { BENCH_STAGES, type BenchResult } from './bench.ts';
+import { RATIO_NAMES } from './ratios.ts';
 
-/** Text rendering of a bench run: a stage × VP-count table of medians, then the ratios against their goals. */
-
-const STAGES: BenchStage[] = ['boot', 'save', 'restore', 'cycle', 'raw', 'raw.msgpack', 'raw.level', 'raw.fdt', 'json'];
+/**
+ * Text rendering of a bench run: a stage × VP-count table of CPU medians with their min–max and
+ * the wall median, the byte counts, then every ratio against its goal.
+ */
 
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+const style = { head: [], border: [], compact: true };
 
 /** The bench result as tables for a terminal (or a README, which takes the same text). */
 export function renderBench(r: BenchResult): string {
   const vps = r.options.vps;
-  const t = new Table({ head: ['median ms', ...vps.map((v) => `${v} VPs`)], style: { head: [], border: [], compact: true } });
-  for (const stage of STAGES) {
-    t.push([stage, ...vps.map((v) => { const c = r.cases.find((x) => x.stage === stage && x.vps === v); return c === undefined ? '' : fmt(c.ms); })]);
+  const t = new Table({ head: ['cpu ms: median (min–max) / wall median', ...vps.map((v) => `${v} VPs`)], style });
+  for (const stage of BENCH_STAGES) {
+    t.push([stage, ...vps.map((v) => {
+      const c = r.cases.find((x) => x.stage === stage && x.vps === v);
+      return c === undefined ? '' : `${fmt(c.cpu.median)} (${fmt(c.cpu.min)}–${fmt(c.cpu.max)}) / ${fmt(c.wall.median)}`;
+    })]);
   }
-  const bytes = (stage: BenchStage) => vps.map((v) => String(r.cases.find((x) => x.stage === stage && x.vps === v)?.bytes ?? ''));
-  t.push(['snapshot bytes', ...bytes('save')], ['json bytes', ...bytes('json')]);
-  const g = new Table({ head: ['ratio', 'value', 'goal', 'met'], style: { head: [], border: [], compact: true } });
-  for (const x of r.goals) g.push([x.ratio, x.value === null ? 'n/a' : x.value.toFixed(3), `≤ ${x.goal}`, x.met === null ? 'n/a' : x.met ? 'yes' : 'no']);
+  const bytes = (k: 'logical' | 'stored' | 'json') => vps.map((v) => String(r.bytes.find((x) => x.vps === v)?.[k] ?? ''));
+  t.push(['logical bytes', ...bytes('logical')], ['stored bytes', ...bytes('stored')], ['json bytes', ...bytes('json')]);
+  const g = new Table({ head: ['ratio', 'value', 'goal', 'met', 'basis'], style });
+  for (const name of RATIO_NAMES) {
+    const x = r.ratios[name];
+    g.push([name, x.value === null ? 'n/a' : x.value.toFixed(3), `${x.better === 'lower' ? '≤' : '≥'} ${x.goal}`, x.met ? 'yes' : 'no', x.basis]);
+  }
   const m = r.machine;
+  const pair = r.scalingPair === null ? 'not measured' : `${r.scalingPair[0]} ÷ (8 × ${r.scalingPair[1]})`;
   return [
     t.toString(),
-    `ratios at ${r.headlineVps} VPs; scaling ${r.scalingPair === null ? 'not measured' : `${r.scalingPair[0]} ÷ (8 × ${r.scalingPair[1]})`}; reps ${r.options.reps} after ${r.options.warmup} warm-up`,
+    `ratios at ${r.headlineVps} VPs; scaling ${pair}; ${r.options.reps} interleaved rounds after ${r.options.warmup} warm-up`,
     g.toString(),
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}`,
     '',

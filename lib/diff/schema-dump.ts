@@ -1,4 +1,5 @@
 import { generationReach, type SchemaDump, type UnitRegistry } from '../state/index.ts';
+import { HV_DESCRIPTOR } from '../hv/index.ts';
 import { defaultRegistry } from '../snapshot/index.ts';
 import type { ReachDumpUnit } from './schema-check.ts';
 
@@ -9,5 +10,7 @@ import type { ReachDumpUnit } from './schema-check.ts';
  */
 export function schemaDumpWithReach(registry: UnitRegistry = defaultRegistry()): SchemaDump & { units: ReachDumpUnit[] } {
   const dump = registry.schemaDump();
-  return { ...dump, units: dump.units.map((u) => ({ ...u, ...generationReach(registry.get(u.name)) })) };
+  // The hypervisor part has generations too (its register file became bytes in generation 2).
+  const hypervisor = dump.hypervisor === null ? null : { ...dump.hypervisor, ...generationReach(HV_DESCRIPTOR) };
+  return { ...dump, units: dump.units.map((u) => ({ ...u, ...generationReach(registry.get(u.name)) })), hypervisor };
 }

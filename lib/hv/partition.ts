@@ -1,37 +1,18 @@
-import { Type, type Static, type TBigInt, type TObject } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { Topology } from '../config/index.ts';
 import { HclError } from '../errors.ts';
-import { cleanCopy, copyState, SAVE_RANK, checkSchema, u64, uint, type UnitDescriptor } from '../state/index.ts';
-import { AARCH64_REGISTERS, X86_REGISTERS, resetRegisters } from './registers.ts';
+import { SAVE_RANK, checkSchema, type UnitDescriptor } from '../state/index.ts';
+import { HV_NAMED, HV_TYPED, hvByName, hvFromNamed, isTypedHv, registerNames, type HvNamedState, type HvState } from './layout.ts';
+import { resetRegisters } from './registers.ts';
 
 /**
- * The hypervisor side of the partition: per-VP architectural registers. OpenHCL does not save
- * these; the hypervisor does, so this state is its own part of a snapshot, beside the
- * ServicingState, with its own schema.
+ * The hypervisor side of the partition: per-VP architectural registers, held as one register
+ * file of fixed layout (layout.ts). OpenHCL does not save these; the hypervisor does, so this
+ * state is its own part of a snapshot, beside the ServicingState, with its own schema.
  */
 
-const regsSchema = (names: readonly string[]): TObject<Record<string, TBigInt>> =>
-  Type.Object(Object.fromEntries(names.map((n) => [n, u64()])));
-
-const variant = (arch: 'x86_64' | 'aarch64', names: readonly string[]) =>
-  Type.Object({
-    arch: Type.Literal(arch),
-    vps: Type.Array(Type.Object({ index: uint(32), registers: regsSchema(names) })),
-  });
-
-const VARIANTS = { x86_64: variant('x86_64', X86_REGISTERS), aarch64: variant('aarch64', AARCH64_REGISTERS) };
-
-/** Schema of the hypervisor's saved partition state. */
-export const HvStateSchema = Type.Union([VARIANTS.x86_64, VARIANTS.aarch64]);
-
-/** The hypervisor's saved partition state: per VP, every architectural register as a u64. */
-export interface HvState {
-  arch: 'x86_64' | 'aarch64';
-  vps: Array<{ index: number; registers: Record<string, bigint> }>;
-}
-// HvState is written by hand for readable types; this line keeps it in step with the schema.
-const _sameShape: (s: Static<typeof HvStateSchema>) => HvState = (s) => s;
-void _sameShape;
+/** Schema of the hypervisor's saved partition state (current generation). */
+export const HvStateSchema = Type.Union([HV_TYPED.x86_64, HV_TYPED.aarch64]);
 
 /** Descriptor of the hypervisor state, so the schema dump and `schema check` cover it. */
 export const HV_DESCRIPTOR: UnitDescriptor = {
@@ -39,70 +20,109 @@ export const HV_DESCRIPTOR: UnitDescriptor = {
   package: 'openvmm.hv.partition',
   // The hypervisor saves this part itself, outside openvmm_hcl's ordered save; the rank is unused.
   saveRank: SAVE_RANK.other,
-  generations: [{ generation: 1, schema: HvStateSchema }],
+  generations: [
+    { generation: 1, schema: Type.Union([HV_NAMED.x86_64, HV_NAMED.aarch64]) },
+    {
+      generation: 2, schema: HvStateSchema,
+      upgrade: (v) => hvFromNamed(v as HvNamedState), downgrade: (v) => hvByName(v as HvState),
+    },
+  ],
 };
+
+/** Generation of the hypervisor part a value is: 2 for the register file as bytes, 1 for the named form. */
+export function hvGenerationOf(v: unknown): number {
+  return isTypedHv(v) ? 2 : 1;
+}
+
+/**
+ * A decoded `hv` part of generation `generation` as the current generation: generation 1 is
+ * validated (STATE_SCHEMA with the field path) and upgraded; generation 2 is left to `restore`.
+ */
+export function currentHv(v: unknown, generation: number): unknown {
+  if (generation >= 2) return v;
+  const arch = (v as { arch?: unknown } | null)?.arch;
+  checkSchema('hv', arch === 'x86_64' || arch === 'aarch64' ? HV_NAMED[arch] : HV_DESCRIPTOR.generations[0]!.schema, v);
+  return hvFromNamed(v as HvNamedState);
+}
 
 /** A partition's VPs as the hypervisor holds them. */
 export class HvPartition {
   #state: HvState;
+  #view: DataView;
+  readonly #index: ReadonlyMap<string, number>;
 
   constructor(readonly topology: Topology) {
     this.#state = HvPartition.resetState(topology);
+    this.#view = viewOf(this.#state.registers);
+    this.#index = new Map(registerNames(topology.arch).map((n, i) => [n, i]));
   }
 
-  /** Every VP at architectural reset. */
+  /** Every VP at architectural reset: one VP's reset file, repeated, with the BSP's own. */
   static resetState(topology: Topology): HvState {
-    return { arch: topology.arch, vps: topology.vps.map((v) => ({ index: v.index, registers: resetRegisters(topology.arch, v.index) })) };
+    const names = registerNames(topology.arch);
+    const one = (vp: number) => {
+      const b = new Uint8Array(names.length * 8);
+      const v = viewOf(b);
+      const regs = resetRegisters(topology.arch, vp);
+      names.forEach((n, r) => v.setBigUint64(r * 8, regs[n] ?? 0n, true));
+      return b;
+    };
+    const n = topology.vps.length;
+    const registers = new Uint8Array(n * names.length * 8);
+    const ap = one(1);
+    for (let i = 1; i < n; i++) registers.set(ap, i * ap.length);
+    if (n > 0) registers.set(one(0), 0);
+    return { arch: topology.arch, vpCount: n, registers } as HvState;
   }
 
-  /** Register names of this partition's architecture, in save order. */
+  /** Register names of this partition's architecture, in layout order. */
   registerNames(): readonly string[] {
-    return this.#state.arch === 'x86_64' ? X86_REGISTERS : AARCH64_REGISTERS;
+    return registerNames(this.#state.arch);
   }
 
   /** Reads one register of one VP. */
   getRegister(vp: number, name: string): bigint {
-    return this.#regs(vp, name)[name] ?? 0n;
+    return this.#view.getBigUint64(this.#offset(vp, name), true);
   }
 
   /** Writes one register of one VP (a set-VP-registers hypercall). */
   setRegister(vp: number, name: string, value: bigint): void {
-    const regs = this.#regs(vp, name);
+    const at = this.#offset(vp, name);
     if (value < 0n || value > 0xffff_ffff_ffff_ffffn) throw new HclError('HV_INVALID', `hv: vp ${vp} ${name}: value ${value} is not a u64`);
-    regs[name] = value;
+    this.#view.setBigUint64(at, value, true);
   }
 
-  /** A deep copy of every VP's registers. */
+  /** A copy of every VP's registers (one copy of the register file). */
   save(): HvState {
-    return copyState(this.#state);
+    return { ...this.#state, registers: this.#state.registers.slice() };
   }
 
   /**
-   * Validates `value` (STATE_SCHEMA with the field path) and checks it against this partition's
-   * architecture and VP count (TOPOLOGY_MISMATCH) before replacing the registers.
+   * Validates `value` once (STATE_SCHEMA with the field path), checks it against this
+   * partition's architecture and VP count (TOPOLOGY_MISMATCH) and the file's size (HV_INVALID),
+   * then takes a copy of its register file.
    */
   restore(value: unknown): void {
     // Checking against the variant the value names gives errors a field path, not "union".
     const arch = (value as { arch?: unknown } | null)?.arch;
-    const variant = arch === 'x86_64' || arch === 'aarch64' ? VARIANTS[arch] : HvStateSchema;
-    checkSchema('hv', variant, value);
-    // The value passed its variant, the only one whose `arch` literal it matches, so cleaning by
-    // that variant is what cleaning by the union does, without checking every variant first.
-    const s = cleanCopy(variant, value) as HvState;
+    checkSchema('hv', arch === 'x86_64' || arch === 'aarch64' ? HV_TYPED[arch] : HvStateSchema, value);
+    const s = value as HvState;
     if (s.arch !== this.topology.arch) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.arch} registers for a ${this.topology.arch} partition`);
-    if (s.vps.length !== this.topology.vps.length) {
-      throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.vps.length} vps but partition has ${this.topology.vps.length}`);
-    }
-    s.vps.forEach((v, i) => {
-      if (v.index !== i) throw new HclError('HV_INVALID', `hv: vps[${i}].index is ${v.index}`);
-    });
-    this.#state = s;
+    if (s.vpCount !== this.topology.vps.length) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.vpCount} vps but partition has ${this.topology.vps.length}`);
+    const need = s.vpCount * registerNames(s.arch).length * 8;
+    if (s.registers.length !== need) throw new HclError('HV_INVALID', `hv: register file is ${s.registers.length} bytes, ${s.vpCount} vps × ${registerNames(s.arch).length} registers need ${need}`);
+    this.#state = { arch: s.arch, vpCount: s.vpCount, registers: s.registers.slice() } as HvState;
+    this.#view = viewOf(this.#state.registers);
   }
 
-  #regs(vp: number, name: string): Record<string, bigint> {
-    const v = Number.isInteger(vp) ? this.#state.vps[vp] : undefined;
-    if (v === undefined) throw new HclError('HV_INVALID', `hv: vp ${vp} out of range (partition has ${this.#state.vps.length})`);
-    if (!Object.hasOwn(v.registers, name)) throw new HclError('HV_INVALID', `hv: vp ${vp}: no ${this.#state.arch} register ${name}`);
-    return v.registers;
+  #offset(vp: number, name: string): number {
+    if (!Number.isInteger(vp) || vp < 0 || vp >= this.#state.vpCount) throw new HclError('HV_INVALID', `hv: vp ${vp} out of range (partition has ${this.#state.vpCount})`);
+    const r = this.#index.get(name);
+    if (r === undefined) throw new HclError('HV_INVALID', `hv: vp ${vp}: no ${this.#state.arch} register ${name}`);
+    return (vp * this.#index.size + r) * 8;
   }
+}
+
+function viewOf(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }

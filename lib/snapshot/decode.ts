@@ -1,5 +1,6 @@
 import { HclError } from '../errors.ts';
 import { decodePersistedPart, type PersistedPart } from '../abi/index.ts';
+import { currentHv, hvView } from '../hv/index.ts';
 import { defaultRegistry } from './registry.ts';
 import { decodeCanonical, type InitState, type ServicingState, type UnitRegistry } from '../state/index.ts';
 import type { Snapshot } from '../store/index.ts';
@@ -49,8 +50,12 @@ function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined;
 }
 
-/** Decodes the canonical-msgpack parts (units, `hv`, `init`); STATE_DECODE names the snapshot and part when a blob is not canonical msgpack. */
-export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = defaultRegistry()): DecodedSnapshot {
+/**
+ * Decodes the canonical-msgpack parts (units, `hv`, `init`); STATE_DECODE names the snapshot and
+ * part when a blob is not canonical msgpack. `hv` is its registers by name for `show` and `diff`,
+ * or, with `hv: 'current'` (restore), the current generation's register file.
+ */
+export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = defaultRegistry(), hv: 'named' | 'current' = 'named'): DecodedSnapshot {
   const m = snap.manifest;
   const where = `snapshot ${m.id.slice(0, 12)}`;
   const units: Record<string, DecodedUnit> = {};
@@ -66,7 +71,7 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
       const name = p.name.slice(PART.unitPrefix.length);
       const pkg = typeof p.meta['package'] === 'string' ? p.meta['package'] : registry.get(name).package;
       units[name] = { package: pkg, generation: positiveInt(p.meta['generation']) ?? fallbackGeneration, state: value };
-    } else if (p.name === PART.hv) out.hv = value;
+    } else if (p.name === PART.hv) out.hv = hv === 'named' ? hvView(value) : currentHv(value, positiveInt(p.meta['generation']) ?? 1);
     else if (p.name === PART.init) out.init = value;
   }
   return out;
@@ -94,7 +99,7 @@ function need(s: Snapshot, name: string): Uint8Array {
  * and `diff` use, plus the shim checkpoint and the IGVM. Schema validation happens on restore.
  */
 export function decodeParts(s: Snapshot): DecodedParts {
-  const d = decodeSnapshot(s);
+  const d = decodeSnapshot(s, defaultRegistry(), 'current');
   const where = `snapshot ${s.manifest.id.slice(0, 12)}`;
   if (d.init === undefined || d.hv === undefined) throw new HclError('STATE_DECODE', `${where}: part ${d.init === undefined ? PART.init : PART.hv} is missing`);
   const entries = Object.entries(d.units);

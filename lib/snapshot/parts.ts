@@ -1,7 +1,7 @@
 import type { VmConfig } from '../config/index.ts';
 import type { Override } from '../config/index.ts';
 import { HclError } from '../errors.ts';
-import { HV_DESCRIPTOR } from '../hv/index.ts';
+import { HV_DESCRIPTOR, hvGenerationOf } from '../hv/index.ts';
 import { PERSISTED_PART_FORMAT, encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
 import { encodeCanonical, type ServicingState } from '../state/index.ts';
 import type { Manifest, PartInput } from '../store/index.ts';
@@ -11,7 +11,8 @@ import type { Manifest, PartInput } from '../store/index.ts';
  * unit that did not change between two snapshots is stored once:
  * - `init`: the ServicingState's initState (canonical msgpack)
  * - `unit/<name>`: one state unit's saved value (meta: package, generation)
- * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl
+ * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl (msgpack bin
+ *   of the register file, lib/hv/layout.ts; generation 1 snapshots hold them by name)
  * - `persisted`: the shim persisted-state payload behind OHCLPHDR (protobuf SavedState; meta: format)
  * - `igvm`: the IGVM package the VM ran, so a restore can reload it
  */
@@ -49,7 +50,7 @@ export function encodeParts(
       if (meta === undefined) throw new TypeError(`unit ${u.name} has no metadata`);
       return { name: PART.unitPrefix + u.name, bytes: encodeCanonical(u.state), meta: { ...meta } };
     }),
-    { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: 1 } },
+    { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: hvGenerationOf(hv) } },
     { name: PART.persisted, bytes: encodePersistedPayload(persisted), meta: { format: PERSISTED_PART_FORMAT } },
     { name: PART.igvm, bytes: igvm },
   ];

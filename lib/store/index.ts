@@ -2,7 +2,7 @@
 
 // store
 export { SnapshotStore, openStore, STORE_FORMAT } from './store.ts';
-export { CHUNKING, piecesOf } from './chunks.ts';
+export { CHUNKING, piecesOf, splitPart } from './chunks.ts';
 export { BLOB_RAW, BLOB_DEFLATE } from './blob.ts';
 export type { OpenOptions, MissingSnapshot } from './store.ts';
 export { storeDir, DEFAULT_STORE_DIR } from './backend.ts';

@@ -129,10 +129,13 @@ export function conformance(bin: string[], label: string) {
     bad('prop', '--only', ['--only', 'nosuch', '--runs', '1', ...S], 'USAGE'),
     bad('prop', '--workers', ['--workers', '0', ...S], 'USAGE'),
     bad('prop', '--max-vps', ['--max-vps', '0', ...S], 'USAGE'),
+    bad('prop', '--shard', ['--shard', '3/2', '--seed', '1', ...S], 'USAGE'),
+    bad('prop', '--merge', ['--merge', f('missing-store'), ...S], 'STORE_NOT_FOUND'),
     bad('prop', '--replay', ['--replay', 'nosuch', ...S], 'STORE_NOT_FOUND'),
   ];
   const conflicts: string[][] = [
     ['prop', '--list', '--replay', 'x', ...S], ['prop', '--list', '--only', 'store-model', '--runs', '5', ...S],
+    ['prop', '--merge', f('missing-store'), '--list', ...S], ['prop', '--merge', f('missing-store'), '--shard', '1/2', '--seed', '1', ...S],
     ['boot', '--json', '--show', 'cmdline'], ['diff', 'small@1', 'small@2', '--json', '--unified', ...S],
     ['diff', 'small@1', 'small@2', '--context', '5', ...S], ['boot', '--force'], ['restore', 'small', '--json', '--verbose', ...S],
     ['igvm', 'decode', f('x.igvm'), '--force'], ['schema', 'dump', '--force'], ['bench', '--force'], ['init', '-o', '-', '--force'],

@@ -1,7 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isHclError } from '../../lib/errors.ts';
-import { BENCH_GOALS, benchOptions, computeRatios, median, runBench, type BenchCase, type BenchStage } from '../../harness/bench/bench.ts';
+import { BENCH_STAGES, benchOptions, benchRatios, runBench, type BenchCase } from '../../harness/bench/bench.ts';
+import { interleaved, measured, median, roundOrder, spread, type Sample } from '../../harness/bench/measure.ts';
+import { RATIO_NAMES, RATIO_SPECS, computeRatios, type RatioInputs } from '../../harness/bench/ratios.ts';
 import { scaledConfig, BENCH_VPS_PER_NODE } from '../../harness/bench/config.ts';
 import { benchSvg } from '../../harness/bench/plot.ts';
 import { renderBench } from '../../harness/bench/report.ts';
@@ -33,61 +35,122 @@ test('scaledConfig refuses vp counts outside 1..2048', () => {
   }
 });
 
-test('median of odd and even lists', () => {
+test('median and spread of odd and even lists', () => {
   assert.is(median([3, 1, 2]), 2);
   assert.is(median([4, 1, 3, 2]), 2.5);
   assert.throws(() => median([]), /empty/);
+  assert.equal(spread([5, 1, 4, 2]), { min: 1, median: 3, max: 5 });
+  assert.equal(measured([{ wallMs: 10, cpuMs: 4 }, { wallMs: 30, cpuMs: 2 }, { wallMs: 20, cpuMs: 9 }]).cpu, { min: 2, median: 4, max: 9 });
 });
 
-test('computeRatios divides the named cases', () => {
-  const c = (stage: BenchStage, vps: number, ms: number, bytes?: number): BenchCase => ({ stage, vps, ms, runs: [ms], ...(bytes === undefined ? {} : { bytes }) });
-  const cases = [c('cycle', 8, 30), c('cycle', 64, 480), c('raw', 64, 120), c('json', 64, 960, 4000), c('save', 64, 50, 1000)];
-  const r = computeRatios(cases, 64, [64, 8], [0.3, 0.1, 0.2], { hclckptVersion: 100, hclckptLs: 300, nodeE0: 50 });
-  assert.equal(r, { cycleVsRaw: 480 / 120, cycleVsJson: 480 / 960, bytesVsJson: 1000 / 4000, scaling: 480 / (8 * 30), incremental: 0.2, cliStart: 2, cliLs: 6 });
-  assert.is(computeRatios(cases, 64, null, [0.1], null).scaling, null);
+test('rounds rotate the case order, so every case runs once per round and each leads once in n rounds', () => {
+  assert.equal([0, 1, 2].map((r) => roundOrder(3, r)), [[0, 1, 2], [1, 2, 0], [2, 0, 1]]);
+  for (let n = 1; n <= 6; n++) {
+    for (let r = 0; r < 2 * n; r++) assert.equal([...roundOrder(n, r)].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i));
+    assert.equal(new Set(Array.from({ length: n }, (_, r) => roundOrder(n, r)[0])).size, n);
+  }
 });
 
-test('a tiny bench run: JSON shape, and ratios computed from its own measured cases', async () => {
-  const o = { ...benchOptions(true), vps: [2, 16], reps: 1, warmup: 0, cliRuns: 0, incrementalSeeds: [2] };
+test('interleaved runs A B A B in rotated rounds, drops the warm-up round and keeps each case its own samples', async () => {
+  const calls: string[] = [];
+  const sample = (name: string, i: number): Sample => ({ wallMs: i * 10, cpuMs: name === 'a' ? i : 100 + i });
+  const count = { a: 0, b: 0 };
+  const run = (name: 'a' | 'b') => async () => { calls.push(name); return sample(name, ++count[name]); };
+  const m = await interleaved([['a', run('a')], ['b', run('b')]], 3, 1);
+  assert.equal(calls, ['a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
+  // Warm-up call 1 of each is dropped: runs 2, 3, 4 remain.
+  assert.equal(m.get('a')!.runs.map((s) => s.cpuMs), [2, 3, 4]);
+  assert.equal(m.get('b')!.cpu, { min: 102, median: 103, max: 104 });
+  assert.equal(m.get('b')!.wall, { min: 20, median: 30, max: 40 });
+});
+
+const INPUTS: RatioInputs = {
+  vps: 2048, cycle: 130, boot: 100, persist: 45, primitives: 30, jsonCycle: 260, fdt: 40,
+  logicalBytes: 819_200, storedBytes: 50, jsonBytes: 2000, incremental: [0.03, 0.001, 0.002],
+  scaling: { large: 990, small: 100, factor: 8 }, cli: { hclckptVersion: 100, hclckptLs: 160, nodeE0: 50 }, workers: { one: 30, two: 51 },
+};
+
+test('computeRatios: each ratio is its definition over the injected measurements, judged by its goal and direction', () => {
+  const r = computeRatios(INPUTS);
+  assert.equal(Object.keys(r), [...RATIO_NAMES]);
+  assert.equal(RATIO_NAMES, ['cycleVsBoot', 'persistVsPrimitives', 'cycleVsJsonCycle', 'bootVsFdt', 'bytesPerVp', 'bytesVsJson', 'incremental', 'scaling', 'cliStart', 'cliLs', 'workers2Vs1']);
+  const v = Object.fromEntries(RATIO_NAMES.map((n) => [n, r[n].value]));
+  assert.equal(v, {
+    cycleVsBoot: 1.3, persistVsPrimitives: 1.5, cycleVsJsonCycle: 0.5, bootVsFdt: 2.5, bytesPerVp: 400, bytesVsJson: 0.025,
+    incremental: 0.002, scaling: 990 / 800, cliStart: 2, cliLs: 3.2, workers2Vs1: 1.7,
+  });
+  const met = Object.fromEntries(RATIO_NAMES.map((n) => [n, r[n].met]));
+  // Goals are inclusive (1.3, 1.5, 400 sit exactly on theirs); bootVsFdt, scaling and cliLs miss.
+  assert.equal(met, {
+    cycleVsBoot: true, persistVsPrimitives: true, cycleVsJsonCycle: true, bootVsFdt: false, bytesPerVp: true, bytesVsJson: true,
+    incremental: true, scaling: false, cliStart: true, cliLs: false, workers2Vs1: true,
+  });
+  assert.equal([r.cycleVsBoot.goal, r.workers2Vs1.goal, r.workers2Vs1.better, r.cliLs.basis], [1.3, 1.6, 'higher', 'wall']);
+  // workers2Vs1 is met from above only.
+  assert.is(computeRatios({ ...INPUTS, workers: { one: 30, two: 45 } }).workers2Vs1.met, false);
+  for (const n of RATIO_NAMES) assert.equal(r[n].definition, RATIO_SPECS[n].definition);
+});
+
+test('computeRatios: what a run did not measure is null and not met', () => {
+  const r = computeRatios({ ...INPUTS, scaling: null, cli: { hclckptLs: 160, nodeE0: 50 }, workers: null, incremental: [] });
+  for (const n of ['scaling', 'cliStart', 'workers2Vs1', 'incremental'] as const) assert.equal([r[n].value, r[n].met], [null, false], n);
+  assert.is(r.cliLs.value, 3.2);
+  assert.equal([computeRatios({ ...INPUTS, cli: null }).cliLs.value, computeRatios({ ...INPUTS, fdt: 0 }).bootVsFdt.met], [null, false]);
+});
+
+test('benchRatios takes CPU medians of the headline cases and the scaling pair', () => {
+  const c = (stage: BenchCase['stage'], vps: number, cpu: number): BenchCase => ({ stage, vps, ...measured([{ wallMs: 999, cpuMs: cpu }, { wallMs: 1, cpuMs: cpu + 2 }, { wallMs: 5, cpuMs: cpu - 2 }]) });
+  const cases = [c('cycle', 8, 10), ...BENCH_STAGES.map((s, i) => c(s, 64, 20 * (i + 1)))];
+  const r = benchRatios({
+    cases, bytes: [{ vps: 64, logical: 6400, stored: 100, json: 1000 }], headlineVps: 64, scalingPair: [64, 8], incrementalRuns: [0.5],
+    cliStartMs: null, propRunsPerSecond: { one: 10, two: 18 },
+  });
+  const at = (s: BenchCase['stage']) => 20 * (BENCH_STAGES.indexOf(s) + 1);
+  assert.is(r.cycleVsBoot.value, at('cycle') / at('boot'));
+  assert.is(r.persistVsPrimitives.value, at('persist') / at('primitives'));
+  assert.is(r.cycleVsJsonCycle.value, at('cycle') / at('jsonCycle'));
+  assert.is(r.bootVsFdt.value, at('boot') / at('fdt'));
+  assert.is(r.scaling.value, at('cycle') / (8 * 10));
+  assert.equal([r.bytesPerVp.value, r.bytesVsJson.value, r.incremental.value, r.workers2Vs1.value], [100, 0.1, 0.5, 1.8]);
+  assert.throws(() => benchRatios({ cases: cases.slice(1), bytes: [], headlineVps: 64, scalingPair: null, incrementalRuns: [], cliStartMs: null, propRunsPerSecond: null }), /no bytes at 64/);
+});
+
+test('a tiny bench run: every stage interleaved at each VP count, both clocks, and ratios from its own cases', async () => {
+  const o = { ...benchOptions(true), vps: [2, 16], reps: 2, warmup: 0, cliRuns: 0, propRuns: 0, incrementalSeeds: [2] };
   const r = await runBench(o);
-  const stages: BenchStage[] = ['boot', 'save', 'restore', 'cycle', 'raw', 'raw.msgpack', 'raw.level', 'raw.fdt', 'json'];
   for (const vps of [2, 16]) {
-    for (const stage of stages) {
+    for (const stage of BENCH_STAGES) {
       const found = r.cases.filter((x) => x.stage === stage && x.vps === vps);
       assert.is(found.length, 1, `${stage} at ${vps}`);
       const k = found[0] as BenchCase;
-      assert.ok(k.ms > 0 && k.runs.length === 1, `${stage} at ${vps}: ${k.ms}`);
+      assert.is(k.runs.length, 2, `${stage} at ${vps}`);
+      assert.ok(k.runs.every((s) => Number.isFinite(s.wallMs) && s.wallMs >= 0 && Number.isFinite(s.cpuMs) && s.cpuMs >= 0), `${stage} at ${vps}`);
+      assert.ok(k.cpu.min <= k.cpu.median && k.cpu.median <= k.cpu.max && k.wall.min <= k.wall.max, `${stage} at ${vps}`);
     }
-    const ms = (stage: BenchStage) => r.cases.find((x) => x.stage === stage && x.vps === vps)!.ms;
-    assert.ok(Math.abs(ms('raw') - (ms('raw.msgpack') + ms('raw.level') + ms('raw.fdt'))) < 1e-9, 'raw is the sum of its primitives');
+    const b = r.bytes.find((x) => x.vps === vps)!;
+    assert.ok(b.logical > 0 && b.stored > 0 && b.json > b.stored, JSON.stringify(b));
   }
-  const at = (stage: BenchStage, vps = 16) => r.cases.find((x) => x.stage === stage && x.vps === vps)!;
   assert.is(r.headlineVps, 16);
   assert.equal(r.scalingPair, [16, 2]);
-  assert.is(r.ratios.cycleVsRaw, at('cycle').ms / at('raw').ms);
-  assert.is(r.ratios.cycleVsJson, at('cycle').ms / at('json').ms);
-  assert.is(r.ratios.bytesVsJson, at('save').bytes! / at('json').bytes!);
-  assert.is(r.ratios.scaling, at('cycle').ms / (8 * at('cycle', 2).ms));
+  assert.equal(r.ratios, benchRatios(r));
+  assert.is(r.ratios.bytesPerVp.value, r.bytes[1]!.logical / 16);
   assert.is(r.incrementalRuns.length, 1);
-  assert.is(r.ratios.incremental, r.incrementalRuns[0]);
-  assert.ok(r.ratios.incremental > 0 && r.ratios.incremental < 1, String(r.ratios.incremental));
-  assert.is(r.ratios.cliStart, null);
-  assert.is(r.ratios.cliLs, null);
-  assert.ok(at('save').bytes! > 0 && at('json').bytes! > 0);
-  assert.equal(r.goals.map((g) => g.ratio), Object.keys(BENCH_GOALS));
-  for (const g of r.goals) assert.is(g.met, g.value === null ? null : g.value <= g.goal);
+  assert.ok(r.ratios.incremental.value! > 0 && r.ratios.incremental.value! < 1, String(r.ratios.incremental.value));
+  assert.equal([r.ratios.cliStart.value, r.ratios.cliLs.value, r.ratios.workers2Vs1.value, r.propRunsPerSecond], [null, null, null, null]);
   assert.ok(r.machine.cores > 0 && r.machine.node.startsWith('v'));
-  // What --json prints survives JSON.
-  const back = JSON.parse(JSON.stringify(r)) as { cases: unknown[]; ratios: Record<string, unknown>; machine: object };
+  // What --json prints survives JSON, with the fixed ratio names.
+  const back = JSON.parse(JSON.stringify(r)) as { cases: unknown[]; ratios: Record<string, { met: unknown; goal: unknown }> };
   assert.is(back.cases.length, r.cases.length);
-  assert.equal(Object.keys(back.ratios).sort(), ['bytesVsJson', 'cliLs', 'cliStart', 'cycleVsJson', 'cycleVsRaw', 'incremental', 'scaling']);
+  assert.equal(Object.keys(back.ratios), [...RATIO_NAMES]);
+  for (const n of RATIO_NAMES) assert.ok(typeof back.ratios[n]!.met === 'boolean' && typeof back.ratios[n]!.goal === 'number', n);
 
   const svg = benchSvg(r.cases);
   assert.ok(svg.startsWith('<svg') && svg.trimEnd().endsWith('</svg>'));
-  for (const s of ['boot', 'save', 'restore', 'cycle', 'raw', 'json']) assert.ok(svg.includes(`>${s}</text>`), s);
-  assert.is((svg.match(/<polyline/g) ?? []).length, 6);
+  for (const s of BENCH_STAGES) assert.ok(svg.includes(`>${s}</text>`), s);
+  assert.is((svg.match(/<polyline/g) ?? []).length, BENCH_STAGES.length);
   const text = renderBench(r);
-  assert.ok(text.includes('cycleVsRaw') && text.includes('16 VPs'), text);
+  for (const n of RATIO_NAMES) assert.ok(text.includes(n), n);
+  assert.ok(text.includes('16 VPs') && text.includes('jsonCycle'), text);
 });
 
 test('cliStartTimes runs the real binary (found from this module) for --version, ls on a store with one snapshot, and node -e 0', async () => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { presetConfig, validateConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
+import { hvByName, hvFromNamed, type HvState } from '../../lib/hv/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
 import { bootWithWorkload, captureVm, failedRestoreOutcome, proofDifferences, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
@@ -282,7 +283,7 @@ test('proofDifferences allows a VP\'s role and nothing else, and covers the hv p
   const vm = bootWithWorkload(presetConfig('numa'), { seed: 21, steps: 200 });
   const saved = captureVm(vm, { timeoutMs: 30_000, correlationId: '00000000-0000-4000-8000-000000000001' });
   const units = saved.state.units;
-  const hv = saved.hv as { vps: Array<{ registers: Record<string, bigint> }> };
+  const hv = saved.hv as HvState;
   assert.equal(proofDifferences(units, structuredClone(units), hv, structuredClone(hv)), [], 'identical states differ nowhere');
   const edit = (name: string, change: (s: { vps: Array<Record<string, unknown>> }) => void) => units.map((u) => {
     const copy = structuredClone(u);
@@ -295,10 +296,11 @@ test('proofDifferences allows a VP\'s role and nothing else, and covers the hv p
   assert.equal(halted.map((d) => [d.unit, d.path, d.allowed]), [['vp', 'vps[1].halted', undefined]]);
   const otherUnit = proofDifferences(units, edit('synic', (s) => { s.vps[0]!['role'] = 'linux'; }), hv, hv);
   assert.ok(otherUnit.length > 0 && otherUnit.every((d) => d.unit === 'synic' && d.allowed === undefined), JSON.stringify(otherUnit));
-  const regs = structuredClone(hv);
+  // The register file is bytes; the proof names the register that differs.
+  const regs = hvByName(hv);
   const reg = Object.keys(regs.vps[0]!.registers)[0]!;
   regs.vps[0]!.registers[reg] = regs.vps[0]!.registers[reg]! + 1n;
-  const hvDiff = proofDifferences(units, units, hv, regs);
+  const hvDiff = proofDifferences(units, units, hv, hvFromNamed(regs));
   assert.equal(hvDiff.map((d) => [d.unit, d.path, d.allowed]), [['hv', `vps[0].registers.${reg}`, undefined]]);
 });
 

@@ -4,6 +4,7 @@ import { presetConfig } from '../../lib/config/index.ts';
 import { ByteWriter } from '../../lib/bytes/index.ts';
 import { SIDECAR_COMMAND } from '../../lib/abi/index.ts';
 import { boot, type Vm } from '../../harness/pipeline.ts';
+import { hvByName } from '../../lib/hv/index.ts';
 
 // Register codes from openvmm vm/hv1/hvdef/src/lib.rs (HvX64RegisterName): Rip = 0x00020010,
 // Rax = 0x00020000, Es = 0x00060000 (a 128-bit segment register, not a u64 value).
@@ -30,10 +31,10 @@ test('SET_VP_REGISTERS through the sidecar writes the hypervisor partition: it a
   const vm = boot(presetConfig('numa'));
   const vp = vm.discovered.topology.vps.find((v) => !vm.kernel.online().includes(v.index))!.index;
   assert.is(vm.sidecar?.status(vp), 'IDLE');
-  const before = vm.hv.save().vps[vp]!.registers;
+  const before = hvByName(vm.hv.save()).vps[vp]!.registers;
   const r = command(vm, vp, SIDECAR_COMMAND.SET_VP_REGISTERS, setRequest([[RIP, 0x1234_5678n], [RAX, 7n]]));
   assert.is(r.hasError, false, r.error);
-  const after = vm.hv.save().vps[vp]!.registers;
+  const after = hvByName(vm.hv.save()).vps[vp]!.registers;
   assert.equal(after, { ...before, rip: 0x1234_5678n, rax: 7n });
   // GET reads the partition too: a write made on the hypervisor side is what the sidecar returns.
   vm.hv.setRegister(vp, 'rax', 0xabcn);
