@@ -36,7 +36,7 @@ if ! check 'kernel setup' "$hcl" kernel setup; then
   exit 1
 fi
 
-check '1 node / 1 VP, GICv2' "$hcl" kernel check --config test/realkernel/configs/virt-1node-1vp.json
+check '1 node / 1 VP' "$hcl" kernel check --config test/realkernel/configs/virt-1node-1vp.json
 check '2 nodes / 8 VPs (preset arm64-virt)' "$hcl" kernel check --preset arm64-virt
 check '4 nodes / 16 VPs, distance matrix' "$hcl" kernel check --config test/realkernel/configs/virt-4node-16vp.json
 

@@ -9,10 +9,10 @@ import { readIgvm, selectPlatform } from '../lib/igvm/index.ts';
 import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
 import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
 import type { Plant } from '../lib/plant.ts';
-import { currentGeneration, downgrade, type ServicingState } from '../lib/state/index.ts';
-import type { SnapshotStore } from '../lib/store/index.ts';
+import { FIELDS_GENERATION, currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
+import type { PartInput, SnapshotStore } from '../lib/store/index.ts';
 import { boot, type BootOptions, type Vm } from './pipeline.ts';
-import { PART, decodeParts, defaultRegistry, encodeParts, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
+import { PART, decodeParts, defaultRegistry, encodeParts, legacyInitPart, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from './workload.ts';
 import { checkConsistency, type Inconsistency } from './oracle.ts';
 
@@ -84,7 +84,14 @@ export function servicingDeadlineMs(hintMs: number): number {
   return hintMs >= NO_TIMEOUT_HINT_S * 1000 ? DEFAULT_DEADLINE_MS : hintMs;
 }
 
-/** Pauses the paravisor and captures its whole saved state (OpenHCL's save order). */
+/**
+ * Pauses the paravisor and captures its whole saved state in OpenHCL's order (underhill_core
+ * dispatch/mod.rs `handle_servicing_inner` and `LoadedVm::save`): stop the state units; emuplat
+ * (init state); DMA manager (not modelled); NVMe manager (the nvme unit); the state units; MANA,
+ * VMGS and VMBus client (not modelled); `fix_pre_save` (nothing to fix without a vmbus_relay
+ * unit); the persisted info for the next shim; flush logs (none). The hypervisor saves the VP
+ * registers itself.
+ */
 export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correlationId'>): SavedVm {
   if (faultActive('save-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing save: failed by HCLCKPT_FAULT=save-fail (OPENHCL_TEST_CONFIG=SERVICING_SAVE_FAIL)');
@@ -96,10 +103,8 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
       // OpenHCL refuses servicing for every isolated partition, VBS included (dispatch/mod.rs
       // handle_servicing_inner: `isolation.is_isolated()`); usermode knows its isolation from the shim's DT.
       { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(servicingDeadlineMs(opts.timeoutMs) * 1e6)), isolated: vm.discovered.isolation !== 'none' },
-      {
-        firmwareType: 'none', topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion,
-        emuplat: { rtcLocalClock: { offsetNs: 0n } },
-      },
+      // The model boots no firmware, keeps no guest RTC offset, has no networking and no shutdown relay.
+      { firmwareType: 'none', emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: 0n }, netvspState: [] }, overlayShutdownDevice: false },
     );
     const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
     return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
@@ -132,21 +137,24 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
     name: vm.config.name, workload: null, overrides: [], parent: null, timeoutMs: 30_000, correlationId: randomUUID(), generation: null, ...options,
   };
   const saved = captureVm(vm, o);
-  if (o.generation !== null) {
-    try {
-      writeGeneration(saved, o.generation);
-    } catch (e) {
-      vm.servicing.resume(); // the state cannot be written there: nothing saved, the VM runs on
-      throw e;
-    }
+  const observed = { topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion };
+  let parts: PartInput[];
+  try {
+    if (o.generation !== null) writeGeneration(saved, o.generation);
+    parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm);
+    // Generations 1-2 read a name-keyed init state that holds the observed fields itself.
+    const older = o.generation !== null && o.generation < FIELDS_GENERATION;
+    if (older) parts = parts.map((p) => (p.name === PART.init ? legacyInitPart(saved.state.initState, observed) : p));
+  } catch (e) {
+    vm.servicing.resume(); // the state cannot be written there: nothing saved, the VM runs on
+    throw e;
   }
   const info: SnapshotInfo = {
-    config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion,
+    config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion, observed,
     generation: Math.max(...[...saved.unitMeta.values()].map((m) => m.generation)),
     topology: { arch: vm.config.arch, vps: vm.discovered.topology.vps.length, nodes: vm.discovered.topology.nodes.length },
     cmdline: vm.discovered.cmdline, workload: o.workload, correlationId: o.correlationId,
   };
-  const parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm);
   try {
     const put = await store.putSnapshot({ name: o.name, parent: o.parent, info: info as unknown as Record<string, unknown>, parts });
     return {
@@ -163,9 +171,9 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
 }
 
 /**
- * Rewrites the captured units as saved-state generation `generation`: a unit whose current
- * generation is newer goes through its downgraders (STATE_GENERATION when its state cannot be
- * expressed there); a unit that never had that generation stays at its newest one not above it.
+ * Rewrites the captured units as saved-state generation `generation`: each unit goes through its
+ * downgraders to the generation that release wrote, its newest one not above `generation`
+ * (STATE_GENERATION when its state cannot be expressed there); below 3 that is the name-keyed form.
  */
 function writeGeneration(saved: SavedVm, generation: number): void {
   const registry = defaultRegistry();
@@ -176,9 +184,10 @@ function writeGeneration(saved: SavedVm, generation: number): void {
   if (generation < 2) saved.hv = hvByName(saved.hv as HvState); // the hypervisor's file by name, as generation 1 wrote it
   for (const u of saved.state.units) {
     const meta = saved.unitMeta.get(u.name)!;
-    if (meta.generation <= generation) continue;
-    u.state = downgrade(u.name, u.state, generation, registry);
-    saved.unitMeta.set(u.name, { ...meta, generation });
+    const target = generationAtMost(registry.get(u.name), generation) ?? meta.generation;
+    if (target === meta.generation) continue;
+    u.state = downgrade(u.name, u.state, target, registry);
+    saved.unitMeta.set(u.name, { ...meta, generation: target });
   }
 }
 
@@ -302,12 +311,12 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   }
   vm.units.vp.applyBootRoles(new Set(vm.kernel.online()));
 
-  const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId });
+  const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId ?? info.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
   // parts.hv passed hv.restore's schema check above, so it is a register file with its VP count.
   const inconsistencies = checkConsistency({
-    saved: parts.init.topology, savedVpCount: (parts.hv as HvState).vpCount, restored: vm.discovered.topology,
+    saved: parts.observed.topology, savedVpCount: (parts.hv as HvState).vpCount, restored: vm.discovered.topology,
     nvme: vm.units.nvme.save(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
   });
   return {
@@ -353,7 +362,7 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
 function packageFor(config: VmConfig, info: SnapshotInfo, parts: ReturnType<typeof decodeParts>): Uint8Array {
   const was = info.config.cmdline;
   if (config.cmdline.static === was.static && config.cmdline.policy === was.policy) return parts.igvm;
-  return buildPackage(packageOptionsFor(config, parts.init.usermodeVersion));
+  return buildPackage(packageOptionsFor(config, parts.observed.usermodeVersion));
 }
 
 /** Boots a config and runs a workload on it: the state a save starts from. */

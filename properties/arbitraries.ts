@@ -158,7 +158,8 @@ function arbAboveRam(ramEnd: number, nodes: number, lastRamVnode: number) {
   }).map((a) => {
     const low = { base: alignUp(ramEnd, 1 << 30), size: a.lowMmio };
     const vtl2Base = alignUp(low.base + low.size, 2 * MIB);
-    const high = { base: alignUp(vtl2Base + a.vtl2Size, 1 << 30), size: a.highMmio };
+    // At or above 4 GiB: where a vtl2-mode shim carves VTL2 MMIO from (mmio.rs).
+    const high = { base: Math.max(2 ** 32, alignUp(vtl2Base + a.vtl2Size, 1 << 30)), size: a.highMmio };
     let at = high.base + high.size;
     const vtl2 = a.vtl2Mmio?.map((size) => {
       const r = { base: at, size };

@@ -8,7 +8,7 @@ import { DEFAULT_VTL2_BASE, decodeCommandLinePage, decodeShimParams, defaultLayo
 import {
   PERSISTED_REGION_SIZE, decodePersistedPayload, encodePersistedPayload, persistedPlacement, readPersistedState, writePersistedState, type PersistedPayload,
 } from '../lib/abi/index.ts';
-import { SIDECAR_MAX_CPUS, SIDECAR_MAX_NODES, decodeSidecarParams, encodeSidecarParams, type SidecarParams } from '../lib/abi/index.ts';
+import { SIDECAR_MAX_NODES, SIDECAR_PER_CPU_STATE_CPUS, decodeSidecarParams, encodeSidecarParams, type SidecarParams } from '../lib/abi/index.ts';
 import { encodeArchive, parseArchive } from '../lib/store/archive.ts';
 import { encodeManifest } from '../lib/store/manifest.ts';
 import type { ManifestBody } from '../lib/store/types.ts';
@@ -98,11 +98,11 @@ const arbSidecarParams: fc.Arbitrary<SidecarParams> = record({
   hypercallPage: u64,
   enableLogging: fc.boolean(),
   nodes: fc.array(record({ memoryBase: u64, memorySize: u64, baseVp: u32, vpCount: u32 }), { maxLength: SIDECAR_MAX_NODES }),
-  startInSidecar: fc.uniqueArray(fc.nat({ max: SIDECAR_MAX_CPUS - 1 }), { maxLength: 64 }).map((vps) => vps.sort((a, b) => a - b)),
+  initialState: record({ specified: fc.boolean(), startsCpu: fc.array(fc.boolean(), { minLength: SIDECAR_PER_CPU_STATE_CPUS, maxLength: SIDECAR_PER_CPU_STATE_CPUS }) }),
 });
 // The record fills the start of a page; the rest of the page is padding that decode never reads,
-// so truncation is probed on the record itself (header, node table, start bitmap).
-const SIDECAR_RECORD = 16 + SIDECAR_MAX_NODES * 24 + SIDECAR_MAX_CPUS / 8;
+// so truncation is probed on the record itself (header, node table, PerCpuState).
+const SIDECAR_RECORD = 16 + SIDECAR_MAX_NODES * 24 + 1 + SIDECAR_PER_CPU_STATE_CPUS;
 const encodeSidecarRecord = (p: SidecarParams): Uint8Array => encodeSidecarParams(p).subarray(0, SIDECAR_RECORD);
 roundTrip('sidecar parameters', arbSidecarParams, encodeSidecarParams, decodeSidecarParams);
 rejectsTruncation('sidecar parameters', arbSidecarParams, encodeSidecarRecord, decodeSidecarParams);

@@ -10,6 +10,8 @@ import { createUnits, type HclUnits } from '../lib/hcl/units/index.ts';
 import { HvPartition } from '../lib/hv/index.ts';
 import { testContext } from '../test/hcl/units/fixture.ts';
 import { codecMutation } from './props/codecs.ts';
+import { defaultRegistry } from '../lib/snapshot/registry.ts';
+import { currentGeneration } from '../lib/state/unit.ts';
 import { propertyTests } from './testing.ts';
 
 // lib/fdt: the DTB codec.
@@ -67,6 +69,7 @@ rejectsTruncation('canonical msgpack', arbCanon, encodeCanonical, decodeCanon);
 // The state-unit law on the six real openvmm_hcl units: the ops are workloads over a whole
 // partition, the unit under test is one of them.
 const unitNames = createUnits(testContext()).all.map((u) => u.name);
+const registry = defaultRegistry();
 for (const name of unitNames) {
   type Unit = { save(): unknown; restore(state: unknown): void };
   const partitions = new WeakMap<Unit, { units: HclUnits; hv: HvPartition }>();
@@ -81,6 +84,14 @@ for (const name of unitNames) {
     .array(fc.record({ seed: fc.nat(0xffff_ffff), steps: fc.nat(200) }), { maxLength: 3 })
     .map((ops) => ({ make, ops, apply: (u, op) => { const p = partitions.get(u as Unit); if (p !== undefined) runWorkload(p.units, p.hv, op); } }));
   restoreOfSaveIsIdentity(`unit ${name}`, arbCase, (s) => encodeCanonical(s));
+  // The unit's bytes as a save writes them (generation 3, field-numbered), on states workloads reach.
+  const generation = currentGeneration(registry.get(name)).generation;
+  const arbState = arbCase.map((c) => { const u = c.make(); for (const op of c.ops) c.apply(u, op); return u.save(); });
+  const encode = (v: unknown) => registry.encodeState(name, generation, v);
+  const decode = (b: Uint8Array) => registry.decodeState(name, generation, b, `unit ${name}`);
+  roundTrip(`unit ${name} field-numbered`, arbState, encode, decode);
+  canonicalBytes(`unit ${name} field-numbered`, arbState, encode);
+  rejectsTruncation(`unit ${name} field-numbered`, arbState, encode, decode);
 }
 
 // codec-mutation: decoders on mutated bytes return a value or an HclError.

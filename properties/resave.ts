@@ -1,4 +1,8 @@
-import { decodeCanonical, encodeCanonical } from '../lib/state/codec.ts';
+import { encodeCanonical } from '../lib/state/codec.ts';
+import { decodeFields } from '../lib/state/fields.ts';
+import { InitStateSchema } from '../lib/state/init-state.ts';
+import { FIELDS_GENERATION } from '../lib/state/unit.ts';
+import { defaultRegistry } from '../lib/snapshot/registry.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { Vm } from '../harness/pipeline.ts';
 import { captureVm } from '../harness/servicing.ts';
@@ -14,12 +18,13 @@ import { encodeParts } from '../lib/snapshot/index.ts';
 
 /** Canonical bytes of a part with what this boot or this save decides removed. */
 function comparable(name: string, bytes: Uint8Array): Uint8Array {
+  // Both sides are this release's saves: units and init state are field-numbered (generation 3).
   if (name === 'unit/vp') {
-    const s = decodeCanonical(bytes, 'resave: unit/vp') as { vps: Array<Record<string, unknown>> };
+    const s = defaultRegistry().decodeState('vp', FIELDS_GENERATION, bytes, 'resave: unit/vp') as { vps: Array<Record<string, unknown>> };
     return encodeCanonical({ ...s, vps: s.vps.map(({ role: _role, ...rest }) => rest) });
   }
   if (name === 'init') {
-    const { vmStopReferenceTime: _t, ...rest } = decodeCanonical(bytes, 'resave: init') as Record<string, unknown>;
+    const { vmStopReferenceTime: _t, ...rest } = decodeFields(InitStateSchema, bytes, 'resave: init') as Record<string, unknown>;
     return encodeCanonical(rest);
   }
   return bytes;
@@ -30,7 +35,7 @@ const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length &&
 /** Parts of snapshot `id` whose bytes the restored `vm` does not save again; empty when it re-saves the same state. */
 export async function resaveMismatches(store: SnapshotStore, id: string, vm: Vm, opts: { serviced?: boolean } = {}): Promise<string[]> {
   const snap = await store.getSnapshot(id);
-  const init = decodeCanonical(snap.parts.get('init') ?? new Uint8Array(), 'resave: init') as { correlationId: string };
+  const init = decodeFields(InitStateSchema, snap.parts.get('init') ?? new Uint8Array(), 'resave: init') as { correlationId: string };
   const saved = captureVm(vm, { timeoutMs: 60_000, correlationId: init.correlationId });
   vm.servicing.resume();
   const again = new Map(encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm).map((p) => [p.name, p.bytes]));

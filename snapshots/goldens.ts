@@ -9,6 +9,7 @@ import { canonicalJson } from '../lib/diff/canonical-json.ts';
 import { decodeSnapshot } from '../lib/snapshot/decode.ts';
 import type { DecodedSnapshot } from '../lib/snapshot/index.ts';
 import { UNIT_DESCRIPTORS } from '../lib/hcl/units/index.ts';
+import { currentGeneration } from '../lib/state/index.ts';
 import { openStore, readArchive } from '../lib/store/index.ts';
 import { bootWithWorkload, saveVm } from '../harness/servicing.ts';
 
@@ -79,7 +80,7 @@ export async function writeGolden(generation: number, preset: string, archive: U
 
 /** The current generation: the newest any unit writes. */
 export function currentGoldenGeneration(): number {
-  return Math.max(...UNIT_DESCRIPTORS.map((d) => d.generations.length));
+  return Math.max(...UNIT_DESCRIPTORS.map((d) => currentGeneration(d).generation));
 }
 
 /** `npm run snapshots:update`: regenerates the current generation's set and never touches older ones. */

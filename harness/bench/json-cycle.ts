@@ -23,6 +23,8 @@ export async function jsonCycle(vm: Vm, dir: string): Promise<{ bytes: number; p
     { name: 'persisted', value: saved.persisted },
     { name: 'igvm', value: vm.igvm },
     { name: 'config', value: vm.config },
+    // What the store's manifest keeps as info.observed (the oracle compares against its topology).
+    { name: 'observed', value: { topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion } },
   ];
   try {
     const bytes = await writeJsonParts(dir, values);
@@ -36,7 +38,7 @@ export async function jsonCycle(vm: Vm, dir: string): Promise<{ bytes: number; p
     restored.hv.restore(hv);
     restored.servicing.restore({ initState, units });
     restored.units.vp.applyBootRoles(new Set(restored.kernel.online()));
-    const again = captureVm(restored, { timeoutMs: 600_000, correlationId: initState.correlationId });
+    const again = captureVm(restored, { timeoutMs: 600_000, correlationId: initState.correlationId ?? randomUUID() });
     restored.servicing.resume();
     const differences = proofDifferences(units, again.state.units, hv, again.hv);
     return { bytes, proofOk: differences.every((d) => d.allowed !== undefined) };

@@ -34,10 +34,11 @@ export type { KernelHandoff } from './handoff.ts';
 
 // sidecar pages: shim → sidecar, sidecar → openvmm_hcl
 export {
-  CPU_STATUS, SIDECAR_COMMAND, CONTROL, COMMAND, SIDECAR_MAX_NODES, SIDECAR_MAX_CPUS, PAGE as SIDECAR_PAGE,
-  encodeSidecarParams, decodeSidecarParams, encodeSidecarOutput, decodeSidecarOutput,
+  CPU_STATUS, SIDECAR_COMMAND, CONTROL, COMMAND, REGISTER_REQUEST, MAX_GET_SET_VP_REGISTERS, TRANSLATE_RESPONSE,
+  SIDECAR_MAX_NODES, SIDECAR_PER_CPU_STATE_CPUS, PAGE as SIDECAR_PAGE,
+  encodeSidecarParams, decodeSidecarParams, encodeSidecarOutput, decodeSidecarOutput, sidecarStartedVps, unspecifiedCpuState,
 } from './sidecar-pages.ts';
-export type { SidecarParams, SidecarNodeParams, SidecarOutput, SidecarEntry } from './sidecar-pages.ts';
+export type { SidecarParams, SidecarNodeParams, SidecarOutput, SidecarEntry, PerCpuState } from './sidecar-pages.ts';
 
 // hvdef register codes: register hypercalls (sidecar commands) → hypervisor
 export { HV_REGISTER_CODE } from './hvdef.ts';

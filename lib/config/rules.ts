@@ -169,6 +169,10 @@ function checkMmio(c: VmConfig, ram: Span[], err: Err): void {
   if (c.mmio.vtl2 === undefined && high !== undefined && high.size > 0 && vtl2MmioCarve(high.size) >= high.size) {
     err('mmio.vtl0[1].size', `${hex(high.size)} is too small: carving VTL2 MMIO (${hex(vtl2MmioCarve(high.size))}) would leave VTL0 without its second range`);
   }
+  // A vtl2-mode shim carves from the last VTL0 range at or above 4 GiB (mmio.rs select_vtl2_mmio_range).
+  if (c.vtl2.mode === 'vtl2' && c.mmio.vtl2 === undefined && high !== undefined && high.base < 2 ** 32) {
+    err('mmio.vtl0[1].base', `${hex(high.base)} is below 4 GiB: in vtl2 allocation mode the shim carves VTL2 MMIO from a VTL0 range at or above 4 GiB`);
+  }
 }
 
 function checkArch(c: VmConfig, ram: Span[], err: Err): void {

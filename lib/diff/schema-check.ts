@@ -1,11 +1,11 @@
 import { HclError } from '../errors.ts';
 import type { SchemaDump, SchemaDumpUnit } from '../state/index.ts';
-import { compareNodes, type Direction, type Emit, type SchemaChangeKind } from './schema-nodes.ts';
+import { compareNodes, isNumbered, type Direction, type Emit, type SchemaChangeKind } from './schema-nodes.ts';
 
 /**
  * `schema check OLD NEW`: every change between two schema dumps, judged by DESIGN.md §3 (a package
  * never changes, fields are never renamed or retyped, new fields are optional with a documented
- * default). "Backward" means the new release reading state the old one wrote (upgrade); "forward"
+ * default; from generation 3 OpenVMM's field-number rules, lib/diff/schema-nodes.ts). "Backward" means the new release reading state the old one wrote (upgrade); "forward"
  * means the old release reading state the new one wrote (servicing back, `save --generation`).
  */
 
@@ -60,6 +60,15 @@ export function checkSchemaCompat(oldDump: SchemaDump, newDump: SchemaDump): Sch
     if (o.package !== n.package) {
       push('(unit)', 'package-renamed', ['backward', 'forward'], `package renamed ${o.package} → ${n.package}: a package name is part of the data, neither release finds the other's state`);
     }
+    if (o.message !== undefined && n.message !== undefined && o.message !== n.message) {
+      push('(unit)', 'message-renamed', ['backward', 'forward'], `message renamed ${o.message} → ${n.message}: the type URL is part of the data, restore refuses a blob of another type`);
+    }
+    if (!isNumbered(o.schema) && isNumbered(n.schema)) {
+      const ok = n.generation > o.generation;
+      push('(unit)', 'wire-numbered', ok ? [] : ['backward', 'forward'], ok
+        ? `generation ${o.generation} → ${n.generation}: the bytes are now keyed by field number; the new release still reads the name-keyed form`
+        : `the bytes became field-numbered but generation stays ${n.generation}: the generation is what tells the two forms apart${NEXT}`);
+    }
     const before = found.length;
     // Field-level breaks are covered when the new release upgrades the old generation on read
     // (backward) or can write it for servicing back (forward), as DESIGN.md §3 prescribes.
@@ -100,6 +109,7 @@ export function parseSchemaDump(text: string, file: string): SchemaDump {
     const r = typeof u === 'object' && u !== null ? (u as Record<string, unknown>) : bad(`${where}: expected an object`);
     if (typeof r['name'] !== 'string' || r['name'] === '') bad(`${where}.name: expected a non-empty string`);
     if (typeof r['package'] !== 'string' || r['package'] === '') bad(`${where}.package: expected a non-empty string`);
+    if (r['message'] !== undefined && (typeof r['message'] !== 'string' || r['message'] === '')) bad(`${where}.message: expected a non-empty string`);
     if (!Number.isInteger(r['generation']) || (r['generation'] as number) < 1) bad(`${where}.generation: expected an integer ≥ 1`);
     if (typeof r['schema'] !== 'object' || r['schema'] === null) bad(`${where}.schema: expected an object`);
     for (const k of ['reads', 'writes']) {

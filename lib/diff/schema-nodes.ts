@@ -2,6 +2,13 @@
  * The field-by-field comparison behind `schema check`, on the JSON Schema nodes of a schema dump
  * (lib/state/registry.ts `jsonSchema`: u64 and bytes marked by `x-encoding`, bounds of u64 as
  * decimal strings, enums as `anyOf` of `const`, optional fields absent from `required`).
+ *
+ * Objects whose properties carry field numbers (generation 3 on, lib/state/fields.ts) are judged
+ * by OpenVMM's save-state rules (Guide, dev_guide/contrib/save-state.md, protobuf underneath):
+ * fields match by number, so a rename is harmless; a missing field reads as its default, so an
+ * added field is compatible unless it is an enum or a fixed-size array that is not optional; a
+ * removed number must be reserved, a reserved number never comes back; defaults cannot change
+ * (they are the types' zero values), an enum value is its position, and signedness is type.
  */
 
 /** Compatibility direction a change breaks. */
@@ -12,13 +19,16 @@ export type SchemaChangeKind =
   | 'unit-removed' | 'package-renamed' | 'generation-not-bumped' | 'generation-decreased'
   | 'field-removed' | 'field-retyped' | 'field-added-required' | 'field-added-no-default'
   | 'field-became-required' | 'field-became-optional' | 'enum-narrowed' | 'variant-removed'
-  | 'bounds-narrowed' | 'default-changed'
-  | 'unit-added' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened';
+  | 'bounds-narrowed' | 'default-changed' | 'field-number-reused' | 'field-added-not-optional' | 'message-renamed'
+  | 'unit-added' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened'
+  | 'wire-numbered' | 'field-renamed' | 'field-added' | 'field-removed-reserved' | 'variant-renamed';
 
 /** Receives one finding; `breaks` empty means compatible. */
 export type Emit = (path: string, kind: SchemaChangeKind, breaks: Direction[], message: string) => void;
 
 type Node = Record<string, unknown>;
+/** How the bytes of the compared schemas name fields: by property name, or by field number. */
+type Wire = 'names' | 'fields';
 
 const asNode = (v: unknown): Node => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Node) : {});
 const members = (n: Node): Node[] => (Array.isArray(n['anyOf']) ? n['anyOf'].map(asNode) : []);
@@ -80,7 +90,7 @@ function unionKeys(all: Node[][]): (m: Node, i: number) => string {
   return unique ? (m) => typeLabel(m) : (_m, i) => `#${i}`;
 }
 
-function compareUnion(o: Node, n: Node, path: string, emit: Emit): void {
+function compareUnion(o: Node, n: Node, path: string, emit: Emit, wire: Wire): void {
   const [om, nm] = [members(o), members(n)];
   const key = unionKeys([om, nm]);
   // A discriminated variant gets its own path segment: `(arch="x86_64").vps`.
@@ -92,7 +102,7 @@ function compareUnion(o: Node, n: Node, path: string, emit: Emit): void {
     const match = newByKey.get(k);
     const sub = at(k);
     if (match === undefined) emit(sub, 'variant-removed', ['backward'], `union variant ${k} removed: state the old release wrote in that variant is refused`);
-    else compareNodes(m, match, sub, emit);
+    else compareNodes(m, match, sub, emit, wire);
   });
   nm.forEach((m, i) => {
     const k = key(m, i);
@@ -100,9 +110,60 @@ function compareUnion(o: Node, n: Node, path: string, emit: Emit): void {
   });
 }
 
-function compareObject(o: Node, n: Node, path: string, emit: Emit): void {
+const req = (x: Node) => new Set(Array.isArray(x['required']) ? (x['required'] as string[]) : []);
+const fieldOf = (n: unknown): number | undefined => (typeof asNode(n)['field'] === 'number' ? (asNode(n)['field'] as number) : undefined);
+
+/** True when every property of an object node carries a field number (and it has at least one). */
+export function isNumbered(n: unknown): boolean {
+  const props = Object.values(asNode(asNode(n)['properties']));
+  return props.length > 0 && props.every((p) => fieldOf(p) !== undefined);
+}
+
+// A field whose type has no default cannot be added unless optional (save-state.md "Avoid
+// unsupported types"): an enum, or an array or byte string of fixed non-zero size.
+function lacksDefault(n: Node): boolean {
+  const t = typeLabel(n);
+  const min = num(n['minItems'] ?? n['minByteLength']);
+  return t === 'enum' || ((t === 'array' || t === 'bytes') && min !== null && min > 0n);
+}
+
+// A field-numbered enum value is stored as its 1-based position: what matters is each position's meaning.
+function compareEnumPositions(a: string[], b: string[], path: string, emit: Emit): void {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] !== b[i]) emit(path, 'variant-renamed', [], `enum value ${i + 1} renamed ${a[i]} → ${b[i]}: the position is what the bytes hold`);
+  }
+  if (b.length < a.length) emit(path, 'enum-narrowed', ['backward'], `enum lost ${a.slice(b.length).join(', ')} (values ${b.length + 1}..${a.length}): old state holding them is refused`);
+  if (b.length > a.length) emit(path, 'enum-widened', [], `enum gained ${b.slice(a.length).join(', ')}: old state still fits; an older release refuses the new values`);
+}
+
+function compareFields(o: Node, n: Node, path: string, emit: Emit): void {
+  const byNumber = (x: Node) => new Map(Object.entries(asNode(x['properties'])).map(([k, v]) => [fieldOf(v)!, { name: k, node: asNode(v) }]));
+  const reserved = (x: Node) => new Set(Array.isArray(x['reserved']) ? (x['reserved'] as number[]) : []);
+  const [om, nm, or, nr] = [byNumber(o), byNumber(n), req(o), req(n)];
+  const at = (k: string) => (path === '(root)' ? k : `${path}.${k}`);
+  for (const f of [...new Set([...om.keys(), ...nm.keys()])].sort((x, y) => x - y)) {
+    const [a, b] = [om.get(f), nm.get(f)];
+    if (b === undefined) {
+      if (reserved(n).has(f)) emit(at(a!.name), 'field-removed-reserved', [], `field ${f} removed and its number reserved: old state's value is an unknown field, ignored; an older release reads its default`);
+      else emit(at(a!.name), 'field-removed', ['backward', 'forward'], `field ${f} removed without reserving its number: a later field may reuse ${f} and misread state that holds the old one`);
+    } else if (a === undefined) {
+      if (reserved(o).has(f)) emit(at(b.name), 'field-number-reused', ['backward', 'forward'], `field number ${f} was reserved: state written while it meant the removed field is misread as ${b.name}`);
+      else if (nr.has(b.name) && lacksDefault(b.node)) emit(at(b.name), 'field-added-not-optional', ['backward', 'forward'], `new ${typeLabel(b.node)} field ${f} is not optional: it has no default for old state, and an older release cannot read it (wrap it in an Option)`);
+      else emit(at(b.name), 'field-added', [], `new field ${f}: old state reads as ${nr.has(b.name) ? 'its default' : 'absent'}, older releases ignore the unknown number`);
+    } else {
+      if (a.name !== b.name) emit(at(b.name), 'field-renamed', [], `field ${f} renamed ${a.name} → ${b.name}: names are not in the bytes`);
+      const optional = (r: Set<string>, k: string) => !r.has(k);
+      if (optional(or, a.name) !== optional(nr, b.name) && lacksDefault(b.node)) {
+        emit(at(b.name), optional(nr, b.name) ? 'field-became-optional' : 'field-became-required', ['backward', 'forward'], `field ${f} (${typeLabel(b.node)}) changed between optional and required: absent means none to one release and is refused by the other`);
+      }
+      compareNodes(a.node, b.node, at(b.name), emit, 'fields');
+    }
+  }
+}
+
+function compareObject(o: Node, n: Node, path: string, emit: Emit, wire: Wire): void {
+  if (wire === 'fields' || (isNumbered(o) && isNumbered(n))) return compareFields(o, n, path, emit);
   const [op, np] = [asNode(o['properties']), asNode(n['properties'])];
-  const req = (x: Node) => new Set(Array.isArray(x['required']) ? (x['required'] as string[]) : []);
   const [or, nr] = [req(o), req(n)];
   const at = (k: string) => (path === '(root)' ? k : `${path}.${k}`);
   for (const k of [...new Set([...Object.keys(op), ...Object.keys(np)])].sort()) {
@@ -118,45 +179,53 @@ function compareObject(o: Node, n: Node, path: string, emit: Emit): void {
     } else {
       if (!or.has(k) && nr.has(k)) emit(at(k), 'field-became-required', ['backward'], 'optional field became required: old state that omits it is refused');
       if (or.has(k) && !nr.has(k)) emit(at(k), 'field-became-optional', ['forward'], 'required field became optional: new state may omit it and an older release refuses that');
-      compareNodes(asNode(a), asNode(b), at(k), emit);
+      compareNodes(asNode(a), asNode(b), at(k), emit, wire);
     }
   }
 }
 
-/** Compares one schema node of the old dump with the new one at `path`, emitting every change. */
-export function compareNodes(oldNode: unknown, newNode: unknown, path: string, emit: Emit): void {
+/** Compares one schema node of the old dump with the new one at `path`, emitting every change; `wire` is `fields` once inside a field-numbered message. */
+export function compareNodes(oldNode: unknown, newNode: unknown, path: string, emit: Emit, wire: Wire = 'names'): void {
   const [o, n] = [asNode(oldNode), asNode(newNode)];
   const [lo, ln] = [typeLabel(o), typeLabel(n)];
   // A union that shrinks to one member (or grows from one) is still compared variant by variant.
   const single = (x: string) => x !== 'union' && x !== 'enum';
   if ((lo === 'union' && single(ln)) || (ln === 'union' && single(lo))) {
-    compareUnion(lo === 'union' ? o : { anyOf: [o] }, ln === 'union' ? n : { anyOf: [n] }, path, emit);
+    compareUnion(lo === 'union' ? o : { anyOf: [o] }, ln === 'union' ? n : { anyOf: [n] }, path, emit, wire);
     return;
   }
   if (lo !== ln) {
     emit(path, 'field-retyped', ['backward', 'forward'], `type ${lo} → ${ln}: neither release can read the other's value`);
     return;
   }
-  if (show(o['default']) !== show(n['default'])) {
+  // OpenVMM writes i32 as sint32 (zigzag), u32 as uint32: signedness is part of the type.
+  const signed = (x: Node) => (num(x['minimum']) ?? 0n) < 0n;
+  if (lo === 'integer' && signed(o) !== signed(n)) {
+    emit(path, 'field-retyped', ['backward', 'forward'], `${signed(o) ? 'signed' : 'unsigned'} → ${signed(n) ? 'signed' : 'unsigned'} integer: i32 is sint32 on the wire, so the two releases read different numbers`);
+    return;
+  }
+  // With field numbers a default is the type's zero value, so it cannot change.
+  if (wire === 'names' && show(o['default']) !== show(n['default'])) {
     emit(path, 'default-changed', ['backward', 'forward'], `default ${show(o['default'])} → ${show(n['default'])}: state that omits the field means different things to the two releases`);
   }
   switch (lo) {
     case 'enum': {
       const [a, b] = [enumValues(o), enumValues(n)];
+      if (wire === 'fields') return compareEnumPositions(a, b, path, emit);
       const lost = a.filter((v) => !b.includes(v));
       const gained = b.filter((v) => !a.includes(v));
       if (lost.length > 0) emit(path, 'enum-narrowed', ['backward'], `enum lost ${lost.join(', ')}: old state holding ${lost.length === 1 ? 'it' : 'them'} is refused`);
       if (gained.length > 0) emit(path, 'enum-widened', [], `enum gained ${gained.join(', ')}: old state still fits; an older release refuses the new values`);
       return;
     }
-    case 'union': return compareUnion(o, n, path, emit);
-    case 'object': return compareObject(o, n, path, emit);
+    case 'union': return compareUnion(o, n, path, emit, wire);
+    case 'object': return compareObject(o, n, path, emit, wire);
     case 'record':
-      compareNodes(Object.values(asNode(o['patternProperties']))[0], Object.values(asNode(n['patternProperties']))[0], `${path}[*]`, emit);
+      compareNodes(Object.values(asNode(o['patternProperties']))[0], Object.values(asNode(n['patternProperties']))[0], `${path}[*]`, emit, wire);
       return;
     case 'array':
       compareBounds(o, n, path, emit);
-      compareNodes(o['items'], n['items'], `${path}[]`, emit);
+      compareNodes(o['items'], n['items'], `${path}[]`, emit, wire);
       return;
     default:
       compareBounds(o, n, path, emit);

@@ -1,15 +1,23 @@
-import type { VmConfig } from '../config/index.ts';
+import { HclError } from '../errors.ts';
+import { splitMmio, type VmConfig } from '../config/index.ts';
 import { fdtNode, prop, writeFdt, type Fdt, type FdtNode } from '../fdt/index.ts';
 import { IGVM_MEMORY_TYPE } from '../abi/index.ts';
 
 /**
- * The host device tree the VMM hands OpenHCL in the parameter region, laid out as openhcl_boot's
- * host_fdt_parser reads it (reference openhcl.md §1a) with the platform-device convention of
- * lib/shim/hostdt.ts (root-level `serial@…` and, on aarch64, `intc@…`).
+ * The host device tree the VMM hands OpenHCL in the parameter region, laid out the way OpenVMM
+ * writes it (openvmm_core worker/vm_loaders/igvm.rs `build_device_tree`): the 16550s as children
+ * of an `x86-pio-bus`; on aarch64, which that writer does not cover, the GICv3 and SBSA UART in
+ * the form openhcl/host_fdt_parser requires.
  */
 
 /** x86 I/O ports of the 16550 UARTs. */
 export const COM_PORTS = { com1: 0x3f8, com2: 0x2f8, com3: 0x3e8, com4: 0x2e8 } as const;
+/** ISA IRQs of the 16550 UARTs (COM1/COM3 share 4, COM2/COM4 share 3). */
+const COM_IRQS = { com1: 4, com2: 3, com3: 4, com4: 3 } as const;
+/** GICv3 frame sizes (aarch64defs GIC_DISTRIBUTOR_SIZE, GIC_REDISTRIBUTOR_SIZE). */
+export const GICV3 = { distributorSize: 0x1_0000, redistributorSize: 0x2_0000 } as const;
+/** The SPI of the PL011 on qemu virt, which the arm64 presets model. */
+const UART_SPI = 1;
 /** Linux pages one NVMe queue entry of 64 bytes takes, used to size `device-dma`. */
 const SQE_BYTES = 64;
 
@@ -51,7 +59,8 @@ function memoryNodes(c: VmConfig): FdtNode[] {
       ]),
     );
   }
-  return nodes.sort((a, b) => parseInt(a.name.slice(7), 16) - parseInt(b.name.slice(7), 16));
+  // Highest address first, as OpenVMM writes them "to require the underhill fdt parser to sort them".
+  return nodes.sort((a, b) => parseInt(b.name.slice(7), 16) - parseInt(a.name.slice(7), 16));
 }
 
 /** Pages of DMA memory the NVMe queues need (submission + completion per queue pair, plus admin). */
@@ -60,9 +69,11 @@ export function nvmeDmaPages(c: VmConfig): number {
 }
 
 function openhclNode(c: VmConfig): FdtNode {
-  // 1/0 cells so the raw entropy bytes in `reg` read as whole cells to dtc's checks.
-  const props = [prop.u32('#address-cells', 1), prop.u32('#size-cells', 0), prop.str('memory-allocation-mode', c.vtl2.mode)];
+  const props = [];
+  // OpenVMM also reports mmio-size (128 MiB) in vtl2 mode; the model's host hands VTL2 its MMIO
+  // through the VTL2 VMBus ranges or lets the shim carve the default, so it writes memory-size only.
   if (c.vtl2.mode === 'vtl2') props.push(prop.u64('memory-size', BigInt(c.vtl2.size)));
+  props.push(prop.str('memory-allocation-mode', c.vtl2.mode));
   const children: FdtNode[] = [];
   if (c.entropy.length > 0) children.push(fdtNode('entropy', [prop.bytes('reg', Uint8Array.from(Buffer.from(c.entropy, 'hex')))]));
   if (c.keepAlive.nvme) children.push(fdtNode('keep-alive', [prop.strs('device-types', ['nvme'])]));
@@ -71,52 +82,51 @@ function openhclNode(c: VmConfig): FdtNode {
 }
 
 function vmbusNode(vtl: 0 | 2, connectionId: number, mmio: ReadonlyArray<{ base: number; size: number }>): FdtNode {
-  const props = [
-    prop.strs('compatible', ['microsoft,vmbus']),
-    prop.u32('microsoft,vtl', vtl),
+  // ranges: (child, parent, size) triples with child == parent; empty when the shim carves.
+  return fdtNode(mmio.length > 0 ? hexName(`vmbus-vtl${vtl}`, mmio[0]!.base) : `vmbus-vtl${vtl}`, [
     prop.u32('#address-cells', 2),
     prop.u32('#size-cells', 2),
-    prop.empty('dma-coherent'),
+    prop.strs('compatible', ['microsoft,vmbus']),
+    prop.u64('ranges', ...mmio.flatMap((r) => u64s(r.base, r.base, r.size))),
+    prop.u32('microsoft,vtl', vtl),
     prop.u32('microsoft,message-connection-id', connectionId),
-  ];
-  // ranges: (child, parent, size) triples with child == parent; absent when the shim carves.
-  if (mmio.length > 0) props.push(prop.u64('ranges', ...mmio.flatMap((r) => u64s(r.base, r.base, r.size))));
-  // A node with `ranges` takes its first range as unit address (dtc's unit_address_vs_reg).
-  return fdtNode(mmio.length > 0 ? hexName('vmbus', mmio[0]!.base) : `vmbus-vtl${vtl}`, props);
+  ]);
 }
 
 function platformNodes(c: VmConfig): FdtNode[] {
   if (c.arch === 'x86_64') {
-    return c.devices.serial.map((s) =>
+    if (c.devices.serial.length === 0) return [];
+    const uarts = c.devices.serial.map((s) =>
       fdtNode(hexName('serial', COM_PORTS[s.port]), [
-        prop.strs('compatible', ['ns16550a']),
-        prop.cells('reg', pair(COM_PORTS[s.port], 8)),
+        prop.strs('compatible', ['ns16550']),
+        prop.u32('clock-frequency', 0),
         prop.u32('current-speed', s.baud),
+        prop.u64('reg', BigInt(COM_PORTS[s.port]), 8n),
+        prop.u64('interrupts', BigInt(COM_IRQS[s.port])),
       ]),
     );
+    return [fdtNode('pio-bus', [prop.strs('compatible', ['x86-pio-bus']), prop.u32('#address-cells', 1), prop.u32('#size-cells', 1), prop.empty('ranges')], uarts)];
   }
   const p = c.aarch64!;
-  const gic = p.gicVersion === 3
-    ? fdtNode(hexName('intc', p.gicDistributor), [
-        prop.strs('compatible', ['arm,gic-v3']),
-        prop.cells('reg', [...pair(p.gicDistributor, 0x1_0000), ...pair(p.gicRedistributor, 0x2_0000 * c.vps.length)]),
-        prop.u32('#interrupt-cells', 3),
-        prop.u32('#address-cells', 0),
-        prop.empty('interrupt-controller'),
-      ])
-    : fdtNode(hexName('intc', p.gicDistributor), [
-        prop.strs('compatible', ['arm,cortex-a15-gic']),
-        prop.cells('reg', [...pair(p.gicDistributor, 0x1000), ...pair(p.gicRedistributor, 0x2000)]),
-        prop.u32('#interrupt-cells', 3),
-        prop.u32('#address-cells', 0),
-        prop.empty('interrupt-controller'),
-      ]);
-  // The one PL011 plays COM3 (the console port): present only when the config has com3.
+  if (p.gicVersion !== 3) throw new HclError('CONFIG_INVALID', `aarch64.gicVersion ${p.gicVersion}: OpenHCL's host device tree describes a GICv3 only`);
+  const gic = fdtNode(hexName('intc', p.gicDistributor), [
+    prop.strs('compatible', ['arm,gic-v3']),
+    prop.u32('#redistributor-regions', 1),
+    prop.u64('redistributor-stride', BigInt(GICV3.redistributorSize)),
+    prop.u64('reg', ...u64s(p.gicDistributor, GICV3.distributorSize, p.gicRedistributor, GICV3.redistributorSize * c.vps.length)),
+    prop.u32('#address-cells', 2),
+    prop.u32('#size-cells', 2),
+    prop.u32('#interrupt-cells', 3),
+    prop.empty('interrupt-controller'),
+    prop.empty('ranges'),
+  ]);
+  // The one SBSA UART plays COM3 (the console port): present only when the config has com3.
   const com3 = c.devices.serial.find((s) => s.port === 'com3');
   const uart = com3 === undefined ? [] : [
     fdtNode(hexName('serial', p.uart), [
-      prop.strs('compatible', ['arm,pl011', 'arm,primecell']),
-      prop.cells('reg', pair(p.uart, 0x1000)),
+      prop.strs('compatible', ['arm,sbsa-uart']),
+      prop.u64('reg', BigInt(p.uart), 0x1000n),
+      prop.u32('interrupts', 0, UART_SPI, 4),
       prop.u32('current-speed', com3.baud),
     ]),
   ];
@@ -125,17 +135,21 @@ function platformNodes(c: VmConfig): FdtNode[] {
 
 /** The host device tree of a VmConfig as a tree; boot_cpuid_phys is VP 0's APIC ID / MPIDR. */
 export function buildHostDt(c: VmConfig): Fdt {
+  // In host allocation mode the host hands VTL2 its MMIO in the VTL2 VMBus node, as OpenVMM does
+  // (its vtl2 chipset range): the config's, or the model host's carve from VTL0's high gap
+  // (splitMmio). In vtl2 mode the shim carves when the config gives none.
+  const mmio = c.vtl2.mode === 'host' ? splitMmio(c) : { vtl0: c.mmio.vtl0, vtl2: c.mmio.vtl2 ?? [] };
   const bus = fdtNode('bus', [prop.strs('compatible', ['simple-bus']), prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('ranges')], [
-    vmbusNode(0, c.vmbus.vtl0ConnectionId, c.mmio.vtl0),
-    vmbusNode(2, c.vmbus.vtl2ConnectionId, c.mmio.vtl2 ?? []),
+    vmbusNode(0, c.vmbus.vtl0ConnectionId, mmio.vtl0),
+    vmbusNode(2, c.vmbus.vtl2ConnectionId, mmio.vtl2),
   ]);
   const root = fdtNode('', [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('model', `hclckpt,${c.name}`)], [
     cpusNode(c),
     ...memoryNodes(c),
-    fdtNode('chosen', [prop.str('bootargs', hostBootargs(c))]),
-    openhclNode(c),
     bus,
     ...platformNodes(c),
+    fdtNode('chosen', [prop.str('bootargs', hostBootargs(c))]),
+    openhclNode(c),
   ]);
   return { bootCpuidPhys: c.vps[0]!.reg % 0x1_0000_0000, reservations: [], root };
 }

@@ -1,7 +1,7 @@
 // openhcl_boot: host DT parse, decisions, kernel DTB and command line, the run (its byte contracts: lib/abi).
 export { parseHostDt, SHIM_LIMITS, COM3_PORT } from './hostdt.ts';
 export type { HostDt, HostVmbus } from './hostdt.ts';
-export { buildKernelCommandLine, parseShimOptions, hostIsTrusted, userCommandLine, cmdlineValue, generatedParameters } from './cmdline.ts';
+export { buildKernelCommandLine, parseShimOptions, hostIsTrusted, userCommandLine, generatedParameters } from './cmdline.ts';
 export type { ShimOptions, CmdlineInputs } from './cmdline.ts';
 export { planSidecar, splitRuns, sidecarNodePages, SIDECAR_MAX_NODE_CPUS, SIDECAR_RESTORE_MAX_CPUS } from './sidecarplan.ts';
 export type { SidecarPlan, SidecarNodePlan, SidecarInputs } from './sidecarplan.ts';

@@ -32,12 +32,11 @@ export interface KernelDtInputs {
   reservations: Region[];
   /** Distance matrix (SLIT); arm64 gets a /distance-map. */
   distances?: number[][];
-  platform: Pick<HostDt, 'gic' | 'serial'>;
+  platform: Pick<HostDt, 'gic' | 'com3' | 'vtl2MemorySize' | 'vtl2MmioSize'>;
   arm64CpuStatus: Arm64CpuStatus;
 }
 
 const GIC_PHANDLE = 1;
-const CLOCK_PHANDLE = 2;
 const hx = (n: bigint): string => n.toString(16);
 const reg = (...pairs: Array<readonly [bigint, bigint]>) => prop.u64('reg', ...pairs.flat());
 
@@ -74,30 +73,51 @@ function cpusNode(i: KernelDtInputs): FdtNode {
   return fdtNode('cpus', [prop.u32('#address-cells', arm ? 2 : 1), prop.u32('#size-cells', 0)], cpus);
 }
 
-// What a stock arm64 kernel needs on qemu -M virt besides the OpenHCL nodes.
-function arm64Platform(i: KernelDtInputs): FdtNode[] {
-  const out: FdtNode[] = [fdtNode('psci', [prop.strs('compatible', ['arm,psci-1.0', 'arm,psci-0.2']), prop.str('method', 'hvc')])];
-  const gic = i.platform.gic;
-  if (gic === undefined) throw new HclError('SHIM_HOST_DT_INVALID', 'host device tree /: aarch64 needs an intc@ (GIC) node');
+// dt.rs `aarch64`: the GIC Hyper-V places when the host DT has none, and the interrupt cells.
+const DEFAULT_GIC = { distributor: 0xffff_0000n, redistributors: 0xeffe_e000n };
+const GIC_PPI = 1;
+const VMBUS_PPI_OFFSET = 2;
+const IRQ_TYPE_EDGE_RISING = 1;
+const IRQ_TYPE_LEVEL_HIGH = 4;
+const PMU_PPI_INDEX = 0x17 - 16;
+
+// The arm64 nodes write_dt puts between /memory and /bus: GICv3, timer, PMU and SBSA UART.
+function arm64Devices(i: KernelDtInputs): FdtNode[] {
   const n = BigInt(i.cpus.length);
-  out.push(fdtNode(`intc@${hx(gic.distributor)}`, [
-    prop.str('compatible', gic.version === 3 ? 'arm,gic-v3' : 'arm,cortex-a15-gic'),
-    prop.u32('#interrupt-cells', 3), prop.u32('#address-cells', 0), prop.empty('interrupt-controller'),
-    gic.version === 3 ? reg([gic.distributor, 0x1_0000n], [gic.second, 0x2_0000n * n]) : reg([gic.distributor, 0x1_0000n], [gic.second, 0x1_0000n]),
-    prop.u32('phandle', GIC_PHANDLE),
+  const gic = i.platform.gic ?? {
+    ...DEFAULT_GIC, distributorSize: 0x1_0000n, redistributorsSize: 0x2_0000n * n, redistributorStride: 0x2_0000n,
+  };
+  // write_dt asserts these sizes; a host that breaks them gets a typed error here instead of a panic.
+  if (gic.distributorSize !== 0x1_0000n || gic.redistributorsSize !== 0x2_0000n * n || gic.redistributorStride !== 0x2_0000n) {
+    throw new HclError('SHIM_HOST_DT_INVALID', `host device tree intc: GICv3 sizes 0x${hx(gic.distributorSize)}/0x${hx(gic.redistributorsSize)}/stride 0x${hx(gic.redistributorStride)} are not 0x10000/0x20000 x ${n} cpus/0x20000`);
+  }
+  const out: FdtNode[] = [fdtNode(`intc@${gic.distributor.toString(10)}`, [
+    prop.str('compatible', 'arm,gic-v3'), prop.u32('#redistributor-regions', 1), prop.u64('redistributor-stride', gic.redistributorStride),
+    reg([gic.distributor, gic.distributorSize], [gic.redistributors, gic.redistributorsSize]),
+    prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.u32('#interrupt-cells', 3), prop.empty('interrupt-controller'),
+    prop.u32('phandle', GIC_PHANDLE), prop.empty('ranges'),
+  ])];
+  // Model difference (README): qemu virt's four timer PPIs, not write_dt's one "virt" PPI 4, so a
+  // stock kernel on qemu gets its tick.
+  out.push(fdtNode('timer', [
+    prop.str('compatible', 'arm,armv8-timer'),
+    prop.u32('interrupts', GIC_PPI, 13, IRQ_TYPE_LEVEL_HIGH, GIC_PPI, 14, IRQ_TYPE_LEVEL_HIGH, GIC_PPI, 11, IRQ_TYPE_LEVEL_HIGH, GIC_PPI, 10, IRQ_TYPE_LEVEL_HIGH),
+    prop.empty('always-on'),
   ]));
-  // PPI flags: level-high; GICv2 also carries the CPU mask in bits 8..15.
-  const ppi = gic.version === 3 ? 4 : (((1 << Math.min(i.cpus.length, 8)) - 1) << 8) | 4;
-  out.push(fdtNode('timer', [prop.str('compatible', 'arm,armv8-timer'), prop.u32('interrupts', 1, 13, ppi, 1, 14, ppi, 1, 11, ppi, 1, 10, ppi), prop.empty('always-on')]));
-  out.push(fdtNode('pmu', [prop.str('compatible', 'arm,armv8-pmuv3'), prop.u32('interrupts', 1, 7, ppi)]));
-  const uart = i.platform.serial.find((s) => s.kind === 'pl011');
-  if (uart !== undefined) {
-    out.push(fdtNode('apb-pclk', [prop.str('compatible', 'fixed-clock'), prop.u32('#clock-cells', 0), prop.u32('clock-frequency', 24_000_000), prop.str('clock-output-names', 'clk24mhz'), prop.u32('phandle', CLOCK_PHANDLE)]));
+  out.push(fdtNode('pmu', [prop.str('compatible', 'arm,armv8-pmuv3'), prop.u32('interrupts', GIC_PPI, PMU_PPI_INDEX, IRQ_TYPE_LEVEL_HIGH)]));
+  const uart = i.platform.com3;
+  if (uart?.kind === 'pl011') {
     out.push(fdtNode(`serial@${hx(uart.base)}`, [
-      prop.strs('compatible', ['arm,pl011', 'arm,primecell']), reg([uart.base, 0x1000n]), prop.u32('interrupts', 0, 1, 4),
-      prop.u32('clocks', CLOCK_PHANDLE, CLOCK_PHANDLE), prop.strs('clock-names', ['uartclk', 'apb_pclk']), prop.u32('current-speed', uart.speed),
+      prop.str('compatible', 'arm,sbsa-uart'), prop.u32('reg', 0, Number(uart.base), 0, 0x1000), prop.u32('interrupt-parent', GIC_PHANDLE),
+      prop.u32('interrupts', 0, uart.intid, 4), prop.u32('current-speed', uart.speed), prop.str('status', 'okay'),
     ]));
   }
+  return out;
+}
+
+// The arm64 nodes after /bus: the model's /distance-map from the host SLIT, then /chosen.
+function arm64Chosen(i: KernelDtInputs): FdtNode[] {
+  const out: FdtNode[] = [];
   if (i.distances !== undefined && i.distances.length > 1) {
     const cells = i.distances.flatMap((row, a) => row.flatMap((d, b) => [a, b, d]));
     out.push(fdtNode('distance-map', [prop.str('compatible', 'numa-distance-map-v1'), prop.u32('distance-matrix', ...cells)]));
@@ -105,7 +125,6 @@ function arm64Platform(i: KernelDtInputs): FdtNode[] {
   out.push(fdtNode('chosen', [
     prop.str('bootargs', i.cmdline),
     prop.u64('linux,initrd-start', i.initrd.gpa), prop.u64('linux,initrd-end', i.initrd.gpa + i.initrd.size),
-    ...(uart !== undefined ? [prop.str('stdout-path', `/serial@${hx(uart.base)}`)] : []),
   ]));
   return out;
 }
@@ -115,10 +134,15 @@ function openhclNode(i: KernelDtInputs): FdtNode {
     prop.str('device_type', 'memory-openhcl'), reg([m.base, m.size]), prop.u32('numa-node-id', m.vnode),
     prop.u32('microsoft,igvm-type', m.igvmType), prop.u32('openhcl,memory-type', m.vtlType),
   ]));
-  for (const m of i.mmio) children.push(fdtNode(`memory@${hx(m.base)}`, [reg([m.base, m.size]), prop.u32('openhcl,memory-type', m.vtlType)]));
+  for (const m of i.mmio) children.push(fdtNode(`memory@${hx(m.base)}`, [prop.str('device_type', 'memory-openhcl'), reg([m.base, m.size]), prop.u32('openhcl,memory-type', m.vtlType)]));
   if (i.entropy !== undefined) children.push(fdtNode('entropy', [prop.bytes('reg', i.entropy)]));
+  // vtl2 mode echoes the sizes the host gave (PartitionInfo memory_allocation_mode).
+  const sizes = i.allocationMode !== 'vtl2' ? [] : [
+    ...(i.platform.vtl2MemorySize !== undefined ? [prop.u64('memory-size', i.platform.vtl2MemorySize)] : []),
+    ...(i.platform.vtl2MmioSize !== undefined ? [prop.u64('mmio-size', i.platform.vtl2MmioSize)] : []),
+  ];
   return fdtNode('openhcl', [
-    prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('isolation-type', i.isolation), prop.str('memory-allocation-mode', i.allocationMode),
+    prop.str('isolation-type', i.isolation), prop.str('memory-allocation-mode', i.allocationMode), ...sizes,
     ...(i.vtl0AliasMap !== undefined ? [prop.u64('vtl0-alias-map', i.vtl0AliasMap)] : []),
   ], children);
 }
@@ -130,6 +154,7 @@ export function buildKernelDt(i: KernelDtInputs): Uint8Array {
     prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('dma-coherent'), prop.str('compatible', 'microsoft,vmbus'),
     prop.u32('microsoft,vtl', 2), prop.u32('microsoft,message-connection-id', i.vmbusVtl2.connectionId),
     prop.u64('ranges', ...i.vmbusVtl2.mmio.flatMap((r) => [r.gpa, r.gpa, r.size])),
+    ...(arm ? [prop.u32('interrupt-parent', GIC_PHANDLE), prop.u32('interrupts', GIC_PPI, VMBUS_PPI_OFFSET, IRQ_TYPE_EDGE_RISING)] : []),
   ]);
   const sidecars = i.sidecarNodes.map((s) => fdtNode(`sidecar@${hx(s.controlPage)}`, [
     prop.str('compatible', 'microsoft,openhcl-sidecar'), reg([s.controlPage, 0x1000n], [s.shmemBase, s.shmemSize]), prop.strs('reg-names', ['ctrl', 'shmem']),
@@ -140,9 +165,11 @@ export function buildKernelDt(i: KernelDtInputs): Uint8Array {
   ], [
     fdtNode('hypervisor', [prop.str('compatible', 'microsoft,hyperv')]),
     cpusNode(i),
+    ...(arm ? [fdtNode('psci', [prop.strs('compatible', ['arm,psci-1.0', 'arm,psci-0.2']), prop.str('method', 'hvc')])] : []),
     ...i.vtl2Ram.map((r) => fdtNode(`memory@${hx(r.gpa)}`, [prop.str('device_type', 'memory'), reg([r.gpa, r.size]), prop.u32('numa-node-id', r.vnode)])),
+    ...(arm ? arm64Devices(i) : []),
     fdtNode('bus', [prop.str('compatible', 'simple-bus'), prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('ranges')], [vmbus, ...sidecars]),
-    ...(arm ? arm64Platform(i) : []),
+    ...(arm ? arm64Chosen(i) : []),
     openhclNode(i),
   ]);
   const bytes = writeFdt({ bootCpuidPhys: Number(i.cpus[0]?.reg ?? 0n) >>> 0, reservations: i.reservations.filter((r) => r.size > 0n).map((r) => ({ address: r.gpa, size: r.size })), root });

@@ -49,23 +49,38 @@ export function decideVtl2Ram(host: HostDt, measured: Region): Vtl2Range[] {
   return ram;
 }
 
+/** Where select_vtl2_mmio_range looks for VTL0 MMIO to carve: ranges at or above 4 GiB. */
+const MMIO_HIGH_RANGE_START = 1n << 32n;
+
 /**
- * VTL2 MMIO: the VTL2 VMBus ranges, else carved from the top of VTL0's second range: half of
- * it, clamped to 128 MiB–1 GiB (or `mmio-size`). VTL0 must keep two ranges.
+ * VTL2 MMIO as host_params/dt topology_from_host_dt decides it. A non-isolated partition in host
+ * allocation mode takes the host's VMBus ranges as they are. Otherwise the host's VTL2 ranges are
+ * used when given (they must hold `mmio-size`); else max(`mmio-size`, half of VTL0's second
+ * range clamped to 128 MiB–1 GiB) is carved from the top of the last VTL0 range at or above
+ * 4 GiB (mmio.rs select_vtl2_mmio_range), and VTL0 must keep two ranges.
  */
-export function decideMmio(host: HostDt): { vtl0: Region[]; vtl2: Region[] } {
+export function decideMmio(host: HostDt, isolated: boolean): { vtl0: Region[]; vtl2: Region[] } {
   const vtl0 = host.vmbusVtl0.mmio.map((r) => ({ ...r }));
-  if (host.vmbusVtl2.mmio.length > 0) return { vtl0, vtl2: host.vmbusVtl2.mmio.map((r) => ({ ...r })) };
-  if (vtl0.length !== 2) throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: cannot carve, vtl0 has ${vtl0.length} mmio ranges (need 2)`);
-  const high = vtl0[1]!;
-  let size = host.vtl2MmioSize ?? high.size / 2n;
-  if (host.vtl2MmioSize === undefined) size = size < 128n * MIB ? 128n * MIB : size > 1024n * MIB ? 1024n * MIB : size;
-  size -= size % 0x1000n;
-  if (size >= high.size) {
-    throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: carving ${hex(size)} from vtl0 range ${hex(high.gpa)}+${hex(high.size)} leaves vtl0 one range`);
+  const given = host.vmbusVtl2.mmio.map((r) => ({ ...r }));
+  if (!isolated && host.allocationMode === 'host') return { vtl0, vtl2: given };
+  const asked = host.allocationMode === 'vtl2' ? host.vtl2MmioSize ?? 0n : 0n;
+  if (given.length > 0) {
+    const total = given.reduce((n, r) => n + r.size, 0n);
+    if (total < asked) throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: the host's ${hex(total)} bytes are less than mmio-size ${hex(asked)}`);
+    return { vtl0, vtl2: given };
   }
-  high.size -= size;
-  return { vtl0, vtl2: [{ gpa: end(high), size }] };
+  if (vtl0.length < 2) throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: cannot size the carve, vtl0 has ${vtl0.length} mmio ranges (need 2)`);
+  // calculate_default_mmio_size; rounded down to a page, where a real MemoryRange would refuse the half page.
+  const half = (vtl0[1]!.size / 2n) & ~0xfffn;
+  const fallback = half < 128n * MIB ? 128n * MIB : half > 1024n * MIB ? 1024n * MIB : half;
+  const size = asked > fallback ? asked : fallback;
+  const from = [...vtl0].reverse().find((r) => r.gpa >= MMIO_HIGH_RANGE_START);
+  if (from === undefined || from.size < size) {
+    throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: no vtl0 range at or above 4 GiB holds ${hex(size)} bytes`);
+  }
+  if (from.size === size) throw new HclError('SHIM_MMIO_INVALID', `vtl2 mmio: carving ${hex(size)} from vtl0 range ${hex(from.gpa)}+${hex(from.size)} leaves vtl0 one range`);
+  from.size -= size;
+  return { vtl0, vtl2: [{ gpa: end(from), size }] };
 }
 
 /** The partition map as persisted: host RAM typed VTL0 or VTL2_RAM, plus a carved VTL2 range. */

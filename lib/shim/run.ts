@@ -9,7 +9,7 @@ import {
 } from '../abi/index.ts';
 import type { Plant } from '../plant.ts';
 import { buildKernelCommandLine, hostIsTrusted, parseShimOptions, userCommandLine } from './cmdline.ts';
-import { COM3_PORT, parseHostDt, type HostDt } from './hostdt.ts';
+import { parseHostDt, type HostDt } from './hostdt.ts';
 import { buildKernelDt, splitMemoryMap, type Arm64CpuStatus } from './kerneldt.ts';
 import {
   MEMORY_VTL_TYPE, decideMmio, decideVtl2Ram, partitionMemory, partitionMmio, shimTopology, type Vtl2Range,
@@ -61,6 +61,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   const page = (n: number): bigint => paramRegion.gpa + BigInt(n) * PAGE;
   const isolation = p.supportedIsolationType === 1 ? o.hypervisorIsolation : ISOLATION_NAMES[p.supportedIsolationType];
   const host = readHost(memory, page(PARAM_REGION_PAGES.deviceTree.first), PARAM_REGION_PAGES.deviceTree.count * 4096, o.plant);
+  for (const w of host.warnings) log.push(`host device tree: ${w}`);
   const distances = decodeSlit(memory.read(page(PARAM_REGION_PAGES.slit.first), PARAM_REGION_PAGES.slit.count * 4096));
   const staticPage = decodeCommandLinePage(memory.read(shimBase + p.cmdlineOffset, 4096));
   const persistedRegion = at(p.persistedStateRegionOffset, p.persistedStateRegionSize);
@@ -75,7 +76,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   let sidecarExcluded: number[] = [];
   if (saved === undefined) {
     vtl2Ram = decideVtl2Ram(host, measured);
-    mmio = decideMmio(host);
+    mmio = decideMmio(host, isolation !== 'none');
     placement = freshPlacement(persistedRegion);
   } else {
     // VTL0 RAM and CPUs come from the host as they are; VTL2 RAM, MMIO and the pool from the saved state.
@@ -104,11 +105,9 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   const heap = shimBase + p.heapStartOffset;
   let sidecar: ShimResult['sidecar'];
   if (plan.active) {
-    const linux = new Set(plan.bootCpus);
     const params: SidecarParams = {
-      hypercallPage: 0n, enableLogging: plan.logging,
+      hypercallPage: 0n, enableLogging: plan.logging, initialState: plan.perCpuState,
       nodes: plan.nodes.map((n) => ({ memoryBase: n.memory.gpa, memorySize: n.memory.size, baseVp: n.baseVp, vpCount: n.vpCount })),
-      startInSidecar: host.cpus.map((_, vp) => vp).filter((vp) => !linux.has(vp)),
     };
     const paramsGpa = heap + BigInt(HEAP_LAYOUT.sidecarParams);
     memory.write(paramsGpa, encodeSidecarParams(params));
@@ -119,15 +118,17 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
     sidecar = { nodes: plan.nodes, params, output: decodeSidecarOutput(memory.read(outputGpa, 4096), params.nodes.length) };
   }
 
-  const serial = host.serial.find((s) => (o.arch === 'x86_64' ? s.kind === 'ns16550a' && s.base === COM3_PORT : s.kind === 'pl011'));
   const cmdline = buildKernelCommandLine({
-    arch: o.arch, isolation, trusted, user, vmbusConnectionId: host.vmbusVtl2.connectionId,
-    console: serial === undefined ? undefined : o.arch === 'x86_64' ? `ttyS2,${serial.speed}` : 'ttyAMA0',
-    nvmeKeepAlive: host.keepAlive.includes('nvme') && !opts.disableNvmeKeepAlive,
+    arch: o.arch, isolation, trusted, user, vmbusConnectionId: host.vmbusVtl2.connectionId, com3: host.com3,
+    confidentialDebug: opts.confidentialDebug,
+    keepAlive: { disabled: opts.disableNvmeKeepAlive, host: host.nvmeKeepAlive, privatePool: hasGpaPool(isolation, opts.gpaPoolConfig) },
     bootCpus: plan.active ? plan.bootCpus : undefined,
   });
 
-  const config = [at(p.cmdlineOffset, PAGE), paramRegion];
+  // The host DT pages are reclaimed as VTL2 RAM once parsed (host_params/dt topology_from_host_dt
+  // subtract_ranges): VTL2_CONFIG is the rest of the parameter region.
+  const dtPages = { gpa: page(PARAM_REGION_PAGES.deviceTree.first), size: BigInt(PARAM_REGION_PAGES.deviceTree.count) * PAGE };
+  const config = [at(p.cmdlineOffset, PAGE), { gpa: paramRegion.gpa, size: dtPages.gpa - paramRegion.gpa }, { gpa: dtPages.gpa + dtPages.size, size: paramRegion.gpa + paramRegion.size - dtPages.gpa - dtPages.size }];
   const carve = [
     ...config.map((r) => ({ ...r, type: MEMORY_VTL_TYPE.VTL2_CONFIG })),
     { ...at(p.vtl2ReservedRegionOffset, p.vtl2ReservedRegionSize), type: MEMORY_VTL_TYPE.VTL2_RESERVED },
@@ -164,6 +165,17 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
     bootCpus: plan.active ? plan.bootCpus : host.cpus.map((_, vp) => vp),
     topology: shimTopology(o.arch, current, host.cpus, vtl2Ram),
   };
+}
+
+/**
+ * Whether the real shim would reserve a VTL2 GPA pool (`pick_private_pool_size`): only when not
+ * isolated and OPENHCL_IGVM_VTL2_GPA_POOL_CONFIG is not off (a 0 or unparsable count means off).
+ * The model reserves no pool; this only decides the keep-alive word the kernel line carries.
+ */
+function hasGpaPool(isolation: string, config: string | undefined): boolean {
+  if (isolation !== 'none') return false;
+  if (config === undefined || config === 'release' || config === 'debug') return true;
+  return config !== 'off' && /^[0-9]+$/.test(config) && BigInt(config) > 0n;
 }
 
 function readHost(memory: GuestMemory, gpa: bigint, size: number, plant: Plant | undefined): HostDt {

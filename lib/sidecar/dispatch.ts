@@ -2,9 +2,12 @@ import { ByteReader, ByteWriter } from '../bytes/index.ts';
 import { HclError, isHclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
 import {
-  COMMAND, CONTROL, CPU_STATUS, SIDECAR_PAGE as PAGE, SIDECAR_COMMAND, decodeSidecarParams, encodeSidecarOutput,
-  type SidecarEntry, type SidecarOutput, type SidecarParams,
+  COMMAND, CONTROL, CPU_STATUS, MAX_GET_SET_VP_REGISTERS, REGISTER_REQUEST as REG, SIDECAR_PAGE as PAGE, SIDECAR_COMMAND,
+  TRANSLATE_RESPONSE, decodeSidecarParams, encodeSidecarOutput, type SidecarEntry, type SidecarOutput, type SidecarParams,
 } from '../abi/index.ts';
+
+/** hvdef HvError::InvalidParameter: the status a refused register access reports. */
+export const HV_STATUS_INVALID_PARAMETER = 0x5;
 
 /** What a sidecar CPU does for a VP: the hypervisor side of RUN_VP and register access. */
 export interface VpBackend {
@@ -39,12 +42,13 @@ export type CpuStatusName = keyof typeof CPU_STATUS;
 const STATUS_NAME = Object.fromEntries(Object.entries(CPU_STATUS).map(([k, v]) => [v, k])) as Record<number, CpuStatusName>;
 
 /**
- * Starts sidecar: per node the control page is the first page of node memory, the shared pages
- * (command + register page per VP) follow. VPs in `startInSidecar` are IDLE, the rest REMOVED
- * (they run Linux). Writes and returns SidecarOutput.
+ * Starts sidecar as its init.rs does: per node the control page is the first page of node memory,
+ * the shared pages (command + register page per VP) follow. Each node's base VP (the kernel
+ * starts it) is REMOVED and the others RUN, or with a specified initial state exactly the VPs it
+ * marks; each AP then comes up and goes IDLE. A node with no AP to start is refused (the real
+ * sidecar panics). Writes and returns SidecarOutput.
  */
 export function startSidecar(memory: GuestMemory, params: SidecarParams, outputGpa: bigint, responseVector = 0xf3): SidecarOutput {
-  const inSidecar = new Set(params.startInSidecar);
   const out: SidecarOutput = { error: '', nodes: [] };
   params.nodes.forEach((n, index) => {
     if (n.memorySize < BigInt((1 + 13 * n.vpCount) * PAGE)) {
@@ -52,7 +56,16 @@ export function startSidecar(memory: GuestMemory, params: SidecarParams, outputG
     }
     const page = new Uint8Array(PAGE);
     page.set(new ByteWriter(28).u32(index).u32(n.baseVp).u32(n.vpCount).u32(0).u32(n.baseVp).u32(responseVector).u32(0).finish());
-    for (let i = 0; i < n.vpCount; i++) page[CONTROL.cpuStatus + i] = inSidecar.has(n.baseVp + i) ? CPU_STATUS.IDLE : CPU_STATUS.REMOVED;
+    const state = params.initialState;
+    for (let i = 0; i < n.vpCount; i++) {
+      const starts = state.specified ? state.startsCpu[n.baseVp + i] === true : i > 0;
+      page[CONTROL.cpuStatus + i] = starts ? CPU_STATUS.RUN : CPU_STATUS.REMOVED;
+    }
+    if (!page.subarray(CONTROL.cpuStatus + 1, CONTROL.cpuStatus + n.vpCount).includes(CPU_STATUS.RUN)) {
+      throw new HclError('SIDECAR_INVALID', `sidecar node ${index} (base_vp=${n.baseVp}, vp_count=${n.vpCount}) has no sidecar-started APs`);
+    }
+    // start_aps: every RUN CPU boots and parks IDLE; the BSP waits until none is RUN.
+    for (let i = 0; i < n.vpCount; i++) if (page[CONTROL.cpuStatus + i] === CPU_STATUS.RUN) page[CONTROL.cpuStatus + i] = CPU_STATUS.IDLE;
     memory.write(n.memoryBase, page);
     out.nodes.push({ controlPage: n.memoryBase, shmemBase: n.memoryBase + BigInt(PAGE), shmemSize: BigInt(2 * n.vpCount * PAGE) });
   });
@@ -84,6 +97,8 @@ export class SidecarDispatcher {
   readonly #memory: GuestMemory;
   readonly #nodes: Array<{ base: number; count: number; control: bigint; shmem: bigint }>;
   readonly #backend: VpBackend;
+  /** VPs inside a RUN_VP that has not hit an intercept yet (the command word is already NONE). */
+  readonly #running = new Set<number>();
 
   constructor(memory: GuestMemory, params: SidecarParams, output: SidecarOutput, backend: VpBackend = new SimpleVpBackend()) {
     this.#memory = memory;
@@ -134,19 +149,22 @@ export class SidecarDispatcher {
     this.#setStatus(vp, CPU_STATUS.RUN);
   }
 
-  /** Asks a running CPU to stop (RUN → STOP). */
+  /** Asks a running CPU to stop (RUN → STOP); the CPU answers on its next step. */
   stop(vp: number): void {
     this.#expect(vp, CPU_STATUS.RUN, 'stop');
     this.#setStatus(vp, CPU_STATUS.STOP);
   }
 
-  /** One iteration of the sidecar CPU's loop; returns the status afterwards. */
+  /**
+   * One iteration of the sidecar CPU's loop (sidecar vp.rs ap_run): RUN or STOP dispatches the
+   * command page (a STOP before the CPU looked still runs the command, RUN_VP then returning at
+   * once), REMOVE ends the CPU; returns the status afterwards.
+   */
   step(vp: number): CpuStatusName {
     const s = this.#status(vp);
-    if (s === CPU_STATUS.RUN) {
-      if (this.#execute(vp)) this.#finish(vp, CPU_STATUS.IDLE);
-    } else if (s === CPU_STATUS.STOP) this.#finish(vp, CPU_STATUS.IDLE);
-    else if (s === CPU_STATUS.REMOVE) this.#finish(vp, CPU_STATUS.REMOVED);
+    if (s === CPU_STATUS.RUN || s === CPU_STATUS.STOP) {
+      if (this.#running.has(vp) ? this.#runVp(vp, s === CPU_STATUS.STOP) : this.#dispatch(vp, s === CPU_STATUS.STOP)) this.#finish(vp, CPU_STATUS.IDLE);
+    } else if (s === CPU_STATUS.REMOVE) this.#finish(vp, CPU_STATUS.REMOVED);
     return this.status(vp);
   }
 
@@ -157,61 +175,79 @@ export class SidecarDispatcher {
     this.ipis.push({ cpu: this.#u32(w.control + BigInt(CONTROL.responseCpu)), vector: this.#u32(w.control + BigInt(CONTROL.responseVector)) });
   }
 
-  // Runs the current command; false when RUN_VP keeps running (no intercept yet).
-  #execute(vp: number): boolean {
+  // RUN_VP until an intercept or a stop; writes RunVpResponse {intercept} and the intercept
+  // message. False while the VP keeps running.
+  #runVp(vp: number, stopping: boolean): boolean {
+    const page = this.#where(vp).command;
+    const intercept = stopping ? undefined : this.#backend.run(vp);
+    if (intercept === undefined && !stopping) { this.#running.add(vp); return false; }
+    this.#running.delete(vp);
+    if (intercept !== undefined) this.#memory.write(page + BigInt(COMMAND.intercept), intercept.subarray(0, 256));
+    this.#memory.write(page + BigInt(COMMAND.requestData), Uint8Array.of(intercept === undefined ? 0 : 1));
+    return true;
+  }
+
+  // Takes the command (the word becomes NONE, has_error 0) and runs it; false when RUN_VP keeps running.
+  #dispatch(vp: number, stopping: boolean): boolean {
     const page = this.#where(vp).command;
     const command = this.#u32(page + BigInt(COMMAND.command));
-    const req = new ByteReader(this.#memory.read(page + BigInt(COMMAND.requestData), COMMAND.requestDataSize), 'sidecar request', 'SIDECAR_INVALID');
-    const respond = (data: Uint8Array): void => this.#memory.write(page + BigInt(COMMAND.requestData), data);
+    this.#setU32(page + BigInt(COMMAND.command), SIDECAR_COMMAND.NONE);
+    this.#memory.write(page + BigInt(COMMAND.hasError), Uint8Array.of(0));
+    const data = page + BigInt(COMMAND.requestData);
     const fail = (why: string): void => {
       const msg = new TextEncoder().encode(why).subarray(0, 255);
       this.#memory.write(page + BigInt(COMMAND.hasError), Uint8Array.of(1));
       this.#memory.write(page + BigInt(COMMAND.error), Uint8Array.of(msg.length, ...msg));
     };
-    // A register the hypervisor refuses fails the command (has_error + message), as a failed hypercall does.
-    const backend = <T>(call: () => T): T | undefined => {
-      try {
-        return call();
-      } catch (e) {
-        if (!isHclError(e)) throw e;
-        fail(e.message);
-        return undefined;
-      }
-    };
     switch (command) {
-      case SIDECAR_COMMAND.RUN_VP: {
-        const intercept = this.#backend.run(vp);
-        if (intercept === undefined) return false;
-        this.#memory.write(page + BigInt(COMMAND.intercept), intercept.subarray(0, 256));
+      case SIDECAR_COMMAND.NONE:
         return true;
-      }
-      case SIDECAR_COMMAND.GET_VP_REGISTERS: {
-        const n = req.u32();
-        if (n > (COMMAND.requestDataSize - 4) / 8) { fail(`get registers: count ${n} too large`); return true; }
-        const names = Array.from({ length: n }, () => req.u32());
-        const values = backend(() => this.#backend.getRegisters(vp, names));
-        if (values === undefined) return true;
-        const w = new ByteWriter(4 + 8 * n).u32(n);
-        for (const v of values) w.u64(v);
-        respond(w.finish());
+      case SIDECAR_COMMAND.RUN_VP:
+        return this.#runVp(vp, stopping);
+      case SIDECAR_COMMAND.GET_VP_REGISTERS:
+      case SIDECAR_COMMAND.SET_VP_REGISTERS:
+        this.#registers(vp, data, command === SIDECAR_COMMAND.GET_VP_REGISTERS, fail);
         return true;
-      }
-      case SIDECAR_COMMAND.SET_VP_REGISTERS: {
-        const n = req.u32();
-        if (n > (COMMAND.requestDataSize - 4) / 16) { fail(`set registers: count ${n} too large`); return true; }
-        req.u32();
-        const regs = Array.from({ length: n }, () => { const name = req.u32(); req.u32(); return [name, req.u64()] as const; });
-        backend(() => this.#backend.setRegisters(vp, regs));
-        return true;
-      }
       case SIDECAR_COMMAND.TRANSLATE_GVA: {
-        const t = this.#backend.translateGva(vp, req.u64());
-        respond(new ByteWriter(16).u32(t.result).u32(0).u64(t.gpa).finish());
+        const gvn = new ByteReader(this.#memory.read(data, 8)).u64();
+        const t = this.#backend.translateGva(vp, gvn);
+        const w = new ByteWriter(TRANSLATE_RESPONSE.size).u16(0).zeros(TRANSLATE_RESPONSE.resultCode - 2).u32(t.result);
+        w.zeros(TRANSLATE_RESPONSE.gpaPage - TRANSLATE_RESPONSE.resultCode - 4).u64(t.gpa).zeros(8);
+        this.#memory.write(data, w.finish());
         return true;
       }
       default:
         fail(`unknown command ${command}`);
         return true;
+    }
+  }
+
+  // GET/SET_VP_REGISTERS over GetSetVpRegisterRequest + HvRegisterAssoc[count]: register by
+  // register, the first one the hypervisor refuses stops the loop and sets `status` (earlier
+  // ones stay done); a count that does not fit is a command error.
+  #registers(vp: number, data: bigint, get: boolean, fail: (why: string) => void): void {
+    const count = new ByteReader(this.#memory.read(data, 2)).u16();
+    if (count > MAX_GET_SET_VP_REGISTERS) { fail(`invalid register ${get ? 'name ' : ''}count: ${count}`); return; }
+    const status = (v: number): void => this.#memory.write(data + BigInt(REG.status), new ByteWriter(2).u16(v).finish());
+    status(0);
+    for (let i = 0; i < count; i++) {
+      const at = data + BigInt(REG.size + i * REG.assocSize);
+      const r = new ByteReader(this.#memory.read(at, REG.assocSize));
+      const name = r.u32();
+      r.skip(12);
+      const value = r.u64() | (r.u64() << 64n);
+      try {
+        if (get) {
+          const v = BigInt.asUintN(128, this.#backend.getRegisters(vp, [name])[0] ?? 0n);
+          this.#memory.write(at + BigInt(REG.assocValue), new ByteWriter(16).u64(BigInt.asUintN(64, v)).u64(v >> 64n).finish());
+        } else {
+          this.#backend.setRegisters(vp, [[name, value]]);
+        }
+      } catch (e) {
+        if (!isHclError(e)) throw e;
+        status(HV_STATUS_INVALID_PARAMETER);
+        return;
+      }
     }
   }
 

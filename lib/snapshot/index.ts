@@ -2,7 +2,7 @@
 // the registry of units a snapshot may hold (registry.ts). The one owner of part names.
 
 // parts
-export { PART, encodeParts, snapshotInfo } from './parts.ts';
+export { PART, encodeParts, legacyInitPart, snapshotInfo } from './parts.ts';
 export type { SnapshotInfo } from './parts.ts';
 
 // decode

@@ -3,14 +3,19 @@ import type { Override } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 import { HV_DESCRIPTOR, hvGenerationOf } from '../hv/index.ts';
 import { PERSISTED_PART_FORMAT, encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
-import { encodeCanonical, type ServicingState } from '../state/index.ts';
+import {
+  FIELDS_GENERATION, INIT_TYPE, InitStateSchema, downgradeInit, encodeCanonical, encodeFields, typeUrl,
+  type InitState, type Observed, type ServicingState, type UnitRegistry,
+} from '../state/index.ts';
 import type { Manifest, PartInput } from '../store/index.ts';
+import { defaultRegistry } from './registry.ts';
 
 /**
  * How a saved VM is laid out as snapshot parts. Each part is one content-addressed blob, so a
  * unit that did not change between two snapshots is stored once:
- * - `init`: the ServicingState's initState (canonical msgpack)
- * - `unit/<name>`: one state unit's saved value (meta: package, generation)
+ * - `init`: the ServicingState's initState, field-numbered (meta: generation, type URL)
+ * - `unit/<name>`: one state unit's saved value in its generation's wire form, field-numbered from
+ *   generation 3 (meta: package, generation, type URL)
  * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl (msgpack bin
  *   of the register file, lib/hv/layout.ts; generation 1 snapshots hold them by name)
  * - `persisted`: the shim persisted-state payload behind OHCLPHDR (protobuf SavedState; meta: format)
@@ -26,6 +31,8 @@ export interface SnapshotInfo {
   overrides: Override[];
   igvmDigest: string;
   usermodeVersion: string;
+  /** What hclckpt observed at save: discovered topology, usermode options, usermode version (absent before generation 3, whose init state held them). */
+  observed?: Observed;
   /** Highest unit schema generation in the snapshot. */
   generation: number;
   topology: { arch: string; vps: number; nodes: number };
@@ -42,18 +49,25 @@ export function encodeParts(
   hv: unknown,
   persisted: PersistedPayload,
   igvm: Uint8Array,
+  registry: UnitRegistry = defaultRegistry(),
 ): PartInput[] {
   return [
-    { name: PART.init, bytes: encodeCanonical(state.initState) },
+    { name: PART.init, bytes: encodeFields(InitStateSchema, state.initState), meta: { generation: FIELDS_GENERATION, type: INIT_TYPE } },
     ...state.units.map((u) => {
       const meta = unitMeta.get(u.name);
       if (meta === undefined) throw new TypeError(`unit ${u.name} has no metadata`);
-      return { name: PART.unitPrefix + u.name, bytes: encodeCanonical(u.state), meta: { ...meta } };
+      const bytes = registry.encodeState(u.name, meta.generation, u.state);
+      return { name: PART.unitPrefix + u.name, bytes, meta: { ...meta, type: typeUrl(registry.get(u.name)) } };
     }),
     { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: hvGenerationOf(hv) } },
     { name: PART.persisted, bytes: encodePersistedPayload(persisted), meta: { format: PERSISTED_PART_FORMAT } },
     { name: PART.igvm, bytes: igvm },
   ];
+}
+
+/** The init part as generations 1–2 wrote it (name-keyed, observed fields inside), for `save --generation 1|2`. */
+export function legacyInitPart(init: InitState, observed: Observed): PartInput {
+  return { name: PART.init, bytes: encodeCanonical(downgradeInit(init, observed)) };
 }
 
 /** The manifest's `info` as a SnapshotInfo (STATE_DECODE when it is not a VM snapshot). */

@@ -59,7 +59,15 @@ function formatPath(stack: PathStack): string {
 
 /** Encodes `value` to canonical msgpack; the same value always gives the same bytes. */
 export function encodeCanonical(value: unknown): Uint8Array {
-  const out = packr.pack(toWire(value, [], 0));
+  return encodeCanonicalWire(toWire(value, [], 0));
+}
+
+/**
+ * Packs a tree already in canonical form (lib/state/fields.ts builds one: Maps with integer keys
+ * in ascending order, scalars of the data model) with the same msgpack settings.
+ */
+export function encodeCanonicalWire(wire: unknown): Uint8Array {
+  const out = packr.pack(wire);
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 

@@ -3,22 +3,27 @@
 // lib/snapshot's business; nothing here imports a stage.
 
 // units and schemas
-export { SAVE_RANK, U64_MAX, currentGeneration, uint, u64, bytes, fieldPath, checkSchema } from './unit.ts';
+export {
+  SAVE_RANK, U64_MAX, FIELDS_GENERATION, currentGeneration, fieldsGeneration, typeUrl, uint, u64, i64, bytes, fieldPath, checkSchema,
+} from './unit.ts';
+export { field, nameKeyed, encodeFields, decodeFields } from './fields.ts';
 export type { SaveRank, UnitGeneration, UnitDescriptor, StateUnit } from './unit.ts';
 
 // registry, upgrade and downgrade
 export { UnitRegistry, jsonSchema } from './registry.ts';
 export type { SchemaDump, SchemaDumpUnit } from './registry.ts';
-export { downgrade, generationReach } from './downgrade.ts';
+export { downgrade, generationAtMost, generationReach } from './downgrade.ts';
 
 // canonical codec, copy, clean
-export { encodeCanonical, decodeCanonical, MAX_DEPTH } from './codec.ts';
+export { encodeCanonical, encodeCanonicalWire, decodeCanonical, MAX_DEPTH } from './codec.ts';
 export type { CanonicalValue } from './codec.ts';
 export { copyState } from './copy.ts';
 export { cleanState, cleanCopy } from './clean.ts';
 
 // servicing
+export { ServicingController, saveOrder, systemClock, ServicingStateSchema } from './servicing.ts';
+export type { ServicingState, Clock, SaveRequest, InitInput, RestoreReport } from './servicing.ts';
 export {
-  ServicingController, saveOrder, systemClock, TopologySchema, InitStateSchema, ServicingStateSchema,
-} from './servicing.ts';
-export type { InitState, ServicingState, Clock, SaveRequest, InitInput, RestoreReport } from './servicing.ts';
+  INIT_TYPE, InitStateSchema, EmuplatSchema, TopologySchema, ObservedSchema, LegacyInitStateSchema, upgradeLegacyInit, downgradeInit,
+} from './init-state.ts';
+export type { InitState, Observed } from './init-state.ts';

@@ -1,5 +1,7 @@
 import { HclError } from '../errors.ts';
-import { checkSchema, currentGeneration, type UnitDescriptor, type UnitGeneration } from './unit.ts';
+import { decodeCanonical, encodeCanonical } from './codec.ts';
+import { checkFieldNumbers, decodeFields, encodeFields } from './fields.ts';
+import { checkSchema, currentGeneration, typeUrl, type UnitDescriptor, type UnitGeneration } from './unit.ts';
 
 /**
  * The schema registry: every state unit's descriptor (all generations), validation with field
@@ -10,6 +12,8 @@ import { checkSchema, currentGeneration, type UnitDescriptor, type UnitGeneratio
 export interface SchemaDumpUnit {
   name: string;
   package: string;
+  /** Message name of the saved-state type (absent in dumps made before generation 3). */
+  message?: string;
   generation: number;
   /** JSON Schema of the current generation; bigint and bytes carry an `x-encoding`. */
   schema: unknown;
@@ -31,7 +35,9 @@ export class UnitRegistry {
     for (const d of descriptors) {
       if (this.#units.has(d.name)) throw new TypeError(`unit ${d.name} registered twice`);
       d.generations.forEach((g, i) => {
-        if (g.generation !== i + 1) throw new TypeError(`unit ${d.name}: generation ${g.generation} out of order`);
+        const prev = i === 0 ? 0 : d.generations[i - 1]!.generation;
+        if (!Number.isInteger(g.generation) || g.generation <= prev) throw new TypeError(`unit ${d.name}: generation ${g.generation} out of order`);
+        if (g.wire === 'fields') checkFieldNumbers(g.schema, `unit ${d.name} generation ${g.generation}`);
       });
       this.#units.set(d.name, d);
     }
@@ -41,6 +47,11 @@ export class UnitRegistry {
   /** Registered unit names, sorted. */
   names(): string[] {
     return [...this.#units.keys()].sort();
+  }
+
+  /** Whether `name` is a registered unit. */
+  has(name: string): boolean {
+    return this.#units.has(name);
   }
 
   /** The descriptor of `name`; STATE_UNKNOWN_UNIT when there is none. */
@@ -60,7 +71,7 @@ export class UnitRegistry {
     const d = this.get(name);
     this.validateUnitState(name, value, from);
     let v = value;
-    for (const g of d.generations.slice(from)) {
+    for (const g of d.generations.filter((x) => x.generation > from)) {
       if (g.upgrade === undefined) throw new TypeError(`unit ${name}: generation ${g.generation} has no upgrader`);
       v = g.upgrade(v);
       checkSchema(name, g.schema, v);
@@ -68,11 +79,37 @@ export class UnitRegistry {
     return v;
   }
 
+  /** A unit's value as the bytes generation `generation` writes: field-numbered or name-keyed canonical msgpack. */
+  encodeState(name: string, generation: number, value: unknown): Uint8Array {
+    const g = this.#generation(name, generation);
+    return g.wire === 'fields' ? encodeFields(g.schema, value) : encodeCanonical(value);
+  }
+
+  /** Decodes a unit's bytes written in `generation` into a named value (not yet validated); STATE_DECODE starts with `context`. */
+  decodeState(name: string, generation: number, bytes: Uint8Array, context: string): unknown {
+    const g = this.#generation(name, generation);
+    return g.wire === 'fields' ? decodeFields(g.schema, bytes, context) : decodeCanonical(bytes, context);
+  }
+
+  /**
+   * Refuses a unit blob whose recorded package or type URL is not the unit's (STATE_TYPE_MISMATCH),
+   * as `SavedStateBlob::parse` refuses an Any of another type; blobs written before generation 3 carry no type URL.
+   */
+  checkType(name: string, meta: { package?: unknown; type?: unknown }, where: string): void {
+    const d = this.get(name);
+    const want = typeUrl(d);
+    const bad = (what: string, got: unknown): never => {
+      throw new HclError('STATE_TYPE_MISMATCH', `${where}: unit ${name}: saved state ${what} ${JSON.stringify(got)}, expected ${JSON.stringify(what === 'package' ? d.package : want)}`);
+    };
+    if (meta.package !== undefined && meta.package !== d.package) bad('package', meta.package);
+    if (meta.type !== undefined && meta.type !== want) bad('type', meta.type);
+  }
+
   /** Every unit's current schema, sorted by name, with keys sorted: the same set gives the same JSON. */
   schemaDump(): SchemaDump {
     const entry = (d: UnitDescriptor): SchemaDumpUnit => {
       const g = currentGeneration(d);
-      return { name: d.name, package: d.package, generation: g.generation, schema: jsonSchema(g.schema) };
+      return { name: d.name, package: d.package, ...(d.message === undefined ? {} : { message: d.message }), generation: g.generation, schema: jsonSchema(g.schema) };
     };
     return {
       format: 'hclckpt-schema/1',
@@ -84,9 +121,9 @@ export class UnitRegistry {
   #generation(name: string, generation?: number): UnitGeneration {
     const d = this.get(name);
     if (generation === undefined) return currentGeneration(d);
-    const g = d.generations[generation - 1];
+    const g = d.generations.find((x) => x.generation === generation);
     if (g === undefined) {
-      throw new HclError('STATE_GENERATION', `unit ${name}: generation ${generation} unknown (have 1..${d.generations.length})`);
+      throw new HclError('STATE_GENERATION', `unit ${name}: generation ${generation} unknown (have ${d.generations.map((x) => x.generation).join(', ')})`);
     }
     return g;
   }

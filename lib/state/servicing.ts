@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Topology } from '../config/index.ts';
 import { HclError, isHclError } from '../errors.ts';
+import { InitStateSchema, type InitState } from './init-state.ts';
 import type { UnitRegistry } from './registry.ts';
-import { checkSchema, u64, type StateUnit } from './unit.ts';
+import { checkSchema, type StateUnit } from './unit.ts';
 
 /**
  * OpenHCL servicing: save every state unit into a `ServicingState` (init state + units) and
@@ -11,34 +11,6 @@ import { checkSchema, u64, type StateUnit } from './unit.ts';
  */
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-const Range = Type.Object({ base: Type.Integer({ minimum: 0 }), size: Type.Integer({ minimum: 0 }) });
-
-/** Schema of `Topology` (lib/config/topology.ts) as saved in the init state. */
-export const TopologySchema = Type.Object({
-  arch: Type.Union([Type.Literal('x86_64'), Type.Literal('aarch64')]),
-  vps: Type.Array(Type.Object({ index: Type.Integer({ minimum: 0 }), reg: Type.Integer({ minimum: 0 }), vnode: Type.Integer({ minimum: 0 }) })),
-  nodes: Type.Array(Type.Object({ vnode: Type.Integer({ minimum: 0 }), memory: Type.Array(Range) })),
-  vtl0Mmio: Type.Array(Range),
-  vtl2Mmio: Type.Array(Range),
-  vtl2Ram: Type.Array(Type.Object({ base: Type.Integer({ minimum: 0 }), size: Type.Integer({ minimum: 0 }), vnode: Type.Integer({ minimum: 0 }) })),
-});
-// Keeps the schema in step with the hand-written interface.
-const _topology: (t: Static<typeof TopologySchema>) => Topology = (t) => t;
-void _topology;
-
-/** `init_state`: what openvmm_hcl needs before any unit is restored. */
-export const InitStateSchema = Type.Object({
-  firmwareType: Type.Union([Type.Literal('uefi'), Type.Literal('pcat'), Type.Literal('linux-direct'), Type.Literal('none')]),
-  vmStopReferenceTime: u64('partition reference time at stop, 100 ns units'),
-  correlationId: Type.String({ pattern: UUID }),
-  topology: TopologySchema,
-  options: Type.Record(Type.String(), Type.String()),
-  usermodeVersion: Type.String(),
-  emuplat: Type.Object({
-    rtcLocalClock: Type.Object({ offsetNs: Type.BigInt({ description: 'guest RTC minus host time, signed' }) }),
-  }),
-});
-export type InitState = Static<typeof InitStateSchema>;
 
 /** The whole saved paravisor state handed to the host. */
 export const ServicingStateSchema = Type.Object({
@@ -141,12 +113,18 @@ export class ServicingController {
     const state = value as ServicingState;
     const byName = new Map<string, unknown>();
     const known = new Set(this.#units.map((u) => u.name));
+    // As vmm_core/state_unit/src/lib.rs `StateUnits::restore`: every name is matched first, each
+    // unknown or repeated one is an error ("unknown unit name", "duplicate unit name"), and no
+    // unit restores unless all match. The first is thrown; all are in `context.problems`.
+    const problems: Array<{ code: 'STATE_UNKNOWN_UNIT' | 'STATE_DUPLICATE_UNIT'; message: string }> = [];
     state.units.forEach((e, i) => {
-      if (byName.has(e.name)) throw new HclError('STATE_DUPLICATE_UNIT', `servicing state: units[${i}]: unit ${e.name} appears more than once`);
-      if (!known.has(e.name)) throw new HclError('STATE_UNKNOWN_UNIT', `servicing state: units[${i}]: unknown unit ${e.name} (known: ${[...known].sort().join(', ')})`);
-      this.registry.validateUnitState(e.name, e.state);
-      byName.set(e.name, e.state);
+      if (byName.has(e.name)) problems.push({ code: 'STATE_DUPLICATE_UNIT', message: `servicing state: units[${i}]: ${e.name}: duplicate unit name` });
+      else if (!known.has(e.name)) problems.push({ code: 'STATE_UNKNOWN_UNIT', message: `servicing state: units[${i}]: ${e.name}: unknown unit name (known: ${[...known].sort().join(', ')})` });
+      else byName.set(e.name, e.state);
     });
+    const first = problems[0];
+    if (first !== undefined) throw new HclError(first.code, first.message, { context: { problems } });
+    for (const [name, s] of byName) this.registry.validateUnitState(name, s);
     const report: RestoreReport = { restored: [], defaulted: [] };
     for (const u of this.#units) {
       if (byName.has(u.name)) {

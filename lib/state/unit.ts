@@ -11,10 +11,15 @@ import { HclError } from '../errors.ts';
 
 /** One generation of a unit's saved-state schema; `upgrade` turns the previous generation's value into this one. */
 export interface UnitGeneration {
-  /** 1, 2, … in order; the last entry of a descriptor is the current generation. */
+  /**
+   * Release generation that introduced this shape, strictly increasing within a descriptor (a
+   * unit that did not change in a release has no entry for it); the last entry is the current one.
+   */
   readonly generation: number;
   /** TypeBox schema of the saved value in this generation. */
   readonly schema: TSchema;
+  /** How the bytes name fields: by property name (generations 1–2) or by field number (lib/state/fields.ts). */
+  readonly wire?: 'names' | 'fields';
   /** Converts a value of generation `generation - 1` (already validated) into this generation. */
   readonly upgrade?: (previous: unknown) => unknown;
   /**
@@ -26,10 +31,13 @@ export interface UnitGeneration {
 }
 
 /**
- * Save ranks in OpenHCL's order: the emulated platform first, then NVMe, the rest, VMBus last.
- * A save goes by rank, ties in the order the units were given.
+ * Save ranks in OpenHCL's order (underhill_core dispatch/mod.rs `LoadedVm::save`): after the
+ * emulated-platform glue (which goes into the init state) come the DMA and NVMe managers, then
+ * every state unit at once (`save_units`), then MANA, VMGS and the VMBus client. The model's
+ * `nvme` unit stands in for the NVMe manager; every other unit is a state unit (`other`). A save
+ * goes by rank, ties in the order the units were given.
  */
-export const SAVE_RANK = { platform: 0, nvme: 1, other: 2, vmbus: 3 } as const;
+export const SAVE_RANK = { nvme: 0, other: 1 } as const;
 /** One of the save ranks. */
 export type SaveRank = (typeof SAVE_RANK)[keyof typeof SAVE_RANK];
 
@@ -39,6 +47,11 @@ export interface UnitDescriptor {
   readonly name: string;
   /** Stable package name, part of the data; never changes (e.g. "openvmm.nvme"). */
   readonly package: string;
+  /**
+   * Message name of the saved-state type; with the package it is the type URL, as `SavedStateBlob`'s
+   * protobuf Any carries. Every openvmm_hcl unit has one; the hypervisor's state part does not.
+   */
+  readonly message?: string;
   /** Where the unit saves in OpenHCL's order (`SAVE_RANK`). */
   readonly saveRank: SaveRank;
   /** Every generation, oldest first. */
@@ -66,6 +79,22 @@ export interface StateUnit<S = unknown> {
   start?(): void;
 }
 
+/** The generation that switched every unit to field-numbered bytes. */
+export const FIELDS_GENERATION = 3;
+
+/**
+ * A unit's generation 3: the shape of its previous generation, now with field numbers in
+ * `schema`; name-keyed state of the previous generation reads unchanged (and writes back unchanged).
+ */
+export function fieldsGeneration(schema: TSchema): UnitGeneration {
+  return { generation: FIELDS_GENERATION, schema, wire: 'fields', upgrade: (v) => v, downgrade: (v) => v };
+}
+
+/** `package.message`: the saved-state type a unit's blob claims to be. */
+export function typeUrl(d: Pick<UnitDescriptor, 'package' | 'message'>): string {
+  return d.message === undefined ? d.package : `${d.package}.${d.message}`;
+}
+
 /** The current (last) generation of a descriptor. */
 export function currentGeneration(d: UnitDescriptor): UnitGeneration {
   const g = d.generations[d.generations.length - 1];
@@ -86,6 +115,11 @@ export function uint(bits: 8 | 16 | 32, description?: string): ReturnType<typeof
 /** A u64 field: a bigint in `[0, 2^64)`. */
 export function u64(description?: string): ReturnType<typeof Type.BigInt> {
   return Type.BigInt({ minimum: 0n, maximum: U64_MAX, ...desc(description) });
+}
+
+/** An i64 field: a signed bigint (OpenVMM writes it as a zigzag sint64). */
+export function i64(description?: string): ReturnType<typeof Type.BigInt> {
+  return Type.BigInt({ minimum: -(1n << 63n), maximum: (1n << 63n) - 1n, ...desc(description) });
 }
 
 /** A byte buffer field, optionally bounded in length. */

@@ -12,12 +12,16 @@ import {
   encodeSlit, decodeSidecarParams, encodeSidecarParams,
 } from '../../lib/abi/index.ts';
 import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
+import { currentGeneration } from '../../lib/state/unit.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { arbCanonicalValue, arbFdt } from '../arbitraries.ts';
 import { define } from '../define.ts';
 
 /** A decoder input: which codec, its bytes. */
 interface Sample { codec: string; bytes: Uint8Array }
+
+const registry = defaultRegistry();
 
 /** Every decoder by codec; `plant` reaches the FDT reader's byte readers (reader-skips-bounds). */
 const decoders = (plant: Plant | undefined): Record<string, (b: Uint8Array) => unknown> => ({
@@ -30,6 +34,10 @@ const decoders = (plant: Plant | undefined): Record<string, (b: Uint8Array) => u
   'cmdline-page': (b) => decodeCommandLinePage(b),
   slit: (b) => decodeSlit(b),
   'sidecar-params': (b) => decodeSidecarParams(b),
+  // Each unit's field-numbered bytes, decoded and validated as a restore does.
+  ...Object.fromEntries(registry.names().map((n) => [`unit:${n}`, (b: Uint8Array) => {
+    registry.validateUnitState(n, registry.decodeState(n, currentGeneration(registry.get(n)).generation, b, `unit ${n}`));
+  }])),
 });
 
 let corpus: Sample[] | undefined;
@@ -50,6 +58,7 @@ function realSamples(): Sample[] {
     );
     if (config.distances !== undefined) out.push({ codec: 'slit', bytes: encodeSlit(config.distances) });
     if (vm.shim.sidecar !== undefined) out.push({ codec: 'sidecar-params', bytes: encodeSidecarParams(vm.shim.sidecar.params) });
+    for (const u of vm.units.all) out.push({ codec: `unit:${u.name}`, bytes: registry.encodeState(u.name, u.generation, u.save()) });
   }
   out.push({ codec: 'cpio', bytes: buildInitrd('1.2.3') }, { codec: 'igvm', bytes: boot(presetConfig('small')).igvm });
   return (corpus = out);

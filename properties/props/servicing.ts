@@ -4,7 +4,7 @@ import { compareTopology } from '../../lib/hcl/index.ts';
 import { nvmeInterruptState, nvmeIoQueues } from '../../lib/hcl/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { parseCpuList } from '../../lib/kernel/cpulist.ts';
-import { readText } from '../../lib/abi/index.ts';
+import { readText, sidecarStartedVps } from '../../lib/abi/index.ts';
 import { SIDECAR_MAX_NODE_CPUS } from '../../lib/shim/index.ts';
 import type { Vm } from '../../harness/pipeline.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
@@ -86,7 +86,7 @@ export function sidecarViolation(vm: Vm): string | null {
     if (bootCpus !== undefined) return `sidecar off but the command line has boot_cpus=${bootCpus}`;
     return linux.size === vps.length ? null : `sidecar off but only ${linux.size} of ${vps.length} VPs are online`;
   }
-  const inSidecar = new Set(sc.params.startInSidecar);
+  const inSidecar = new Set(sidecarStartedVps(sc.params));
   for (const v of vps) {
     if (linux.has(v.index) === inSidecar.has(v.index)) return `vp ${v.index} is ${linux.has(v.index) ? 'in both Linux and sidecar' : 'in neither Linux nor sidecar'}`;
   }
@@ -99,8 +99,12 @@ export function sidecarViolation(vm: Vm): string | null {
       covered[i] = (covered[i] ?? 0) + 1;
     }
   }
-  const odd = covered.findIndex((c) => c !== 1);
-  if (odd >= 0) return `vp ${odd} belongs to ${covered[odd]} sidecar nodes`;
+  // Every node has a VP for sidecar to start (sidecar.rs sidecar_node_is_empty); nodes never
+  // overlap; a VP outside every node (a skipped one-CPU or all-excluded chunk) is Linux's.
+  const empty = sc.nodes.find((n) => !Array.from({ length: n.vpCount }, (_, k) => inSidecar.has(n.baseVp + k)).some(Boolean));
+  if (empty !== undefined) return `sidecar node at vp ${empty.baseVp} has no VP for sidecar to start`;
+  const odd = covered.findIndex((c, vp) => c > 1 || (c === 0 && !linux.has(vp)));
+  if (odd >= 0) return `vp ${odd} belongs to ${covered[odd]} sidecar nodes${covered[odd] === 0 ? ' and is not in Linux' : ''}`;
   const want = [...linux].sort((a, b) => a - b);
   if (bootCpus === undefined) return 'sidecar on but the command line has no boot_cpus=';
   if (parseCpuList(bootCpus).join() !== want.join()) return `boot_cpus=${bootCpus} but Linux runs ${want.join(',')}`;
@@ -129,8 +133,9 @@ function pinIo(vm: Vm, vp: number): void {
 
 /**
  * Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
- * nodes hold at most 32 VPs of one vnode, boot_cpus= matches; and with NVMe keep-alive, CPUs
- * with NVMe I/O in flight at save start in Linux after restore.
+ * nodes hold at most 32 VPs of one vnode and at least one sidecar VP, VPs outside every node run
+ * Linux, boot_cpus= matches; and with NVMe keep-alive, CPUs with NVMe I/O in flight at save start
+ * in Linux after restore.
  */
 export const sidecarSplit = define({
   name: 'sidecar-split',

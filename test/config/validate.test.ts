@@ -30,6 +30,7 @@ const CASES: Array<{ rule: string; preset?: string; mutate: Mutate; path: string
   { rule: 'VM name starts with a letter or digit', mutate: (c) => (c.name = '.hidden'), path: 'name', says: 'expected string to match' },
   { rule: 'VTL2 aligned', mutate: (c) => (c.vtl2.base += 0x200), path: 'vtl2.base', says: 'not 4K-aligned' },
   { rule: 'VTL2 above RAM', mutate: (c) => (c.vtl2.base = 128 * MIB), path: 'vtl2.base', says: 'below the end of VTL0 RAM' },
+  { rule: 'vtl2 mode carves VTL2 MMIO at or above 4 GiB', mutate: (c) => { c.vtl2.mode = 'vtl2'; c.vtl2.vnode = vnodeOfLastRam(c); c.mmio.vtl0[1] = { base: 0xe000_0000, size: 0x1000_0000 }; }, path: 'mmio.vtl0[1].base', says: 'is below 4 GiB' },
   { rule: 'VTL2 not in MMIO', mutate: (c) => (c.vtl2.base = c.mmio.vtl0[1]!.base), path: 'vtl2', says: 'overlaps mmio.vtl0[1]' },
   { rule: 'MMIO not in RAM', mutate: (c) => (c.mmio.vtl0[0]!.base = 0x1000_0000), path: 'mmio.vtl0[0]', says: 'overlaps numa[0].memory[0]' },
   { rule: 'MMIO ranges disjoint', mutate: (c) => (c.mmio.vtl2 = [{ base: c.mmio.vtl0[1]!.base, size: 128 * MIB }]), path: 'mmio.vtl2[0]', says: 'overlaps mmio.vtl0[1]' },

@@ -4,7 +4,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { runCli } from '../cli.ts';
-import { encodeCanonical } from '../../lib/state/codec.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { schemaDumpWithReach } from '../../lib/diff/index.ts';
 import { SnapshotStore } from '../../lib/store/index.ts';
@@ -53,7 +52,7 @@ test('diff: two .hclsnap files one workload step apart, text, --json, --unified,
   for (const step of [0, 1]) {
     if (step === 1) u.nvme.submit(0, 1, 9);
     const d = decodedOf(u);
-    const parts = Object.entries(d.units).map(([n, x]) => ({ name: `unit/${n}`, bytes: encodeCanonical(x.state), meta: { generation: x.generation, package: x.package } }));
+    const parts = Object.entries(d.units).map(([n, x]) => ({ name: `unit/${n}`, bytes: defaultRegistry().encodeState(n, x.generation, x.state), meta: { generation: x.generation, package: x.package } }));
     const put = await store.putSnapshot({ name: 'vm', parts, info: { generation: 1 }, time: '2025-01-01T00:00:00Z', tool: 't' });
     files.push(join(dir, `s${step}.hclsnap`));
     await store.exportSnapshot(put.id, files[step] ?? '');

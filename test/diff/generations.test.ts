@@ -28,7 +28,15 @@ test('kept dumps: generation 1 → 2 is compatible, and the newest kept dump is 
   const r = checkSchemaCompat(kept(1), kept(2));
   assert.equal(r.breaking, []);
   assert.equal([...new Set(r.compatibleChanges.map((f) => f.unit))], ['hv', 'nvme', 'serial.16550']);
-  assert.equal(json(kept(2)), json(schemaDumpWithReach()));
+  assert.equal(json(kept(3)), json(schemaDumpWithReach()));
+});
+
+test('kept dumps: generation 2 → 3 only moves every unit to field numbers, read back through the name-keyed form', () => {
+  const r = checkSchemaCompat(kept(2), kept(3));
+  assert.equal(r.breaking, []);
+  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.path} ${f.kind}`), registry.names().map((n) => `${n} (unit) wire-numbered`));
+  // Every older generation stays readable: 1 → 3 too.
+  assert.equal(checkSchemaCompat(kept(1), kept(3)).breaking, []);
 });
 
 test('generation-1 schemas are unchanged: each unit\'s generation 1 dumps exactly as the kept gen-1 dump', () => {
@@ -48,10 +56,10 @@ test('without its upgrader and downgrader the serial representation change would
   ]);
 });
 
-test('generation reach: nvme and serial read and write generations 1 and 2; single-generation units only their own', () => {
-  assert.equal(generationReach(NVME_UNIT), { reads: [1, 2], writes: [1, 2] });
-  assert.equal(generationReach(SERIAL_UNIT), { reads: [1, 2], writes: [1, 2] });
-  assert.equal(generationReach(registry.get('vp')), { reads: [1], writes: [1] });
+test('generation reach: nvme and serial read and write 1, 2, 3; units unchanged in generation 2 read and write 1 and 3', () => {
+  assert.equal(generationReach(NVME_UNIT), { reads: [1, 2, 3], writes: [1, 2, 3] });
+  assert.equal(generationReach(SERIAL_UNIT), { reads: [1, 2, 3], writes: [1, 2, 3] });
+  assert.equal(generationReach(registry.get('vp')), { reads: [1, 3], writes: [1, 3] });
 });
 
 // serial.16550: generation 1 → 2 upgrader, table of FIFO fill levels.
@@ -135,9 +143,9 @@ test('nvme: coalescing settings are checked and restorable', () => {
 });
 
 const BAD_TARGETS: Array<[string, number, string]> = [
-  ['nvme', 0, 'unit nvme: cannot write generation 0 (have 1..2)'],
-  ['nvme', 3, 'unit nvme: cannot write generation 3 (have 1..2)'],
-  ['vp', 2, 'unit vp: cannot write generation 2 (have 1..1)'],
+  ['nvme', 0, 'unit nvme: cannot write generation 0 (have 1, 2, 3)'],
+  ['nvme', 4, 'unit nvme: cannot write generation 4 (have 1, 2, 3)'],
+  ['vp', 2, 'unit vp: cannot write generation 2 (have 1, 3)'],
 ];
 for (const [unit, g, msg] of BAD_TARGETS) {
   test(`downgrade refuses ${unit} → generation ${g}`, () => throwsGeneration(() => downgrade(unit, {}, g, registry), msg));
@@ -153,7 +161,7 @@ test('diff across real generations: a generation-1 snapshot is upgraded and only
   }
   u.nvme.setInterruptCoalescing(0, 1, { time: 1, threshold: 3 });
   const d = diffSnapshots(old, decodedOf(u));
-  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→2', 'serial.16550 a 1→2']);
+  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→3', 'serial.16550 a 1→3']);
   assert.equal(Object.values(d.units).flat().map((c) => `${c.kind} ${c.path}`), [
     'changed nvme:generation',
     'added nvme.controllers[0].ioQueues[0].interruptCoalescing',

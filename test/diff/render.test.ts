@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { canonicalJson, decodeSnapshot, diffSnapshots, diffToJson, renderText, renderUnified, changePath } from '../../lib/diff/index.ts';
 import { useColour } from '../../harness/commands/colour.ts';
-import { encodeCanonical } from '../../lib/state/codec.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { readArchive } from '../../lib/store/index.ts';
 import { SnapshotStore } from '../../lib/store/index.ts';
 import { MemoryLevel } from 'memory-level';
@@ -98,7 +98,7 @@ test('decodeSnapshot: an exported .hclsnap decodes to the state that was saved',
   const u = bootedUnits();
   const want = decodedOf(u);
   const store = await SnapshotStore.open({ db: new MemoryLevel() });
-  const parts = Object.entries(want.units).map(([n, x]) => ({ name: `unit/${n}`, bytes: encodeCanonical(x.state), meta: { generation: x.generation, package: x.package } }));
+  const parts = Object.entries(want.units).map(([n, x]) => ({ name: `unit/${n}`, bytes: defaultRegistry().encodeState(n, x.generation, x.state), meta: { generation: x.generation, package: x.package } }));
   const put = await store.putSnapshot({ name: 'vm', parts, info: { generation: 1 }, time: '2025-01-01T00:00:00Z', tool: 't' });
   const file = join(await tempDir('hclckpt-diff-'), 'a.hclsnap');
   await store.exportSnapshot(put.id, file);

@@ -77,7 +77,7 @@ test('hv and init state are compared beside the units', () => {
 const TWO_GEN: UnitDescriptor = {
   name: 'dev',
   package: 'test.dev',
-  saveRank: 2,
+  saveRank: 1,
   generations: [
     { generation: 1, schema: Type.Object({ count: uint(16) }) },
     { generation: 2, schema: Type.Object({ lo: uint(8), hi: uint(8) }), upgrade: (p) => ({ lo: (p as { count: number }).count & 0xff, hi: (p as { count: number }).count >> 8 }) },

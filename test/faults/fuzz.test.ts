@@ -10,7 +10,7 @@ import { readFdt, writeFdt, type FdtNode } from '../../lib/fdt/index.ts';
 import { hostParamsFor } from '../../lib/host/index.ts';
 import { fixChecksum, readIgvm } from '../../lib/igvm/index.ts';
 import { parseHostDt } from '../../lib/shim/index.ts';
-import { decodeCanonical } from '../../lib/state/codec.ts';
+import { currentGeneration } from '../../lib/state/unit.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { SnapshotStore, parseArchive } from '../../lib/store/index.ts';
 import { boot } from '../../harness/pipeline.ts';
@@ -88,7 +88,7 @@ async function targets(): Promise<FuzzTarget[]> {
     {
       name: 'unit-state decode',
       seeds: units,
-      run: (b, unit) => registry.validateUnitState(unit, decodeCanonical(b, `unit ${unit}`)),
+      run: (b, unit) => registry.validateUnitState(unit, registry.decodeState(unit, currentGeneration(registry.get(unit)).generation, b, `unit ${unit}`)),
     },
   ];
 }

@@ -9,6 +9,7 @@ import { presetConfig, validateConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { hvByName, hvFromNamed, type HvState } from '../../lib/hv/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
+import { decodeCanonical } from '../../lib/state/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
 import { bootWithWorkload, captureVm, failedRestoreOutcome, proofDifferences, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
@@ -241,18 +242,65 @@ test('save --generation 1 writes the older schemas and restores with proof (upgr
   assert.equal(r.vm.units.serial.save(), vm.units.serial.save());
 }));
 
+test('save --generation 2 writes what the generation-2 release read: nvme and serial at 2, the rest at 1, all name-keyed', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 13, steps: 300 });
+  const saved = await saveVm(vm, store, { generation: 2 });
+  assert.equal(Object.fromEntries(saved.units.map((u) => [u.name, u.generation])), {
+    'rtc.cmos': 1, 'serial.16550': 2, nvme: 2, vp: 1, synic: 1, 'vmbus.server.channels': 1,
+  });
+  const snap = await store.getSnapshot(saved.id);
+  for (const u of saved.units) {
+    // Name-keyed canonical msgpack, exactly what generations 1 and 2 wrote: property names as keys.
+    const raw = decodeCanonical(snap.parts.get(`unit/${u.name}`)!, u.name) as Record<string, unknown>;
+    assert.ok(Object.keys(raw).every((k) => /^[a-z]/i.test(k)), `${u.name}: ${Object.keys(raw).join(',')}`);
+  }
+  // The init state too, as the generation-2 release wrote it: topology, options and version inside.
+  const init = decodeCanonical(snap.parts.get('init')!, 'init') as Record<string, unknown>;
+  assert.equal(Object.keys(init).sort(), ['correlationId', 'emuplat', 'firmwareType', 'options', 'topology', 'usermodeVersion', 'vmStopReferenceTime']);
+  assert.equal(init['topology'], vm.discovered.topology);
+  const r = await restoreSnapshot(store, saved.id);
+  assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
+}));
+
+// vm/vmcore/src/save_restore.rs: a unit's state is a `SavedStateBlob` (a protobuf Any, type URL
+// and bytes), and `SavedStateBlob::parse::<T>` fails for an Any of another type. hclckpt records
+// package.message as each unit part's `type` and restore checks it before decoding.
+test('restore refuses a unit blob recorded as another type or package (STATE_TYPE_MISMATCH), and writes nothing', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 14, steps: 50 });
+  const saved = await saveVm(vm, store);
+  const snap = await store.getSnapshot(saved.id);
+  const parts = (change: (name: string, meta: Record<string, unknown>) => Record<string, unknown>) => snap.manifest.parts.map((p) => ({ name: p.name, bytes: snap.parts.get(p.name)!, meta: change(p.name, { ...p.meta }) }));
+  assert.equal(snap.manifest.parts.find((p) => p.name === 'unit/rtc.cmos')?.meta['type'], 'openvmm.rtc.cmos.SavedState');
+  const cases: Array<[string, (n: string, m: Record<string, unknown>) => Record<string, unknown>, string]> = [
+    ['type', (n, m) => (n === 'unit/rtc.cmos' ? { ...m, type: 'openvmm.vp.SavedState' } : m), 'unit rtc.cmos: saved state type "openvmm.vp.SavedState", expected "openvmm.rtc.cmos.SavedState"'],
+    ['package', (n, m) => (n === 'unit/vp' ? { ...m, package: 'openvmm.synic' } : m), 'unit vp: saved state package "openvmm.synic", expected "openvmm.vp"'],
+  ];
+  for (const [what, change, msg] of cases) {
+    const bad = await store.putSnapshot({ name: `bad-${what}`, info: snap.manifest.info, parts: parts(change) });
+    const before = await store.list();
+    try {
+      await restoreSnapshot(store, bad.id);
+      assert.unreachable(`${what} accepted`);
+    } catch (e) {
+      assert.ok(isHclError(e, 'STATE_TYPE_MISMATCH'), String(e));
+      assert.ok((e as Error).message.includes(msg), (e as Error).message);
+    }
+    assert.equal(await store.list(), before);
+  }
+}));
+
 test('save --generation 1 is refused when the state needs generation 2, leaving store and VM as they were', () => withStore(async (store) => {
   const vm = bootWithWorkload(presetConfig('small'), { seed: 12, steps: 0 });
   vm.units.nvme.enable(0, 0x1000n, 0x2000n);
   const qid = vm.units.nvme.createIoQueue(0, 1);
   vm.units.nvme.setInterruptCoalescing(0, qid, { time: 5, threshold: 3 });
-  for (const g of [1, 0, 3]) {
+  for (const g of [1, 0, 4]) {
     try {
       await saveVm(vm, store, { generation: g });
       assert.unreachable();
     } catch (e) {
       assert.ok(isHclError(e, 'STATE_GENERATION'), String(e));
-      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.2/);
+      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.3/);
     }
     assert.not.ok(vm.servicing.paused);
   }

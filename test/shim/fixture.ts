@@ -29,7 +29,7 @@ export interface HostSpec {
 export const GIB = 0x4000_0000n;
 export const defaults: HostSpec = {
   arch: 'x86_64', vnodes: [0, 0, 0, 0], ramPerNode: GIB, vtl0Mmio: [[0xf000_0000n, 0x800_0000n], [0x10_0000_0000n, 0x4000_0000n]],
-  vtl2Mmio: [], bootargs: '', mode: 'host', isolation: 'none', staticLine: '', policy: 'append-chosen', com3: true,
+  vtl2Mmio: [[0x10_4000_0000n, 0x800_0000n]], bootargs: '', mode: 'host', isolation: 'none', staticLine: '', policy: 'append-chosen', com3: true,
   keepAliveNvme: false, sidecarSize: 0x1_0000, vtl2Base: 0x800_0000n,
 };
 
@@ -53,12 +53,19 @@ export function hostTree(s: HostSpec, layout: ShimLayout): FdtNode {
     prop.str('compatible', 'microsoft,vmbus'), prop.u32('microsoft,vtl', vtl), prop.u32('#address-cells', 2), prop.u32('#size-cells', 2),
     prop.u64('ranges', ...ranges.flatMap(([b, n]) => [b, b, n])), prop.u32('microsoft,message-connection-id', id),
   ]);
+  // Platform devices in the form host_fdt_parser reads (and OpenVMM's build_device_tree writes).
   const platform: FdtNode[] = [];
   if (arm) {
-    platform.push(fdtNode('intc@8000000', [prop.str('compatible', 'arm,gic-v3'), prop.u64('reg', 0x800_0000n, 0x1_0000n, 0x80a_0000n, 0x2_0000n * BigInt(s.vnodes.length))]));
-    if (s.com3) platform.push(fdtNode('serial@9000000', [prop.str('compatible', 'arm,pl011'), prop.u64('reg', 0x900_0000n, 0x1000n), prop.u32('current-speed', 115200)]));
+    platform.push(fdtNode('intc@8000000', [
+      prop.str('compatible', 'arm,gic-v3'), prop.u32('#redistributor-regions', 1), prop.u64('redistributor-stride', 0x2_0000n),
+      prop.u64('reg', 0x800_0000n, 0x1_0000n, 0x80a_0000n, 0x2_0000n * BigInt(s.vnodes.length)),
+      prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.u32('#interrupt-cells', 3), prop.empty('interrupt-controller'),
+    ]));
+    if (s.com3) platform.push(fdtNode('serial@9000000', [prop.str('compatible', 'arm,sbsa-uart'), prop.u64('reg', 0x900_0000n, 0x1000n), prop.u32('interrupts', 0, 1, 4), prop.u32('current-speed', 115200)]));
   } else if (s.com3) {
-    platform.push(fdtNode('serial@3e8', [prop.str('compatible', 'ns16550a'), prop.u64('reg', 0x3e8n, 8n), prop.u32('current-speed', 115200)]));
+    platform.push(fdtNode('pio-bus', [prop.str('compatible', 'x86-pio-bus'), prop.u32('#address-cells', 1), prop.u32('#size-cells', 1), prop.empty('ranges')], [
+      fdtNode('serial@3e8', [prop.str('compatible', 'ns16550'), prop.u32('current-speed', 115200), prop.u64('reg', 0x3e8n, 8n), prop.u64('interrupts', 4n)]),
+    ]));
   }
   return fdtNode('', [prop.u32('#address-cells', 2), prop.u32('#size-cells', 2)], [
     fdtNode('cpus', [prop.u32('#address-cells', arm ? 2 : 1), prop.u32('#size-cells', 0)], cpus),

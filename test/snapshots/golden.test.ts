@@ -46,7 +46,7 @@ for (const generation of goldenGenerations()) {
           if (name === 'vp') continue; // roles are re-derived by the boot (see the proof rule)
           assert.equal(unit?.save(), registry.upgrade(name, u.state, u.generation), `${name} after upgrade`);
         }
-        assert.equal(r.vm.discovered.topology, (decoded.init as { topology: unknown }).topology);
+        assert.equal(r.vm.discovered.topology, (decoded.observed as { topology: unknown }).topology);
       } finally {
         await store.close();
         rmSync(dir, { recursive: true, force: true });

@@ -13,10 +13,8 @@ const ID = '6b1e1f3c-2a4d-4e5f-8a9b-0c1d2e3f4a5b';
 const registry = defaultRegistry();
 const init = (): InitInput => ({
   firmwareType: 'uefi',
-  topology: testContext().topology,
-  options: { OPENHCL_SIDECAR: 'on' },
-  usermodeVersion: '1.0.0',
-  emuplat: { rtcLocalClock: { offsetNs: -5n } },
+  emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: -5n }, netvspState: [] },
+  overlayShutdownDevice: false,
 });
 /** A clock that moves only when told: tests never read wall time. */
 const fakeClock = (start = 1_000_000n) => {
@@ -44,8 +42,9 @@ function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
   };
 }
 
-// OpenHCL's save order: emulated platform (rtc, serial) first, then NVMe, the rest, VMBus last.
-const ranks: Array<[string, number]> = [['rtc.cmos', 0], ['serial.16550', 0], ['nvme', 1], ['vp', 2], ['synic', 2], ['vmbus.server.channels', 3]];
+// OpenHCL's save order (underhill_core/src/dispatch/mod.rs `LoadedVm::save`): emuplat, DMA
+// manager, NVMe manager (the model's nvme unit), then `save_units` saves every state unit.
+const ranks: Array<[string, number]> = [['rtc.cmos', 1], ['serial.16550', 1], ['nvme', 0], ['vp', 1], ['synic', 1], ['vmbus.server.channels', 1]];
 for (const [name, rank] of ranks) {
   test(`${name}: its descriptor's saveRank is ${rank}, and the live unit reports it`, () => {
     assert.is(UNIT_DESCRIPTORS.find((d) => d.name === name)?.saveRank, rank);
@@ -56,13 +55,13 @@ test('every registered unit has a rank in the table above', () => {
   assert.equal(UNIT_DESCRIPTORS.map((d) => d.name).sort(), ranks.map(([n]) => n).sort());
 });
 
-test('save stops every unit first, then saves emuplat, nvme, the rest, vmbus last', () => {
+test('save stops every unit first, then saves the NVMe manager (nvme), then the state units', () => {
   const log: string[] = [];
   const u = busy();
   const shuffled = [u.vmbus, u.vp, u.nvme, u.synic, u.serial, u.rtc].map((x) => spy(x, log));
   const s = new ServicingController(shuffled, registry, fakeClock()).save(req, init());
-  // Stable within a rank: serial stays before rtc, vp before synic, as given.
-  const order = ['serial.16550', 'rtc.cmos', 'nvme', 'vp', 'synic', 'vmbus.server.channels'];
+  // Stable within a rank: the state units keep the order they were given.
+  const order = ['nvme', 'vmbus.server.channels', 'vp', 'synic', 'serial.16550', 'rtc.cmos'];
   assert.equal(s.units.map((x) => x.name), order);
   assert.equal(log, [...order.map((n) => `stop ${n}`), ...order.map((n) => `save ${n}`)]);
 });
@@ -129,8 +128,10 @@ test('an absent unit gets its default state', () => {
 });
 
 const bad: Array<[string, (s: ServicingState) => unknown, Parameters<typeof throwsHcl>[1], string]> = [
-  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[6]: unknown unit floppy'],
-  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units[2]] }), 'STATE_DUPLICATE_UNIT', 'units[6]: unit nvme appears more than once'],
+  // vmm_core/state_unit/src/lib.rs `StateUnits::restore`: RestoreUnitError::Unknown / ::Duplicate, checked before any unit restores.
+  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[6]: floppy: unknown unit name'],
+  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'nvme')] }), 'STATE_DUPLICATE_UNIT', 'units[6]: nvme: duplicate unit name'],
+  ['a bad entry after an unknown name', (s) => ({ ...s, units: [{ name: 'floppy', state: {} }, ...s.units.map((x) => (x.name === 'vp' ? { ...x, state: {} } : x))] }), 'STATE_UNKNOWN_UNIT', 'units[0]: floppy: unknown unit name'],
   ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus.server.channels' ? { ...x, state: { channels: [{}] } } : x)) }), 'STATE_SCHEMA', 'vmbus.server.channels: channels[0].'],
   ['bad init state', (s) => ({ ...s, initState: { ...s.initState, correlationId: 'x' } }), 'STATE_SCHEMA', 'servicing state: initState.correlationId'],
   ['units not an array', (s) => ({ ...s, units: {} }), 'STATE_SCHEMA', 'servicing state: units: expected array'],
@@ -144,5 +145,17 @@ for (const [what, mutate, code, msg] of bad) {
     assert.equal(encodeCanonical(dst.all.map((x) => x.save())), before);
   });
 }
+
+test('restore names every unknown and duplicate unit, not just the first', () => {
+  const saved = new ServicingController(busy().all, registry, fakeClock()).save(req, init());
+  const units = [...saved.units, { name: 'floppy', state: {} }, saved.units[0]!, { name: 'tpm', state: {} }];
+  try {
+    new ServicingController(busy(3).all, registry, fakeClock()).restore({ ...saved, units });
+    assert.unreachable('accepted');
+  } catch (e) {
+    const problems = (e as { context?: { problems?: Array<{ code: string }> } }).context?.problems ?? [];
+    assert.equal(problems.map((p) => p.code), ['STATE_UNKNOWN_UNIT', 'STATE_DUPLICATE_UNIT', 'STATE_UNKNOWN_UNIT']);
+  }
+});
 
 test.run();

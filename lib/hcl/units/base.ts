@@ -67,11 +67,37 @@ export abstract class UnitBase<S> implements StateUnit<S> {
     const copy = cleanCopy(this.schema, state) as S;
     if (this.ctx.plant === 'unit-forgets-field' && this.name === 'rtc.cmos') (copy as Record<string, unknown>)['index'] = 0;
     this.checkRestore(copy);
-    this.state = copy;
+    this.state = this.rehydrate(copy);
   }
 
   /** Checks a restored value against the running topology; throws TOPOLOGY_MISMATCH. */
   protected checkRestore(_state: S): void {}
+
+  /** The live state built from a checked restored value; per-VP units merge it with fresh VPs. */
+  protected rehydrate(state: S): S {
+    return state;
+  }
+
+  /**
+   * Per-VP saved entries applied to the running partition as the real partition unit does
+   * (vmm_core/src/partition_unit/vp_set.rs `VpSet::restore`): an entry for a VP index the
+   * partition does not have fails with UnknownEntryId("vpN") (STATE_UNKNOWN_ENTRY); a VP with
+   * no entry keeps its fresh state. Returns one entry per running VP, in index order.
+   */
+  protected restoreVps<E>(saved: readonly E[], indexOf: (e: E, position: number) => number, fresh: readonly E[]): E[] {
+    const out = [...fresh];
+    const seen = new Set<number>();
+    saved.forEach((e, i) => {
+      const vp = indexOf(e, i);
+      if (vp >= out.length) {
+        throw new HclError('STATE_UNKNOWN_ENTRY', `${this.name}: restore failed: unknown entry id: vp${vp} (the partition has ${out.length} vps)`, { context: { unit: this.name, entry: `vp${vp}` } });
+      }
+      if (seen.has(vp)) throw this.invalid(`restore: vp ${vp} saved twice`);
+      seen.add(vp);
+      out[vp] = e;
+    });
+    return out;
+  }
 
   /** An HCL_DEVICE_INVALID error prefixed with the unit name. */
   protected invalid(what: string): HclError {
@@ -89,13 +115,6 @@ export abstract class UnitBase<S> implements StateUnit<S> {
   protected checkRestoredVp(vp: number, where: string): void {
     if (vp >= this.ctx.topology.vps.length) {
       throw new HclError('TOPOLOGY_MISMATCH', `${this.name}: ${where}: saved vp ${vp} but partition has ${this.ctx.topology.vps.length} vps`);
-    }
-  }
-
-  /** Throws TOPOLOGY_MISMATCH when a restored per-VP list does not have one entry per VP. */
-  protected checkVpCount(saved: number, where: string): void {
-    if (saved !== this.ctx.topology.vps.length) {
-      throw new HclError('TOPOLOGY_MISMATCH', `${this.name}: ${where}: saved ${saved} vps but partition has ${this.ctx.topology.vps.length}`);
     }
   }
 

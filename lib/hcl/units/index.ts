@@ -27,7 +27,7 @@ export interface HclUnits {
   vp: VpUnit;
   synic: SynicUnit;
   vmbus: VmbusChannelsUnit;
-  /** Every unit in OpenHCL's save order: emulated platform, NVMe, the rest, VMBus last. */
+  /** Every unit; the controller saves them by rank (NVMe manager first, then the state units). */
   all: StateUnit[];
 }
 

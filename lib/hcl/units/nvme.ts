@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { HclError } from '../../errors.ts';
-import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/index.ts';
+import { SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -16,16 +16,16 @@ export const CSTS_RDY = 0x1;
 
 /** One submission/completion queue pair, generation 1 (kept exactly: golden snapshots use it). */
 export const QueueSchemaV1 = Type.Object({
-  qid: uint(16),
-  size: uint(16, 'entries per queue'),
-  sqHead: uint(16),
-  sqTail: uint(16),
-  cqHead: uint(16),
-  cqTail: uint(16),
-  phase: Type.Boolean({ description: 'phase tag the controller writes next' }),
-  vector: uint(16, 'MSI-X vector'),
-  targetVp: uint(32, 'VP the vector interrupts'),
-  inFlight: Type.Array(uint(16), { description: 'command ids submitted and not completed, in submission order' }),
+  qid: field(1, uint(16)),
+  size: field(2, uint(16, 'entries per queue')),
+  sqHead: field(3, uint(16)),
+  sqTail: field(4, uint(16)),
+  cqHead: field(5, uint(16)),
+  cqTail: field(6, uint(16)),
+  phase: field(7, Type.Boolean({ description: 'phase tag the controller writes next' })),
+  vector: field(8, uint(16, 'MSI-X vector')),
+  targetVp: field(9, uint(32, 'VP the vector interrupts')),
+  inFlight: field(10, Type.Array(uint(16), { description: 'command ids submitted and not completed, in submission order' })),
 });
 
 /** Default of `interruptCoalescing`: aggregation off, every completion interrupts at once. */
@@ -36,24 +36,24 @@ export const NO_COALESCING = { time: 0, threshold: 0 } as const;
  * units, aggregation threshold as a 0's based entry count; Feature 09h turns it on per vector).
  */
 export const CoalescingSchema = Type.Object(
-  { time: uint(8, 'aggregation time, 100 µs units'), threshold: uint(8, "aggregation threshold, 0's based entries") },
+  { time: field(1, uint(8, 'aggregation time, 100 µs units')), threshold: field(2, uint(8, "aggregation threshold, 0's based entries")) },
   { default: NO_COALESCING, description: 'absent means no coalescing (time 0, threshold 0)' },
 );
 
 /** One submission/completion queue pair; generation 2 adds optional interrupt coalescing. */
-export const QueueSchema = Type.Object({ ...QueueSchemaV1.properties, interruptCoalescing: Type.Optional(CoalescingSchema) });
+export const QueueSchema = Type.Object({ ...QueueSchemaV1.properties, interruptCoalescing: field(11, Type.Optional(CoalescingSchema)) });
 export type Queue = Static<typeof QueueSchema>;
 
 const controllerFields = <Q extends typeof QueueSchemaV1 | typeof QueueSchema>(queue: Q) => ({
-  id: Type.String(),
-  cc: uint(32),
-  csts: uint(32),
-  aqa: uint(32),
-  asq: u64(),
-  acq: u64(),
-  intms: uint(32),
-  admin: Type.Union([queue, Type.Null()]),
-  ioQueues: Type.Array(queue),
+  id: field(1, Type.String()),
+  cc: field(2, uint(32)),
+  csts: field(3, uint(32)),
+  aqa: field(4, uint(32)),
+  asq: field(5, u64()),
+  acq: field(6, u64()),
+  intms: field(7, uint(32)),
+  admin: field(8, Type.Union([queue, Type.Null()])),
+  ioQueues: field(9, Type.Array(queue)),
 });
 
 /** One controller. */
@@ -61,9 +61,9 @@ export const ControllerSchema = Type.Object(controllerFields(QueueSchema));
 export type Controller = Static<typeof ControllerSchema>;
 
 /** The `nvme` unit's saved state, generation 1. */
-export const NvmeStateSchemaV1 = Type.Object({ controllers: Type.Array(Type.Object(controllerFields(QueueSchemaV1))) });
+export const NvmeStateSchemaV1 = Type.Object({ controllers: field(1, Type.Array(Type.Object(controllerFields(QueueSchemaV1)))) });
 /** The `nvme` unit's saved state (current generation). */
-export const NvmeStateSchema = Type.Object({ controllers: Type.Array(ControllerSchema) });
+export const NvmeStateSchema = Type.Object({ controllers: field(1, Type.Array(ControllerSchema)) });
 export type NvmeState = Static<typeof NvmeStateSchema>;
 
 /** Generation 2 → 1: only when no queue has coalescing set, since generation 1 cannot express it. */
@@ -85,11 +85,13 @@ function downgradeToV1(current: unknown): unknown {
 export const NVME_UNIT: UnitDescriptor = {
   name: 'nvme',
   package: 'openvmm.nvme',
+  message: 'SavedState',
   saveRank: SAVE_RANK.nvme,
   generations: [
-    { generation: 1, schema: NvmeStateSchemaV1 },
+    { generation: 1, schema: nameKeyed(NvmeStateSchemaV1) },
     // Generation 1 state is generation 2 state without coalescing: the upgrade is the identity.
-    { generation: 2, schema: NvmeStateSchema, upgrade: (previous) => previous, downgrade: downgradeToV1 },
+    { generation: 2, schema: nameKeyed(NvmeStateSchema), upgrade: (previous) => previous, downgrade: downgradeToV1 },
+    fieldsGeneration(NvmeStateSchema),
   ],
 };
 

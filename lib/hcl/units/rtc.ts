@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { SAVE_RANK, bytes, u64, uint, type UnitDescriptor } from '../../state/index.ts';
+import { SAVE_RANK, bytes, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -30,10 +30,10 @@ const C_UF = 0x10;
 
 /** The `rtc.cmos` unit's saved state. */
 export const RtcStateSchema = Type.Object({
-  cmos: bytes(CMOS_SIZE, 'CMOS RAM, including the clock registers'),
-  index: uint(8, 'selected CMOS address (port 0x70 bits 0..6)'),
-  nmiDisabled: Type.Boolean({ description: 'port 0x70 bit 7' }),
-  clockNs: u64('current time, ns since the Unix epoch'),
+  cmos: field(1, bytes(CMOS_SIZE, 'CMOS RAM, including the clock registers')),
+  index: field(2, uint(8, 'selected CMOS address (port 0x70 bits 0..6)')),
+  nmiDisabled: field(3, Type.Boolean({ description: 'port 0x70 bit 7' })),
+  clockNs: field(4, u64('current time, ns since the Unix epoch')),
 });
 export type RtcState = Static<typeof RtcStateSchema>;
 
@@ -41,8 +41,9 @@ export type RtcState = Static<typeof RtcStateSchema>;
 export const RTC_UNIT: UnitDescriptor = {
   name: 'rtc.cmos',
   package: 'openvmm.rtc.cmos',
-  saveRank: SAVE_RANK.platform,
-  generations: [{ generation: 1, schema: RtcStateSchema }],
+  message: 'SavedState',
+  saveRank: SAVE_RANK.other,
+  generations: [{ generation: 1, schema: nameKeyed(RtcStateSchema) }, fieldsGeneration(RtcStateSchema)],
 };
 
 const toBcd = (v: number) => ((Math.floor(v / 10) << 4) | (v % 10)) & 0xff;

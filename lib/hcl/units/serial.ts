@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { SAVE_RANK, bytes, u64, uint, type UnitDescriptor } from '../../state/index.ts';
+import { SAVE_RANK, bytes, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -27,41 +27,42 @@ const FCR_CLEAR_RX = 0x02;
 
 // Registers of a port, the same in every generation.
 const registerFields = {
-  port: Type.String(),
-  ier: uint(8),
-  iir: uint(8),
-  fcr: uint(8),
-  lcr: uint(8),
-  mcr: uint(8),
-  lsr: uint(8),
-  msr: uint(8),
-  scr: uint(8),
-  dll: uint(8),
-  dlm: uint(8),
+  port: field(1, Type.String()),
+  ier: field(2, uint(8)),
+  iir: field(3, uint(8)),
+  fcr: field(4, uint(8)),
+  lcr: field(5, uint(8)),
+  mcr: field(6, uint(8)),
+  lsr: field(7, uint(8)),
+  msr: field(8, uint(8)),
+  scr: field(9, uint(8)),
+  dll: field(10, uint(8)),
+  dlm: field(11, uint(8)),
   /** A THR-empty interrupt is latched (cleared by reading IIR or writing THR). */
-  threPending: Type.Boolean(),
+  threPending: field(12, Type.Boolean()),
 };
-const txCount = u64('bytes the guest has transmitted');
+const txCount = field(14, u64('bytes the guest has transmitted'));
 
 /** One port, generation 1: received bytes as a plain byte array, oldest first. */
-export const SerialPortSchemaV1 = Type.Object({ ...registerFields, rxFifo: bytes(FIFO_SIZE), txCount });
+export const SerialPortSchemaV1 = Type.Object({ ...registerFields, rxFifo: field(13, bytes(FIFO_SIZE)), txCount });
 /** The `serial.16550` unit's saved state, generation 1 (kept exactly: golden snapshots use it). */
-export const SerialStateSchemaV1 = Type.Object({ ports: Type.Array(SerialPortSchemaV1) });
+export const SerialStateSchemaV1 = Type.Object({ ports: field(1, Type.Array(SerialPortSchemaV1)) });
 
 /** The receive FIFO as the hardware holds it: a 16-byte ring, the oldest byte at `head`. */
 export const RxRingSchema = Type.Object({
-  ring: Type.Uint8Array({ minByteLength: FIFO_SIZE, maxByteLength: FIFO_SIZE }),
-  head: Type.Integer({ minimum: 0, maximum: FIFO_SIZE - 1 }),
-  count: Type.Integer({ minimum: 0, maximum: FIFO_SIZE }),
+  ring: field(1, Type.Uint8Array({ minByteLength: FIFO_SIZE, maxByteLength: FIFO_SIZE })),
+  head: field(2, Type.Integer({ minimum: 0, maximum: FIFO_SIZE - 1 })),
+  count: field(3, Type.Integer({ minimum: 0, maximum: FIFO_SIZE })),
 });
 export type RxRing = Static<typeof RxRingSchema>;
 
 /** One port's registers and receive FIFO (generation 2: the FIFO is a ring). */
-export const SerialPortSchema = Type.Object({ ...registerFields, rx: RxRingSchema, txCount });
+// Field 13 held generation 1's byte-array FIFO: reserved, so no later field reuses its number.
+export const SerialPortSchema = Type.Object({ ...registerFields, rx: field(15, RxRingSchema), txCount }, { reserved: [13] });
 export type SerialPort = Static<typeof SerialPortSchema>;
 
 /** The `serial.16550` unit's saved state (current generation). */
-export const SerialStateSchema = Type.Object({ ports: Type.Array(SerialPortSchema) });
+export const SerialStateSchema = Type.Object({ ports: field(1, Type.Array(SerialPortSchema)) });
 export type SerialState = Static<typeof SerialStateSchema>;
 
 /** The bytes waiting in a ring, oldest first. */
@@ -94,10 +95,12 @@ export function downgradeSerialV2(current: unknown): unknown {
 export const SERIAL_UNIT: UnitDescriptor = {
   name: 'serial.16550',
   package: 'openvmm.serial.16550',
-  saveRank: SAVE_RANK.platform,
+  message: 'SavedState',
+  saveRank: SAVE_RANK.other,
   generations: [
-    { generation: 1, schema: SerialStateSchemaV1 },
-    { generation: 2, schema: SerialStateSchema, upgrade: upgradeSerialV1, downgrade: downgradeSerialV2 },
+    { generation: 1, schema: nameKeyed(SerialStateSchemaV1) },
+    { generation: 2, schema: nameKeyed(SerialStateSchema), upgrade: upgradeSerialV1, downgrade: downgradeSerialV2 },
+    fieldsGeneration(SerialStateSchema),
   ],
 };
 

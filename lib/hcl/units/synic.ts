@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/index.ts';
+import { SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -13,35 +13,36 @@ export const SINT_COUNT = 16;
 
 /** One SINTx register plus whether its message slot is occupied. */
 export const SintSchema = Type.Object({
-  vector: uint(8, 'interrupt vector, 16..255 once programmed'),
-  masked: Type.Boolean(),
-  autoEoi: Type.Boolean(),
+  vector: field(1, uint(8, 'interrupt vector, 16..255 once programmed')),
+  masked: field(2, Type.Boolean()),
+  autoEoi: field(3, Type.Boolean()),
   /** A message sits in this SINT's slot of the message page, awaiting EOM. */
-  messagePending: Type.Boolean(),
+  messagePending: field(4, Type.Boolean()),
 });
 export type Sint = Static<typeof SintSchema>;
 
 /** One VP's SynIC. */
 export const SynicVpSchema = Type.Object({
-  scontrol: Type.Boolean({ description: 'SCONTROL enable bit' }),
-  messagePageEnabled: Type.Boolean(),
-  messagePageGpa: u64('SIMP base GPA, page aligned'),
-  eventPageEnabled: Type.Boolean(),
-  eventPageGpa: u64('SIEFP base GPA, page aligned'),
-  sints: Type.Array(SintSchema, { minItems: SINT_COUNT, maxItems: SINT_COUNT }),
+  scontrol: field(1, Type.Boolean({ description: 'SCONTROL enable bit' })),
+  messagePageEnabled: field(2, Type.Boolean()),
+  messagePageGpa: field(3, u64('SIMP base GPA, page aligned')),
+  eventPageEnabled: field(4, Type.Boolean()),
+  eventPageGpa: field(5, u64('SIEFP base GPA, page aligned')),
+  sints: field(6, Type.Array(SintSchema, { minItems: SINT_COUNT, maxItems: SINT_COUNT })),
 });
 export type SynicVp = Static<typeof SynicVpSchema>;
 
 /** The `synic` unit's saved state. */
-export const SynicStateSchema = Type.Object({ vps: Type.Array(SynicVpSchema) });
+export const SynicStateSchema = Type.Object({ vps: field(1, Type.Array(SynicVpSchema)) });
 export type SynicState = Static<typeof SynicStateSchema>;
 
 /** Descriptor of the `synic` unit. */
 export const SYNIC_UNIT: UnitDescriptor = {
   name: 'synic',
   package: 'openvmm.synic',
+  message: 'SavedState',
   saveRank: SAVE_RANK.other,
-  generations: [{ generation: 1, schema: SynicStateSchema }],
+  generations: [{ generation: 1, schema: nameKeyed(SynicStateSchema) }, fieldsGeneration(SynicStateSchema)],
 };
 
 /** Programming of a SINT register. */
@@ -123,8 +124,9 @@ export class SynicUnit extends UnitBase<SynicState> {
     s.messagePending = false;
   }
 
-  protected override checkRestore(s: SynicState): void {
-    this.checkVpCount(s.vps.length, 'vps');
+  // Entries are per VP in index order (the position is the VP index), as the partition unit's per-VP blobs.
+  protected override rehydrate(s: SynicState): SynicState {
+    return { vps: this.restoreVps(s.vps, (_e, i) => i, this.defaultState().vps) };
   }
 
   #vp(vp: number, where: string): SynicVp {

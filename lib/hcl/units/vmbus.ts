@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ChannelKindSchema } from '../../config/index.ts';
-import { SAVE_RANK, u64, uint, type UnitDescriptor } from '../../state/index.ts';
+import { SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -17,40 +17,41 @@ export const NO_MONITOR = 255;
 const MONITORED = new Set(['storvsc', 'netvsc']);
 
 /** A ring's positions within its data area (bytes). */
-export const RingSchema = Type.Object({ read: uint(32), write: uint(32) });
+export const RingSchema = Type.Object({ read: field(1, uint(32)), write: field(2, uint(32)) });
 /** One GPADL: guest pages described to the host. */
 export const GpadlSchema = Type.Object({
-  id: uint(32),
-  ranges: Type.Array(Type.Object({ gpa: u64('page-aligned start'), pages: uint(32) }), { minItems: 1 }),
+  id: field(1, uint(32)),
+  ranges: field(2, Type.Array(Type.Object({ gpa: field(1, u64('page-aligned start')), pages: field(2, uint(32)) }), { minItems: 1 })),
 });
 export type Gpadl = Static<typeof GpadlSchema>;
 
 /** One offered channel. */
 export const ChannelStateSchema = Type.Object({
-  offerId: uint(32, 'child relative id, 1-based in offer order'),
-  instanceId: Type.String(),
-  kind: ChannelKindSchema,
-  open: Type.Boolean(),
-  targetVp: uint(32),
-  monitorId: uint(8, '255 = not monitored'),
-  gpadls: Type.Array(GpadlSchema),
-  ringGpadlId: uint(32, 'GPADL holding the rings while open, else 0'),
-  ringSize: uint(32, 'data bytes per ring while open, else 0'),
-  in: RingSchema,
-  out: RingSchema,
+  offerId: field(1, uint(32, 'child relative id, 1-based in offer order')),
+  instanceId: field(2, Type.String()),
+  kind: field(3, ChannelKindSchema),
+  open: field(4, Type.Boolean()),
+  targetVp: field(5, uint(32)),
+  monitorId: field(6, uint(8, '255 = not monitored')),
+  gpadls: field(7, Type.Array(GpadlSchema)),
+  ringGpadlId: field(8, uint(32, 'GPADL holding the rings while open, else 0')),
+  ringSize: field(9, uint(32, 'data bytes per ring while open, else 0')),
+  in: field(10, RingSchema),
+  out: field(11, RingSchema),
 });
 export type ChannelState = Static<typeof ChannelStateSchema>;
 
 /** The `vmbus.server.channels` unit's saved state. */
-export const VmbusStateSchema = Type.Object({ channels: Type.Array(ChannelStateSchema) });
+export const VmbusStateSchema = Type.Object({ channels: field(1, Type.Array(ChannelStateSchema)) });
 export type VmbusState = Static<typeof VmbusStateSchema>;
 
 /** Descriptor of the `vmbus.server.channels` unit. */
 export const VMBUS_UNIT: UnitDescriptor = {
   name: 'vmbus.server.channels',
   package: 'openvmm.vmbus.server.channels',
-  saveRank: SAVE_RANK.vmbus,
-  generations: [{ generation: 1, schema: VmbusStateSchema }],
+  message: 'SavedState',
+  saveRank: SAVE_RANK.other,
+  generations: [{ generation: 1, schema: nameKeyed(VmbusStateSchema) }, fieldsGeneration(VmbusStateSchema)],
 };
 
 /** Which ring of a channel: `in` = guest → host, `out` = host → guest. */

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { SAVE_RANK, uint, type UnitDescriptor } from '../../state/index.ts';
+import { SAVE_RANK, field, fieldsGeneration, nameKeyed, uint, type UnitDescriptor } from '../../state/index.ts';
 import { UnitBase, type UnitContext } from './base.ts';
 
 /**
@@ -13,28 +13,29 @@ export const VpEventKindSchema = Type.Union([Type.Literal('nmi'), Type.Literal('
 
 /** One VP's saved state. */
 export const VpEntrySchema = Type.Object({
-  index: uint(32, 'VP index'),
+  index: field(1, uint(32, 'VP index')),
   /** reset: never started; running; stopped: paused by the paravisor (servicing). */
-  runState: Type.Union([Type.Literal('reset'), Type.Literal('running'), Type.Literal('stopped')]),
-  vtl: Type.Union([Type.Literal(0), Type.Literal(2)]),
-  role: Type.Union([Type.Literal('linux'), Type.Literal('sidecar')]),
-  halted: Type.Boolean(),
-  pendingEvents: Type.Array(Type.Object({ kind: VpEventKindSchema, vector: uint(8) })),
+  runState: field(2, Type.Union([Type.Literal('reset'), Type.Literal('running'), Type.Literal('stopped')])),
+  vtl: field(3, Type.Union([Type.Literal(0), Type.Literal(2)])),
+  role: field(4, Type.Union([Type.Literal('linux'), Type.Literal('sidecar')])),
+  halted: field(5, Type.Boolean()),
+  pendingEvents: field(6, Type.Array(Type.Object({ kind: field(1, VpEventKindSchema), vector: field(2, uint(8)) }))),
   /** Pending fixed interrupt vectors (16..255), ascending, no duplicates. */
-  pendingInterrupts: Type.Array(Type.Integer({ minimum: 16, maximum: 255 })),
+  pendingInterrupts: field(7, Type.Array(Type.Integer({ minimum: 16, maximum: 255 }))),
 });
 export type VpEntry = Static<typeof VpEntrySchema>;
 
 /** The `vp` unit's saved state. */
-export const VpStateSchema = Type.Object({ vps: Type.Array(VpEntrySchema) });
+export const VpStateSchema = Type.Object({ vps: field(1, Type.Array(VpEntrySchema)) });
 export type VpState = Static<typeof VpStateSchema>;
 
 /** Descriptor of the `vp` unit. */
 export const VP_UNIT: UnitDescriptor = {
   name: 'vp',
   package: 'openvmm.vp',
+  message: 'SavedState',
   saveRank: SAVE_RANK.other,
-  generations: [{ generation: 1, schema: VpStateSchema }],
+  generations: [{ generation: 1, schema: nameKeyed(VpStateSchema) }, fieldsGeneration(VpStateSchema)],
 };
 
 /** Per-VP run state of the paravisor; operations mirror what the VP loop and APIC emulation do. */
@@ -142,11 +143,8 @@ export class VpUnit extends UnitBase<VpState> {
     for (const e of this.state.vps) if (e.runState === 'stopped') e.runState = 'running';
   }
 
-  protected override checkRestore(s: VpState): void {
-    this.checkVpCount(s.vps.length, 'vps');
-    s.vps.forEach((e, i) => {
-      if (e.index !== i) throw this.invalid(`restore: vps[${i}].index is ${e.index}`);
-    });
+  protected override rehydrate(s: VpState): VpState {
+    return { vps: this.restoreVps(s.vps, (e) => e.index, this.defaultState().vps) };
   }
 
   #vp(vp: number, where: string): VpEntry {

@@ -47,4 +47,16 @@ const invalid: Array<[string, (s: SynicUnit) => unknown, string]> = [
 ];
 for (const [what, op, msg] of invalid) test(`invalid op: ${what}`, () => throwsHcl(() => op(live()), 'HCL_DEVICE_INVALID', msg));
 
+// SynIC state is per VP, so it restores like the partition unit's per-VP blobs
+// (vmm_core/src/partition_unit/vp_set.rs `VpSet::restore`): an entry beyond the VP count is UnknownEntryId("vpN").
+test('restore: entries for VPs the partition lacks fail with UnknownEntryId; missing VPs stay fresh', () => {
+  const s = new SynicUnit(testContext(3)).save();
+  throwsHcl(() => new SynicUnit(testContext(2)).restore(s), 'STATE_UNKNOWN_ENTRY', 'synic: restore failed: unknown entry id: vp2');
+  const one = new SynicUnit(testContext(1));
+  one.setScontrol(0, true);
+  const big = new SynicUnit(testContext(3));
+  big.restore(one.save());
+  assert.equal(big.save(), { vps: [one.save().vps[0]!, ...new SynicUnit(testContext(3)).save().vps.slice(1)] });
+});
+
 test.run();

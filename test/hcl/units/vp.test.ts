@@ -53,9 +53,29 @@ test('sidecar VPs are assigned before start and convert to Linux one way', () =>
   throwsHcl(() => v.convertToLinux(3), 'HCL_DEVICE_INVALID', 'vp 3 is already a linux vp');
 });
 
-test('restore of a state for another VP count is a topology mismatch', () => {
+// vmm_core/src/partition_unit/vp_set.rs `VpSet::restore`: each saved (vp_index, data) goes to
+// `self.vps.get(vp_index)`; a missing VP is `RestoreError::UnknownEntryId(format!("vp{}", index))`,
+// and a VP no entry names is left as created.
+test('restore of a state saved with more VPs fails as the partition unit does: UnknownEntryId("vp2")', () => {
   const saved = new VpUnit(testContext(4)).save();
-  throwsHcl(() => new VpUnit(testContext(2)).restore(saved), 'TOPOLOGY_MISMATCH', 'vp: vps: saved 4 vps but partition has 2');
+  throwsHcl(() => new VpUnit(testContext(2)).restore(saved), 'STATE_UNKNOWN_ENTRY', 'vp: restore failed: unknown entry id: vp2 (the partition has 2 vps)');
+});
+
+test('restore of a state saved with fewer VPs restores those and leaves the others fresh', () => {
+  const small = new VpUnit(testContext(2));
+  small.run(1);
+  const big = new VpUnit(testContext(4));
+  big.restore(small.save());
+  assert.equal(big.view().vps.map((e) => [e.index, e.runState]), [[0, 'reset'], [1, 'running'], [2, 'reset'], [3, 'reset']]);
+});
+
+test('restore places entries by vp_index, not by position; a VP saved twice is refused', () => {
+  const v = running();
+  const s = v.save();
+  const u = new VpUnit(testContext());
+  u.restore({ vps: [...s.vps].reverse() });
+  assert.equal(u.save(), s);
+  throwsHcl(() => u.restore({ vps: [s.vps[0]!, s.vps[0]!] }), 'HCL_DEVICE_INVALID', 'vp: restore: vp 0 saved twice');
 });
 
 const invalid: Array<[string, (v: VpUnit) => unknown, string]> = [
