@@ -24,7 +24,7 @@ export async function runDemo(store: SnapshotStore, say: (line: string) => void,
   const host = `${config.cmdline.host} demo.step=3`.trim();
   const r = await restoreSnapshot(store, first.id, { sets: [`cmdline.host=${host}`] });
   const cmdline = new TextDecoder().decode(r.vm.kernel.procfs.read('/proc/cmdline')).trimEnd();
-  say(`3. restored with cmdline.host="${host}": topology ${r.topologyConsistent ? 'unchanged' : 'CHANGED'}, proof ${r.proof.ok ? 'ok' : 'FAILED'} over ${r.proof.units} units; /proc/cmdline ends "…${cmdline.slice(-40)}" (${ms()})`);
+  say(`3. restored with cmdline.host="${host}": ${r.topologyConsistent ? 'consistent with the host' : 'INCONSISTENT with the host'}, proof ${r.proof.ok ? 'ok' : 'FAILED'} over ${r.proof.units} units; /proc/cmdline ends "…${cmdline.slice(-40)}" (${ms()})`);
   if (!r.proof.ok) throw new HclError('RESTORE_PROOF_FAILED', `demo: restore proof failed: ${r.proof.differences.map((d) => `${d.unit}.${d.path}`).join(', ')}`);
   if (!cmdline.endsWith(host)) throw new HclError('CHECK_FAILED', 'demo: the restored kernel did not get the new host command line');
   runWorkload(r.vm.units, r.vm.hv, { seed: 2, steps: 50 });

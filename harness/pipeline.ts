@@ -1,14 +1,14 @@
-import type { VmConfig, Topology } from '../lib/config/index.ts';
+import type { VmConfig } from '../lib/config/index.ts';
 import { sha256Hex } from '../lib/bytes/index.ts';
 import { HclError } from '../lib/errors.ts';
-import { checkTopology, compareTopology, discover, type Discovered, createUnits, type HclUnits } from '../lib/hcl/index.ts';
 import type { Plant } from '../lib/plant.ts';
+import { checkTopology, discover, type Discovered, createUnits, type HclUnits } from '../lib/hcl/index.ts';
 import { buildPackage, hostParamsFor, loadIgvm, packageOptionsFor, type LoadedIgvm } from '../lib/host/index.ts';
 import { HvPartition, registerByCode } from '../lib/hv/index.ts';
 import { bootKernel, type Kernel } from '../lib/kernel/index.ts';
 import { runShim, type ShimResult } from '../lib/shim/index.ts';
 import {
-  SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, writePersistedState, type PersistedPayload,
+  SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeShimParams, persistedPlacement, withPersistedRanges, writePersistedState, type PersistedPart,
   type Region,
 } from '../lib/abi/index.ts';
 import { SidecarDispatcher, SimpleVpBackend, enterSidecar, type VpBackend } from '../lib/sidecar/index.ts';
@@ -36,10 +36,11 @@ export interface BootOptions {
   igvm: Uint8Array;
   /** Usermode version for a package built here. */
   usermodeVersion: string;
-  /** Shim persisted state, placed in the persisted-state region before the shim runs (servicing restore). */
-  persisted: PersistedPayload;
-  /** Topology that openvmm_hcl must find (the saved initState's); a difference is TOPOLOGY_MISMATCH. */
-  expectTopology: Topology;
+  /**
+   * Shim persisted state, placed in the persisted-state region before the shim runs (servicing
+   * restore: in OpenHCL it stays in VTL2 memory from the previous instance).
+   */
+  persisted: PersistedPart;
   /** A defect a test plants along the boot and every later save (lib/plant.ts); never set by the CLI. */
   plant: Plant | undefined;
 }
@@ -97,7 +98,12 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
 
   const loaded = timed(stages, 'loader', host.igvm.length + host.params.hostDtb.length, () => {
     const l = loadIgvm(host.igvm, host.params);
-    if (options.persisted !== undefined) writePersistedState(l.memory, persistedRegion(l), options.persisted);
+    const at = options.persisted === undefined ? undefined : persistedPlacement(persistedRegion(l));
+    // A region too small for the shim's sizing gets nothing: the shim then panics as a fresh boot would.
+    if (options.persisted !== undefined && at !== undefined) {
+      const { payload, legacy } = options.persisted;
+      writePersistedState(l.memory, at, legacy ? withPersistedRanges(payload, at) : payload);
+    }
     return l;
   }, (l) => l.memory.pageCount * 4096);
 
@@ -108,12 +114,6 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
   const hcl = timed(stages, 'hcl', shim.dtb.length, () => {
     const discovered = discover(kernel.procfs, kernel.env);
     checkTopology(discovered.topology);
-    if (options.expectTopology !== undefined) {
-      const diffs = compareTopology(options.expectTopology, discovered.topology);
-      if (diffs.length > 0) {
-        throw new HclError('TOPOLOGY_MISMATCH', `openvmm_hcl restore: discovered topology differs from the saved one: ${diffs.join('; ')}`, { context: { differences: diffs } });
-      }
-    }
     // The devices reach openvmm_hcl from the host as VTL2 settings (GET in OpenHCL): bytes, not objects.
     const devices = JSON.parse(JSON.stringify(config.devices)) as VmConfig['devices'];
     const units = createUnits({ topology: discovered.topology, devices, plant: options.plant });

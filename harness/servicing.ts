@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { applyOverrides, type Override, topologyFromConfig, validateConfig, type VmConfig } from '../lib/config/index.ts';
+import { applyOverrides, type Override, validateConfig, type VmConfig } from '../lib/config/index.ts';
 import { diffValues, changePath } from '../lib/diff/index.ts';
 import { HclError, isHclError } from '../lib/errors.ts';
 import { faultActive } from '../lib/faults.ts';
-import type { Plant } from '../lib/plant.ts';
 import { buildPackage, packageOptionsFor, platformFor } from '../lib/host/index.ts';
 import { hvByName, hvView, sameTypedHv, type HvState } from '../lib/hv/index.ts';
 import { readIgvm, selectPlatform } from '../lib/igvm/index.ts';
-import { compareTopology, cpusWithOutstandingIo } from '../lib/hcl/index.ts';
+import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
+import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
+import type { Plant } from '../lib/plant.ts';
 import { FIELDS_GENERATION, currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
 import type { PartInput, SnapshotStore } from '../lib/store/index.ts';
 import { boot, type BootOptions, type Vm } from './pipeline.ts';
 import { PART, decodeParts, defaultRegistry, encodeParts, legacyInitPart, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from './workload.ts';
+import { checkConsistency, type Inconsistency } from './oracle.ts';
 
 /**
  * Servicing as OpenHCL does it, against the snapshot store: save pauses the paravisor, saves every
@@ -29,7 +31,7 @@ export interface SaveOptions {
   workload: WorkloadSpec | null;
   overrides: Override[];
   parent: string | null;
-  /** Save deadline; default 30 s. */
+  /** The host's timeout hint for the save; default 30 s. The deadline is `servicingDeadlineMs` of it. */
   timeoutMs: number;
   correlationId: string;
   /** Saved-state generation to write (servicing back to an older release); default: current. */
@@ -53,15 +55,33 @@ export interface SavedVm {
   state: ServicingState;
   unitMeta: Map<string, { package: string; generation: number }>;
   hv: unknown;
-  persisted: ReturnType<typeof persistedOf>;
+  persisted: PersistedPayload;
 }
 
-function persistedOf(vm: Vm) {
-  // The checkpoint the shim wrote this boot, plus what only usermode knows at save time: which
-  // CPUs have NVMe work in flight (they must start in Linux after restore).
-  const shortMap = vm.plant === 'shim-persists-short-map' && vm.shim.restored;
-  const partitionMemory = shortMap ? vm.shim.persisted.partitionMemory.slice(0, -1) : vm.shim.persisted.partitionMemory;
-  return { ...vm.shim.persisted, partitionMemory, cpusWithOutstandingIo: cpusWithOutstandingIo(vm.units.nvme.save()) };
+/**
+ * `write_persisted_info` at save: the partition map openvmm_hcl parsed from the shim's device
+ * tree and the NVMe interrupt state, which exists only when NVMe keep-alive is on.
+ */
+function persistedOf(vm: Vm): PersistedPayload {
+  const o = vm.discovered.options;
+  const keepAlive = o.nvmeKeepAlive && !o.disableNvmeKeepAlive;
+  const p = persistedInfo(vm.discovered.partitionMemoryMap, nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined));
+  if (vm.plant !== 'shim-persists-short-map' || !vm.shim.restored) return p;
+  const last = p.partitionMemory.findLastIndex((m) => isVtl2RamType(m.vtlType));
+  return { ...p, partitionMemory: p.partitionMemory.filter((_, i) => i !== last) };
+}
+
+/** A host timeout hint of this many seconds or more means "no timeout set". */
+const NO_TIMEOUT_HINT_S = 0xffff;
+/** The deadline OpenHCL uses then. */
+const DEFAULT_DEADLINE_MS = 200_000;
+
+/**
+ * The servicing deadline for a host timeout hint, as dispatch/mod.rs's ServicingRequest handler
+ * sets it: the hint itself, except that a hint of u16::MAX seconds or more means 200 s.
+ */
+export function servicingDeadlineMs(hintMs: number): number {
+  return hintMs >= NO_TIMEOUT_HINT_S * 1000 ? DEFAULT_DEADLINE_MS : hintMs;
 }
 
 /**
@@ -80,12 +100,20 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
   const unstick = faultActive('save-stuck') ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
   try {
     const state = vm.servicing.save(
-      { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(opts.timeoutMs * 1e6)), isolated: vm.config.isolation === 'snp' || vm.config.isolation === 'tdx' },
+      // OpenHCL refuses servicing for every isolated partition, VBS included (dispatch/mod.rs
+      // handle_servicing_inner: `isolation.is_isolated()`); usermode knows its isolation from the shim's DT.
+      { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(servicingDeadlineMs(opts.timeoutMs) * 1e6)), isolated: vm.discovered.isolation !== 'none' },
       // The model boots no firmware, keeps no guest RTC offset, has no networking and no shutdown relay.
       { firmwareType: 'none', emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: 0n }, netvspState: [] }, overlayShutdownDevice: false },
     );
     const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
     return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
+  } catch (e) {
+    // Fatal in OpenHCL: its servicing-timeout task panics (dispatch/mod.rs handle_servicing_inner).
+    if (isHclError(e, 'SERVICING_TIMEOUT')) {
+      throw new HclError('SERVICING_TIMEOUT', `${e.message}; OpenHCL's servicing watchdog would panic here (the model resumes the vm)`, { cause: e, context: { ...e.context, fatal: true } });
+    }
+    throw e;
   } finally {
     unstick();
   }
@@ -184,16 +212,35 @@ export interface ProofDifference {
   allowed?: string;
 }
 
+/**
+ * How a restore ended, by the layer that decided it: the shim panics (`SHIM_PANIC`, OpenHCL
+ * would crash), openvmm_hcl refuses the saved state (a usermode error, reported to the host), or
+ * OpenHCL accepts it and the consistency oracle judges the result.
+ */
+export type RestoreOutcome =
+  | { layer: 'shim'; kind: 'shim-panic' }
+  | { layer: 'usermode'; kind: 'usermode-error' }
+  | { layer: 'oracle'; kind: 'accepted-consistent' | 'accepted-inconsistent' };
+
+/** The outcome a failed restore's error stands for; undefined for errors before the VM was rebuilt (store, overrides, config). */
+export function failedRestoreOutcome(e: unknown): RestoreOutcome | undefined {
+  if (isHclError(e, 'SHIM_PANIC')) return { layer: 'shim', kind: 'shim-panic' };
+  if (isHclError(e) && e.context?.['layer'] === 'usermode') return { layer: 'usermode', kind: 'usermode-error' };
+  return undefined;
+}
+
 /** What a restore did and proved. */
 export interface RestoreResult {
   vm: Vm;
   from: string;
   info: SnapshotInfo;
   overrides: Override[];
-  /** Whether what openvmm_hcl discovered after restore is the topology the host's new config describes. */
+  /** Accepted by OpenHCL; consistent or not, as the oracle judges. */
+  outcome: RestoreOutcome & { layer: 'oracle' };
+  /** What the oracle found; empty when consistent. */
+  inconsistencies: Inconsistency[];
+  /** No inconsistencies. */
   topologyConsistent: boolean;
-  /** Where the two differ (empty when consistent): the saved checkpoint won over the host's new view. */
-  topologyDifferences: string[];
   proof: { ok: boolean; units: number; differences: ProofDifference[] };
   restoredUnits: string[];
   defaultedUnits: string[];
@@ -237,7 +284,6 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   // manifest is hash-checked, which proves it intact, not that its config is one a boot accepts.
   const { config: overridden, applied } = sets.length === 0 ? { config: options.config ?? info.config, applied: [] } : applyOverrides(options.config ?? info.config, sets);
   const config = validateConfig(overridden);
-  if (options.plant === 'restore-writes-early') await store.putSnapshot({ name: snap.manifest.name, parent: snap.manifest.id, info: snap.manifest.info, parts: [...snap.parts].map(([name, bytes]) => ({ name, bytes })) });
   if (faultActive('restore-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing restore: failed by HCLCKPT_FAULT=restore-fail before the vm was rebuilt');
   }
@@ -245,7 +291,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const started = performance.now();
 
   if (options.igvm !== undefined) refuseForeignIgvm(options.igvm, config);
-  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, expectTopology: parts.observed.topology, plant: options.plant });
+  const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, plant: options.plant });
   const registry = defaultRegistry();
   // Older generations are upgraded on read; the unit then holds its current generation. A unit
   // already at it is validated once, by the servicing restore, not here as well.
@@ -254,9 +300,11 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
     const from = parts.unitMeta.get(u.name)?.generation ?? current;
     return { name: u.name, state: from === current ? u.state : registry.upgrade(u.name, u.state, from) };
   });
-  vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
-  if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
-  const report = vm.servicing.restore({ initState: parts.init, units });
+  const report = usermode(() => {
+    vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
+    if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
+    return vm.servicing.restore({ initState: parts.init, units });
+  });
   const elapsed = performance.now() - started;
   if (elapsed > timeoutMs) {
     throw new HclError('SERVICING_TIMEOUT', `servicing restore of ${snap.manifest.id.slice(0, 12)}: took ${Math.round(elapsed)} ms, past its ${timeoutMs} ms deadline; the restored vm was discarded`);
@@ -266,14 +314,27 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId ?? info.correlationId });
   vm.servicing.resume();
   const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
-  // The boot already refused a topology that differs from the saved one; what can still differ is
-  // the host's new view, where the shim kept the saved layout (a VTL2 carve in vtl2 mode).
-  const topologyDifferences = compareTopology(topologyFromConfig(config), vm.discovered.topology);
+  // parts.hv passed hv.restore's schema check above, so it is a register file with its VP count.
+  const inconsistencies = checkConsistency({
+    saved: parts.observed.topology, savedVpCount: (parts.hv as HvState).vpCount, restored: vm.discovered.topology,
+    nvme: vm.units.nvme.save(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
+  });
   return {
-    vm, from: snap.manifest.id, info, overrides: applied, topologyConsistent: topologyDifferences.length === 0, topologyDifferences,
+    vm, from: snap.manifest.id, info, overrides: applied, inconsistencies, topologyConsistent: inconsistencies.length === 0,
+    outcome: { layer: 'oracle', kind: inconsistencies.length === 0 ? 'accepted-consistent' : 'accepted-inconsistent' },
     proof: { ok: differences.every((d) => d.allowed !== undefined), units: units.length, differences },
     restoredUnits: report.restored, defaultedUnits: report.defaulted,
   };
+}
+
+/** Runs openvmm_hcl's restore step; an HclError from it is a usermode error (context.layer), its code kept. */
+function usermode<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isHclError(e)) throw e;
+    throw new HclError(e.code, `openvmm_hcl restore failed (a usermode error, reported to the host): ${e.message}`, { cause: e, context: { ...e.context, layer: 'usermode' } });
+  }
 }
 
 /** Unit-by-unit comparison of the restored snapshot and the state saved right after restore. */

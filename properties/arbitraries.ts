@@ -224,14 +224,15 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
 
 /**
  * vtl2 allocation mode loads the image inside RAM (allocate_vtl2_ram): move it to the top of
- * the largest RAM range, and drop host VTL2 MMIO under OpenVMM's mmio-size (the shim carves
+ * the largest RAM range (2 MiB aligned), and drop host VTL2 MMIO under OpenVMM's mmio-size (the shim carves
  * instead). Where the range cannot hold the image or a node cannot give its share, the config
  * stays in host mode.
  */
 function vtl2ModeOrHost(c: VmConfig): VmConfig {
   const largest = c.numa.flatMap((n) => n.memory).reduce((a, b) => (b.size > a.size ? b : a));
-  if (largest.size < c.vtl2.size) return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
-  const base = largest.base + largest.size - c.vtl2.size;
+  // The loader relocates the image in 2 MiB steps (its relocation alignment), so the top is rounded down.
+  const base = Math.floor((largest.base + largest.size - c.vtl2.size) / (2 * MIB)) * 2 * MIB;
+  if (base < largest.base) return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
   const moved: VmConfig = { ...c, vtl2: { ...c.vtl2, base, vnode: vnodeAt(c, base)! } };
   if ((c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0) < HOST_VTL2_MMIO_SIZE) moved.mmio = { vtl0: c.mmio.vtl0 };
   try {
@@ -262,9 +263,9 @@ export function arbPreservingOverride(config: VmConfig): fc.Arbitrary<PathOverri
 }
 
 /**
- * An override that changes the topology and so must be refused on restore: the VP count, one
- * VP's vnode or reg, a RAM range's size or placement, or an MMIO range. Every value differs from
- * the config's current one; the result may or may not pass `validateConfig`.
+ * An override that changes the topology the host offers on restore: the VP count, one VP's vnode
+ * or reg, a VTL0 RAM range's size or placement, a VTL0 MMIO range, VTL2 RAM's size or vnode.
+ * Every value differs from the config's current one; the result may or may not pass `validateConfig`.
  */
 export function arbTopologyChangingOverride(config: VmConfig): fc.Arbitrary<PathOverride> {
   const vpIndex = fc.nat(config.vps.length - 1);
@@ -282,7 +283,9 @@ export function arbTopologyChangingOverride(config: VmConfig): fc.Arbitrary<Path
       );
     }),
     fc.nat(1).map((i) => ({ path: `mmio.vtl0[${i}].size`, value: (config.mmio.vtl0[i]?.size ?? 0) - PAGE })),
+    fc.constant({ path: 'vtl2.size', value: config.vtl2.size + 0x20_0000 }),
   ];
+  if (config.numa.length > 1) options.push(fc.constant({ path: 'vtl2.vnode', value: (config.vtl2.vnode + 1) % config.numa.length }));
   if (config.numa.length > 1) {
     options.push(vpIndex.map((i) => ({ path: `vps[${i}].vnode`, value: ((config.vps[i]?.vnode ?? 0) + 1) % config.numa.length })));
   }

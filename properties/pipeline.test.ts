@@ -7,7 +7,6 @@ import { propertyTests } from './testing.ts';
 import { memoryStore } from './vm.ts';
 import { boot } from '../harness/pipeline.ts';
 import { topologyFromConfig } from '../lib/config/index.ts';
-import { isHclError } from '../lib/errors.ts';
 import { compareTopology } from '../lib/hcl/index.ts';
 
 // The four pipeline properties at the default count, and each against its planted defect.
@@ -22,11 +21,11 @@ const ram0 = small.numa[0]?.memory[0] ?? { base: 0, size: 0 };
 // vtl2 mode loads the image in host RAM (allocate_vtl2_ram): at the top of node 0's.
 const smallVtl2 = { ...small, vtl2: { ...small.vtl2, mode: 'vtl2' as const, base: ram0.base + ram0.size - small.vtl2.size } };
 
-async function restoreWith(config: VmConfig, set: string) {
+async function restoreWith(config: VmConfig, ...sets: string[]) {
   const store = await memoryStore();
   try {
     const saved = await saveVm(bootWithWorkload(config, { seed: 1, steps: 10 }), store, { name: SNAPSHOT_NAME });
-    return await restoreSnapshot(store, saved.id, { sets: [set] });
+    return await restoreSnapshot(store, saved.id, { sets });
   } finally {
     await store.close();
   }
@@ -39,16 +38,23 @@ test('a static command line override reaches the shim (the package is rebuilt fo
   assert.ok(r.proof.ok);
 });
 
-for (const set of [`mmio.vtl0[1].size=${(small.mmio.vtl0[1]?.size ?? 0) - 4096}`, `numa[0].memory[0].size=${ram0.size - 4096}`]) {
-  test(`vtl2 allocation mode: --set ${set} is refused with TOPOLOGY_MISMATCH`, async () => {
-    try {
-      await restoreWith(smallVtl2, set);
-      assert.unreachable('accepted');
-    } catch (e) {
-      assert.ok(isHclError(e, 'TOPOLOGY_MISMATCH'), `expected TOPOLOGY_MISMATCH, got ${e instanceof Error ? e.message : String(e)}`);
-    }
-  });
-}
+// Once "silently ignored" in vtl2 mode; OpenHCL does not refuse them either (topology_from_persisted_state
+// takes VTL0 RAM from the host and MMIO from the saved state): accepted, and the oracle judges.
+test('vtl2 allocation mode: a VTL0 MMIO change is accepted and the oracle reports the saved MMIO kept', async () => {
+  const r = await restoreWith(smallVtl2, `mmio.vtl0[1].size=${(small.mmio.vtl0[1]?.size ?? 0) - 4096}`);
+  assert.is(r.outcome.kind, 'accepted-inconsistent');
+  assert.ok(r.inconsistencies.some((x) => x.kind === 'mmio-differs' && x.message.startsWith('vtl0 mmio: ')), JSON.stringify(r.inconsistencies));
+});
+
+test('vtl2 allocation mode: a VTL0 RAM change is accepted and takes effect', async () => {
+  // topology_from_persisted_state: VTL2 RAM comes from the saved state, VTL0 RAM is the host's new
+  // RAM minus it. RAM now starts one page higher, below the saved carve at the top of the range.
+  const r = await restoreWith(smallVtl2, `numa[0].memory[0].base=${ram0.base + 4096}`, `numa[0].memory[0].size=${ram0.size - 4096}`);
+  assert.equal(r.outcome.layer, 'oracle');
+  const carve = Math.min(...r.vm.discovered.topology.vtl2Ram.map((v) => v.base));
+  assert.is(carve, smallVtl2.vtl2.base, 'the saved carve at the top of the range is kept');
+  assert.equal(r.vm.discovered.topology.nodes[0]?.memory[0], { base: ram0.base + 4096, size: carve - (ram0.base + 4096) });
+});
 
 test('aarch64 MPIDRs with Aff3 set boot: boot_cpuid_phys holds the low 32 bits', () => {
   const c = presetConfig('arm64-virt');

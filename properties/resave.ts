@@ -1,3 +1,5 @@
+import { decodePersistedPayload, isVtl2RamType } from '../lib/abi/index.ts';
+import { mergedVtl2Ram } from '../lib/shim/index.ts';
 import { encodeCanonical } from '../lib/state/codec.ts';
 import { decodeFields } from '../lib/state/fields.ts';
 import { InitStateSchema } from '../lib/state/init-state.ts';
@@ -11,9 +13,9 @@ import { encodeParts } from '../lib/snapshot/index.ts';
 /**
  * An oracle for restore that does not use the restore proof: the restored VM is saved again and
  * each part's canonical bytes are compared with the snapshot's own part bytes. Only what the new
- * boot decides may differ: each VP's role (the sidecar split of this boot), the clock reading the
- * init state takes at save (`vmStopReferenceTime`), and the IGVM when the restore serviced to
- * another one.
+ * boot decides may differ: each VP's role (the sidecar split of this boot), how the persisted map
+ * splits VTL2 RAM into typed pieces (sidecar nodes), the clock reading the init state takes at
+ * save (`vmStopReferenceTime`), and the IGVM when the restore serviced to another one.
  */
 
 /** Canonical bytes of a part with what this boot or this save decides removed. */
@@ -26,6 +28,15 @@ function comparable(name: string, bytes: Uint8Array): Uint8Array {
   if (name === 'init') {
     const { vmStopReferenceTime: _t, ...rest } = decodeFields(InitStateSchema, bytes, 'resave: init') as Record<string, unknown>;
     return encodeCanonical(rest);
+  }
+  if (name === 'persisted') {
+    // The map's VTL2 pieces (sidecar node ranges) follow this boot's split; the RAM they cover,
+    // VTL0 RAM, MMIO and the interrupt lists must not change.
+    const p = decodePersistedPayload(bytes);
+    return encodeCanonical({
+      vtl2: mergedVtl2Ram(p), rest: p.partitionMemory.filter((m) => !isVtl2RamType(m.vtlType)), mmio: p.partitionMmio,
+      mapped: p.cpusWithMappedInterruptsNoIo, outstanding: p.cpusWithOutstandingIo,
+    });
   }
   return bytes;
 }

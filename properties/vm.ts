@@ -19,14 +19,14 @@ export function propMaxVps(): number {
   return Number(process.env['HCLCKPT_PROP_RUNS'] ?? 0) > 250 ? 512 : 64;
 }
 
-const isolated = (c: VmConfig): boolean => c.isolation === 'snp' || c.isolation === 'tdx';
+const isolated = (c: VmConfig): boolean => c.isolation !== 'none';
 
 /** Which configs a property wants. */
 export interface BootableOptions {
   /** Default `propMaxVps()`. */
   maxVps: number;
   arch: VmConfig['arch'];
-  /** Only configs that can be serviced: OpenHCL refuses to save hardware-isolated (SNP, TDX) VMs. */
+  /** Only configs that can be serviced: OpenHCL refuses to save isolated VMs (VBS, SNP, TDX). */
   serviceable: boolean;
 }
 

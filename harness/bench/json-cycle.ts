@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { PersistedPayload } from '../../lib/abi/index.ts';
-import type { Observed, ServicingState } from '../../lib/state/index.ts';
+import type { ServicingState } from '../../lib/state/index.ts';
 import { boot, type Vm } from '../pipeline.ts';
 import { captureVm, proofDifferences } from '../servicing.ts';
 import { readJsonParts, writeJsonParts } from './baselines.ts';
@@ -23,17 +23,16 @@ export async function jsonCycle(vm: Vm, dir: string): Promise<{ bytes: number; p
     { name: 'persisted', value: saved.persisted },
     { name: 'igvm', value: vm.igvm },
     { name: 'config', value: vm.config },
-    // What the store's manifest keeps as info.observed: the topology the restore must find.
+    // What the store's manifest keeps as info.observed (the oracle compares against its topology).
     { name: 'observed', value: { topology: vm.discovered.topology, options: { ...vm.kernel.env }, usermodeVersion: vm.usermodeVersion } },
   ];
   try {
     const bytes = await writeJsonParts(dir, values);
     const back = await readJsonParts(dir, values.map((v) => v.name));
     const initState = back.get('init') as ServicingState['initState'];
-    const observed = back.get('observed') as Observed;
     const units = saved.state.units.map((u) => ({ name: u.name, state: back.get(`unit/${u.name}`) }));
     const restored = boot(back.get('config') as Vm['config'], {
-      igvm: back.get('igvm') as Uint8Array, persisted: back.get('persisted') as PersistedPayload, expectTopology: observed.topology,
+      igvm: back.get('igvm') as Uint8Array, persisted: { payload: back.get('persisted') as PersistedPayload, legacy: false },
     });
     const hv = back.get('hv');
     restored.hv.restore(hv);

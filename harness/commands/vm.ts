@@ -55,9 +55,10 @@ export function register(program: Command): void {
     .option('--igvm <file>', 'service to another IGVM package')
     .option('--workload <seed:steps>', 'run guest activity after the restore (as save --workload)')
     .option('--save', 'save the restored VM as a new snapshot (parent: the restored one)')
+    .option('--accept-inconsistent', 'exit 0 even when the consistency oracle finds inconsistencies')
     .option('--verbose', 'list every expected difference, not a count per kind')
-    .option('--json', 'print {id, from, topologyConsistent, proof, overrides, cmdline} as JSON')
-    .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean; verbose?: boolean }) => {
+    .option('--json', 'print {id, from, outcome, topologyConsistent, inconsistencies, proof, overrides, cmdline} as JSON')
+    .action(action(async (ref: string, opts: StoreOptions & Json & { set: string[]; config?: string; igvm?: string; workload?: string; save?: boolean; verbose?: boolean; acceptInconsistent?: boolean }) => {
       refuseTogether('restore', { '--json': opts.json === true, '--verbose': opts.verbose === true });
       const { runRestore, renderRestore } = await import('../view/vmview.ts');
       const restoreOpts = {
@@ -65,12 +66,27 @@ export function register(program: Command): void {
         ...(opts.config === undefined ? {} : { config: await configFrom({ config: opts.config }) }),
         ...(opts.igvm === undefined ? {} : { igvm: await readInput(opts.igvm, { magic: await igvmMagic() }) }),
       };
-      const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }), { readOnly: opts.save !== true });
+      const out = await withStore(opts, (s) => runRestore(s, ref, restoreOpts, { workload: opts.workload, save: opts.save === true }), { readOnly: opts.save !== true }).catch(async (e: unknown) => {
+        // A restore OpenHCL would not survive or would refuse: say which layer ended it, then the error line.
+        const { failedRestoreOutcome } = await import('../servicing.ts');
+        const outcome = failedRestoreOutcome(e);
+        if (outcome !== undefined) {
+          const error = { code: (e as { code: string }).code, message: (e as Error).message };
+          if (opts.json === true) await printJson({ from: ref, outcome, error });
+          else await writeChunks(process.stdout, [`restore ${ref}: outcome ${outcome.kind} (${outcome.layer})\n`]);
+        }
+        throw e;
+      });
       if (opts.json === true) await printJson(out);
       else await writeChunks(process.stdout, [renderRestore(out, opts.verbose === true)]);
       if (!out.proof.ok) {
         const { HclError } = await import('../../lib/errors.ts');
         throw new HclError('RESTORE_PROOF_FAILED', `restore ${ref}: proof failed: ${out.proof.differences.filter((d) => d.allowed === undefined).length} unexplained differences`);
+      }
+      const first = out.inconsistencies[0];
+      if (first !== undefined && opts.acceptInconsistent !== true) {
+        const { HclError } = await import('../../lib/errors.ts');
+        throw new HclError('RESTORE_INCONSISTENT', `restore ${ref}: OpenHCL accepts this restore, but the oracle found ${out.inconsistencies.length} inconsistencies (first: ${first.kind}: ${first.message}); --accept-inconsistent accepts them`);
       }
     }));
 
@@ -83,7 +99,7 @@ export function register(program: Command): void {
       const { runCycles } = await import('../view/vmview.ts');
       const config = await configFrom(opts);
       const records = await withStore(opts, (s) => runCycles(s, config, opts, (r) => {
-        if (opts.json !== true) process.stdout.write(`cycle ${r.cycle}: saved ${r.id.slice(0, 12)} (${formatBytes(r.newBytes)} new), restore proof ${r.proof ? 'ok' : 'FAILED'}, topology ${r.topologyConsistent ? 'consistent' : 'CHANGED'}\n`);
+        if (opts.json !== true) process.stdout.write(`cycle ${r.cycle}: saved ${r.id.slice(0, 12)} (${formatBytes(r.newBytes)} new), restore proof ${r.proof ? 'ok' : 'FAILED'}, consistency ${r.topologyConsistent ? 'ok' : 'INCONSISTENT'}\n`);
         else progress(`cycle ${r.cycle}/${opts.cycles}`);
       }));
       if (opts.json === true) await printJson(records);

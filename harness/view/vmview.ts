@@ -8,7 +8,8 @@ import { formatCpuList } from '../../lib/kernel/index.ts';
 import { hostDtb } from '../../lib/host/index.ts';
 import type { SnapshotStore } from '../../lib/store/index.ts';
 import type { Vm } from '../pipeline.ts';
-import { restoreSnapshot, saveVm, bootWithWorkload, type RestoreOptions, type ProofDifference } from '../servicing.ts';
+import { restoreSnapshot, saveVm, bootWithWorkload, type RestoreOptions, type ProofDifference, type RestoreOutcome } from '../servicing.ts';
+import type { Inconsistency } from '../oracle.ts';
 import { parseWorkload, runWorkload } from '../workload.ts';
 
 /**
@@ -88,9 +89,11 @@ export function renderBoot(vm: Vm, show: string): string {
 export interface RestoreOutput {
   id: string | null;
   from: string;
+  /** Layer and kind of the outcome (an accepted restore: the oracle's verdict). */
+  outcome: RestoreOutcome;
+  /** The oracle's verdict: no inconsistencies between the restored paravisor and the host. */
   topologyConsistent: boolean;
-  /** Where the restored topology differs from the one the host's config describes. */
-  topologyDifferences: string[];
+  inconsistencies: Inconsistency[];
   proof: { ok: boolean; units: number; differences: ProofDifference[] };
   overrides: Array<{ path: string; value: unknown }>;
   cmdline: string;
@@ -106,7 +109,8 @@ export async function runRestore(store: SnapshotStore, ref: string, o: Partial<R
   if (workload !== null) runWorkload(r.vm.units, r.vm.hv, workload);
   const saved = after.save ? await saveVm(r.vm, store, { parent: r.from, overrides: r.overrides, workload, name: r.info.config.name }) : undefined;
   return {
-    id: saved?.id ?? null, from: r.from, topologyConsistent: r.topologyConsistent, topologyDifferences: r.topologyDifferences, proof: r.proof, overrides: r.overrides,
+    id: saved?.id ?? null, from: r.from, outcome: r.outcome, topologyConsistent: r.topologyConsistent, inconsistencies: r.inconsistencies,
+    proof: r.proof, overrides: r.overrides,
     cmdline: new TextDecoder().decode(r.vm.kernel.procfs.read('/proc/cmdline')).trimEnd(), usermodeVersion: r.vm.usermodeVersion,
     restoredUnits: r.restoredUnits, defaultedUnits: r.defaultedUnits,
   };
@@ -129,7 +133,9 @@ export function renderRestore(o: RestoreOutput, verbose = false): string {
   const allowed = diffs.length - unexplained.length;
   const lines = [
     `restored ${o.from.slice(0, 12)}${o.overrides.length === 0 ? '' : ` with ${o.overrides.map((x) => `${x.path}=${JSON.stringify(x.value)}`).join(' ')}`}`,
-    `  topology: ${o.topologyConsistent ? 'as the host describes it' : `CHANGED from the host's: ${o.topologyDifferences.join('; ')}`}`,
+    `  outcome: ${o.outcome.kind} (${o.outcome.layer})`,
+    `  consistency: ${o.topologyConsistent ? 'the restored paravisor fits the host' : `${o.inconsistencies.length} inconsistencies OpenHCL lets through`}`,
+    ...o.inconsistencies.map((x) => `    ${x.kind}: ${x.message}`),
     `  usermode: ${o.usermodeVersion}`,
     `  proof: ${o.proof.ok ? 'ok' : 'FAILED'} (${o.proof.units} units; ${allowed} expected difference${allowed === 1 ? '' : 's'}, ${unexplained.length} unexplained)`,
     ...(verbose

@@ -4,7 +4,7 @@
 // shim parameters: host (IGVM build) → shim
 export {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, SHIM_IMAGE_SIZE, PARAM_REGION_PAGES, PARAM_REGION_PAGE_COUNT, COMMAND_LINE_MAX,
-  HEAP_LAYOUT, DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES,
+  HEAP_LAYOUT, DEFAULT_VTL2_BASE, DEFAULT_VTL2_SIZE, ISOLATION_NAMES, PERSISTED_REGION_SIZE,
   encodeShimParams, decodeShimParams, encodeCommandLinePage, decodeCommandLinePage,
   encodeMeasuredConfig, decodeMeasuredConfig, defaultLayout,
 } from './shim-params.ts';
@@ -20,9 +20,13 @@ export { encodeSlit, decodeSlit } from './slit.ts';
 
 // persisted state (header + payload in VTL2 memory): shim → shim after servicing
 export {
-  PERSISTED_MAGIC, encodePersistedPayload, decodePersistedPayload, writePersistedState, readPersistedState,
+  PERSISTED_MAGIC, PERSISTED_STATE_PAGES, MEMORY_VTL_TYPE, isVtl2RamType, encodePersistedPayload, decodePersistedPayload,
+  persistedPlacement, writePersistedState, readPersistedState,
 } from './persisted.ts';
-export type { PersistedPayload } from './persisted.ts';
+export type { PersistedPayload, PersistedPlacement } from './persisted.ts';
+export { decodePersistedPart, withPersistedRanges, PERSISTED_PART_FORMAT } from './persisted-legacy.ts';
+export type { PersistedPart } from './persisted-legacy.ts';
+export { SAVED_STATE_DESC } from './persisted-proto.ts';
 
 // handoff record: shim → kernel
 export { writeHandoff, readHandoff, HANDOFF_SIZE } from './handoff.ts';

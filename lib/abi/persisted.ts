@@ -1,96 +1,134 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ByteReader, ByteWriter } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
 import type { GuestMemory } from '../memory/index.ts';
-import type { Region } from './shim-params.ts';
+import { MEMORY_VTL_TYPE, SAVED_STATE_DESC } from './persisted-proto.ts';
+import { PERSISTED_REGION_SIZE, type Region } from './shim-params.ts';
 
 /**
- * Shim persisted state: what the paravisor saves for the next shim at servicing time. The
- * header (first page of the persisted-state region) is magic "OHCLPHDR", then u64 payload GPA,
- * u64 payload region length, u64 payload length. The payload starts on the next page; OpenHCL
- * encodes it as protobuf, the model as a compact little-endian record:
- *   u32 memory count, each {u64 base, u64 size, u32 vnode, u8 vtl type, u8 igvm type, u16 0}
- *   u32 mmio count, each {u64 base, u64 size, u32 vtl type}
- *   u32 n + u32 × n cpus_with_mapped_interrupts_no_io
- *   u32 n + u32 × n cpus_with_outstanding_io
- *   u32 n + {u64 reg, u32 vnode} × n cpus  (model extension: the VP list, so a changed VP
- *     count or placement is refused too; n = 0 skips that check)
+ * Shim persisted state (vm/loader/loader_defs/src/shim.rs): the header `PersistedStateHeader`
+ * (magic "OHCLPHDR", u64 protobuf_base, u64 protobuf_region_len, u64 protobuf_payload_len) in
+ * the first page of the persisted region, and the protobuf `openhcl.openhcl_boot.SavedState`
+ * payload after it. Usermode writes it at servicing save (underhill_core loader/vtl2_config
+ * `write_persisted_info`); the next shim reads it (openhcl_boot host_params/dt
+ * `topology_from_persisted_state`).
+ */
+
+export { MEMORY_VTL_TYPE };
+
+/** `MemoryVtlType::ram() && vtl2()`: every VTL2 RAM use (all but VTL0, VTL0_MMIO, VTL2_MMIO). */
+export function isVtl2RamType(vtlType: number): boolean {
+  return vtlType >= 1 && vtlType <= 12 && vtlType !== MEMORY_VTL_TYPE.VTL0_MMIO && vtlType !== MEMORY_VTL_TYPE.VTL2_MMIO;
+}
+
+/**
+ * The `SavedState` payload. Ranges are held as base + size here and written as the real
+ * `MemoryRange {start, end}`; `igvmType` is the `IgvmMemoryType` newtype's u16.
  */
 export interface PersistedPayload {
   partitionMemory: Array<{ base: bigint; size: bigint; vnode: number; vtlType: number; igvmType: number }>;
   partitionMmio: Array<{ base: bigint; size: bigint; vtlType: number }>;
   cpusWithMappedInterruptsNoIo: number[];
   cpusWithOutstandingIo: number[];
-  cpus: Array<{ reg: bigint; vnode: number }>;
 }
 
 /** Header magic "OHCLPHDR" as a little-endian u64. */
 export const PERSISTED_MAGIC = 0x524448504c43484fn;
+/** Pages of the loader's 2 MiB region (PERSISTED_REGION_SIZE) the shim uses, header page included (openhcl_boot dt/mod.rs `topology_from_host_dt`). */
+export const PERSISTED_STATE_PAGES = 20;
 const PAGE = 0x1000n;
+const U16_MAX = 0xffff;
 
-/** Encodes the payload record. */
+const invalid = (why: string): HclError => new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state payload: ${why}`);
+
+/** Encodes the payload as protobuf `openhcl.openhcl_boot.SavedState`. */
 export function encodePersistedPayload(p: PersistedPayload): Uint8Array {
-  const w = new ByteWriter(1024).u32(p.partitionMemory.length);
-  for (const m of p.partitionMemory) w.u64(m.base).u64(m.size).u32(m.vnode).u8(m.vtlType).u8(m.igvmType).u16(0);
-  w.u32(p.partitionMmio.length);
-  for (const m of p.partitionMmio) w.u64(m.base).u64(m.size).u32(m.vtlType);
-  for (const list of [p.cpusWithMappedInterruptsNoIo, p.cpusWithOutstandingIo]) {
-    w.u32(list.length);
-    for (const c of list) w.u32(c);
-  }
-  w.u32(p.cpus.length);
-  for (const c of p.cpus) w.u64(c.reg).u32(c.vnode);
-  return w.finish();
+  const range = (base: bigint, size: bigint) => ({ start: base, end: base + size });
+  return toBinary(SAVED_STATE_DESC, create(SAVED_STATE_DESC, {
+    partitionMemory: p.partitionMemory.map((m) => ({ range: range(m.base, m.size), vnode: m.vnode, vtlType: m.vtlType, igvmType: { value: m.igvmType } })),
+    partitionMmio: p.partitionMmio.map((m) => ({ range: range(m.base, m.size), vtlType: m.vtlType })),
+    cpusWithMappedInterruptsNoIo: p.cpusWithMappedInterruptsNoIo,
+    cpusWithOutstandingIo: p.cpusWithOutstandingIo,
+  }));
 }
 
-/** Decodes the payload record; SHIM_PERSISTED_STATE_INVALID on truncation or trailing bytes. */
+interface WireRange { start: bigint; end: bigint }
+interface WireState {
+  partitionMemory: Array<{ range?: WireRange; vnode: number; vtlType: number; igvmType?: { value: number } }>;
+  partitionMmio: Array<{ range?: WireRange; vtlType: number }>;
+  cpusWithMappedInterruptsNoIo: number[];
+  cpusWithOutstandingIo: number[];
+}
+
+/** Decodes a protobuf payload; SHIM_PERSISTED_STATE_INVALID on a wire error or a range that ends before it starts. */
 export function decodePersistedPayload(bytes: Uint8Array): PersistedPayload {
-  const r = new ByteReader(bytes, 'persisted state payload', 'SHIM_PERSISTED_STATE_INVALID');
-  // Each count is checked against the bytes left so a corrupt count cannot allocate wildly.
-  const count = (each: number): number => {
-    const n = r.u32();
-    if (n * each > r.remaining) {
-      throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state payload at 0x${(r.pos - 4).toString(16)}: count ${n} exceeds the ${r.remaining} bytes left`);
-    }
-    return n;
+  let s: WireState;
+  try {
+    s = fromBinary(SAVED_STATE_DESC, bytes, { readUnknownFields: false }) as unknown as WireState;
+  } catch (e) {
+    throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state payload: not a SavedState message: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const range = (what: string, r: WireRange | undefined): { base: bigint; size: bigint } => {
+    const start = r?.start ?? 0n;
+    const end = r?.end ?? 0n;
+    if (end < start) throw invalid(`${what}: range 0x${start.toString(16)}-0x${end.toString(16)} ends before it starts`);
+    return { base: start, size: end - start };
   };
-  const times = <T>(n: number, f: () => T): T[] => Array.from({ length: n }, f);
-  const partitionMemory = times(count(24), () => {
-    const m = { base: r.u64(), size: r.u64(), vnode: r.u32(), vtlType: r.u8(), igvmType: r.u8() };
-    r.u16();
-    return m;
-  });
-  const partitionMmio = times(count(20), () => ({ base: r.u64(), size: r.u64(), vtlType: r.u32() }));
-  const cpusWithMappedInterruptsNoIo = times(count(4), () => r.u32());
-  const cpusWithOutstandingIo = times(count(4), () => r.u32());
-  const cpus = times(count(12), () => ({ reg: r.u64(), vnode: r.u32() }));
-  if (r.remaining !== 0) throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state payload: ${r.remaining} trailing bytes`);
-  return { partitionMemory, partitionMmio, cpusWithMappedInterruptsNoIo, cpusWithOutstandingIo, cpus };
+  return {
+    partitionMemory: s.partitionMemory.map((m, i) => {
+      const igvmType = m.igvmType?.value ?? 0;
+      if (igvmType > U16_MAX) throw invalid(`partition_memory[${i}]: igvm type ${igvmType} is not a u16`);
+      return { ...range(`partition_memory[${i}]`, m.range), vnode: m.vnode, vtlType: m.vtlType, igvmType };
+    }),
+    partitionMmio: s.partitionMmio.map((m, i) => ({ ...range(`partition_mmio[${i}]`, m.range), vtlType: m.vtlType })),
+    cpusWithMappedInterruptsNoIo: [...s.cpusWithMappedInterruptsNoIo],
+    cpusWithOutstandingIo: [...s.cpusWithOutstandingIo],
+  };
 }
 
-/** Writes header and payload into the persisted-state region; SHIM_PERSISTED_STATE_INVALID if it does not fit. */
-export function writePersistedState(memory: GuestMemory, region: Region, payload: PersistedPayload): void {
+/** The header page and protobuf region the shim makes of a persisted region (its first PERSISTED_STATE_PAGES pages). */
+export interface PersistedPlacement {
+  header: Region;
+  protobuf: Region;
+}
+
+/** The shim's sizing of `region`; undefined when the region is smaller than PERSISTED_STATE_PAGES pages. */
+export function persistedPlacement(region: Region): PersistedPlacement | undefined {
+  const used = BigInt(PERSISTED_STATE_PAGES) * PAGE;
+  if (region.size < used) return undefined;
+  return { header: { gpa: region.gpa, size: PAGE }, protobuf: { gpa: region.gpa + PAGE, size: used - PAGE } };
+}
+
+/** Writes payload and header as `write_persisted_info` does; SHIM_PERSISTED_STATE_INVALID if the payload does not fit. */
+export function writePersistedState(memory: GuestMemory, at: PersistedPlacement, payload: PersistedPayload): void {
   const body = encodePersistedPayload(payload);
-  const regionLen = region.size - PAGE;
-  if (region.size < 2n * PAGE || BigInt(body.length) > regionLen) {
-    throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state: payload of ${body.length} bytes does not fit the 0x${region.size.toString(16)}-byte region at 0x${region.gpa.toString(16)}`);
+  if (BigInt(body.length) > at.protobuf.size) {
+    throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state: payload of ${body.length} bytes does not fit the 0x${at.protobuf.size.toString(16)}-byte protobuf region at 0x${at.protobuf.gpa.toString(16)}`);
   }
-  memory.write(region.gpa, new ByteWriter(32).u64(PERSISTED_MAGIC).u64(region.gpa + PAGE).u64(regionLen).u64(body.length).finish());
-  memory.write(region.gpa + PAGE, body);
+  memory.write(at.protobuf.gpa, body);
+  memory.write(at.header.gpa, new ByteWriter(32).u64(PERSISTED_MAGIC).u64(at.protobuf.gpa).u64(at.protobuf.size).u64(body.length).finish());
 }
 
 /**
- * Reads the persisted state at the region; undefined when the magic is absent (fresh boot).
- * SHIM_PERSISTED_STATE_INVALID when the header points outside the region or the payload is bad.
+ * Reads the persisted state at the start of `region` (the whole region the shim parameters
+ * name); undefined when the magic is absent (fresh boot). SHIM_PERSISTED_STATE_INVALID when the
+ * protobuf region is not inside `region`, the payload is longer than its region, or it is bad —
+ * each an assert (a panic) in the real shim.
  */
-export function readPersistedState(memory: GuestMemory, region: Region): PersistedPayload | undefined {
+export function readPersistedState(memory: GuestMemory, region: Region): { payload: PersistedPayload; protobuf: Region } | undefined {
   const r = new ByteReader(memory.read(region.gpa, 32), 'persisted state header', 'SHIM_PERSISTED_STATE_INVALID');
   if (r.u64() !== PERSISTED_MAGIC) return undefined;
   const base = r.u64();
   const regionLen = r.u64();
   const len = r.u64();
   const end = region.gpa + region.size;
-  if (base < region.gpa + 32n || base + regionLen > end || len > regionLen) {
+  // A bound of our own: no payload beyond the loader's 2 MiB region is read, however large a
+  // crafted package makes the region.
+  if (len > BigInt(PERSISTED_REGION_SIZE)) {
+    throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state header at 0x${region.gpa.toString(16)}: payload of 0x${len.toString(16)} bytes is larger than the 0x${PERSISTED_REGION_SIZE.toString(16)}-byte persisted region`);
+  }
+  if (base < region.gpa || base + regionLen > end || len > regionLen) {
     throw new HclError('SHIM_PERSISTED_STATE_INVALID', `persisted state header at 0x${region.gpa.toString(16)}: payload 0x${base.toString(16)}+0x${len.toString(16)} (region 0x${regionLen.toString(16)}) is outside the persisted region ending at 0x${end.toString(16)}`);
   }
-  return decodePersistedPayload(memory.read(base, Number(len)));
+  return { payload: decodePersistedPayload(memory.read(base, Number(len))), protobuf: { gpa: base, size: regionLen } };
 }

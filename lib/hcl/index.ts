@@ -17,6 +17,8 @@ export type { HclOptions, HclTestConfig, SidecarMode, GpaPoolConfig } from './op
 
 // topology invariants
 export { checkTopology, topologyViolations, compareTopology, usesX2apic } from './invariants.ts';
+export { nvmeInterruptState, nvmeIoQueues, persistedInfo } from './persisted-info.ts';
+export type { IoQueueIrq, VpInterruptState } from './persisted-info.ts';
 
 // ---- state units (owned by H6: lib/hcl/units/*; add exports below this line) ----
 export { createUnits, UNIT_DESCRIPTORS, cpusWithOutstandingIo } from './units/index.ts';

@@ -5,9 +5,11 @@ export { buildKernelCommandLine, parseShimOptions, hostIsTrusted, userCommandLin
 export type { ShimOptions, CmdlineInputs } from './cmdline.ts';
 export { planSidecar, splitRuns, sidecarNodePages, SIDECAR_MAX_NODE_CPUS, SIDECAR_RESTORE_MAX_CPUS } from './sidecarplan.ts';
 export type { SidecarPlan, SidecarNodePlan, SidecarInputs } from './sidecarplan.ts';
-export { MEMORY_VTL_TYPE, decideVtl2Ram, decideMmio, partitionMemory, partitionMmio, topologyDifferences, shimTopology } from './partition.ts';
+export { MEMORY_VTL_TYPE, decideVtl2Ram, decideMmio, partitionMemory, partitionMmio, shimTopology } from './partition.ts';
 export type { Vtl2Range, MemoryEntry } from './partition.ts';
 export { buildKernelDt, splitMemoryMap } from './kerneldt.ts';
 export type { KernelDtInputs, Arm64CpuStatus } from './kerneldt.ts';
 export { runShim } from './run.ts';
+export { topologyFromPersisted, mergedVtl2Ram, shimPanic } from './restore.ts';
+export type { PersistedTopology } from './restore.ts';
 export type { ShimResult, RunShimOptions } from './run.ts';

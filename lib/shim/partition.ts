@@ -1,15 +1,11 @@
 import { HclError } from '../errors.ts';
 import type { Topology } from '../config/index.ts';
 import { type HostDt, SHIM_LIMITS } from './hostdt.ts';
-import { IGVM_MEMORY_TYPE, type Region, type PersistedPayload } from '../abi/index.ts';
+import { IGVM_MEMORY_TYPE, MEMORY_VTL_TYPE, type Region, type PersistedPayload } from '../abi/index.ts';
 import { allocateVtl2Ram, subtractVtl2 } from '../config/index.ts';
 
-/** `openhcl,memory-type` values (MemoryVtlType). */
-export const MEMORY_VTL_TYPE = {
-  VTL0: 0, VTL2_RAM: 1, VTL2_CONFIG: 2, VTL2_SIDECAR_IMAGE: 3, VTL2_SIDECAR_NODE: 4, VTL0_MMIO: 5, VTL2_MMIO: 6,
-  VTL2_RESERVED: 7, VTL2_GPA_POOL: 8, VTL2_TDX_PAGE_TABLES: 9, VTL2_BOOTSHIM_LOG_BUFFER: 10,
-  VTL2_PERSISTED_STATE_HEADER: 11, VTL2_PERSISTED_STATE_PROTOBUF: 12,
-} as const;
+/** `openhcl,memory-type` values (MemoryVtlType, defined with the persisted state in lib/abi). */
+export { MEMORY_VTL_TYPE };
 
 /** A VTL2 RAM range with its vnode. */
 export type Vtl2Range = Region & { vnode: number };
@@ -104,55 +100,8 @@ export function partitionMmio(mmio: { vtl0: Region[]; vtl2: Region[] }): Persist
   ];
 }
 
-/**
- * Field-by-field differences between the host's topology (`now`) and the saved one; empty when
- * equal. `memory: 'all'` compares the whole partition map (host allocation mode); `'vtl0'` the
- * host RAM under the map, VTL0 and VTL2 pieces merged again, and VTL0 MMIO (vtl2 mode, where the
- * saved VTL2 carve is the truth and a fresh carve may fall elsewhere).
- */
-export function topologyDifferences(now: PersistedPayload, saved: PersistedPayload, what: { cpus: boolean; memory: 'all' | 'vtl0' | 'none' }): string[] {
-  const d: string[] = [];
-  if (what.cpus && saved.cpus.length > 0) {
-    if (now.cpus.length !== saved.cpus.length) d.push(`vp count: saved ${saved.cpus.length}, host ${now.cpus.length}`);
-    for (let i = 0; i < Math.min(now.cpus.length, saved.cpus.length); i++) {
-      const a = saved.cpus[i]!;
-      const b = now.cpus[i]!;
-      if (a.vnode !== b.vnode) d.push(`vp ${i} vnode: saved ${a.vnode}, host ${b.vnode}`);
-      if (a.reg !== b.reg) d.push(`vp ${i} reg: saved ${hex(a.reg)}, host ${hex(b.reg)}`);
-    }
-  }
-  if (what.memory !== 'none') {
-    const vtl0 = what.memory === 'vtl0';
-    const mem = (p: PersistedPayload) => (vtl0 ? hostRam(p.partitionMemory) : p.partitionMemory);
-    const mmio = (p: PersistedPayload) => p.partitionMmio.filter((m) => !vtl0 || m.vtlType === MEMORY_VTL_TYPE.VTL0_MMIO);
-    const fmt = (m: MemoryEntry): string => `${hex(m.base)}+${hex(m.size)} vnode ${m.vnode} vtl-type ${m.vtlType} igvm-type ${m.igvmType}`;
-    diffLists(d, 'memory', mem(saved).map(fmt), mem(now).map(fmt));
-    const fmtM = (m: PersistedPayload['partitionMmio'][number]): string => `${hex(m.base)}+${hex(m.size)} vtl-type ${m.vtlType}`;
-    diffLists(d, 'mmio', mmio(saved).map(fmtM), mmio(now).map(fmtM));
-  }
-  return d;
-}
-
-// The host RAM a vtl2-mode map was carved from: VTL0 and VTL2_RAM pieces, adjacent ones of one
-// vnode and igvm type merged, typed VTL0.
-function hostRam(map: MemoryEntry[]): MemoryEntry[] {
-  const out: MemoryEntry[] = [];
-  for (const m of map) {
-    if (m.vtlType !== MEMORY_VTL_TYPE.VTL0 && m.vtlType !== MEMORY_VTL_TYPE.VTL2_RAM) continue;
-    const last = out.at(-1);
-    if (last !== undefined && last.base + last.size === m.base && last.vnode === m.vnode && last.igvmType === m.igvmType) last.size += m.size;
-    else out.push({ ...m, vtlType: MEMORY_VTL_TYPE.VTL0 });
-  }
-  return out;
-}
-
-function diffLists(d: string[], what: string, saved: string[], now: string[]): void {
-  for (const s of saved) if (!now.includes(s)) d.push(`${what} ${s}: saved, not offered by host`);
-  for (const n of now) if (!saved.includes(n)) d.push(`${what} ${n}: offered by host, not saved`);
-}
-
 /** The topology the shim computed, in the shared `Topology` shape (byte numbers). */
-export function shimTopology(arch: Topology['arch'], p: PersistedPayload, vtl2Ram: Vtl2Range[]): Topology {
+export function shimTopology(arch: Topology['arch'], p: Pick<PersistedPayload, 'partitionMemory' | 'partitionMmio'>, cpus: HostDt['cpus'], vtl2Ram: Vtl2Range[]): Topology {
   const nodes = new Map<number, Topology['nodes'][number]>();
   for (const m of p.partitionMemory.filter((x) => x.vtlType === MEMORY_VTL_TYPE.VTL0 && x.igvmType === IGVM_MEMORY_TYPE.MEMORY)) {
     const n = nodes.get(m.vnode) ?? { vnode: m.vnode, memory: [] };
@@ -162,7 +111,7 @@ export function shimTopology(arch: Topology['arch'], p: PersistedPayload, vtl2Ra
   const mmio = (t: number): Topology['vtl0Mmio'] => p.partitionMmio.filter((m) => m.vtlType === t).map((m) => ({ base: Number(m.base), size: Number(m.size) }));
   return {
     arch,
-    vps: p.cpus.map((c, index) => ({ index, reg: Number(c.reg), vnode: c.vnode })),
+    vps: cpus.map((c, index) => ({ index, reg: Number(c.reg), vnode: c.vnode })),
     nodes: [...nodes.values()].sort((a, b) => a.vnode - b.vnode),
     vtl0Mmio: mmio(MEMORY_VTL_TYPE.VTL0_MMIO),
     vtl2Mmio: mmio(MEMORY_VTL_TYPE.VTL2_MMIO),

@@ -5,15 +5,16 @@ import type { GuestMemory } from '../memory/index.ts';
 import {
   encodeSidecarParams, decodeSidecarOutput, type SidecarEntry, type SidecarOutput, type SidecarParams, writeHandoff, HEAP_LAYOUT, ISOLATION_NAMES,
   PARAM_REGION_PAGES, SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodeCommandLinePage, decodeShimParams,
-  type Region, readPersistedState, type PersistedPayload, decodeSlit,
+  type Region, type PersistedPayload, type PersistedPlacement, decodeSlit,
 } from '../abi/index.ts';
 import type { Plant } from '../plant.ts';
 import { buildKernelCommandLine, hostIsTrusted, parseShimOptions, userCommandLine } from './cmdline.ts';
 import { parseHostDt, type HostDt } from './hostdt.ts';
 import { buildKernelDt, splitMemoryMap, type Arm64CpuStatus } from './kerneldt.ts';
 import {
-  MEMORY_VTL_TYPE, decideMmio, decideVtl2Ram, partitionMemory, partitionMmio, shimTopology, topologyDifferences, type Vtl2Range,
+  MEMORY_VTL_TYPE, decideMmio, decideVtl2Ram, partitionMemory, partitionMmio, shimTopology, type Vtl2Range,
 } from './partition.ts';
+import { freshPlacement, readPersisted, topologyFromPersisted } from './restore.ts';
 import { planSidecar, type SidecarNodePlan } from './sidecarplan.ts';
 
 /** What the shim stage produced. */
@@ -25,8 +26,6 @@ export interface ShimResult {
   sidecar: { nodes: SidecarNodePlan[]; params: SidecarParams; output: SidecarOutput } | undefined;
   restored: boolean;
   topology: Topology;
-  /** The topology checkpoint the next save writes (`writePersistedState`). */
-  persisted: PersistedPayload;
   dtb: Uint8Array;
   log: string[];
 }
@@ -66,30 +65,29 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   const distances = decodeSlit(memory.read(page(PARAM_REGION_PAGES.slit.first), PARAM_REGION_PAGES.slit.count * 4096));
   const staticPage = decodeCommandLinePage(memory.read(shimBase + p.cmdlineOffset, 4096));
   const persistedRegion = at(p.persistedStateRegionOffset, p.persistedStateRegionSize);
-  const saved = isolation === 'none' && persistedRegion.size > 0n ? readPersistedState(memory, persistedRegion) : undefined;
+  // The real shim reads the header only without isolation (`read_persisted_region_header`).
+  const saved = isolation === 'none' ? readPersisted(memory, persistedRegion) : undefined;
 
   const measured = at(p.memoryStartOffset, p.memorySize);
-  let vtl2Ram: Vtl2Range[] = decideVtl2Ram(host, measured);
-  const mmio = decideMmio(host, isolation !== 'none');
-  const now: PersistedPayload = {
-    partitionMemory: partitionMemory(host, vtl2Ram), partitionMmio: partitionMmio(mmio),
-    cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [], cpus: host.cpus,
-  };
-  let current = now;
-  if (saved !== undefined) {
+  let vtl2Ram: Vtl2Range[];
+  let mmio: { vtl0: Region[]; vtl2: Region[] };
+  let placement: PersistedPlacement;
+  let gpaPool: Region[] = [];
+  let sidecarExcluded: number[] = [];
+  if (saved === undefined) {
+    vtl2Ram = decideVtl2Ram(host, measured);
+    mmio = decideMmio(host, isolation !== 'none');
+    placement = freshPlacement(persistedRegion);
+  } else {
+    // VTL0 RAM and CPUs come from the host as they are; VTL2 RAM, MMIO and the pool from the saved state.
     const hostMode = host.allocationMode === 'host';
-    const diffs = topologyDifferences(now, saved, { cpus: true, memory: hostMode ? 'all' : 'vtl0' });
-    if (diffs.length > 0) {
-      throw new HclError('TOPOLOGY_MISMATCH', `shim restore: host topology differs from the saved one: ${diffs.join('; ')}`, { context: { differences: diffs } });
-    }
-    // vtl2 mode: the saved map is the truth (the carve must not move under a running VTL0).
-    if (!hostMode) {
-      current = { ...saved, cpus: host.cpus };
-      vtl2Ram = saved.partitionMemory.filter((m) => m.vtlType === MEMORY_VTL_TYPE.VTL2_RAM).map((m) => ({ gpa: m.base, size: m.size, vnode: m.vnode }));
-    }
-    current = { ...current, cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [] };
-    log.push(`restore: persisted state found at 0x${persistedRegion.gpa.toString(16)}, topology matches`);
+    const hostVtl2 = hostMode ? partitionMemory(host, decideVtl2Ram(host, measured)).filter((m) => m.vtlType === MEMORY_VTL_TYPE.VTL2_RAM) : [];
+    const t = topologyFromPersisted(saved.payload, saved.protobuf, hostMode, hostVtl2);
+    ({ vtl2Ram, mmio, placement, gpaPool } = t);
+    sidecarExcluded = t.sidecarExcludedCpus;
+    log.push(`restore: persisted state found at 0x${persistedRegion.gpa.toString(16)}${hostMode ? ', vtl2 ram matches the host' : ''}`);
   }
+  const current: Pick<PersistedPayload, 'partitionMemory' | 'partitionMmio'> = { partitionMemory: partitionMemory(host, vtl2Ram), partitionMmio: partitionMmio(mmio) };
 
   const trusted = hostIsTrusted(isolation, staticPage.line);
   const user = userCommandLine(staticPage, host.bootargs, trusted, o.plant);
@@ -99,7 +97,7 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   const plan = planSidecar({
     arch: o.arch, isolated: isolation !== 'none', hasImage: sidecarImage.size > 0n, mode: opts.sidecar,
     vpVnodes: host.cpus.map((c) => c.vnode), free: freeRam(vtl2Ram, used), restoring: saved !== undefined,
-    restoreLinuxCpus: saved === undefined ? [] : [...saved.cpusWithOutstandingIo, ...saved.cpusWithMappedInterruptsNoIo],
+    restoreLinuxCpus: sidecarExcluded,
     plant: o.plant,
   });
   log.push(plan.active ? `sidecar: ${plan.nodes.length} nodes, boot_cpus=${plan.bootCpus.join(',')}` : `sidecar: off (${plan.reason})`);
@@ -131,12 +129,12 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   // subtract_ranges): VTL2_CONFIG is the rest of the parameter region.
   const dtPages = { gpa: page(PARAM_REGION_PAGES.deviceTree.first), size: BigInt(PARAM_REGION_PAGES.deviceTree.count) * PAGE };
   const config = [at(p.cmdlineOffset, PAGE), { gpa: paramRegion.gpa, size: dtPages.gpa - paramRegion.gpa }, { gpa: dtPages.gpa + dtPages.size, size: paramRegion.gpa + paramRegion.size - dtPages.gpa - dtPages.size }];
-  const persisted = [{ ...persistedRegion, size: PAGE }, { gpa: persistedRegion.gpa + PAGE, size: persistedRegion.size - PAGE }];
   const carve = [
     ...config.map((r) => ({ ...r, type: MEMORY_VTL_TYPE.VTL2_CONFIG })),
     { ...at(p.vtl2ReservedRegionOffset, p.vtl2ReservedRegionSize), type: MEMORY_VTL_TYPE.VTL2_RESERVED },
-    { ...persisted[0]!, type: MEMORY_VTL_TYPE.VTL2_PERSISTED_STATE_HEADER },
-    { ...persisted[1]!, type: MEMORY_VTL_TYPE.VTL2_PERSISTED_STATE_PROTOBUF },
+    { ...placement.header, type: MEMORY_VTL_TYPE.VTL2_PERSISTED_STATE_HEADER },
+    { ...placement.protobuf, type: MEMORY_VTL_TYPE.VTL2_PERSISTED_STATE_PROTOBUF },
+    ...gpaPool.map((r) => ({ ...r, type: MEMORY_VTL_TYPE.VTL2_GPA_POOL })),
     { ...at(p.logBufferStart, p.logBufferSize), type: MEMORY_VTL_TYPE.VTL2_BOOTSHIM_LOG_BUFFER },
     ...(plan.active ? [{ ...sidecarImage, type: MEMORY_VTL_TYPE.VTL2_SIDECAR_IMAGE }, ...plan.nodes.map((n) => ({ ...n.memory, type: MEMORY_VTL_TYPE.VTL2_SIDECAR_NODE }))] : []),
   ].filter((c) => c.size > 0n);
@@ -163,9 +161,9 @@ export function runShim(memory: GuestMemory, shimBase: bigint, options: Partial<
   });
   log.push(`kernel dtb: ${dtb.length} bytes, cmdline ${cmdBytes.length} bytes`);
   return {
-    handoffGpa, cmdline, dtb, log, restored: saved !== undefined, sidecar, persisted: current,
+    handoffGpa, cmdline, dtb, log, restored: saved !== undefined, sidecar,
     bootCpus: plan.active ? plan.bootCpus : host.cpus.map((_, vp) => vp),
-    topology: shimTopology(o.arch, current, vtl2Ram),
+    topology: shimTopology(o.arch, current, host.cpus, vtl2Ram),
   };
 }
 

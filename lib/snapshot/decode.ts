@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { decodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
+import { decodePersistedPart, type PersistedPart } from '../abi/index.ts';
 import { currentHv, hvView } from '../hv/index.ts';
 import { defaultRegistry } from './registry.ts';
 import {
@@ -105,7 +105,7 @@ export interface DecodedParts {
   /** Package and generation of each unit entry, by name. */
   unitMeta: Map<string, { package: string; generation: number }>;
   hv: unknown;
-  persisted: PersistedPayload;
+  persisted: PersistedPart;
   igvm: Uint8Array;
 }
 
@@ -136,7 +136,7 @@ export function decodeParts(s: Snapshot, registry: UnitRegistry = defaultRegistr
     units: entries.map(([name, u]) => ({ name, state: u.state })),
     unitMeta: new Map(entries.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
     hv: d.hv,
-    persisted: decodePersistedPayload(need(s, PART.persisted)),
+    persisted: decodePersistedPart(need(s, PART.persisted), s.manifest.parts.find((p) => p.name === PART.persisted)?.meta['format']),
     igvm: need(s, PART.igvm),
   };
 }

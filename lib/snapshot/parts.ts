@@ -2,7 +2,7 @@ import type { VmConfig } from '../config/index.ts';
 import type { Override } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 import { HV_DESCRIPTOR, hvGenerationOf } from '../hv/index.ts';
-import { encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
+import { PERSISTED_PART_FORMAT, encodePersistedPayload, type PersistedPayload } from '../abi/index.ts';
 import {
   FIELDS_GENERATION, INIT_TYPE, InitStateSchema, downgradeInit, encodeCanonical, encodeFields, typeUrl,
   type InitState, type Observed, type ServicingState, type UnitRegistry,
@@ -18,7 +18,7 @@ import { defaultRegistry } from './registry.ts';
  *   generation 3 (meta: package, generation, type URL)
  * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl (msgpack bin
  *   of the register file, lib/hv/layout.ts; generation 1 snapshots hold them by name)
- * - `persisted`: the shim persisted-state payload (the topology checkpoint behind OHCLPHDR)
+ * - `persisted`: the shim persisted-state payload behind OHCLPHDR (protobuf SavedState; meta: format)
  * - `igvm`: the IGVM package the VM ran, so a restore can reload it
  */
 
@@ -60,7 +60,7 @@ export function encodeParts(
       return { name: PART.unitPrefix + u.name, bytes, meta: { ...meta, type: typeUrl(registry.get(u.name)) } };
     }),
     { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: hvGenerationOf(hv) } },
-    { name: PART.persisted, bytes: encodePersistedPayload(persisted) },
+    { name: PART.persisted, bytes: encodePersistedPayload(persisted), meta: { format: PERSISTED_PART_FORMAT } },
     { name: PART.igvm, bytes: igvm },
   ];
 }

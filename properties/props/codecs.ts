@@ -5,6 +5,7 @@ import type { Plant } from '../../lib/plant.ts';
 import { readFdt, writeFdt } from '../../lib/fdt/index.ts';
 import { buildInitrd, hostDtb } from '../../lib/host/index.ts';
 import { readIgvm } from '../../lib/igvm/index.ts';
+import { nvmeInterruptState, persistedInfo } from '../../lib/hcl/index.ts';
 import {
   readCpio, decodeCommandLinePage, decodeShimParams, encodeCommandLinePage, encodeShimParams,
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodePersistedPayload, encodePersistedPayload, decodeSlit,
@@ -51,7 +52,7 @@ function realSamples(): Sample[] {
     out.push(
       { codec: 'fdt', bytes: vm.shim.dtb },
       { codec: 'fdt', bytes: hostDtb(config) },
-      { codec: 'persisted', bytes: encodePersistedPayload(vm.shim.persisted) },
+      { codec: 'persisted', bytes: encodePersistedPayload(persistedInfo(vm.discovered.partitionMemoryMap, nvmeInterruptState(undefined))) },
       { codec: 'shim-params', bytes: encodeShimParams(params) },
       { codec: 'cmdline-page', bytes: encodeCommandLinePage({ policy: config.cmdline.policy, line: config.cmdline.static }) },
     );

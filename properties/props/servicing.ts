@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { VmConfig } from '../../lib/config/index.ts';
 import { compareTopology } from '../../lib/hcl/index.ts';
-import { cpusWithOutstandingIo } from '../../lib/hcl/units/index.ts';
+import { nvmeInterruptState, nvmeIoQueues } from '../../lib/hcl/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { parseCpuList } from '../../lib/kernel/cpulist.ts';
 import { readText, sidecarStartedVps } from '../../lib/abi/index.ts';
@@ -34,7 +34,8 @@ const arbCycles = (maxVps: number) =>
 /**
  * k cycles of workload → save → restore, with preserving overrides and sometimes servicing
  * to an IGVM of another usermode version: the topology never changes, every restore proves,
- * and the running usermode version is the last one serviced to.
+ * and the running usermode version is the last one serviced to. Its planted defect (passed down)
+ * makes a restored VM persist a short partition map, which the next restore's shim panics on.
  */
 export const servicingCycles = define({
   name: 'servicing-cycles',
@@ -133,7 +134,8 @@ function pinIo(vm: Vm, vp: number): void {
 /**
  * Sidecar split: each VP has exactly one role, the base VP of every sidecar node runs Linux,
  * nodes hold at most 32 VPs of one vnode and at least one sidecar VP, VPs outside every node run
- * Linux, boot_cpus= matches; and CPUs with NVMe I/O in flight at save start in Linux after restore.
+ * Linux, boot_cpus= matches; and with NVMe keep-alive, CPUs with NVMe I/O in flight at save start
+ * in Linux after restore.
  */
 export const sidecarSplit = define({
   name: 'sidecar-split',
@@ -146,7 +148,10 @@ export const sidecarSplit = define({
     for (const v of ioVps) pinIo(vm, v % config.vps.length);
     const atBoot = sidecarViolation(vm);
     if (atBoot !== null) fail(`at boot: ${atBoot}`);
-    const busy = cpusWithOutstandingIo(vm.units.nvme.save());
+    // The persisted interrupt state exists only with NVMe keep-alive (dispatch/mod.rs passes
+    // init_state.nvme_state, which is None without it); admin queues do not count.
+    const keepAlive = vm.discovered.options.nvmeKeepAlive && !vm.discovered.options.disableNvmeKeepAlive;
+    const busy = nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined).cpusWithOutstandingIo;
     const store = await memoryStore();
     try {
       const saved = await saveVm(vm, store, { name: SNAPSHOT_NAME, workload });
@@ -158,7 +163,7 @@ export const sidecarSplit = define({
       if (after !== null) fail(`after restore: ${after}`);
       const online = new Set(r.vm.kernel.online());
       const left = busy.filter((cpu) => !online.has(cpu));
-      if (left.length > 0) fail(`cpus ${left.join(',')} had NVMe I/O in flight at save but start in sidecar after restore`);
+      if (left.length > 0) fail(`cpus ${left.join(',')} had NVMe I/O in flight at a keep-alive save but start in sidecar after restore`);
     } finally {
       await store.close();
     }

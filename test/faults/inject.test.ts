@@ -46,7 +46,7 @@ interface FaultCase {
 
 const CASES: FaultCase[] = [
   { fault: 'save-fail', kind: 'save', op: (w) => saveVm(w.vm, w.store), code: 'FAULT_INJECTED', message: 'HCLCKPT_FAULT=save-fail' },
-  { fault: 'save-stuck', kind: 'save', op: (w) => saveVm(w.vm, w.store, { timeoutMs: 150 }), code: 'SERVICING_TIMEOUT', message: 'passed the deadline', deadlineMs: 150 },
+  { fault: 'save-stuck', kind: 'save', op: (w) => saveVm(w.vm, w.store, { timeoutMs: 150 }), code: 'SERVICING_TIMEOUT', message: "ns); OpenHCL's servicing watchdog would panic here", deadlineMs: 150 },
   { fault: 'store-write-fail', kind: 'save', op: (w) => saveVm(w.vm, w.store), code: 'STORE_WRITE_FAILED', message: 'store-write-fail' },
   { fault: 'restore-fail', kind: 'restore', op: (w) => restoreSnapshot(w.store, w.id), code: 'FAULT_INJECTED', message: 'HCLCKPT_FAULT=restore-fail' },
   { fault: 'restore-stuck', kind: 'restore', op: (w) => restoreSnapshot(w.store, w.id, { timeoutMs: 150 }), code: 'SERVICING_TIMEOUT', message: 'past its 150 ms deadline', deadlineMs: 150 },

@@ -41,7 +41,7 @@ test('boot --show of an unknown view and a bad preset are bad input (exit 2)', a
   assert.match(b.stderr, /^hclckpt: error PRESET_UNKNOWN: /);
 });
 
-test('save --json, restore --json with an override, and a refused topology change', async () => {
+test('save --json, restore --json with an override, an inconsistent restore and a shim panic', async () => {
   const s = await runCli('save', '--preset', 'small', '--workload', '3:120', '--store', store, '--json');
   assert.is(s.status, 0, s.stderr);
   const saved = json(s.stdout) as { id: string; name: string; seq: number; bytes: number; newBytes: number; units: Array<{ name: string; package: string; generation: number; bytes: number }> };
@@ -59,12 +59,27 @@ test('save --json, restore --json with an override, and a refused topology chang
   assert.ok(out.cmdline.endsWith('quiet X=1'));
   assert.match(out.id, /^[0-9a-f]{64}$/);
 
-  const bad = await runCli('restore', saved.id.slice(0, 8), '--set', 'vps[1].reg=9', '--store', store);
-  assert.is(bad.status, 1);
-  assert.match(bad.stderr, /^hclckpt: error TOPOLOGY_MISMATCH: shim restore: host topology differs from the saved one: .*vp 1/);
-  assert.is(bad.stderr.trim().split('\n').length, 1, 'one line, no stack');
+  // OpenHCL takes CPUs from the host: a new APIC ID is accepted, and the oracle reports it (exit 1).
+  const moved = await runCli('restore', saved.id.slice(0, 8), '--set', 'vps[1].reg=9', '--store', store);
+  assert.is(moved.status, 1);
+  assert.match(moved.stdout, /outcome: accepted-inconsistent \(oracle\)\n.*1 inconsistencies OpenHCL lets through\n    vp-moved: vp 1: saved as apic id\/mpidr 0x1, the host now gives it 0x9\n/);
+  assert.match(moved.stderr, /^hclckpt: error RESTORE_INCONSISTENT: restore [0-9a-f]{8}: OpenHCL accepts this restore, but the oracle found 1 inconsistencies \(first: vp-moved: /);
+  assert.is(moved.stderr.trim().split('\n').length, 1, 'one line, no stack');
+  const accept = await runCli('restore', saved.id.slice(0, 8), '--set', 'vps[1].reg=9', '--accept-inconsistent', '--store', store, '--json');
+  assert.is(accept.status, 0, accept.stderr);
+  const acc = json(accept.stdout) as { outcome: unknown; topologyConsistent: boolean; inconsistencies: Array<{ kind: string }> };
+  assert.equal(acc.outcome, { layer: 'oracle', kind: 'accepted-inconsistent' });
+  assert.is(acc.topologyConsistent, false);
+  assert.equal(acc.inconsistencies.map((x) => x.kind), ['vp-moved']);
+  // VTL2 RAM the host no longer matches is an assert in the real shim: a panic, reported as such.
+  const panic = await runCli('restore', saved.id.slice(0, 8), '--set', `vtl2.size=${presetConfig('small').vtl2.size + 0x20_0000}`, '--store', store, '--json');
+  assert.is(panic.status, 1);
+  const p = json(panic.stdout) as { outcome: unknown; error: { code: string } };
+  assert.equal(p.outcome, { layer: 'shim', kind: 'shim-panic' });
+  assert.is(p.error.code, 'SHIM_PANIC');
+  assert.match(panic.stderr, /^hclckpt: error SHIM_PANIC: shim restore: OpenHCL would panic here: vtl2 ram from persisted state does not match host provided ram/);
   const ls = json((await runCli('ls', '--store', store, '--json')).stdout) as unknown as unknown[];
-  assert.is(ls.length, 2, 'the refused restore wrote nothing');
+  assert.is(ls.length, 2, 'only the --save restore wrote a snapshot');
 });
 
 test('restore of an unknown ref and a malformed --set are bad input', async () => {

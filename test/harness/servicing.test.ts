@@ -3,13 +3,15 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
 import { presetConfig, validateConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { hvByName, hvFromNamed, type HvState } from '../../lib/hv/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { decodeCanonical } from '../../lib/state/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
-import { bootWithWorkload, captureVm, proofDifferences, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
+import { bootWithWorkload, captureVm, failedRestoreOutcome, proofDifferences, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
 
 // Real LevelDB on disk, one fresh store per test.
@@ -89,29 +91,111 @@ test('CPUs with outstanding NVMe I/O at save start in Linux after restore', () =
   assert.ok(r.proof.ok);
 }));
 
-const changes: Array<[string, string, string[]]> = [
-  ['VP count', 'numa', ['vps=' + JSON.stringify(presetConfig('numa').vps.slice(0, 63))]],
-  ["a VP's vnode", 'numa', ['vps[5].vnode=2']],
-  ["a VP's APIC ID", 'numa', ['vps[5].reg=200']],
-  ['memory size', 'numa', [`numa[1].memory[0].size=${presetConfig('numa').numa[1]!.memory[0]!.size - 0x100000}`]],
-  ['MMIO', 'small', [`mmio.vtl0[0].size=${presetConfig('small').mmio.vtl0[0]!.size - 0x100000}`]],
+// The stored `persisted` part of a save, decoded by protobufjs against the .proto written from
+// loader_defs (test/abi/fixtures): the map openvmm_hcl parsed and nvme_interrupt_state's lists.
+test('a save\'s persisted part decodes with the real SavedState layout', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 8, steps: 0 });
+  vm.units.nvme.enable(0, 0x1000n, 0x2000n);
+  vm.units.nvme.submit(0, vm.units.nvme.createIoQueue(0, 37), 7);
+  vm.units.nvme.createIoQueue(0, 12);
+  const saved = await saveVm(vm, store);
+  const snap = await store.getSnapshot(saved.id);
+  const bytes = snap.parts.get('persisted')!;
+  const root = protobuf.loadSync(fileURLToPath(new URL('../abi/fixtures/openhcl_boot.proto', import.meta.url)));
+  const SavedState = root.lookupType('openhcl.openhcl_boot.SavedState');
+  const o = SavedState.toObject(SavedState.decode(bytes), { longs: String, enums: String, defaults: true }) as {
+    partitionMemory: Array<{ range: { start: string; end: string }; vtlType: string }>; partitionMmio: unknown[];
+    cpusWithMappedInterruptsNoIo: number[]; cpusWithOutstandingIo: number[];
+  };
+  const map = vm.discovered.partitionMemoryMap;
+  const memory = map.filter((e) => !e.vtlType.endsWith('_MMIO'));
+  assert.equal(o.partitionMemory.map((m) => [m.vtlType, Number(m.range.start), Number(m.range.end)]), memory.map((e) => [e.vtlType, e.range.base, e.range.base + e.range.size]));
+  assert.is(o.partitionMmio.length, map.length - memory.length);
+  assert.equal(o.cpusWithMappedInterruptsNoIo, [12]);
+  assert.equal(o.cpusWithOutstandingIo, [37]);
+}));
+
+// Expected outcomes from openvmm's code: openhcl_boot host_params/dt/mod.rs
+// topology_from_persisted_state takes CPUs and VTL0 RAM from the host and MMIO from the saved
+// state, and assert_eq!s only VTL2 RAM (host mode) — a panic; vmm_core partition_unit/vp_set.rs
+// restore fails a saved VP index the partition lacks with UnknownEntryId.
+const numa = presetConfig('numa');
+const small = presetConfig('small');
+const refused: Array<[string, string, string[], 'shim-panic' | 'usermode-error', string]> = [
+  ['fewer VPs', 'numa', ['vps=' + JSON.stringify(numa.vps.slice(0, 63))], 'usermode-error', 'hv: saved 64 vps but partition has 63'],
+  ['a VTL2 RAM size (host mode)', 'small', [`vtl2.size=${small.vtl2.size + 0x20_0000}`], 'shim-panic', 'vtl2 ram from persisted state does not match host provided ram'],
+  ['the VTL2 RAM vnode (host mode)', 'numa', ['vtl2.vnode=1'], 'shim-panic', 'vtl2 ram from persisted state does not match host provided ram'],
 ];
-for (const [what, preset, sets] of changes) {
-  test(`a changed ${what} is refused with TOPOLOGY_MISMATCH and the store is unchanged`, () => withStore(async (store) => {
+for (const [what, preset, sets, kind, text] of refused) {
+  test(`${what}: ${kind}, the store unchanged`, () => withStore(async (store) => {
     const saved = await saveVm(bootWithWorkload(presetConfig(preset), { seed: 2, steps: 50 }), store);
     const before = await store.list();
     try {
       await restoreSnapshot(store, saved.id, { sets });
-      assert.unreachable('restore accepted a topology change');
+      assert.unreachable('restore accepted');
     } catch (e) {
-      assert.ok(isHclError(e, 'TOPOLOGY_MISMATCH'), String(e));
-      assert.match((e as Error).message, /differs from the saved one: /);
+      assert.equal(failedRestoreOutcome(e)?.kind, kind, String(e));
+      assert.ok((e as Error).message.includes(text), (e as Error).message);
       assert.is((e as { exitCode: number }).exitCode, 1);
+      if (kind === 'shim-panic') assert.match((e as Error).message, /^shim restore: OpenHCL would panic here: /);
+      else assert.match((e as Error).message, /^openvmm_hcl restore failed \(a usermode error/);
     }
     assert.equal(await store.list(), before);
     assert.equal((await store.verify()).problems, []);
   }));
 }
+
+const accepted: Array<[string, string, string[], string[]]> = [
+  ["a VP's vnode", 'numa', ['vps[5].vnode=2'], ['vp-moved: vp 5: saved on vnode 0, the host now puts it on vnode 2']],
+  ["a VP's APIC ID", 'numa', ['vps[5].reg=200'], ['vp-moved: vp 5: saved as apic id/mpidr 0x5, the host now gives it 0xc8']],
+  ['VTL0 MMIO', 'small', [`mmio.vtl0[0].size=${small.mmio.vtl0[0]!.size - 0x100000}`], ['mmio-differs: vtl0 mmio: the paravisor uses [0xe0000000+0x20000000, 0x100000000+0xfc0000000], the host offers [0xe0000000+0x1ff00000, 0x100000000+0xfc0000000]']],
+];
+for (const [what, preset, sets, found] of accepted) {
+  test(`a changed ${what} is accepted as OpenHCL accepts it, and the oracle says what does not fit`, () => withStore(async (store) => {
+    const saved = await saveVm(bootWithWorkload(presetConfig(preset), { seed: 2, steps: 50 }), store);
+    const r = await restoreSnapshot(store, saved.id, { sets });
+    assert.equal(r.outcome, { layer: 'oracle', kind: 'accepted-inconsistent' });
+    assert.is(r.topologyConsistent, false);
+    assert.equal(r.inconsistencies.map((x) => `${x.kind}: ${x.message}`), found);
+    assert.ok(r.proof.ok);
+  }));
+}
+
+test('a VTL0-RAM-only change is accepted by the shim and judged by the oracle: inconsistent only under live DMA', () => withStore(async (store) => {
+  const vm = bootWithWorkload(numa, { seed: 2, steps: 0 });
+  const ram0 = numa.numa[0]!.memory[0]!;
+  const ram1 = numa.numa[1]!.memory[0]!;
+  vm.units.nvme.enable(0, BigInt(ram0.base) + 0x1000n, BigInt(ram0.base) + 0x2000n); // admin queues DMA into node 0's RAM
+  const saved = await saveVm(vm, store);
+  const elsewhere = await restoreSnapshot(store, saved.id, { sets: [`numa[1].memory[0].size=${ram1.size - 0x100000}`] });
+  assert.equal(elsewhere.outcome, { layer: 'oracle', kind: 'accepted-consistent' });
+  assert.equal(elsewhere.vm.discovered.topology.nodes[1]!.memory[0], { base: ram1.base, size: ram1.size - 0x100000 }, 'VTL0 RAM comes from the host');
+  const under = await restoreSnapshot(store, saved.id, { sets: [`numa[0].memory[0].size=${ram0.size - 0x100000}`] });
+  assert.equal(under.outcome, { layer: 'oracle', kind: 'accepted-inconsistent' });
+  assert.equal(under.inconsistencies.map((x) => x.kind), ['dma-target-moved', 'dma-target-moved']);
+  assert.match(under.inconsistencies[0]!.message, /^nvme nvme0 \(controller 0\): admin submission queue at 0x1000 is in vtl0 ram 0x0\+0x/);
+  assert.ok(under.proof.ok);
+}));
+
+test('servicing refuses every isolated VM, VBS included, and the VM runs on', () => withStore(async (store) => {
+  const vm = bootWithWorkload({ ...small, isolation: 'vbs' }, null);
+  try {
+    await saveVm(vm, store);
+    assert.unreachable('saved a VBS VM');
+  } catch (e) {
+    assert.ok(isHclError(e, 'SERVICING_REFUSED'), String(e));
+    assert.match((e as Error).message, /isolated vms cannot be serviced/);
+  }
+  assert.is(vm.servicing.paused, false);
+  assert.equal(await store.list(), []);
+}));
+
+test('the save deadline is the host hint; a hint of 65535 s or more means 200 s (dispatch/mod.rs ServicingRequest)', () => {
+  assert.is(servicingDeadlineMs(1500), 1500);
+  assert.is(servicingDeadlineMs(65_534_999), 65_534_999);
+  assert.is(servicingDeadlineMs(65_535_000), 200_000);
+  assert.is(servicingDeadlineMs(Number.MAX_SAFE_INTEGER), 200_000);
+});
 
 test('servicing to a new IGVM switches the usermode version and keeps state and topology', () => withStore(async (store) => {
   const config = presetConfig('small');
@@ -233,22 +317,20 @@ test('restore reports the topology inconsistent when the saved VTL2 carve wins o
   const config = validateConfig({ ...small, vtl2: { ...small.vtl2, mode: 'vtl2', base: top } });
   const saved = await saveVm(bootWithWorkload(config, { seed: 7, steps: 50 }), store);
   const same = await restoreSnapshot(store, saved.id);
-  assert.equal(same.topologyDifferences, []);
   assert.is(same.topologyConsistent, true);
+  assert.equal(same.inconsistencies, []);
   const bigger = await restoreSnapshot(store, saved.id, { sets: [`vtl2.size=${config.vtl2.size * 2}`] });
   assert.ok(bigger.proof.ok, 'the restore itself succeeds and proves');
   assert.is(bigger.topologyConsistent, false);
+  assert.equal(bigger.outcome, { layer: 'oracle', kind: 'accepted-inconsistent' });
   // allocate_vtl2_ram on one node, image 64 MiB at 0x78000000 in RAM [0, 0x80000000): memory-size
   // 128 MiB adds the free top [0x7c000000, 0x80000000); 256 MiB also takes 128 MiB off the top of
-  // [0, 0x78000000). Expected (256 MiB) → restored (the saved 128 MiB carve):
-  assert.equal(bigger.topologyDifferences, [
-    'nodes[0].memory[0].size: 0x70000000 → 0x78000000',
-    'vtl2Ram.length: 3 → 2',
-    'vtl2Ram[0].base: 0x70000000 → 0x78000000',
-    'vtl2Ram[0].size: 0x8000000 → 0x4000000',
-    'vtl2Ram[1].base: 0x78000000 → 0x7c000000',
-    'vtl2Ram[2]: {"base":2080374784,"size":67108864,"vnode":0} → (absent)',
-  ]);
+  // [0, 0x78000000). The paravisor keeps the saved carve [0x78000000, +128 MiB); the host now
+  // offers [0x70000000, +256 MiB) and VTL0 RAM [0, 0x70000000) instead of [0, 0x78000000), under
+  // the NVMe admin queues (DMA into VTL0 RAM the host changed).
+  assert.equal(bigger.inconsistencies.map((x) => x.kind), ['dma-target-moved', 'dma-target-moved', 'vtl2-ram-differs']);
+  assert.match(bigger.inconsistencies[0]!.message, /admin submission queue at 0x[0-9a-f]+ is in vtl0 ram 0x0\+0x78000000 \(vnode 0\), which the host changed/);
+  assert.is(bigger.inconsistencies[2]!.message, 'vtl2 ram: the paravisor uses [0x78000000+0x8000000], the host offers [0x70000000+0x10000000]');
 }));
 
 // The proof's allow-list, fed wrong states: only a VP's role may differ (the boot decides it);

@@ -34,7 +34,7 @@ const CASES: Array<[string, (t: Topology) => void, string]> = [
   ['RAM overlaps MMIO', (t) => { t.vtl0Mmio[0] = { base: 0x1000_0000, size: M }; }, 'overlaps nodes[1].memory[0]'],
   ['node without memory', (t) => { const n = t.nodes[0]; if (n) n.memory = []; }, 'vnode 0 has no memory'],
   ['unaligned node memory', (t) => { const n = t.nodes[0]; if (n) n.memory = [{ base: 0, size: 256 * M - 512 }]; }, 'is not 4K-aligned'],
-  ['VTL2 RAM below end of RAM', (t) => { t.vtl2Ram = [{ base: 0x9000_0000, size: 4096, vnode: 0 }]; }, 'starts below the end of VTL0 RAM 0x120000000'],
+  ['VTL2 RAM overlapping VTL0 RAM', (t) => { const r = t.nodes[0]?.memory[0]; if (r) t.vtl2Ram = [{ base: r.base, size: 4096, vnode: 0 }]; }, 'vtl2Ram[0]: [0x0, 0x1000) overlaps nodes[0].memory[0]'],
   ['nodes out of order', (t) => { t.nodes.reverse(); }, 'is not above the previous'],
 ];
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { decodeSnapshot } from '../../lib/snapshot/decode.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { openStore, readArchive } from '../../lib/store/index.ts';
-import { restoreSnapshot } from '../../harness/servicing.ts';
+import { restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import { GOLDEN_DIR, GOLDEN_PRESETS, currentGoldenGeneration, goldenGenerations, goldenSummary, type GoldenRecord } from '../../snapshots/goldens.ts';
 
 test('every generation up to the current one has a golden set', () => {
@@ -33,6 +33,13 @@ for (const generation of goldenGenerations()) {
         assert.is(imported.id, record.summary.id);
         const r = await restoreSnapshot(store, imported.id);
         assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+        // Restored onto the host it was saved on. The goldens hold the model's old persisted
+        // record, which listed only CPUs with NVMe I/O in flight (no cpus_with_mapped_interrupts_no_io),
+        // so idle queues' CPUs may start in the sidecar: the only thing the oracle may report.
+        // Saved again (the real payload) and restored, nothing is left.
+        assert.equal([...new Set(r.inconsistencies.map((x) => x.kind))].filter((k) => k !== 'queue-on-sidecar-cpu'), []);
+        const again = await restoreSnapshot(store, (await saveVm(r.vm, store, { parent: imported.id })).id);
+        assert.equal(again.inconsistencies, []);
         const registry = defaultRegistry();
         for (const [name, u] of Object.entries(decoded.units)) {
           const unit = r.vm.units.all.find((x) => x.name === name);

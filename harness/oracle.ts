@@ -1,0 +1,108 @@
+import { topologyFromConfig, type Topology, type TopoRange, type VmConfig } from '../lib/config/index.ts';
+import type { HclUnits } from '../lib/hcl/index.ts';
+import type { Plant } from '../lib/plant.ts';
+
+/**
+ * The consistency oracle: after a restore OpenHCL accepted, compare the restored paravisor with
+ * the host's new view of the VM and list what does not fit — what OpenHCL itself never checks
+ * (it takes CPUs and VTL0 RAM fresh from the host and MMIO from the saved state, and restores
+ * per-VP state by index). The host's view is `topologyFromConfig` of the config the host now
+ * runs, computed without the boot pipeline, so the oracle does not share the shim's or
+ * discovery's code.
+ */
+
+/** What kind of inconsistency. */
+export type InconsistencyKind =
+  | 'vp-without-state' | 'state-without-vp' | 'vp-moved' | 'dma-target-moved'
+  | 'mmio-differs' | 'vtl2-ram-differs' | 'queue-on-sidecar-cpu';
+
+/** One inconsistency the oracle found. */
+export interface Inconsistency {
+  kind: InconsistencyKind;
+  message: string;
+}
+
+/** What the oracle looks at: the saved VM, the restored paravisor, and the host's config now. */
+export interface OracleInputs {
+  /** Topology the paravisor had when it was saved (what openvmm_hcl discovered then). */
+  saved: Topology;
+  /** Per-VP saved state entries (the hypervisor's VP register files), by VP index. */
+  savedVpCount: number;
+  /** Topology the restored paravisor runs with (what openvmm_hcl discovered on this boot). */
+  restored: Topology;
+  /** The restored NVMe unit state. */
+  nvme: ReturnType<HclUnits['nvme']['save']>;
+  /** VPs that run Linux after the restore; the rest start in the sidecar. */
+  linuxCpus: ReadonlySet<number>;
+  /** The config the host runs the VM with now (after overrides). */
+  host: VmConfig;
+  /** A defect a test plants (lib/plant.ts); undefined in production. */
+  plant?: Plant | undefined;
+}
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+const fmt = (r: TopoRange): string => `${hex(r.base)}+${hex(r.size)}`;
+const same = (a: TopoRange, b: TopoRange): boolean => a.base === b.base && a.size === b.size;
+const inside = (gpa: number, r: TopoRange): boolean => gpa >= r.base && gpa < r.base + r.size;
+
+// The RAM a list of ranges covers: sorted, adjacent ranges (of one vnode) merged. How a side cuts
+// the same VTL2 RAM into ranges is no inconsistency (allocate_vtl2_ram does not merge its per-node
+// carves; the paravisor's view does). MMIO windows are compared as given.
+function covered<R extends TopoRange & { vnode?: number }>(rs: readonly R[]): TopoRange[] {
+  const out: Array<TopoRange & { vnode?: number }> = [];
+  for (const r of [...rs].sort((x, y) => x.base - y.base)) {
+    const last = out.at(-1);
+    if (last !== undefined && last.base + last.size === r.base && last.vnode === r.vnode) last.size += r.size;
+    else out.push({ base: r.base, size: r.size, ...(r.vnode === undefined ? {} : { vnode: r.vnode }) });
+  }
+  return out;
+}
+
+function ranges(label: string, paravisor: TopoRange[], host: TopoRange[], kind: InconsistencyKind, out: Inconsistency[]): void {
+  const a = paravisor.map(fmt).join(', ');
+  const b = host.map(fmt).join(', ');
+  if (a !== b) out.push({ kind, message: `${label}: the paravisor uses [${a}], the host offers [${b}]` });
+}
+
+/** Every inconsistency between the restored paravisor and the host's new view; empty when consistent. */
+export function checkConsistency(i: OracleInputs): Inconsistency[] {
+  const host = topologyFromConfig(i.host);
+  const out: Inconsistency[] = [];
+  for (let vp = i.savedVpCount; vp < host.vps.length; vp++) {
+    out.push({ kind: 'vp-without-state', message: `vp ${vp}: the host has it, the snapshot has no saved state for it (it starts from reset)` });
+  }
+  for (let vp = host.vps.length; vp < i.savedVpCount; vp++) {
+    out.push({ kind: 'state-without-vp', message: `vp ${vp}: saved state for a vp the host no longer has` });
+  }
+  for (const now of host.vps) {
+    const was = i.saved.vps[now.index];
+    if (was === undefined) continue;
+    if (was.reg !== now.reg) out.push({ kind: 'vp-moved', message: `vp ${now.index}: saved as apic id/mpidr ${hex(was.reg)}, the host now gives it ${hex(now.reg)}` });
+    if (was.vnode !== now.vnode) out.push({ kind: 'vp-moved', message: `vp ${now.index}: saved on vnode ${was.vnode}, the host now puts it on vnode ${now.vnode}` });
+  }
+  // DMA: an NVMe controller kept across servicing keeps pointing at guest memory it was given.
+  const savedRam = i.saved.nodes.flatMap((n) => n.memory.map((r) => ({ ...r, vnode: n.vnode })));
+  const hostRam = host.nodes.flatMap((n) => n.memory.map((r) => ({ ...r, vnode: n.vnode })));
+  i.nvme.controllers.forEach((c, ci) => {
+    if (c.admin === null) return;
+    for (const [what, gpa] of [['admin submission queue', Number(c.asq)], ['admin completion queue', Number(c.acq)]] as const) {
+      const old = savedRam.find((r) => inside(gpa, r));
+      if (old === undefined) continue;
+      if (!hostRam.some((r) => same(r, old) && r.vnode === old.vnode)) {
+        out.push({ kind: 'dma-target-moved', message: `nvme ${c.id} (controller ${ci}): ${what} at ${hex(gpa)} is in vtl0 ram ${fmt(old)} (vnode ${old.vnode}), which the host changed` });
+      }
+    }
+  });
+  if (i.plant !== 'oracle-ignores-mmio') {
+    ranges('vtl0 mmio', i.restored.vtl0Mmio, host.vtl0Mmio, 'mmio-differs', out);
+    ranges('vtl2 mmio', i.restored.vtl2Mmio, host.vtl2Mmio, 'mmio-differs', out);
+  }
+  ranges('vtl2 ram', covered(i.restored.vtl2Ram), covered(host.vtl2Ram), 'vtl2-ram-differs', out);
+  i.nvme.controllers.forEach((c, ci) => {
+    for (const q of c.ioQueues) {
+      if (q.targetVp >= host.vps.length) out.push({ kind: 'queue-on-sidecar-cpu', message: `nvme ${c.id} (controller ${ci}) queue ${q.qid}: bound to cpu ${q.targetVp}, which the host no longer has` });
+      else if (!i.linuxCpus.has(q.targetVp)) out.push({ kind: 'queue-on-sidecar-cpu', message: `nvme ${c.id} (controller ${ci}) queue ${q.qid}: its interrupt targets cpu ${q.targetVp}, which starts in the sidecar` });
+    }
+  });
+  return out;
+}
