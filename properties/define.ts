@@ -4,7 +4,7 @@ import { propMaxVps } from './vm.ts';
 
 /**
  * What a named property is (properties/suite.ts lists them): run by the uvu files in properties/ at a
- * modest count and by `hclckpt prop` by name. Each entry says which planted defect (seams.ts) it
+ * modest count and by `hclckpt prop` by name. Each entry says which planted defect (lib/plant.ts) it
  * is there to catch and how to measure the size of a counterexample, so tests can check that a
  * failure shrinks to a small case.
  */
@@ -24,7 +24,7 @@ export interface PropParams {
   replayPath?: string;
   /** Report the first failure without shrinking. */
   endOnFailure?: boolean;
-  /** A defect (seams.ts) planted for this run; tests and replays only. */
+  /** A defect (lib/plant.ts) planted for this run; tests and replays only. */
   plant?: Plant;
 }
 
@@ -35,7 +35,7 @@ export interface NamedProperty {
   description: string;
   /** Runs under `npm test` (HCLCKPT_PROP_RUNS scales it). */
   defaultRuns: number;
-  /** The defect (seams.ts) that this property must catch. */
+  /** The defect (lib/plant.ts) that this property must catch. */
   seam: Plant;
   /** Size of a counterexample (VPs, steps, commands…), for shrink checks. */
   size: (counterexample: unknown[]) => number;

@@ -48,7 +48,7 @@ export interface PropRunRecord {
   error: string | null;
   shrinks: number;
   ms: number;
-  /** Planted defect (properties/seams.ts) of the run; a replay plants it again. */
+  /** Planted defect (lib/plant.ts) of the run; a replay plants it again. */
   seam: string | null;
 }
 

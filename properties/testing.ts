@@ -5,7 +5,7 @@ import type { NamedProperty } from './define.ts';
 
 /**
  * The two uvu tests every named property gets: it holds at the default count, and with its
- * planted defect (seams.ts) it fails and shrinks to a counterexample no bigger than `maxSize`.
+ * planted defect (lib/plant.ts) it fails and shrinks to a counterexample no bigger than `maxSize`.
  */
 
 /** Seed of the planted-defect runs, fixed so the shrink bound is checked on the same case every time. */

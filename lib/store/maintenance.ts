@@ -65,7 +65,7 @@ export async function gcStore(store: StoreView, write: (ops: WriteOp[]) => Promi
   const dead: Uint8Array[] = [];
   let keptBlobs = 0;
   for await (const k of blobs.keys()) {
-    if (seams.gcDropsLiveBlob === true && live.has(textOf(k)) && !dead.some((d) => live.has(textOf(d)))) { dead.push(k); continue; } // TEST-ONLY seam, see properties/seams.ts
+    if (seams.gcDropsLiveBlob === true && live.has(textOf(k)) && !dead.some((d) => live.has(textOf(d)))) { dead.push(k); continue; } // TEST-ONLY seam, see lib/plant.ts
     if (live.has(textOf(k))) keptBlobs++;
     else dead.push(k);
   }

@@ -24,7 +24,7 @@ export interface StoreView {
 }
 
 /**
- * Planted defects for tests only, passed in through `OpenOptions.seams` (properties/seams.ts lists
+ * Planted defects for tests only, passed in through `OpenOptions.seams` (lib/plant.ts lists
  * them); production code never sets one, and no environment variable can.
  */
 export interface StoreSeams {
