@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { presetConfig } from '../../lib/config/index.ts';
@@ -9,15 +6,12 @@ import { X86_REGISTERS, hvByName, type HvNamedState, type HvState } from '../../
 import { PART, decodeParts, decodeSnapshot } from '../../lib/snapshot/index.ts';
 import { decodeCanonical } from '../../lib/state/index.ts';
 import { openStore } from '../../lib/store/index.ts';
+import { tempDir } from '../store/helpers.ts';
 import { bootWithWorkload, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 
-const dirs: string[] = [];
-process.on('exit', () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 test('the hv part is msgpack bin of the register file; show and diff read registers by name; a restore proves', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-hv-'));
-  dirs.push(dir);
-  const store = await openStore(dir);
+  const store = await openStore(await tempDir('hclckpt-hv-'));
   try {
     const vm = bootWithWorkload(presetConfig('numa'), { seed: 3, steps: 20 });
     const vps = vm.discovered.topology.vps.length;
@@ -50,9 +44,7 @@ test('the hv part is msgpack bin of the register file; show and diff read regist
 });
 
 test('save --generation 1 writes the registers by name (generation 1), and restore upgrades them with proof', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'hclckpt-hv-'));
-  dirs.push(dir);
-  const store = await openStore(dir);
+  const store = await openStore(await tempDir('hclckpt-hv-'));
   try {
     const vm = bootWithWorkload(presetConfig('small'), { seed: 4, steps: 20 });
     vm.hv.setRegister(0, 'cr3', 0x5000n);
