@@ -12,7 +12,7 @@ import type { Plant } from '../lib/plant.ts';
 import { FIELDS_GENERATION, currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
 import type { PartInput, SnapshotStore } from '../lib/store/index.ts';
 import { boot, type BootOptions, type Vm } from './pipeline.ts';
-import { PART, decodeParts, defaultRegistry, encodeParts, legacyInitPart, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
+import { PART, currentUnitSet, decodeParts, defaultRegistry, encodeParts, legacyInitPart, snapshotInfo, type SnapshotInfo } from '../lib/snapshot/index.ts';
 import { runWorkload, type WorkloadSpec } from './workload.ts';
 import { checkConsistency, type Inconsistency } from './oracle.ts';
 
@@ -182,6 +182,16 @@ function writeGeneration(saved: SavedVm, generation: number): void {
     throw new HclError('STATE_GENERATION', `save --generation ${generation}: this release writes generations 1..${newest}`);
   }
   if (generation < 2) saved.hv = hvByName(saved.hv as HvState); // the hypervisor's file by name, as generation 1 wrote it
+  // Units an older release kept differently (merged, renamed, inside the init state) first.
+  const set = registry.toSetOf({ units: saved.state.units, init: saved.state.initState }, generation);
+  saved.state = { initState: set.init, units: set.units };
+  for (const u of set.units) {
+    if (!saved.unitMeta.has(u.name)) {
+      const d = registry.get(u.name);
+      saved.unitMeta.set(u.name, { package: d.package, generation: currentGeneration(d).generation });
+    }
+  }
+  for (const name of [...saved.unitMeta.keys()]) if (!set.units.some((u) => u.name === name)) saved.unitMeta.delete(name);
   for (const u of saved.state.units) {
     const meta = saved.unitMeta.get(u.name)!;
     const target = generationAtMost(registry.get(u.name), generation) ?? meta.generation;
@@ -292,18 +302,12 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
 
   if (options.igvm !== undefined) refuseForeignIgvm(options.igvm, config);
   const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, plant: options.plant });
-  const registry = defaultRegistry();
-  // Older generations are upgraded on read; the unit then holds its current generation. A unit
-  // already at it is validated once, by the servicing restore, not here as well.
-  const units = parts.units.map((u) => {
-    const current = currentGeneration(registry.get(u.name)).generation;
-    const from = parts.unitMeta.get(u.name)?.generation ?? current;
-    return { name: u.name, state: from === current ? u.state : registry.upgrade(u.name, u.state, from) };
-  });
+  // Older generations are upgraded on read, and units of older releases become today's unit set.
+  const { units, init } = usermode(() => currentUnitSet(parts));
   const report = usermode(() => {
     vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
     if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
-    return vm.servicing.restore({ initState: parts.init, units });
+    return vm.servicing.restore({ initState: init, units });
   });
   const elapsed = performance.now() - started;
   if (elapsed > timeoutMs) {

@@ -49,6 +49,14 @@ export function checkSchemaCompat(oldDump: SchemaDump, newDump: SchemaDump): Sch
     const push = (path: string, kind: SchemaChangeKind, breaks: Direction[], message: string): void => {
       found.push({ unit: name, path, kind, breaking: breaks.length > 0, breaks, message });
     };
+    const retired = n === undefined ? newDump.retired?.find((r) => r.name === name && r.package === o?.package) : undefined;
+    if (retired !== undefined) {
+      // The new release still reads it (a retired descriptor) and turns it into its successors;
+      // whether it can write it back is the step's downgrade, checked by the tests of that step.
+      const into = retired.into.length === 0 ? 'the init state' : retired.into.join(', ');
+      push('(unit)', 'unit-retired', [], `unit retired in generation ${retired.retiredIn} (into ${into}): ${retired.why}`);
+      continue;
+    }
     if (n === undefined) {
       push('(unit)', 'unit-removed', ['backward'], `unit removed (package ${o?.package}): a snapshot written by the old release holds it and the new release refuses an unknown unit`);
       continue;

@@ -20,7 +20,7 @@ export type SchemaChangeKind =
   | 'field-removed' | 'field-retyped' | 'field-added-required' | 'field-added-no-default'
   | 'field-became-required' | 'field-became-optional' | 'enum-narrowed' | 'variant-removed'
   | 'bounds-narrowed' | 'default-changed' | 'field-number-reused' | 'field-added-not-optional' | 'message-renamed'
-  | 'unit-added' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened'
+  | 'unit-added' | 'unit-retired' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened'
   | 'wire-numbered' | 'field-renamed' | 'field-added' | 'field-removed-reserved' | 'variant-renamed';
 
 /** Receives one finding; `breaks` empty means compatible. */

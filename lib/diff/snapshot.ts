@@ -1,6 +1,6 @@
 import { HclError } from '../errors.ts';
 import { defaultRegistry, type DecodedSnapshot, type DecodedUnit } from '../snapshot/index.ts';
-import { type UnitRegistry, currentGeneration } from '../state/index.ts';
+import { type InitState, type UnitRegistry, currentGeneration } from '../state/index.ts';
 import type { Change, SnapshotDiff, UpgradeNote } from './types.ts';
 import { diffValues } from './values.ts';
 
@@ -33,12 +33,35 @@ function aligned(registry: UnitRegistry, name: string, u: DecodedUnit, other: De
   return { ...u, generation: current, state: registry.upgrade(name, u.state, u.generation) };
 }
 
+/** `s` with every unit at its newest generation and the unit-set steps applied (units renamed, merged, moved into the init state). */
+function currentSide(registry: UnitRegistry, s: DecodedSnapshot, side: 'a' | 'b', notes: UpgradeNote[]): DecodedSnapshot {
+  const known = Object.entries(s.units).filter(([n]) => registry.has(n));
+  const newest = (n: string) => currentGeneration(registry.get(n)).generation;
+  const units = known.map(([name, u]) => ({ name, state: u.generation === newest(name) ? u.state : registry.upgrade(name, u.state, u.generation) }));
+  const set = registry.toCurrentSet({ units, init: s.init as InitState });
+  const from = Math.max(...known.map(([, u]) => u.generation));
+  const out: Record<string, DecodedUnit> = Object.fromEntries(Object.entries(s.units).filter(([n]) => !registry.has(n)));
+  for (const u of set.units) {
+    const was = s.units[u.name];
+    const d = registry.get(u.name);
+    out[u.name] = { package: d.package, generation: newest(u.name), state: u.state };
+    if (was === undefined || was.generation !== newest(u.name)) notes.push({ unit: u.name, side, from: was?.generation ?? from, to: newest(u.name) });
+  }
+  return { ...s, units: out, init: set.init };
+}
+
 /**
  * Copies of `a` and `b` in which every unit held in different generations on the two sides is
  * upgraded to the current generation (STATE_SCHEMA / STATE_GENERATION on state that cannot be).
  */
 export function alignSnapshots(a: DecodedSnapshot, b: DecodedSnapshot, registry: UnitRegistry = defaultRegistry()): { a: DecodedSnapshot; b: DecodedSnapshot; upgraded: UpgradeNote[] } {
   const upgraded: UpgradeNote[] = [];
+  const holdsRetired = (s: DecodedSnapshot) => Object.keys(s.units).some((n) => registry.isRetired(n));
+  // A side written before a unit-set change is brought to today's units, so both name the same units.
+  if (holdsRetired(a) !== holdsRetired(b)) {
+    if (holdsRetired(a)) a = currentSide(registry, a, 'a', upgraded);
+    else b = currentSide(registry, b, 'b', upgraded);
+  }
   const [ua, ub] = [{ ...a.units }, { ...b.units }];
   for (const n of Object.keys(ua).sort()) {
     const [x, y] = [ua[n], ub[n]];
@@ -53,11 +76,13 @@ export function alignSnapshots(a: DecodedSnapshot, b: DecodedSnapshot, registry:
 export function diffSnapshots(a: DecodedSnapshot, b: DecodedSnapshot, registry: UnitRegistry = defaultRegistry()): SnapshotDiff {
   const al = alignSnapshots(a, b, registry);
   const units: Record<string, Change[]> = {};
-  const names = [...new Set([...Object.keys(a.units), ...Object.keys(b.units)])].sort();
-  const unitsAdded = names.filter((n) => !(n in a.units));
-  const unitsRemoved = names.filter((n) => !(n in b.units));
+  const names = [...new Set([...Object.keys(al.a.units), ...Object.keys(al.b.units)])].sort();
+  const unitsAdded = names.filter((n) => !(n in al.a.units));
+  const unitsRemoved = names.filter((n) => !(n in al.b.units));
   for (const n of names) {
-    const [ra, rb, ua, ub] = [a.units[n], b.units[n], al.a.units[n], al.b.units[n]];
+    // As written where the unit exists on that side under this name, else as the unit-set step made it.
+    const [ua, ub] = [al.a.units[n], al.b.units[n]];
+    const [ra, rb] = [a.units[n] ?? ua, b.units[n] ?? ub];
     if (ra === undefined || rb === undefined || ua === undefined || ub === undefined) continue;
     // Package and generation as written, then the state after alignment.
     const changes: Change[] = [];
@@ -67,7 +92,7 @@ export function diffSnapshots(a: DecodedSnapshot, b: DecodedSnapshot, registry: 
     if (changes.length > 0) units[n] = changes;
   }
   // The hypervisor state and init state sit beside the units, compared as they are.
-  for (const [key, va, vb] of [['hv', a.hv, b.hv], ['init', a.init, b.init]] as const) {
+  for (const [key, va, vb] of [['hv', a.hv, b.hv], ['init', al.a.init, al.b.init]] as const) {
     const changes = diffValues(va, vb, key);
     if (changes.length > 0) units[key] = changes;
   }

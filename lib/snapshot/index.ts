@@ -9,5 +9,6 @@ export type { SnapshotInfo } from './parts.ts';
 export { decodeSnapshot, decodeParts } from './decode.ts';
 export type { DecodedSnapshot, DecodedUnit, DecodedManifest, DecodedParts, SnapshotParts } from './decode.ts';
 
-// registry
+// registry, and the unit set a restore starts from
 export { defaultRegistry } from './registry.ts';
+export { currentUnitSet } from './current.ts';

@@ -11,7 +11,8 @@ export type { SaveRank, UnitGeneration, UnitDescriptor, StateUnit } from './unit
 
 // registry, upgrade and downgrade
 export { UnitRegistry, jsonSchema } from './registry.ts';
-export type { SchemaDump, SchemaDumpUnit } from './registry.ts';
+export type { SchemaDump, SchemaDumpUnit, RetiredUnit, UnitSetHistory } from './registry.ts';
+export type { UnitSetStep, UnitSet, UnitStates } from './unit-set.ts';
 export { downgrade, generationAtMost, generationReach } from './downgrade.ts';
 
 // canonical codec, copy, clean

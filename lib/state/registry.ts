@@ -2,6 +2,7 @@ import { HclError } from '../errors.ts';
 import { decodeCanonical, encodeCanonical } from './codec.ts';
 import { checkFieldNumbers, decodeFields, encodeFields } from './fields.ts';
 import { checkSchema, currentGeneration, typeUrl, type UnitDescriptor, type UnitGeneration } from './unit.ts';
+import { checkSteps, toCurrentUnitSet, toUnitSetOf, type UnitSet, type UnitSetStep } from './unit-set.ts';
 
 /**
  * The schema registry: every state unit's descriptor (all generations), validation with field
@@ -19,20 +20,43 @@ export interface SchemaDumpUnit {
   schema: unknown;
 }
 
-/** The schema dump: format tag, every unit sorted by name, and the hypervisor state schema. */
+/** A unit a release no longer writes: what it was and which unit-set step took its place. */
+export interface RetiredUnit {
+  name: string;
+  package: string;
+  /** Its last generation, the one the step reads. */
+  generation: number;
+  /** The release generation of the step that retired it. */
+  retiredIn: number;
+  /** The units it became (empty: moved into the init state). */
+  into: string[];
+  why: string;
+}
+
+/** The schema dump: format tag, every unit sorted by name, the hypervisor state schema, and (from generation 4) the retired units. */
 export interface SchemaDump {
   format: 'hclckpt-schema/1';
   units: SchemaDumpUnit[];
   hypervisor: SchemaDumpUnit | null;
+  retired?: RetiredUnit[];
+}
+
+/** Units a registry reads but no longer writes, and the steps that replaced them. */
+export interface UnitSetHistory {
+  retired: readonly UnitDescriptor[];
+  steps: readonly UnitSetStep[];
 }
 
 /** A set of unit descriptors, keyed by unit name. */
 export class UnitRegistry {
   readonly #units = new Map<string, UnitDescriptor>();
+  readonly #retired = new Set<string>();
   readonly #hypervisor: UnitDescriptor | undefined;
+  readonly #steps: readonly UnitSetStep[];
 
-  constructor(descriptors: readonly UnitDescriptor[], hypervisor?: UnitDescriptor) {
-    for (const d of descriptors) {
+  constructor(descriptors: readonly UnitDescriptor[], hypervisor?: UnitDescriptor, history: UnitSetHistory = { retired: [], steps: [] }) {
+    checkSteps(history.steps);
+    for (const d of [...descriptors, ...history.retired]) {
       if (this.#units.has(d.name)) throw new TypeError(`unit ${d.name} registered twice`);
       d.generations.forEach((g, i) => {
         const prev = i === 0 ? 0 : d.generations[i - 1]!.generation;
@@ -41,17 +65,41 @@ export class UnitRegistry {
       });
       this.#units.set(d.name, d);
     }
+    for (const d of history.retired) {
+      if (!history.steps.some((s) => s.retires.includes(d.name))) throw new TypeError(`retired unit ${d.name}: no unit-set step retires it`);
+      this.#retired.add(d.name);
+    }
+    for (const s of history.steps) {
+      for (const n of s.retires) if (!this.#retired.has(n)) throw new TypeError(`unit-set step ${s.generation} retires ${n}, which has no retired descriptor`);
+      for (const n of s.produces) if (!this.#units.has(n) || this.#retired.has(n)) throw new TypeError(`unit-set step ${s.generation} produces ${n}, which is no live unit`);
+    }
+    this.#steps = history.steps;
     this.#hypervisor = hypervisor;
   }
 
-  /** Registered unit names, sorted. */
+  /** Names of the units this release writes, sorted (retired units are left out). */
   names(): string[] {
-    return [...this.#units.keys()].sort();
+    return [...this.#units.keys()].filter((n) => !this.#retired.has(n)).sort();
   }
 
-  /** Whether `name` is a registered unit. */
+  /** Whether `name` is a unit this registry reads (live or retired). */
   has(name: string): boolean {
     return this.#units.has(name);
+  }
+
+  /** Whether `name` is a unit this release reads from older snapshots but no longer writes. */
+  isRetired(name: string): boolean {
+    return this.#retired.has(name);
+  }
+
+  /** `set` (each unit at its newest generation) as this release's unit set (lib/state/unit-set.ts). */
+  toCurrentSet(set: UnitSet): UnitSet {
+    return toCurrentUnitSet(set, this.#steps);
+  }
+
+  /** `set` (this release's unit set) as release generation `generation` wrote it; each unit still at its newest generation. */
+  toSetOf(set: UnitSet, generation: number): UnitSet {
+    return toUnitSetOf(set, generation, this.#steps);
   }
 
   /** The descriptor of `name`; STATE_UNKNOWN_UNIT when there is none. */
@@ -111,10 +159,15 @@ export class UnitRegistry {
       const g = currentGeneration(d);
       return { name: d.name, package: d.package, ...(d.message === undefined ? {} : { message: d.message }), generation: g.generation, schema: jsonSchema(g.schema) };
     };
+    const retired = this.#steps.flatMap((s) => s.retires.map((n): RetiredUnit => {
+      const d = this.get(n);
+      return { name: n, package: d.package, generation: currentGeneration(d).generation, retiredIn: s.generation, into: [...s.produces], why: s.why };
+    })).sort((a, b) => a.name.localeCompare(b.name));
     return {
       format: 'hclckpt-schema/1',
       units: this.names().map((n) => entry(this.get(n))),
       hypervisor: this.#hypervisor === undefined ? null : entry(this.#hypervisor),
+      ...(retired.length === 0 ? {} : { retired }),
     };
   }
 

@@ -1,4 +1,4 @@
-import type { StateUnit, UnitDescriptor } from '../../state/index.ts';
+import type { StateUnit, UnitDescriptor, UnitSetHistory } from '../../state/index.ts';
 import type { UnitContext } from './base.ts';
 import { NVME_UNIT, NvmeUnit } from './nvme.ts';
 import { RTC_UNIT, RtcUnit } from './rtc.ts';
@@ -18,6 +18,12 @@ export { RtcUnit, RTC_UNIT, RtcStateSchema, CMOS_SIZE, RTC_EPOCH_NS, type RtcSta
 
 /** Every unit's descriptor, in save order. */
 export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, SERIAL_UNIT, NVME_UNIT, VP_UNIT, SYNIC_UNIT, VMBUS_UNIT];
+
+/**
+ * Units older releases wrote that this one reads but no longer writes, and the unit-set steps
+ * (lib/state/unit-set.ts) that turn them into today's units, oldest step first.
+ */
+export const UNIT_SET_HISTORY: UnitSetHistory = { retired: [], steps: [] };
 
 /** The live units of one paravisor, by role, plus `all` in save order. */
 export interface HclUnits {
