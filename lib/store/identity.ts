@@ -52,6 +52,33 @@ async function makeDir(dir: string): Promise<void> {
   for (const d of missing.reverse()) await mkdir(d).catch((e: unknown) => { if (errno(e) !== 'EEXIST') throw e; });
 }
 
+// LevelDB's CURRENT holds one line naming the live manifest; it is tiny.
+const CURRENT_MAX = 64;
+
+/**
+ * STORE_CORRUPT unless LevelDB's CURRENT is a regular file naming a manifest the directory holds:
+ * LevelDB itself reports a CURRENT that names a missing file as a bare "IO error: PATH", which
+ * says nothing of damage. RepairDB rewrites CURRENT, so the message points there.
+ */
+async function checkCurrent(dir: string, entries: readonly string[]): Promise<void> {
+  const file = join(dir, 'CURRENT');
+  const bad = (why: string) => new HclError('STORE_CORRUPT', `store ${dir}: LevelDB's CURRENT file is damaged: ${why} (run hclckpt store repair)`);
+  const st = await lstat(file);
+  if (!st.isFile()) throw bad('it is not a regular file');
+  if (st.size > CURRENT_MAX) throw bad(`it is ${st.size} bytes, a manifest name is at most ${CURRENT_MAX}`);
+  const h = await open(file, 'r');
+  let text: string;
+  try {
+    const buf = Buffer.alloc(CURRENT_MAX + 1);
+    text = buf.subarray(0, (await h.read(buf, 0, buf.length, 0)).bytesRead).toString('latin1');
+  } finally {
+    await h.close();
+  }
+  const name = /^(MANIFEST-\d{1,20})\n$/.exec(text)?.[1];
+  if (name === undefined) throw bad(`it holds ${JSON.stringify(text.slice(0, 32))}, not one manifest name and a newline`);
+  if (!entries.includes(name)) throw bad(`it names ${name}, which is missing`);
+}
+
 /** Whether `dir` holds the marker, with the right contents (STORE_CORRUPT when damaged). */
 export async function hasMarker(dir: string): Promise<boolean> {
   let text: string;
@@ -133,7 +160,10 @@ export async function prepareStoreDir(dir: string, readOnly: boolean): Promise<P
       await writeMarker(dir);
       return { create: true };
     }
-    if (entries.includes('CURRENT')) return { create: false };
+    if (entries.includes('CURRENT')) {
+      await checkCurrent(dir, entries);
+      return { create: false };
+    }
     if (foreign.length === 0) {
       if (readOnly) throw notFound();
       return { create: true };

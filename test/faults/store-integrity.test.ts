@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { ClassicLevel } from 'classic-level';
-import { cp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '../../lib/bytes/index.ts';
 import { encodeCanonical } from '../../lib/state/codec.ts';
@@ -63,6 +63,32 @@ test('issue 12 case 1: a missing CURRENT is refused naming it, and store repair 
   const ls = await runCli('ls', '--store', dir, '--json');
   assert.equal(json<Array<{ id: string }>>(ls.stdout).map((r) => r.id).sort(), [...ids].sort());
 });
+
+// LevelDB itself answers a CURRENT naming a missing manifest with a bare "IO error: PATH"
+// (seen in the damage soak: 4 of 5000 refusals were STORE_IO); hclckpt reads CURRENT first.
+const CURRENT_DAMAGE: Array<[string, (dir: string) => Promise<void>, string]> = [
+  ['names a missing manifest', (dir) => writeFile(join(dir, 'CURRENT'), 'MANIFEST-999999\n'), 'it names MANIFEST-999999, which is missing'],
+  ['is cut short', async (dir) => writeFile(join(dir, 'CURRENT'), (await readFile(join(dir, 'CURRENT'))).subarray(0, 6)), 'it holds "MANIFE", not one manifest name and a newline'],
+  ['is too large', (dir) => writeFile(join(dir, 'CURRENT'), 'x'.repeat(1000)), 'it is 1000 bytes, a manifest name is at most 64'],
+  ['is a directory', async (dir) => { await rm(join(dir, 'CURRENT')); await mkdir(join(dir, 'CURRENT')); }, 'it is not a regular file'],
+];
+for (const [what, damage, why] of CURRENT_DAMAGE) {
+  test(`a CURRENT that ${what} is STORE_CORRUPT naming it, for readers and writers, and nothing is touched`, async () => {
+    const { dir, ids } = await storeWith(1);
+    await damage(dir);
+    const before = await listing(dir);
+    for (const cmd of [['ls'], ['save', '--preset', 'small']]) {
+      const r = await runCli(...cmd, '--store', dir);
+      assert.is(r.status, 1, `${cmd[0]}: ${r.stderr}`);
+      assert.is(r.stderr, `hclckpt: error STORE_CORRUPT: store ${dir}: LevelDB's CURRENT file is damaged: ${why} (run hclckpt store repair)\n`);
+      assert.equal(await listing(dir), before, `${cmd[0]} left every file in place`);
+    }
+    if (what === 'is a directory') return; // repair rewrites CURRENT as a file; it will not remove a directory it did not make
+    const repaired = await runCli('store', 'repair', '--store', dir, '--json');
+    assert.is(repaired.status, 0, repaired.stderr + repaired.stdout);
+    assert.equal(json<{ whole: Array<{ id: string }> }>(repaired.stdout).whole.map((w) => w.id), ids);
+  });
+}
 
 test('issue 12 case 2: a format mark changed from 2 to 1 is not migrated: read-only commands refuse, writers refuse, nothing is rewritten', async () => {
   const { dir } = await storeWith(3);
