@@ -260,6 +260,16 @@ const BOOT_DERIVED: Array<[string, RegExp, string]> = [
   ['vp', /^vps\[\d+\]\.role$/, 'where a VP runs is decided by this boot (sidecar split, outstanding I/O, OPENHCL_SIDECAR)'],
 ];
 
+/** A whole per-VP entry the snapshot lacks: a VP the host added, which starts from reset. */
+const NEW_VP = /^vps\[\d+\]$/;
+const NEW_VP_WHY = 'a vp with no saved state starts from reset (vp_set.rs VpSet::restore); the oracle reports it';
+
+/** Why the proof may find `path` of `unit` changed from `from`; undefined when it must not differ. */
+function allowedChange(unit: string, path: string, from: unknown): string | undefined {
+  if (from === undefined && NEW_VP.test(path)) return NEW_VP_WHY;
+  return BOOT_DERIVED.find(([u, re]) => u === unit && re.test(path))?.[2];
+}
+
 /**
  * Refuses a servicing IGVM that cannot run the snapshot's VM before anything boots: another
  * architecture (openvmm loads IGVM per guest arch, openvmm_core/src/worker/vm_loaders/igvm.rs
@@ -351,15 +361,17 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
   const out: ProofDifference[] = [];
   const afterBy = new Map(after.map((u) => [u.name, u.state]));
   for (const u of before) {
-    for (const c of diffValues(u.state, afterBy.get(u.name))) {
-      const path = changePath(c);
-      const rule = BOOT_DERIVED.find(([unit, re]) => unit === u.name && re.test(path));
-      out.push({ unit: u.name, path, from: c.from, to: c.to, ...(rule === undefined ? {} : { allowed: rule[2] }) });
-    }
+    for (const c of diffValues(u.state, afterBy.get(u.name))) out.push(difference(u.name, c));
   }
   // The register files compare as bytes; only when they differ are they decoded, to name registers.
-  if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
+  if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push(difference('hv', c));
   return out;
+}
+
+function difference(unit: string, c: Parameters<typeof changePath>[0]): ProofDifference {
+  const path = changePath(c);
+  const allowed = allowedChange(unit, path, c.from);
+  return { unit, path, from: c.from, to: c.to, ...(allowed === undefined ? {} : { allowed }) };
 }
 
 /**
