@@ -6,7 +6,7 @@ import { presetConfig } from '../../lib/config/index.ts';
 import { SnapshotStore } from '../../lib/store/index.ts';
 import { textOf } from '../../lib/store/keys.ts';
 import type { Vm } from '../../harness/pipeline.ts';
-import { bootWithWorkload, captureVm, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
+import { bootWithWorkload, captureVm, failedRestoreOutcome, failedSaveOutcome, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import { encodeParts } from '../../lib/snapshot/parts.ts';
 import { codeOf, repoPath, tempDir } from './helpers.ts';
 
@@ -109,6 +109,33 @@ test('HCLCKPT_FAULT=save-fail through the CLI: exit 1, one error line, nothing s
   const store = await SnapshotStore.open({ dir });
   assert.equal(await store.list(), []);
   await store.close();
+});
+
+test('outcomes: the watchdog panic is watchdog-panic (usermode) for save and restore; an ordinary failed save and the restore deadline are none', async () => {
+  const errorOf = async (fault: string, op: () => Promise<unknown>): Promise<unknown> => {
+    process.env['HCLCKPT_FAULT'] = fault;
+    try {
+      await op();
+      return undefined;
+    } catch (e) {
+      return e;
+    } finally {
+      delete process.env['HCLCKPT_FAULT'];
+    }
+  };
+  const w = await world();
+  const panic = await errorOf('save-stuck', () => saveVm(w.vm, w.store, { timeoutMs: 50 }));
+  assert.equal(failedSaveOutcome(panic), { layer: 'usermode', kind: 'watchdog-panic' });
+  assert.equal(failedRestoreOutcome(panic), { layer: 'usermode', kind: 'watchdog-panic' });
+  const other = bootWithWorkload(presetConfig('small'), null);
+  const ordinary = await errorOf('save-fail', () => saveVm(other, w.store));
+  assert.is(codeOf(ordinary), 'FAULT_INJECTED');
+  assert.is(failedSaveOutcome(ordinary), undefined);
+  assert.not.ok(other.servicing.paused, 'an ordinary failed save resumes the vm');
+  const late = await errorOf('restore-stuck', () => restoreSnapshot(w.store, w.id, { timeoutMs: 50 }));
+  assert.is(codeOf(late), 'SERVICING_TIMEOUT');
+  assert.is(failedRestoreOutcome(late), undefined, "the restore deadline is hclckpt's own, not OpenHCL's watchdog");
+  await w.store.close();
 });
 
 test('HCLCKPT_FAULT=save-stuck through the CLI: the watchdog-panic outcome with its layer, one error line, exit 1, nothing saved', async () => {
