@@ -98,10 +98,19 @@ export function checkConsistency(i: OracleInputs): Inconsistency[] {
     ranges('vtl2 mmio', i.restored.vtl2Mmio, host.vtl2Mmio, 'mmio-differs', out);
   }
   ranges('vtl2 ram', covered(i.restored.vtl2Ram), covered(host.vtl2Ram), 'vtl2-ram-differs', out);
+  // Only a queue with commands in flight: OpenHCL restores it at once and its completions wait
+  // for the sidecar CPU to come online inside the blackout, which the persisted
+  // cpus_with_outstanding_io exists to prevent. An idle queue is no inconsistency: nvme_driver
+  // driver.rs restores it on first use (lazy path) or maps its interrupt with a task on the CPU,
+  // and underhill_core vp.rs onlines a sidecar CPU on demand — loader_defs shim.rs SavedState
+  // calls that "less optimal, but still functionally correct".
   i.nvme.controllers.forEach((c, ci) => {
     for (const q of c.ioQueues) {
-      if (q.targetVp >= host.vps.length) out.push({ kind: 'queue-on-sidecar-cpu', message: `nvme ${c.id} (controller ${ci}) queue ${q.qid}: bound to cpu ${q.targetVp}, which the host no longer has` });
-      else if (!i.linuxCpus.has(q.targetVp)) out.push({ kind: 'queue-on-sidecar-cpu', message: `nvme ${c.id} (controller ${ci}) queue ${q.qid}: its interrupt targets cpu ${q.targetVp}, which starts in the sidecar` });
+      const at = `nvme ${c.id} (controller ${ci}) queue ${q.qid}`;
+      if (q.targetVp >= host.vps.length) out.push({ kind: 'queue-on-sidecar-cpu', message: `${at}: bound to cpu ${q.targetVp}, which the host no longer has` });
+      else if (!i.linuxCpus.has(q.targetVp) && q.inFlight.length > 0) {
+        out.push({ kind: 'queue-on-sidecar-cpu', message: `${at}: ${q.inFlight.length} commands in flight, their interrupt targets cpu ${q.targetVp}, which starts in the sidecar` });
+      }
     }
   });
   return out;

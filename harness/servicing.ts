@@ -96,7 +96,7 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
   if (faultActive('save-fail')) {
     throw new HclError('FAULT_INJECTED', 'servicing save: failed by HCLCKPT_FAULT=save-fail (OPENHCL_TEST_CONFIG=SERVICING_SAVE_FAIL)');
   }
-  // save-stuck: a unit hangs inside the save past its deadline, so SERVICING_TIMEOUT fires and the VM resumes.
+  // save-stuck: a unit hangs inside the save past its deadline, so the watchdog fires (SERVICING_TIMEOUT) and the VM is dead.
   const unstick = faultActive('save-stuck') ? stallUnit(vm, opts.timeoutMs + 20) : () => {};
   try {
     const state = vm.servicing.save(
@@ -108,12 +108,6 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
     );
     const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
     return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
-  } catch (e) {
-    // Fatal in OpenHCL: its servicing-timeout task panics (dispatch/mod.rs handle_servicing_inner).
-    if (isHclError(e, 'SERVICING_TIMEOUT')) {
-      throw new HclError('SERVICING_TIMEOUT', `${e.message}; OpenHCL's servicing watchdog would panic here (the model resumes the vm)`, { cause: e, context: { ...e.context, fatal: true } });
-    }
-    throw e;
   } finally {
     unstick();
   }
@@ -131,7 +125,18 @@ function stallUnit(vm: Vm, ms: number): () => void {
   return () => { unit.save = save; };
 }
 
-/** Saves `vm` into `store`; the VM is paused afterwards, as after an OpenHCL save. */
+/**
+ * How a save ended that OpenHCL would not survive: its servicing watchdog panicked (the deadline
+ * passed), so the VM is dead. Any other failed save resumes the VM (`LoadedVm::save`'s error path).
+ */
+export type SaveOutcome = { layer: 'usermode'; kind: 'watchdog-panic' };
+
+/** The fatal outcome a failed save's error stands for; undefined for an ordinary failure, after which the VM runs on. */
+export function failedSaveOutcome(e: unknown): SaveOutcome | undefined {
+  return isHclError(e, 'SERVICING_TIMEOUT') && e.context?.['kind'] === 'watchdog-panic' ? { layer: 'usermode', kind: 'watchdog-panic' } : undefined;
+}
+
+/** Saves `vm` into `store`; the VM is paused afterwards, as after an OpenHCL save (dead after a watchdog panic). */
 export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<SaveOptions> = {}): Promise<SaveResult> {
   const o: SaveOptions = {
     name: vm.config.name, workload: null, overrides: [], parent: null, timeoutMs: 30_000, correlationId: randomUUID(), generation: null, ...options,
@@ -224,17 +229,21 @@ export interface ProofDifference {
 
 /**
  * How a restore ended, by the layer that decided it: the shim panics (`SHIM_PANIC`, OpenHCL
- * would crash), openvmm_hcl refuses the saved state (a usermode error, reported to the host), or
- * OpenHCL accepts it and the consistency oracle judges the result.
+ * would crash), openvmm_hcl refuses the saved state (a usermode error, reported to the host) or
+ * its servicing watchdog panics in the proof's save (the restored VM is dead), or OpenHCL accepts
+ * it and the consistency oracle judges the result.
  */
 export type RestoreOutcome =
   | { layer: 'shim'; kind: 'shim-panic' }
   | { layer: 'usermode'; kind: 'usermode-error' }
+  | SaveOutcome
   | { layer: 'oracle'; kind: 'accepted-consistent' | 'accepted-inconsistent' };
 
 /** The outcome a failed restore's error stands for; undefined for errors before the VM was rebuilt (store, overrides, config). */
 export function failedRestoreOutcome(e: unknown): RestoreOutcome | undefined {
   if (isHclError(e, 'SHIM_PANIC')) return { layer: 'shim', kind: 'shim-panic' };
+  const fatal = failedSaveOutcome(e);
+  if (fatal !== undefined) return fatal;
   if (isHclError(e) && e.context?.['layer'] === 'usermode') return { layer: 'usermode', kind: 'usermode-error' };
   return undefined;
 }
@@ -260,6 +269,16 @@ export interface RestoreResult {
 const BOOT_DERIVED: Array<[string, RegExp, string]> = [
   ['vp', /^vps\[\d+\]\.role$/, 'where a VP runs is decided by this boot (sidecar split, outstanding I/O, OPENHCL_SIDECAR)'],
 ];
+
+/** A whole per-VP entry the snapshot lacks: a VP the host added, which starts from reset. */
+const NEW_VP = /^vps\[\d+\]$/;
+const NEW_VP_WHY = 'a vp with no saved state starts from reset (vp_set.rs VpSet::restore); the oracle reports it';
+
+/** Why the proof may find `path` of `unit` changed from `from`; undefined when it must not differ. */
+function allowedChange(unit: string, path: string, from: unknown): string | undefined {
+  if (from === undefined && NEW_VP.test(path)) return NEW_VP_WHY;
+  return BOOT_DERIVED.find(([u, re]) => u === unit && re.test(path))?.[2];
+}
 
 /**
  * Refuses a servicing IGVM that cannot run the snapshot's VM before anything boots: another
@@ -346,15 +365,17 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
   const out: ProofDifference[] = [];
   const afterBy = new Map(after.map((u) => [u.name, u.state]));
   for (const u of before) {
-    for (const c of diffValues(u.state, afterBy.get(u.name))) {
-      const path = changePath(c);
-      const rule = BOOT_DERIVED.find(([unit, re]) => unit === u.name && re.test(path));
-      out.push({ unit: u.name, path, from: c.from, to: c.to, ...(rule === undefined ? {} : { allowed: rule[2] }) });
-    }
+    for (const c of diffValues(u.state, afterBy.get(u.name))) out.push(difference(u.name, c));
   }
   // The register files compare as bytes; only when they differ are they decoded, to name registers.
-  if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push({ unit: 'hv', path: changePath(c), from: c.from, to: c.to });
+  if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push(difference('hv', c));
   return out;
+}
+
+function difference(unit: string, c: Parameters<typeof changePath>[0]): ProofDifference {
+  const path = changePath(c);
+  const allowed = allowedChange(unit, path, c.from);
+  return { unit, path, from: c.from, to: c.to, ...(allowed === undefined ? {} : { allowed }) };
 }
 
 /**

@@ -8,6 +8,13 @@ type Json = { json?: boolean };
 
 const BOOT_VIEWS = ['topology', 'cmdline', 'dt', 'procfs'] as const;
 
+/** Prints the outcome a failed save or restore stands for on stdout (a line, or `{...head, outcome, error}` with --json); the error line follows. */
+async function printOutcome(e: unknown, json: boolean, head: Record<string, unknown>, line: string, outcome: { layer: string; kind: string }): Promise<void> {
+  const error = { code: (e as { code: string }).code, message: (e as Error).message };
+  if (json) await printJson({ ...head, outcome, error });
+  else await writeChunks(process.stdout, [`${line}\n`]);
+}
+
 /** `boot`, `save`, `restore`, `cycle`, `show`: the VM lifecycle commands (DESIGN.md §6). */
 export function register(program: Command): void {
   configOptions(program.command('boot').description('boot a VM through every stage and show what each produced'))
@@ -37,13 +44,21 @@ export function register(program: Command): void {
     .option('--workload <seed:steps>', `deterministic guest activity before the save (seed a u32, steps up to ${MAX_STEPS})`, '1:100')
     .option('--name <name>', 'snapshot name (default: the VM name)')
     .option('--generation <n>', 'write an older saved-state generation (servicing back to an older release)', intArg('save --generation', 1))
+    .option('--timeout-hint <ms>', "the host's servicing timeout hint, ms (default 30000; 65535 s or more means 200 s); a save past it is fatal", intArg('save --timeout-hint', 1))
     .option('--json', 'print {id, name, seq, bytes, newBytes, units} as JSON')
-    .action(action(async (opts: ConfigOptions & StoreOptions & Json & { workload: string; name?: string; generation?: number }) => {
+    .action(action(async (opts: ConfigOptions & StoreOptions & Json & { workload: string; name?: string; generation?: number; timeoutHint?: number }) => {
       const { parseWorkload } = await import('../workload.ts');
-      const { bootWithWorkload, saveVm } = await import('../servicing.ts');
+      const { bootWithWorkload, failedSaveOutcome, saveVm } = await import('../servicing.ts');
       const workload = parseWorkload(opts.workload);
       const vm = bootWithWorkload(await configFrom(opts), workload);
-      const r = await withStore(opts, (s) => saveVm(vm, s, { workload, generation: opts.generation ?? null, ...(opts.name === undefined ? {} : { name: opts.name }) }));
+      const r = await withStore(opts, (s) => saveVm(vm, s, {
+        workload, generation: opts.generation ?? null, ...(opts.name === undefined ? {} : { name: opts.name }), ...(opts.timeoutHint === undefined ? {} : { timeoutMs: opts.timeoutHint }),
+      })).catch(async (e: unknown) => {
+        // A save OpenHCL would not survive (its watchdog panics): say which layer ended it, then the error line.
+        const outcome = failedSaveOutcome(e);
+        if (outcome !== undefined) await printOutcome(e, opts.json === true, {}, `save: outcome ${outcome.kind} (${outcome.layer}): the vm is dead, nothing was saved`, outcome);
+        throw e;
+      });
       reportRepairs(r.repairedBlobs);
       if (opts.json === true) return printJson(r);
       process.stdout.write(`${r.name}@${r.seq} ${r.id.slice(0, 12)} (${formatBytes(r.bytes)}, ${formatBytes(r.newBytes)} new)\n`);
@@ -70,11 +85,7 @@ export function register(program: Command): void {
         // A restore OpenHCL would not survive or would refuse: say which layer ended it, then the error line.
         const { failedRestoreOutcome } = await import('../servicing.ts');
         const outcome = failedRestoreOutcome(e);
-        if (outcome !== undefined) {
-          const error = { code: (e as { code: string }).code, message: (e as Error).message };
-          if (opts.json === true) await printJson({ from: ref, outcome, error });
-          else await writeChunks(process.stdout, [`restore ${ref}: outcome ${outcome.kind} (${outcome.layer})\n`]);
-        }
+        if (outcome !== undefined) await printOutcome(e, opts.json === true, { from: ref }, `restore ${ref}: outcome ${outcome.kind} (${outcome.layer})`, outcome);
         throw e;
       });
       if (opts.json === true) await printJson(out);

@@ -123,7 +123,9 @@ export async function runRestore(store: SnapshotStore, ref: string, o: Partial<R
 export function renderRestore(o: RestoreOutput, verbose = false): string {
   const diffs = o.proof.differences;
   const unexplained = diffs.filter((d) => d.allowed === undefined);
-  const line = (d: ProofDifference, path = d.path) => `${d.unit}.${path}: ${String(d.from)} → ${String(d.to)}`;
+  // A whole entry that appeared or went (a VP the host added) shows as (absent) and {…}, not "[object Object]".
+  const shown = (v: unknown) => (v === undefined ? '(absent)' : Array.isArray(v) ? '[…]' : typeof v === 'object' && v !== null && !(v instanceof Uint8Array) ? '{…}' : String(v));
+  const line = (d: ProofDifference, path = d.path) => `${d.unit}.${path}: ${shown(d.from)} → ${shown(d.to)}`;
   const kinds = new Map<string, number>();
   for (const d of diffs) {
     if (d.allowed === undefined) continue;

@@ -8,8 +8,10 @@
  * fields match by number, so a rename is harmless; a missing field reads as its default, so an
  * added field is compatible unless it is an enum or a fixed-size array that is not optional; a
  * removed number must be reserved, a reserved number never comes back; defaults cannot change
- * (they are the types' zero values), an enum value is its position, and signedness is type.
+ * (they are the types' zero values), an enum value is its number (explicit, or its position in a
+ * plain union) and a number keeps its value for good, and signedness is type.
  */
+import { enumNumbers } from '../state/index.ts';
 
 /** Compatibility direction a change breaks. */
 export type Direction = 'backward' | 'forward';
@@ -20,6 +22,7 @@ export type SchemaChangeKind =
   | 'field-removed' | 'field-retyped' | 'field-added-required' | 'field-added-no-default'
   | 'field-became-required' | 'field-became-optional' | 'enum-narrowed' | 'variant-removed'
   | 'bounds-narrowed' | 'default-changed' | 'field-number-reused' | 'field-added-not-optional' | 'message-renamed'
+  | 'enum-renumbered' | 'enum-number-reused'
   | 'unit-added' | 'unit-retired' | 'field-added-optional' | 'enum-widened' | 'variant-added' | 'bounds-widened'
   | 'wire-numbered' | 'field-renamed' | 'field-added' | 'field-removed-reserved' | 'variant-renamed';
 
@@ -127,27 +130,50 @@ function lacksDefault(n: Node): boolean {
   return t === 'enum' || ((t === 'array' || t === 'bytes') && min !== null && min > 0n);
 }
 
-// A field-numbered enum value is stored as its 1-based position: what matters is each position's meaning.
-function compareEnumPositions(a: string[], b: string[], path: string, emit: Emit): void {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) emit(path, 'variant-renamed', [], `enum value ${i + 1} renamed ${a[i]} → ${b[i]}: the position is what the bytes hold`);
+const enumMembers = (n: Node): Node[] => ('const' in n ? [n] : members(n));
+const reservedOf = (x: Node) => new Set(Array.isArray(x['reserved']) ? (x['reserved'] as number[]) : []);
+
+// A field-numbered enum value is stored as its number (lib/state/fields.ts): what matters is what
+// each number means. A value that moved to another number, or a number that now means a value
+// the other release has elsewhere or had reserved, reads as a different value: both directions break.
+function compareEnumNumbers(o: Node, n: Node, path: string, emit: Emit): void {
+  const byNumber = (x: Node) => {
+    const ms = enumMembers(x);
+    const nums = enumNumbers(ms);
+    return new Map(ms.map((m, i) => [nums[i]!, show(m['const'])]));
+  };
+  const [a, b] = [byNumber(o), byNumber(n)];
+  const numberIn = (m: Map<number, string>, v: string) => [...m].find(([, x]) => x === v)?.[0];
+  for (const [num, v] of a) {
+    const moved = numberIn(b, v);
+    if (moved !== undefined && moved !== num) emit(path, 'enum-renumbered', ['backward', 'forward'], `enum value ${v} renumbered ${num} → ${moved}: each release reads the other's ${v} as another value`);
   }
-  if (b.length < a.length) emit(path, 'enum-narrowed', ['backward'], `enum lost ${a.slice(b.length).join(', ')} (values ${b.length + 1}..${a.length}): old state holding them is refused`);
-  if (b.length > a.length) emit(path, 'enum-widened', [], `enum gained ${b.slice(a.length).join(', ')}: old state still fits; an older release refuses the new values`);
+  for (const num of [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => x - y)) {
+    const [was, now] = [a.get(num), b.get(num)];
+    if (was !== undefined && now !== undefined && was !== now) {
+      // Both names still in use elsewhere: the number changed meaning. Otherwise it is a rename.
+      if (numberIn(b, was) !== undefined || numberIn(a, now) !== undefined) emit(path, 'enum-number-reused', ['backward', 'forward'], `enum number ${num} meant ${was}, now means ${now}: state the old release wrote reads as the wrong value`);
+      else emit(path, 'variant-renamed', [], `enum value ${num} renamed ${was} → ${now}: the number is what the bytes hold`);
+    } else if (now === undefined && was !== undefined && numberIn(b, was) === undefined) {
+      emit(path, 'enum-narrowed', ['backward'], `enum lost ${was} (value ${num}): old state holding it is refused`);
+    } else if (was === undefined && now !== undefined && numberIn(a, now) === undefined) {
+      if (reservedOf(o).has(num)) emit(path, 'enum-number-reused', ['backward', 'forward'], `enum number ${num} was reserved: state written while it meant the removed value is misread as ${now}`);
+      else emit(path, 'enum-widened', [], `enum gained ${now} (value ${num}): old state still fits; an older release refuses the new value`);
+    }
+  }
 }
 
 function compareFields(o: Node, n: Node, path: string, emit: Emit): void {
   const byNumber = (x: Node) => new Map(Object.entries(asNode(x['properties'])).map(([k, v]) => [fieldOf(v)!, { name: k, node: asNode(v) }]));
-  const reserved = (x: Node) => new Set(Array.isArray(x['reserved']) ? (x['reserved'] as number[]) : []);
   const [om, nm, or, nr] = [byNumber(o), byNumber(n), req(o), req(n)];
   const at = (k: string) => (path === '(root)' ? k : `${path}.${k}`);
   for (const f of [...new Set([...om.keys(), ...nm.keys()])].sort((x, y) => x - y)) {
     const [a, b] = [om.get(f), nm.get(f)];
     if (b === undefined) {
-      if (reserved(n).has(f)) emit(at(a!.name), 'field-removed-reserved', [], `field ${f} removed and its number reserved: old state's value is an unknown field, ignored; an older release reads its default`);
+      if (reservedOf(n).has(f)) emit(at(a!.name), 'field-removed-reserved', [], `field ${f} removed and its number reserved: old state's value is an unknown field, ignored; an older release reads its default`);
       else emit(at(a!.name), 'field-removed', ['backward', 'forward'], `field ${f} removed without reserving its number: a later field may reuse ${f} and misread state that holds the old one`);
     } else if (a === undefined) {
-      if (reserved(o).has(f)) emit(at(b.name), 'field-number-reused', ['backward', 'forward'], `field number ${f} was reserved: state written while it meant the removed field is misread as ${b.name}`);
+      if (reservedOf(o).has(f)) emit(at(b.name), 'field-number-reused', ['backward', 'forward'], `field number ${f} was reserved: state written while it meant the removed field is misread as ${b.name}`);
       else if (nr.has(b.name) && lacksDefault(b.node)) emit(at(b.name), 'field-added-not-optional', ['backward', 'forward'], `new ${typeLabel(b.node)} field ${f} is not optional: it has no default for old state, and an older release cannot read it (wrap it in an Option)`);
       else emit(at(b.name), 'field-added', [], `new field ${f}: old state reads as ${nr.has(b.name) ? 'its default' : 'absent'}, older releases ignore the unknown number`);
     } else {
@@ -211,7 +237,7 @@ export function compareNodes(oldNode: unknown, newNode: unknown, path: string, e
   switch (lo) {
     case 'enum': {
       const [a, b] = [enumValues(o), enumValues(n)];
-      if (wire === 'fields') return compareEnumPositions(a, b, path, emit);
+      if (wire === 'fields') return compareEnumNumbers(o, n, path, emit);
       const lost = a.filter((v) => !b.includes(v));
       const gained = b.filter((v) => !a.includes(v));
       if (lost.length > 0) emit(path, 'enum-narrowed', ['backward'], `enum lost ${lost.join(', ')}: old state holding ${lost.length === 1 ? 'it' : 'them'} is refused`);

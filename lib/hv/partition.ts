@@ -98,9 +98,11 @@ export class HvPartition {
   }
 
   /**
-   * Validates `value` once (STATE_SCHEMA with the field path), checks it against this
-   * partition's architecture and VP count (TOPOLOGY_MISMATCH) and the file's size (HV_INVALID),
-   * then takes a copy of its register file.
+   * Validates `value` once (STATE_SCHEMA with the field path), checks its architecture
+   * (TOPOLOGY_MISMATCH) and the file's size (HV_INVALID), then restores the VPs it holds, as
+   * vmm_core partition_unit/vp_set.rs `VpSet::restore` restores only the VPs named in the saved
+   * state: a VP the partition lacks is `UnknownEntryId("vpN")` (STATE_UNKNOWN_ENTRY), a VP
+   * without saved registers keeps its reset registers.
    */
   restore(value: unknown): void {
     // Checking against the variant the value names gives errors a field path, not "union".
@@ -108,10 +110,15 @@ export class HvPartition {
     checkSchema('hv', arch === 'x86_64' || arch === 'aarch64' ? HV_TYPED[arch] : HvStateSchema, value);
     const s = value as HvState;
     if (s.arch !== this.topology.arch) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.arch} registers for a ${this.topology.arch} partition`);
-    if (s.vpCount !== this.topology.vps.length) throw new HclError('TOPOLOGY_MISMATCH', `hv: saved ${s.vpCount} vps but partition has ${this.topology.vps.length}`);
     const need = s.vpCount * registerNames(s.arch).length * 8;
     if (s.registers.length !== need) throw new HclError('HV_INVALID', `hv: register file is ${s.registers.length} bytes, ${s.vpCount} vps × ${registerNames(s.arch).length} registers need ${need}`);
-    this.#state = { arch: s.arch, vpCount: s.vpCount, registers: s.registers.slice() } as HvState;
+    const vps = this.topology.vps.length;
+    if (s.vpCount > vps) {
+      throw new HclError('STATE_UNKNOWN_ENTRY', `hv: restore failed: unknown entry id: vp${vps} (the partition has ${vps} vps, the saved state ${s.vpCount})`, { context: { unit: 'hv', entry: `vp${vps}` } });
+    }
+    const state = HvPartition.resetState(this.topology);
+    state.registers.set(s.registers, 0);
+    this.#state = state;
     this.#view = viewOf(this.#state.registers);
   }
 

@@ -1,4 +1,4 @@
-import { Kind, OptionalKind, type TSchema } from '@sinclair/typebox';
+import { Kind, OptionalKind, Type, type SchemaOptions, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
 import { HclError } from '../errors.ts';
 import { decodeCanonical, encodeCanonicalWire } from './codec.ts';
 
@@ -7,15 +7,36 @@ import { decodeCanonical, encodeCanonicalWire } from './codec.ts';
  * dev_guide/contrib/save-state.md): every object property carries a stable number (`{ field: 3 }`
  * on its schema), a message is a msgpack map keyed by those integers in ascending order, a field
  * absent from the bytes takes its type's default, and a number the schema does not know is
- * ignored. Enum (literal union) values are written as their 1-based position in the union;
- * an optional or nullable field that has no value is left out. Names never reach the bytes, so a
- * rename is harmless on the wire and a field number must never be reused.
+ * ignored. Enum (literal union) values are written as their number: explicit, as mesh numbers
+ * each variant (`#[mesh(N)]`), with `enumOf`; in a plain union of literals, the 1-based position.
+ * An optional or nullable field that has no value is left out. Names never reach the bytes, so a
+ * rename is harmless on the wire and a field or enum number must never be reused.
  */
 
 /** `schema` with the stable field number `n` (≥ 1); the number, not the name, is what the bytes carry. */
 export function field<T extends TSchema>(n: number, schema: T): T {
   if (!Number.isInteger(n) || n < 1) throw new TypeError(`field number ${n} is not a positive integer`);
   return { ...schema, field: n };
+}
+
+/**
+ * An enum whose values carry explicit wire numbers, as mesh numbers enum variants:
+ * `enumOf({ reset: 1, running: 2 })` is the TypeBox union of those literals, each with its
+ * `enumNumber`, so reordering the declaration never changes the bytes. Numbers are distinct
+ * positive integers; `options.reserved` lists numbers of removed values, never to be reused.
+ */
+export function enumOf<const T extends Record<string, number>>(numbers: T, options: SchemaOptions & { reserved?: number[] } = {}): TUnion<Array<TLiteral<Extract<keyof T, string>>>> {
+  const entries = Object.entries(numbers);
+  if (entries.length === 0) throw new TypeError('enumOf: an enum needs at least one value');
+  const seen = new Map<number, string>();
+  for (const [name, n] of entries) {
+    if (!Number.isInteger(n) || n < 1) throw new TypeError(`enumOf: ${name}: number ${n} is not a positive integer`);
+    const other = seen.get(n);
+    if (other !== undefined) throw new TypeError(`enumOf: ${other} and ${name} share number ${n}`);
+    if (options.reserved?.includes(n) === true) throw new TypeError(`enumOf: ${name}: number ${n} is reserved`);
+    seen.set(n, name);
+  }
+  return Type.Union(entries.map(([name, n]) => Type.Literal(name as Extract<keyof T, string>, { enumNumber: n })), options);
 }
 
 /** A deep copy of `schema` without field numbers or reservations: the name-keyed form older generations were written in. */
@@ -29,7 +50,7 @@ function strip(v: unknown): unknown {
   const src = v as Record<string | symbol, unknown>;
   const out: Record<string | symbol, unknown> = {};
   for (const k of Object.getOwnPropertySymbols(src)) out[k] = src[k];
-  for (const k of Object.keys(src)) if (k !== 'field' && k !== 'reserved') out[k] = strip(src[k]);
+  for (const k of Object.keys(src)) if (k !== 'field' && k !== 'reserved' && k !== 'enumNumber') out[k] = strip(src[k]);
   return out;
 }
 
@@ -37,7 +58,7 @@ function strip(v: unknown): unknown {
 type Plan =
   | { k: 'object'; fields: Array<{ name: string; num: number; plan: Plan; optional: boolean }> }
   | { k: 'array'; item: Plan }
-  | { k: 'enum'; values: unknown[] }
+  | { k: 'enum'; values: unknown[]; numbers: number[] }
   | { k: 'nullable'; inner: Plan }
   | { k: 'scalar'; zero: () => unknown };
 
@@ -69,16 +90,32 @@ function build(s: TSchema, where: string): Plan {
     return { k: 'object', fields: fields.sort((a, b) => a.num - b.num) };
   }
   if (kind === 'Array') return { k: 'array', item: planOf((s as unknown as { items: TSchema }).items, `${where}[]`) };
-  if (kind === 'Literal') return { k: 'enum', values: [(s as unknown as { const: unknown }).const] };
+  if (kind === 'Literal') return enumPlan([s], where);
   if (kind === 'Union') {
     const members = (s as unknown as { anyOf: TSchema[] }).anyOf;
-    if (members.every((m) => m[Kind] === 'Literal')) return { k: 'enum', values: members.map((m) => (m as unknown as { const: unknown }).const) };
+    if (members.every((m) => m[Kind] === 'Literal')) return enumPlan(members, where);
     const rest = members.filter((m) => m[Kind] !== 'Null');
     if (members.length === 2 && rest.length === 1) return { k: 'nullable', inner: planOf(rest[0]!, where) };
   }
   const zero = ZERO[kind];
   if (zero === undefined) throw new TypeError(`${where}: a ${kind} schema has no field-numbered encoding`);
   return { k: 'scalar', zero };
+}
+
+/** The wire numbers of an enum's literals: each one's `enumNumber` (enumOf), or else its 1-based position. */
+export function enumNumbers(members: readonly unknown[]): number[] {
+  return members.map((m, i) => {
+    const n = (m as { enumNumber?: unknown }).enumNumber;
+    return typeof n === 'number' ? n : i + 1;
+  });
+}
+
+function enumPlan(members: TSchema[], where: string): Plan {
+  const numbers = enumNumbers(members);
+  const explicit = members.filter((m) => (m as { enumNumber?: unknown }).enumNumber !== undefined).length;
+  if (explicit !== 0 && explicit !== members.length) throw new TypeError(`${where}: an enum numbers all its values or none`);
+  if (new Set(numbers).size !== numbers.length) throw new TypeError(`${where}: enum values share a number`);
+  return { k: 'enum', values: members.map((m) => (m as unknown as { const: unknown }).const), numbers };
 }
 
 function toWire(p: Plan, v: unknown, where: string): unknown {
@@ -98,7 +135,7 @@ function toWire(p: Plan, v: unknown, where: string): unknown {
     case 'enum': {
       const i = p.values.indexOf(v);
       if (i < 0) throw new TypeError(`${where}: ${JSON.stringify(v)} is not a value of its enum`);
-      return i + 1;
+      return p.numbers[i];
     }
     case 'nullable':
       return v === null ? null : toWire(p.inner, v, where);
@@ -153,8 +190,8 @@ function fromWire(p: Plan, raw: unknown, context: string, where: string): unknow
       if (!Array.isArray(raw)) return fail(context, where, 'expected a repeated field (an array)');
       return raw.map((x, i) => fromWire(p.item, x, context, `${where}[${i}]`));
     case 'enum': {
-      const v = typeof raw === 'number' && Number.isInteger(raw) ? p.values[raw - 1] : undefined;
-      return v === undefined ? fail(context, where, `enum value ${String(raw)} unknown (have 1..${p.values.length})`) : v;
+      const i = typeof raw === 'number' ? p.numbers.indexOf(raw) : -1;
+      return i < 0 ? fail(context, where, `enum value ${String(raw)} unknown (have ${p.numbers.join(', ')})`) : p.values[i];
     }
     case 'nullable':
       return raw === null ? null : fromWire(p.inner, raw, context, where);

@@ -6,7 +6,7 @@
 export {
   SAVE_RANK, U64_MAX, FIELDS_GENERATION, currentGeneration, fieldsGeneration, typeUrl, uint, u64, i64, bytes, fieldPath, checkSchema,
 } from './unit.ts';
-export { field, nameKeyed, encodeFields, decodeFields } from './fields.ts';
+export { field, enumOf, enumNumbers, nameKeyed, encodeFields, decodeFields } from './fields.ts';
 export type { SaveRank, UnitGeneration, UnitDescriptor, StateUnit } from './unit.ts';
 
 // registry, upgrade and downgrade

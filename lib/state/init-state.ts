@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Topology } from '../config/index.ts';
 import { HclError } from '../errors.ts';
-import { field } from './fields.ts';
+import { enumOf, field } from './fields.ts';
 import { bytes, i64, u64, uint } from './unit.ts';
 
 /**
@@ -48,8 +48,8 @@ export const EmuplatSchema = Type.Object({
 
 /** `ServicingInitState` (servicing.rs): field numbers as there, 10000+ for the late additions. */
 export const InitStateSchema = Type.Object({
-  /** servicing.rs `Firmware`: Uefi = 1, Pcat = 2, None = 3. */
-  firmwareType: field(1, Type.Union([Type.Literal('uefi'), Type.Literal('pcat'), Type.Literal('none')])),
+  /** servicing.rs `Firmware`: `#[mesh(1)] Uefi`, `#[mesh(2)] Pcat`, `#[mesh(3)] None`. */
+  firmwareType: field(1, enumOf({ uefi: 1, pcat: 2, none: 3 })),
   vmStopReferenceTime: field(2, u64('hypervisor reference time when the state units stopped, 100 ns units')),
   correlationId: field(3, Type.Optional(Guid)),
   emuplat: field(4, EmuplatSchema),

@@ -7,7 +7,8 @@ import { checkSchema, type StateUnit } from './unit.ts';
 /**
  * OpenHCL servicing: save every state unit into a `ServicingState` (init state + units) and
  * restore from one. Save refuses isolated VMs and an already paused VM, stops every unit first,
- * saves in OpenHCL's order under a deadline, and resumes the VM if anything fails.
+ * saves in OpenHCL's order under a deadline, and resumes the VM if anything fails — except when
+ * the deadline passes: OpenHCL's servicing watchdog panics then, so the VM is dead for good.
  */
 
 const UUID = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
@@ -30,7 +31,7 @@ export const systemClock: Clock = { now: () => process.hrtime.bigint() };
 /** The host's save request. */
 export interface SaveRequest {
   correlationId: string;
-  /** Budget for the whole save in ns; exceeding it is SERVICING_TIMEOUT. */
+  /** Budget for the whole save in ns; exceeding it is SERVICING_TIMEOUT and the VM is dead (the watchdog panics). */
   timeoutNs: bigint;
   /** Hardware-isolated VMs cannot be serviced. */
   isolated?: boolean;
@@ -55,6 +56,8 @@ export interface RestoreReport {
 export class ServicingController {
   readonly #units: StateUnit[];
   #paused = false;
+  /** Why the paravisor is dead (its servicing watchdog panicked); undefined while it lives. */
+  #crashed: string | undefined;
 
   constructor(
     units: readonly StateUnit[],
@@ -69,8 +72,18 @@ export class ServicingController {
     return this.#paused;
   }
 
-  /** Stops the VM and saves every unit; on failure the VM is resumed and the error rethrown. */
+  /** Why the VM is dead, or undefined: set once its servicing watchdog fired, never cleared. */
+  get crashed(): string | undefined {
+    return this.#crashed;
+  }
+
+  /**
+   * Stops the VM and saves every unit; on failure the VM is resumed and the error rethrown. A save
+   * past its deadline is fatal instead: dispatch/mod.rs `handle_servicing_inner` runs a watchdog
+   * that panics ("servicing operation timed out"), so the VM stays stopped and refuses everything.
+   */
   save(req: SaveRequest, init: InitInput): ServicingState {
+    this.#refuseDead('save');
     if (req.isolated === true) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: isolated vms cannot be serviced`);
     if (this.#paused) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: vm is already paused by an earlier save`);
     if (!new RegExp(UUID).test(req.correlationId)) throw new HclError('USAGE', `servicing: correlation id ${JSON.stringify(req.correlationId)} is not a uuid`);
@@ -86,11 +99,14 @@ export class ServicingController {
         units.push({ name: u.name, state });
         const now = this.clock.now();
         if (now > deadline) {
-          throw new HclError('SERVICING_TIMEOUT', `servicing ${req.correlationId}: save of unit ${u.name} passed the deadline by ${now - deadline} ns (timeout ${req.timeoutNs} ns)`);
+          const why = `servicing ${req.correlationId}: save of unit ${u.name} passed the deadline by ${now - deadline} ns (timeout ${req.timeoutNs} ns)`;
+          this.#crashed = `its servicing watchdog panicked (${why})`;
+          throw new HclError('SERVICING_TIMEOUT', `${why}; OpenHCL's servicing watchdog panics here: the vm is dead, not resumed`, { context: { layer: 'usermode', kind: 'watchdog-panic' } });
         }
       }
       return { initState: { ...structuredClone(init), correlationId: req.correlationId, vmStopReferenceTime: start / 100n }, units };
     } catch (e) {
+      if (this.#crashed !== undefined) throw e;
       this.resume();
       if (isHclError(e)) throw e;
       throw new HclError('SERVICING_FAILED', `servicing ${req.correlationId}: save failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -99,6 +115,7 @@ export class ServicingController {
 
   /** Resumes every unit (after a failed save, or to run after restore). */
   resume(): void {
+    this.#refuseDead('resume');
     for (const u of this.#units) u.start?.();
     this.#paused = false;
   }
@@ -109,6 +126,7 @@ export class ServicingController {
    * entry gets its default state. The VM then runs.
    */
   restore(value: unknown): RestoreReport {
+    this.#refuseDead('restore');
     checkSchema('servicing state', ServicingStateSchema, value);
     const state = value as ServicingState;
     const byName = new Map<string, unknown>();
@@ -137,5 +155,9 @@ export class ServicingController {
     }
     this.resume();
     return report;
+  }
+
+  #refuseDead(op: string): void {
+    if (this.#crashed !== undefined) throw new HclError('VM_CRASHED', `servicing ${op}: refused: the vm is dead: ${this.#crashed}`);
   }
 }

@@ -132,9 +132,8 @@ const inRange = (gpa: bigint, r: { base: number; size: number }): boolean => gpa
  */
 function expectedOutcome(config: VmConfig, o: PathOverride, nvme: NvmeState): Expected {
   // Fewer VPs: a saved VP index past the new count is UnknownEntryId. More VPs: OpenHCL accepts it
-  // (the new VP starts from reset: the oracle's vp-without-state); the model's per-VP units still
-  // need one entry per VP, so it is a usermode error here (README "Model vs OpenHCL").
-  if (o.path === 'vps') return { outcome: 'usermode-error' };
+  // and the new VP starts from reset, which the oracle reports as vp-without-state.
+  if (o.path === 'vps') return (o.value as unknown[]).length > config.vps.length ? { outcome: 'accepted', inconsistency: 'vp-without-state' } : { outcome: 'usermode-error' };
   if (/^vps\[\d+\]\.(reg|vnode)$/.test(o.path)) return { outcome: 'accepted', inconsistency: 'vp-moved' };
   const ram = /^numa\[(\d+)\]\.memory\[(\d+)\]\./.exec(o.path);
   if (ram !== null) {

@@ -110,6 +110,7 @@ export function conformance(bin: string[], label: string) {
     bad('save', '--workload', ['--workload', 'abc', ...S], 'USAGE'),
     bad('save', '--name', ['--name', 'bad name!', ...S], 'USAGE'),
     bad('save', '--generation', ['--generation', 'old', ...S], 'USAGE'),
+    bad('save', '--timeout-hint', ['--timeout-hint', '0', ...S], 'USAGE'),
     bad('restore', '--set', ['small', '--set', 'sidecar=sometimes', ...S], 'CONFIG_INVALID'),
     bad('restore', '--config', ['small', '--config', f('missing.json'), ...S], 'FILE_NOT_FOUND'),
     bad('restore', '--igvm', ['small', '--igvm', f('plain'), ...S], 'IGVM_INVALID_FIXED_HEADER'),

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { checkSchemaCompat } from '../../lib/diff/index.ts';
-import { field } from '../../lib/state/fields.ts';
+import { enumOf, field } from '../../lib/state/fields.ts';
 import { jsonSchema, type SchemaDump } from '../../lib/state/registry.ts';
 import { u64, uint } from '../../lib/state/unit.ts';
 
@@ -46,6 +46,12 @@ const CASES: Array<{ title: string; next: SchemaDump; want: string[] }> = [
   { title: 'a new nested field inside an array element', next: next((f) => { f['items'] = field(4, Type.Array(Type.Object({ id: field(1, uint(16)), tail: field(2, uint(16)), head: field(3, uint(16)) }))); }), want: ['items[].head field-added ok'] },
   { title: 'an enum value appended is compatible, a renamed position too', next: next((f) => { f['mode'] = field(1, Type.Union([Type.Literal('off'), Type.Literal('enabled'), Type.Literal('auto')])); }), want: ['mode variant-renamed ok', 'mode enum-widened ok'] },
   { title: 'an enum value removed from the end narrows', next: next((f) => { f['mode'] = field(1, Type.Literal('off')); }), want: ['mode enum-narrowed backward'] },
+  // Enum values are identified by number (mesh `#[mesh(N)]`; lib/state/fields.ts: enumOf, else the position).
+  { title: 'a plain union reordered renumbers its values: both directions break', next: next((f) => { f['mode'] = field(1, Type.Union([Type.Literal('on'), Type.Literal('off')])); }), want: ['mode enum-renumbered backward+forward', 'mode enum-renumbered backward+forward', 'mode enum-number-reused backward+forward', 'mode enum-number-reused backward+forward'] },
+  { title: 'enumOf with the positions as numbers, declared in another order: nothing changed', next: next((f) => { f['mode'] = field(1, enumOf({ on: 2, off: 1 })); }), want: [] },
+  { title: 'an enumOf value given another number breaks', next: next((f) => { f['mode'] = field(1, enumOf({ off: 1, on: 3 })); }), want: ['mode enum-renumbered backward+forward'] },
+  { title: 'a new value at a used number while the old value moved: renumbered and reused', next: next((f) => { f['mode'] = field(1, enumOf({ off: 1, on: 3, auto: 2 })); }), want: ['mode enum-renumbered backward+forward', 'mode enum-number-reused backward+forward'] },
+  { title: 'a new value at a new number is compatible, wherever it is declared', next: next((f) => { f['mode'] = field(1, enumOf({ auto: 7, off: 1, on: 2 })); }), want: ['mode enum-widened ok'] },
   { title: 'a default cannot change with field numbers: none is reported', next: next((f) => { f['level'] = field(5, Type.Optional(uint(8, undefined))); (f['level'] as { default?: number }).default = 4; }), want: [] },
   { title: 'a renamed message breaks (the type URL is checked on restore)', next: dumpOf(Type.Object(fields()), 4, 'DevState'), want: ['(unit) message-renamed backward+forward'] },
 ];
@@ -53,6 +59,15 @@ const CASES: Array<{ title: string; next: SchemaDump; want: string[] }> = [
 for (const c of CASES) {
   test(`schema check, field numbers: ${c.title}`, () => assert.equal(found(c.next), c.want));
 }
+
+test('schema check, field numbers: an enum number reserved when its value was removed breaks both ways when it comes back', () => {
+  const old = dumpOf(Type.Object({ ...fields(), mode: field(1, enumOf({ off: 1 }, { reserved: [2] })) }), 3);
+  const back = dumpOf(Type.Object({ ...fields(), mode: field(1, enumOf({ off: 1, auto: 2 })) }), 4);
+  const r = checkSchemaCompat(old, back);
+  assert.equal(r.breaking.map((x) => `${x.path} ${x.kind} ${x.breaks.join('+')}: ${x.message}`), ['mode enum-number-reused backward+forward: enum number 2 was reserved: state written while it meant the removed value is misread as "auto"']);
+  const removed = checkSchemaCompat(OLD, dumpOf(Type.Object({ ...fields(), mode: field(1, enumOf({ off: 1 }, { reserved: [2] })) }), 4));
+  assert.equal(removed.breaking.map((x) => `${x.path} ${x.kind} ${x.breaks.join('+')}: ${x.message}`), ['mode enum-narrowed backward: enum lost "on" (value 2): old state holding it is refused']);
+});
 
 test('schema check, field numbers: reusing a reserved number breaks both ways', () => {
   const old = dumpOf(Type.Object((({ addr: _, ...rest }) => rest)(fields()), { reserved: [3] }), 3);

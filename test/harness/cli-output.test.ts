@@ -57,6 +57,14 @@ test('restore summarises expected differences by kind; --verbose lists each; log
   assert.equal(lines.map((l) => l.split(' ').slice(0, 2).join(' ')), [`${chain[0]!.id.slice(0, 12)} numa@2`, `${chain[1]!.id.slice(0, 12)} numa@1`]);
 });
 
+test('restore onto one more VP names the new entries it allows as (absent) → {…}', async () => {
+  const vps = [...presetConfig('small').vps, { reg: 4, vnode: 0 }];
+  const r = await runCli('restore', 'small', '--set', `vps=${JSON.stringify(vps)}`, '--accept-inconsistent', ...S);
+  assert.is(r.status, 0, r.stderr);
+  for (const unit of ['vp', 'synic', 'hv']) assert.match(r.stdout, `    1 × ${unit}.vps[*]: (absent) → {…}  (a vp with no saved state starts from reset`);
+  assert.match(r.stdout, '    vp-without-state: vp 4: the host has it, the snapshot has no saved state for it (it starts from reset)\n');
+});
+
 test('restore --igvm of the other architecture is refused naming both, before anything is saved', async () => {
   const igvm = join(dir, 'arm.igvm');
   await ok('igvm', 'build', '--preset', 'arm64-virt', '-o', igvm);

@@ -58,9 +58,13 @@ test('MMIO and VTL2 RAM the paravisor kept from the saved state, against what th
   assert.equal(checkConsistency(inputs(host, { plant: 'oracle-ignores-mmio' })).map((x) => x.kind), ['vtl2-ram-differs'], 'the planted defect drops exactly the MMIO check');
 });
 
-test('an NVMe queue whose interrupt targets a sidecar CPU, or a CPU the host dropped', () => {
+test('an NVMe queue with commands in flight whose interrupt targets a sidecar CPU, or a CPU the host dropped', () => {
   const linuxCpus = new Set([0, 1, 2]);
-  assert.equal(kinds(inputs(numa, { linuxCpus })), ['queue-on-sidecar-cpu: nvme nvme0 (controller 0) queue 1: its interrupt targets cpu 3, which starts in the sidecar']);
+  // Idle: restored on first use, its CPU onlined on demand (loader_defs: "functionally correct").
+  assert.equal(kinds(inputs(numa, { linuxCpus })), []);
+  const busy: NvmeState = { controllers: [{ ...nvme.controllers[0]!, ioQueues: [{ ...queue(1, 3), sqTail: 2, inFlight: [7, 8] }] }] };
+  assert.equal(kinds(inputs(numa, { linuxCpus, nvme: busy })), ['queue-on-sidecar-cpu: nvme nvme0 (controller 0) queue 1: 2 commands in flight, their interrupt targets cpu 3, which starts in the sidecar']);
+  assert.equal(kinds(inputs(numa, { nvme: busy })), [], 'in flight on a cpu that runs Linux');
   const three = { ...numa, vps: numa.vps.slice(0, 3) };
   assert.ok(kinds(inputs(three, { savedVpCount: 3 })).includes('queue-on-sidecar-cpu: nvme nvme0 (controller 0) queue 1: bound to cpu 3, which the host no longer has'));
 });

@@ -122,7 +122,7 @@ test('a save\'s persisted part decodes with the real SavedState layout', () => w
 const numa = presetConfig('numa');
 const small = presetConfig('small');
 const refused: Array<[string, string, string[], 'shim-panic' | 'usermode-error', string]> = [
-  ['fewer VPs', 'numa', ['vps=' + JSON.stringify(numa.vps.slice(0, 63))], 'usermode-error', 'hv: saved 64 vps but partition has 63'],
+  ['fewer VPs', 'numa', ['vps=' + JSON.stringify(numa.vps.slice(0, 63))], 'usermode-error', 'hv: restore failed: unknown entry id: vp63 (the partition has 63 vps, the saved state 64)'],
   ['a VTL2 RAM size (host mode)', 'small', [`vtl2.size=${small.vtl2.size + 0x20_0000}`], 'shim-panic', 'vtl2 ram from persisted state does not match host provided ram'],
   ['the VTL2 RAM vnode (host mode)', 'numa', ['vtl2.vnode=1'], 'shim-panic', 'vtl2 ram from persisted state does not match host provided ram'],
 ];
@@ -148,6 +148,8 @@ for (const [what, preset, sets, kind, text] of refused) {
 const accepted: Array<[string, string, string[], string[]]> = [
   ["a VP's vnode", 'numa', ['vps[5].vnode=2'], ['vp-moved: vp 5: saved on vnode 0, the host now puts it on vnode 2']],
   ["a VP's APIC ID", 'numa', ['vps[5].reg=200'], ['vp-moved: vp 5: saved as apic id/mpidr 0x5, the host now gives it 0xc8']],
+  // vp_set.rs VpSet::restore restores only the VPs named in the saved state: the new VP starts from reset.
+  ['the VP count (one more)', 'small', ['vps=' + JSON.stringify([...small.vps, { reg: 4, vnode: 0 }])], ['vp-without-state: vp 4: the host has it, the snapshot has no saved state for it (it starts from reset)']],
   ['VTL0 MMIO', 'small', [`mmio.vtl0[0].size=${small.mmio.vtl0[0]!.size - 0x100000}`], ['mmio-differs: vtl0 mmio: the paravisor uses [0xe0000000+0x20000000, 0x100000000+0xfc0000000], the host offers [0xe0000000+0x1ff00000, 0x100000000+0xfc0000000]']],
 ];
 for (const [what, preset, sets, found] of accepted) {
@@ -160,6 +162,16 @@ for (const [what, preset, sets, found] of accepted) {
     assert.ok(r.proof.ok);
   }));
 }
+
+test('a VP the host added starts from reset in the hypervisor and every per-VP unit; the proof allows only its new entries', () => withStore(async (store) => {
+  const saved = await saveVm(bootWithWorkload(small, { seed: 2, steps: 50 }), store);
+  const r = await restoreSnapshot(store, saved.id, { sets: ['vps=' + JSON.stringify([...small.vps, { reg: 4, vnode: 0 }])] });
+  const fresh = bootWithWorkload({ ...small, vps: [...small.vps, { reg: 4, vnode: 0 }] }, null);
+  const regs = (hv: typeof r.vm.hv) => hv.registerNames().map((n) => hv.getRegister(4, n));
+  assert.equal(regs(r.vm.hv), regs(fresh.hv), 'vp 4 has the reset registers of a fresh boot');
+  assert.equal(r.vm.units.vp.save().vps[4], fresh.units.vp.save().vps[4]);
+  assert.equal(r.proof.differences.map((d) => `${d.unit} ${d.path}: ${d.allowed === undefined ? 'not allowed' : 'allowed'}`), ['vp vps[4]: allowed', 'synic vps[4]: allowed', 'hv vps[4]: allowed']);
+}));
 
 test('a VTL0-RAM-only change is accepted by the shim and judged by the oracle: inconsistent only under live DMA', () => withStore(async (store) => {
   const vm = bootWithWorkload(numa, { seed: 2, steps: 0 });

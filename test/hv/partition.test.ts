@@ -80,9 +80,27 @@ test('restore validates with the field path and checks the topology and the file
   throwsHcl(() => hv.restore({ ...s, arch: 'riscv' }), 'STATE_SCHEMA', 'hv: ');
   throwsHcl(() => hv.restore({ ...s, vpCount: -1 }), 'STATE_SCHEMA', 'hv: vpCount');
   throwsHcl(() => hv.restore(hvByName(s)), 'STATE_SCHEMA', 'hv: ');
-  throwsHcl(() => hv.restore(new HvPartition(testContext(3).topology).save()), 'TOPOLOGY_MISMATCH', 'hv: saved 3 vps but partition has 2');
+  // vp_set.rs VpSet::restore: saved state for a VP the partition lacks is UnknownEntryId("vpN").
+  throwsHcl(() => hv.restore(new HvPartition(testContext(3).topology).save()), 'STATE_UNKNOWN_ENTRY', 'hv: restore failed: unknown entry id: vp2 (the partition has 2 vps, the saved state 3)');
   throwsHcl(() => hv.restore(new HvPartition(testContext(2, 'aarch64').topology).save()), 'TOPOLOGY_MISMATCH', 'hv: saved aarch64 registers for a x86_64 partition');
   throwsHcl(() => hv.restore({ ...s, registers: s.registers.subarray(8) }), 'HV_INVALID', `hv: register file is ${s.registers.length - 8} bytes, 2 vps × 38 registers need ${s.registers.length}`);
+});
+
+test('fewer saved VPs than the partition has: the saved ones are restored, the rest keep their reset registers (vp_set.rs VpSet::restore)', () => {
+  const small = new HvPartition(testContext(2).topology);
+  small.setRegister(0, 'rax', 0x1111n);
+  small.setRegister(1, 'rip', 0x2222n);
+  const big = new HvPartition(testContext(4).topology);
+  big.setRegister(3, 'rax', 0x3333n);
+  big.restore(small.save());
+  assert.is(big.save().vpCount, 4);
+  assert.is(big.getRegister(0, 'rax'), 0x1111n);
+  assert.is(big.getRegister(1, 'rip'), 0x2222n);
+  // VPs 2 and 3 have no saved entry: they are at architectural reset, whatever they held before.
+  const reset = HvPartition.resetState(testContext(4).topology).registers;
+  const perVp = reset.length / 4;
+  assert.equal(big.save().registers.subarray(2 * perVp), reset.subarray(2 * perVp));
+  assert.is(big.getRegister(3, 'rax'), 0n);
 });
 
 test('generation-1 values are validated before the upgrade; a VP out of place is HV_INVALID', () => {

@@ -5,7 +5,8 @@ import { UNIT_DESCRIPTORS } from '../../lib/hcl/units/index.ts';
 import { presetConfig } from '../../lib/config/index.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { decodeCanonical, encodeCanonical, encodeCanonicalWire } from '../../lib/state/codec.ts';
-import { checkFieldNumbers, decodeFields, encodeFields, field, nameKeyed } from '../../lib/state/fields.ts';
+import { checkFieldNumbers, decodeFields, encodeFields, enumOf, field, nameKeyed } from '../../lib/state/fields.ts';
+import { InitStateSchema } from '../../lib/state/init-state.ts';
 import { currentGeneration, u64, uint } from '../../lib/state/unit.ts';
 import { runWorkload } from '../../harness/workload.ts';
 import { boot } from '../../harness/pipeline.ts';
@@ -66,7 +67,7 @@ test('a missing enum has no default: STATE_DECODE names the field', () => {
 test('bad bytes are STATE_DECODE with the field path: not a message, not a number key, unknown enum value, not an array', () => {
   throwsHcl(() => decodeFields(V1, encodeCanonical([1]), 'c'), 'STATE_DECODE', 'c: $: expected a message (a map of field numbers)');
   throwsHcl(() => decodeFields(V1, encodeCanonical({ count: 1 }), 'c'), 'STATE_DECODE', 'c: $: key "count" is not a field number');
-  throwsHcl(() => decodeFields(V1, encodeCanonicalWire(new Map([[3, 7]])), 'c'), 'STATE_DECODE', 'c: $.mode: enum value 7 unknown (have 1..2)');
+  throwsHcl(() => decodeFields(V1, encodeCanonicalWire(new Map([[3, 7]])), 'c'), 'STATE_DECODE', 'c: $.mode: enum value 7 unknown (have 1, 2)');
   throwsHcl(() => decodeFields(V1, encodeCanonicalWire(new Map<number, unknown>([[3, 1], [4, 'x']])), 'c'), 'STATE_DECODE', 'c: $.tags: expected a repeated field (an array)');
   throwsHcl(() => decodeFields(V1, Uint8Array.of(0x81), 'c'), 'STATE_DECODE', 'c: cannot decode msgpack');
 });
@@ -78,9 +79,42 @@ test('schemas without numbers, with a shared number or a type without encoding a
   assert.throws(() => field(0, uint(8)), /not a positive integer/);
 });
 
+// mesh numbers enum variants explicitly (`#[mesh(N)]`), so the order of the declaration is not in the bytes.
+test('enumOf: each value is written as its own number, whatever the declaration order; unknown numbers are STATE_DECODE', () => {
+  const Run = Type.Object({ state: field(1, enumOf({ running: 2, reset: 1, stopped: 5 })) });
+  const bytes = encodeFields(Run, { state: 'stopped' });
+  assert.equal(bytes, encodeCanonicalWire(new Map([[1, 5]])));
+  assert.equal(decodeFields(Run, encodeCanonicalWire(new Map([[1, 2]])), 'r'), { state: 'running' });
+  throwsHcl(() => decodeFields(Run, encodeCanonicalWire(new Map([[1, 3]])), 'r'), 'STATE_DECODE', 'r: $.state: enum value 3 unknown (have 2, 1, 5)');
+  // The same numbers as a plain union's positions give the same bytes: converting a union to enumOf keeps them.
+  const plain = Type.Object({ state: field(1, Type.Union([Type.Literal('reset'), Type.Literal('running')])) });
+  const numbered = Type.Object({ state: field(1, enumOf({ running: 2, reset: 1 })) });
+  for (const state of ['reset', 'running']) assert.equal(encodeFields(numbered, { state }), encodeFields(plain, { state }), state);
+});
+
+test('enumOf refuses a number shared, reserved, not a positive integer, and an empty enum; a half-numbered union is refused up front', () => {
+  assert.throws(() => enumOf({ a: 1, b: 1 }), /enumOf: a and b share number 1/);
+  assert.throws(() => enumOf({ a: 1, b: 2 }, { reserved: [2] }), /enumOf: b: number 2 is reserved/);
+  assert.throws(() => enumOf({ a: 0 }), /enumOf: a: number 0 is not a positive integer/);
+  assert.throws(() => enumOf({}), /at least one value/);
+  const half = Type.Union([Type.Literal('a', { enumNumber: 2 }), Type.Literal('b')]);
+  assert.throws(() => checkFieldNumbers(Type.Object({ e: field(1, half) }), 'u'), /u\.e: an enum numbers all its values or none/);
+  const clash = Type.Union([Type.Literal('a', { enumNumber: 2 }), Type.Literal('b', { enumNumber: 2 })]);
+  assert.throws(() => checkFieldNumbers(Type.Object({ e: field(1, clash) }), 'u'), /u\.e: enum values share a number/);
+});
+
+test('init state firmwareType carries servicing.rs Firmware\'s mesh numbers (Uefi 1, Pcat 2, None 3)', () => {
+  const init = (firmwareType: string) => ({ firmwareType, vmStopReferenceTime: 0n, emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: 0n }, netvspState: [] }, overlayShutdownDevice: false });
+  for (const [v, n] of [['uefi', 1], ['pcat', 2], ['none', 3]] as const) {
+    assert.is((decodeCanonical(encodeFields(InitStateSchema, init(v)), 'i') as Record<string, unknown>)['1'], n, v);
+  }
+});
+
 test('nameKeyed strips numbers and reservations only: validation and the JSON schema are otherwise the same', () => {
-  const s = Type.Object({ a: field(1, uint(8)) }, { reserved: [2] });
-  assert.equal(JSON.parse(JSON.stringify(nameKeyed(s))), { type: 'object', required: ['a'], properties: { a: { type: 'integer', minimum: 0, maximum: 255 } } });
+  const s = Type.Object({ a: field(1, uint(8)), e: field(2, enumOf({ x: 2, y: 1 }, { reserved: [3] })) }, { reserved: [3] });
+  assert.equal(JSON.parse(JSON.stringify(nameKeyed(s))), {
+    type: 'object', required: ['a', 'e'], properties: { a: { type: 'integer', minimum: 0, maximum: 255 }, e: { anyOf: [{ const: 'x', type: 'string' }, { const: 'y', type: 'string' }] } },
+  });
 });
 
 test('every unit: its current generation is field-numbered, and its booted state after a workload round-trips through the registry', () => {

@@ -7,6 +7,7 @@ import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { ServicingController, type Clock, type InitInput, type ServicingState } from '../../lib/state/servicing.ts';
 import type { StateUnit } from '../../lib/state/unit.ts';
+import type { HclError } from '../../lib/errors.ts';
 import { testContext, throwsHcl } from '../hcl/units/fixture.ts';
 
 const ID = '6b1e1f3c-2a4d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -91,7 +92,7 @@ test('isolated VMs and malformed correlation ids are refused before anything sto
   assert.not.ok(c.paused);
 });
 
-test('a unit whose save passes the deadline fails with SERVICING_TIMEOUT and the VM resumes', () => {
+test('a unit whose save passes the deadline is a watchdog panic: SERVICING_TIMEOUT, the VM stays stopped and refuses everything', () => {
   const u = busy();
   const running = u.vp.view().vps.filter((v) => v.runState === 'running').length;
   assert.ok(running > 0, 'workload started some VPs');
@@ -99,7 +100,30 @@ test('a unit whose save passes the deadline fails with SERVICING_TIMEOUT and the
   const log: string[] = [];
   const units = u.all.map((x) => (x.name === 'synic' ? spy(x, log, () => clock.advance(6_000_000_000n)) : x));
   const c = new ServicingController(units, registry, clock);
-  throwsHcl(() => c.save(req, init()), 'SERVICING_TIMEOUT', `servicing ${ID}: save of unit synic passed the deadline by 1000000000 ns`);
+  let err: unknown;
+  try {
+    c.save(req, init());
+  } catch (e) {
+    err = e;
+  }
+  // dispatch/mod.rs handle_servicing_inner: the watchdog task panics ("servicing operation timed
+  // out"); nothing runs `start` again, unlike handle_servicing_request's error path.
+  throwsHcl(() => { throw err; }, 'SERVICING_TIMEOUT', `servicing ${ID}: save of unit synic passed the deadline by 1000000000 ns (timeout 5000000000 ns); OpenHCL's servicing watchdog panics here`);
+  assert.equal((err as HclError).context, { layer: 'usermode', kind: 'watchdog-panic' });
+  assert.match(c.crashed ?? '', /^its servicing watchdog panicked \(servicing .* passed the deadline/);
+  assert.is(u.vp.view().vps.filter((v) => v.runState === 'running').length, 0, 'no VP was started again');
+  throwsHcl(() => c.resume(), 'VM_CRASHED', 'servicing resume: refused: the vm is dead: its servicing watchdog panicked');
+  throwsHcl(() => c.save(req, init()), 'VM_CRASHED', 'servicing save: refused: the vm is dead');
+  throwsHcl(() => c.restore({ initState: {}, units: [] }), 'VM_CRASHED', 'servicing restore: refused: the vm is dead');
+});
+
+test('a unit whose save fails is an ordinary failure: SERVICING_FAILED and the VM resumes', () => {
+  const u = busy();
+  const running = u.vp.view().vps.filter((v) => v.runState === 'running').length;
+  const units = u.all.map((x) => (x.name === 'synic' ? { ...spy(x, []), save: () => { throw new Error('synic broke'); } } : x));
+  const c = new ServicingController(units, registry, fakeClock());
+  throwsHcl(() => c.save(req, init()), 'SERVICING_FAILED', `servicing ${ID}: save failed: synic broke`);
+  assert.is(c.crashed, undefined);
   assert.not.ok(c.paused);
   assert.is(u.vp.view().vps.filter((v) => v.runState === 'running').length, running);
 });
