@@ -60,11 +60,11 @@ test('units added and removed, package and generation changes are listed', () =>
   const b: DecodedSnapshot = structuredClone(a);
   delete b.units['rtc.cmos'];
   b.units['extra'] = { package: 'x.extra', generation: 1, state: {} };
-  const vp = b.units['vp'];
-  if (vp !== undefined) vp.package = 'openvmm.vp2';
+  const partition = b.units['partition'];
+  if (partition !== undefined) partition.package = 'partition2';
   const d = diffSnapshots(a, b);
   assert.equal([d.unitsAdded, d.unitsRemoved], [['extra'], ['rtc.cmos']]);
-  assert.equal(paths(d), ['changed vp:package']);
+  assert.equal(paths(d), ['changed partition:package']);
 });
 
 test('hv and init state are compared beside the units', () => {
