@@ -4,8 +4,8 @@ import { SAVE_RANK, bytes, field, uint, type UnitDescriptor } from '../../state/
 import { UnitBase, type UnitContext } from './base.ts';
 import { SINT_COUNT, type SintConfig } from './synic.ts';
 import {
-  EVENT_KINDS, EVENT_SLOTS, RUN_STATES, SINT_AUTO_EOI, SINT_MASKED, SINT_PENDING, VP_FIELD_BYTES, VP_OFFSET, VP_STRIDE,
-  checkVp, decodeVp, encodeVp, resetVp, viewOf, type VpNamed, type VpView,
+  EVENT_KINDS, EVENT_SLOTS, RUN_STATES, SINT_AUTO_EOI, SINT_MASKED, SINT_PENDING, VP_OFFSET, VP_STRIDE,
+  checkVp, decodeVp, encodeVp, resetVp, viewOf, viewVp, type VpNamed,
 } from './vp-layout.ts';
 
 /**
@@ -55,15 +55,7 @@ export function partitionView(state: unknown, other?: unknown): unknown {
     } catch {
       return data;
     }
-    const v = decodeVp(data, 0);
-    const full: VpView = { ...v.vp, synic: v.synic };
-    if (o === undefined) return full;
-    const differs = ([from, to]: readonly [number, number]) => Buffer.compare(data.subarray(from, to), o.subarray(from, to)) !== 0;
-    const out: Partial<VpView> = {};
-    for (const [k, ranges] of Object.entries(VP_FIELD_BYTES) as Array<[keyof VpView, ReadonlyArray<readonly [number, number]>]>) {
-      if (ranges.some(differs)) Object.assign(out, { [k]: full[k] });
-    }
-    return out;
+    return viewVp(data, 0, o);
   };
   return { ...s, vps: s.vps.map((e, i) => (typeof e === 'object' && e !== null ? { ...e, data: named(e.data, i) } : e)) };
 }

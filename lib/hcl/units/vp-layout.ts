@@ -174,30 +174,57 @@ export function checkVp(b: Uint8Array, at: number, where: string): void {
   }
 }
 
-/** The VP at `at` of `b` by name (bytes already checked). */
-export function decodeVp(b: Uint8Array, at: number): VpNamed {
-  const d = viewOf(b);
-  const pendingInterrupts: number[] = [];
-  for (let v = 16; v < 256; v++) if ((b[at + VP_OFFSET.irr + (v >> 3)]! & (1 << (v & 7))) !== 0) pendingInterrupts.push(v);
-  const pendingEvents = Array.from({ length: b[at + VP_OFFSET.eventCount]! }, (_, i) => ({
+// One reader per field of the view, so a comparison decodes only the fields whose bytes differ.
+const READ: { readonly [K in keyof VpView]: (b: Uint8Array, at: number) => VpView[K] } = {
+  runState: (b, at) => RUN_STATES[b[at + VP_OFFSET.runState]!]!,
+  vtl: (b, at) => (b[at + VP_OFFSET.vtl] === 2 ? 2 : 0),
+  role: (b, at) => ROLES[b[at + VP_OFFSET.role]!]!,
+  halted: (b, at) => b[at + VP_OFFSET.halted] === 1,
+  pendingEvents: (b, at) => Array.from({ length: b[at + VP_OFFSET.eventCount]! }, (_, i) => ({
     kind: EVENT_KINDS[b[at + VP_OFFSET.events + 2 * i]!]!, vector: b[at + VP_OFFSET.events + 2 * i + 1]!,
-  }));
-  const sints = Array.from({ length: SINT_COUNT }, (_, i): Sint => {
-    const f = b[at + VP_OFFSET.sints + 2 * i + 1]!;
-    return { vector: b[at + VP_OFFSET.sints + 2 * i]!, masked: (f & SINT_MASKED) !== 0, autoEoi: (f & SINT_AUTO_EOI) !== 0, messagePending: (f & SINT_PENDING) !== 0 };
-  });
-  const simp = d.getBigUint64(at + VP_OFFSET.simp, true);
-  const siefp = d.getBigUint64(at + VP_OFFSET.siefp, true);
-  return {
-    vp: {
-      runState: RUN_STATES[b[at + VP_OFFSET.runState]!]!, vtl: b[at + VP_OFFSET.vtl] === 2 ? 2 : 0, role: ROLES[b[at + VP_OFFSET.role]!]!,
-      halted: b[at + VP_OFFSET.halted] === 1, pendingEvents, pendingInterrupts,
-    },
-    synic: {
+  })),
+  pendingInterrupts: (b, at) => {
+    const out: number[] = [];
+    for (let v = 16; v < 256; v++) if ((b[at + VP_OFFSET.irr + (v >> 3)]! & (1 << (v & 7))) !== 0) out.push(v);
+    return out;
+  },
+  synic: (b, at) => {
+    const d = viewOf(b);
+    const simp = d.getBigUint64(at + VP_OFFSET.simp, true);
+    const siefp = d.getBigUint64(at + VP_OFFSET.siefp, true);
+    const sints = Array.from({ length: SINT_COUNT }, (_, i): Sint => {
+      const f = b[at + VP_OFFSET.sints + 2 * i + 1]!;
+      return { vector: b[at + VP_OFFSET.sints + 2 * i]!, masked: (f & SINT_MASKED) !== 0, autoEoi: (f & SINT_AUTO_EOI) !== 0, messagePending: (f & SINT_PENDING) !== 0 };
+    });
+    return {
       scontrol: b[at + VP_OFFSET.scontrol] === 1,
       messagePageEnabled: (simp & PAGE_ENABLE) !== 0n, messagePageGpa: simp & PAGE_MASK,
       eventPageEnabled: (siefp & PAGE_ENABLE) !== 0n, eventPageGpa: siefp & PAGE_MASK,
       sints,
-    },
-  };
+    };
+  },
+};
+
+/** The VP at `at` of `b` by name (bytes already checked). */
+export function decodeVp(b: Uint8Array, at: number): VpNamed {
+  const { synic, ...vp } = viewVp(b, at) as VpView; // without `other`, every field
+  return { vp, synic };
+}
+
+/**
+ * The VP at `at` of `b` as `show` prints it (bytes already checked). With `other` (another VP's
+ * bytes), only the fields whose bytes differ from it (`VP_FIELD_BYTES`).
+ */
+export function viewVp(b: Uint8Array, at: number, other?: Uint8Array): Partial<VpView> {
+  const out: Partial<VpView> = {};
+  for (const k of Object.keys(READ) as Array<keyof VpView>) {
+    if (other !== undefined && !VP_FIELD_BYTES[k].some(([from, to]) => differs(b, at, other, from, to))) continue;
+    Object.assign(out, { [k]: READ[k](b, at) });
+  }
+  return out;
+}
+
+function differs(b: Uint8Array, at: number, o: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (b[at + i] !== o[i]) return true;
+  return false;
 }
