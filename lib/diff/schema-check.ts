@@ -62,7 +62,11 @@ export function checkSchemaCompat(oldDump: SchemaDump, newDump: SchemaDump): Sch
       continue;
     }
     if (o === undefined) {
-      push('(unit)', 'unit-added', [], `new unit (package ${n.package}, generation ${n.generation}): old snapshots restore it in its default state; a downgrade must leave it out`);
+      // A unit a unit-set step builds from retired ones is made from what old snapshots hold, not defaulted.
+      const from = (newDump.retired ?? []).filter((r) => r.into.includes(name)).map((r) => r.name);
+      push('(unit)', 'unit-added', [], from.length > 0
+        ? `new unit (package ${n.package}, generation ${n.generation}): built from ${from.join(' + ')} of older snapshots; a downgrade splits it back`
+        : `new unit (package ${n.package}, generation ${n.generation}): old snapshots restore it in its default state; a downgrade must leave it out`);
       continue;
     }
     if (o.package !== n.package) {

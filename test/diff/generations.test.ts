@@ -43,6 +43,7 @@ test('kept dumps: generation 3 → 4 retires vp and synic into the new partition
   const r = checkSchemaCompat(kept(3), kept(4));
   assert.equal(r.breaking, []);
   assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.kind}`), ['partition unit-added', 'synic unit-retired', 'vp unit-retired']);
+  assert.match(r.compatibleChanges[0]!.message, 'built from synic + vp of older snapshots; a downgrade splits it back');
   assert.equal(kept(4).retired?.map((u) => [u.name, u.retiredIn, u.into]), [['synic', 4, ['partition']], ['vp', 4, ['partition']]]);
   for (const g of [1, 2]) assert.equal(checkSchemaCompat(kept(g), kept(4)).breaking, [], `generation ${g} → 4`);
 });
