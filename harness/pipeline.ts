@@ -118,7 +118,7 @@ export function boot(config: VmConfig, options: Partial<BootOptions> = {}): Vm {
     const devices = JSON.parse(JSON.stringify(config.devices)) as VmConfig['devices'];
     const units = createUnits({ topology: discovered.topology, devices, plant: options.plant });
     const linux = new Set(kernel.online());
-    for (const v of discovered.topology.vps) if (!linux.has(v.index)) units.vp.assignSidecar(v.index);
+    for (const v of discovered.topology.vps) if (!linux.has(v.index)) units.partition.assignSidecar(v.index);
     const hv = new HvPartition(discovered.topology);
     return { discovered, units, hv, servicing: new ServicingController(units.all, defaultRegistry()), usermodeVersion: usermodeVersionOf(kernel) };
   }, () => 0);
@@ -156,10 +156,10 @@ function hvBackend(hv: HvPartition): VpBackend {
 /**
  * Hands one sidecar CPU to Linux, as OpenHCL does when a VP needs the Linux kernel: the sidecar
  * tears the CPU down (REMOVE → REMOVED in its control page), the kernel onlines it, and
- * openvmm_hcl's `vp` unit records the new role. One way, one CPU at a time.
+ * openvmm_hcl's `partition` unit records the new role. One way, one CPU at a time.
  */
 export function onlineSidecarCpu(vm: Vm, vp: number): void {
   if (vm.sidecar === undefined) throw new HclError('SIDECAR_BAD_STATE', `sidecar: not running, vp ${vp} is already in Linux`);
   vm.kernel.onlineCpu(vm.sidecar.removeCpu(vp));
-  vm.units.vp.convertToLinux(vp);
+  vm.units.partition.convertToLinux(vp);
 }

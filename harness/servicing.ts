@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { applyOverrides, type Override, validateConfig, type VmConfig } from '../lib/config/index.ts';
-import { diffValues, changePath } from '../lib/diff/index.ts';
+import { diffValues, changePath, sameValues } from '../lib/diff/index.ts';
 import { HclError, isHclError } from '../lib/errors.ts';
 import { faultActive } from '../lib/faults.ts';
 import { buildPackage, packageOptionsFor, platformFor } from '../lib/host/index.ts';
@@ -267,7 +267,7 @@ export interface RestoreResult {
 
 /** Fields that the boot itself decides, not the snapshot (post-restore fix-ups). */
 const BOOT_DERIVED: Array<[string, RegExp, string]> = [
-  ['vp', /^vps\[\d+\]\.role$/, 'where a VP runs is decided by this boot (sidecar split, outstanding I/O, OPENHCL_SIDECAR)'],
+  ['partition', /^vps\[\d+\]\.data\.role$/, 'where a VP runs is decided by this boot (sidecar split, outstanding I/O, OPENHCL_SIDECAR)'],
 ];
 
 /** A whole per-VP entry the snapshot lacks: a VP the host added, which starts from reset. */
@@ -332,7 +332,7 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   if (elapsed > timeoutMs) {
     throw new HclError('SERVICING_TIMEOUT', `servicing restore of ${snap.manifest.id.slice(0, 12)}: took ${Math.round(elapsed)} ms, past its ${timeoutMs} ms deadline; the restored vm was discarded`);
   }
-  vm.units.vp.applyBootRoles(new Set(vm.kernel.online()));
+  vm.units.partition.applyBootRoles(new Set(vm.kernel.online()));
 
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId ?? info.correlationId });
   vm.servicing.resume();
@@ -364,8 +364,12 @@ function usermode<T>(fn: () => T): T {
 export function proofDifferences(before: ServicingState['units'], after: ServicingState['units'], hvBefore: unknown, hvAfter: unknown): ProofDifference[] {
   const out: ProofDifference[] = [];
   const afterBy = new Map(after.map((u) => [u.name, u.state]));
+  const registry = defaultRegistry();
   for (const u of before) {
-    for (const c of diffValues(u.state, afterBy.get(u.name))) out.push(difference(u.name, c));
+    const again = afterBy.get(u.name);
+    // Compared as saved (per-VP bytes); only a unit that differs is decoded, to name its fields.
+    if (sameValues(u.state, again)) continue;
+    for (const c of diffValues(registry.view(u.name, u.state, again), registry.view(u.name, again, u.state))) out.push(difference(u.name, c));
   }
   // The register files compare as bytes; only when they differ are they decoded, to name registers.
   if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push(difference('hv', c));

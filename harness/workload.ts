@@ -156,28 +156,28 @@ function makeOps(u: HclUnits, hv: HvPartition, int: Int, pick: Pick): Record<OpK
     },
     synic: () => {
       const vp = int(vpCount);
-      const s = u.synic.view().vps[vp];
-      if (s === undefined) return false;
+      if (vp >= vpCount) return false;
+      const s = u.partition.vpState(vp).synic;
       const sint = int(16);
       const slot = s.sints[sint];
-      if (!s.scontrol) u.synic.setScontrol(vp, true);
-      else if (!s.messagePageEnabled) u.synic.setMessagePage(vp, page());
-      else if (!s.eventPageEnabled) u.synic.setEventPage(vp, page());
-      else if (slot === undefined || slot.masked) u.synic.configureSint(vp, sint, { vector: 16 + int(240), masked: false, autoEoi: int(2) === 0 });
-      else if (slot.messagePending) u.synic.endOfMessage(vp, sint);
-      else u.synic.postMessage(vp, sint);
+      if (!s.scontrol) u.partition.setScontrol(vp, true);
+      else if (!s.messagePageEnabled) u.partition.setMessagePage(vp, page());
+      else if (!s.eventPageEnabled) u.partition.setEventPage(vp, page());
+      else if (slot === undefined || slot.masked) u.partition.configureSint(vp, sint, { vector: 16 + int(240), masked: false, autoEoi: int(2) === 0 });
+      else if (slot.messagePending) u.partition.endOfMessage(vp, sint);
+      else u.partition.postMessage(vp, sint);
       return true;
     },
     vp: () => {
       const vp = int(vpCount);
-      const e = u.vp.view().vps[vp];
-      if (e === undefined) return false;
-      if (e.runState !== 'running') u.vp.run(vp);
+      if (vp >= vpCount) return false;
+      const e = u.partition.vpState(vp).vp;
+      if (e.runState !== 'running') u.partition.run(vp);
       else {
         const a = int(4);
-        if (a === 0) u.vp.halt(vp);
-        else if (a === 1 || e.pendingInterrupts.length === 0) u.vp.raiseInterrupt(vp, 16 + int(240));
-        else u.vp.acknowledge(vp);
+        if (a === 0) u.partition.halt(vp);
+        else if (a === 1 || e.pendingInterrupts.length === 0) u.partition.raiseInterrupt(vp, 16 + int(240));
+        else u.partition.acknowledge(vp);
       }
       return true;
     },

@@ -3,7 +3,8 @@ import { mergedVtl2Ram } from '../lib/shim/index.ts';
 import { encodeCanonical } from '../lib/state/codec.ts';
 import { decodeFields } from '../lib/state/fields.ts';
 import { InitStateSchema } from '../lib/state/init-state.ts';
-import { FIELDS_GENERATION } from '../lib/state/unit.ts';
+import { currentGeneration } from '../lib/state/unit.ts';
+import { PARTITION_UNIT, VP_OFFSET, type PartitionState } from '../lib/hcl/units/index.ts';
 import { defaultRegistry } from '../lib/snapshot/registry.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { Vm } from '../harness/pipeline.ts';
@@ -20,10 +21,11 @@ import { encodeParts } from '../lib/snapshot/index.ts';
 
 /** Canonical bytes of a part with what this boot or this save decides removed. */
 function comparable(name: string, bytes: Uint8Array): Uint8Array {
-  // Both sides are this release's saves: units and init state are field-numbered (generation 3).
-  if (name === 'unit/vp') {
-    const s = defaultRegistry().decodeState('vp', FIELDS_GENERATION, bytes, 'resave: unit/vp') as { vps: Array<Record<string, unknown>> };
-    return encodeCanonical({ ...s, vps: s.vps.map(({ role: _role, ...rest }) => rest) });
+  // Both sides are this release's saves: units and init state are field-numbered.
+  if (name === 'unit/partition') {
+    const s = defaultRegistry().decodeState('partition', PARTITION_GENERATION, bytes, 'resave: unit/partition') as PartitionState;
+    // Each VP's role byte (vp-layout.ts) is this boot's; the rest of its bytes must not change.
+    return encodeCanonical({ ...s, vps: s.vps.map((v) => ({ ...v, data: v.data.map((b, i) => (i === VP_OFFSET.role ? 0 : b)) })) });
   }
   if (name === 'init') {
     const { vmStopReferenceTime: _t, ...rest } = decodeFields(InitStateSchema, bytes, 'resave: init') as Record<string, unknown>;
@@ -40,6 +42,8 @@ function comparable(name: string, bytes: Uint8Array): Uint8Array {
   }
   return bytes;
 }
+
+const PARTITION_GENERATION = currentGeneration(PARTITION_UNIT).generation;
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 

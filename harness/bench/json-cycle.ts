@@ -37,7 +37,7 @@ export async function jsonCycle(vm: Vm, dir: string): Promise<{ bytes: number; p
     const hv = back.get('hv');
     restored.hv.restore(hv);
     restored.servicing.restore({ initState, units });
-    restored.units.vp.applyBootRoles(new Set(restored.kernel.online()));
+    restored.units.partition.applyBootRoles(new Set(restored.kernel.online()));
     const again = captureVm(restored, { timeoutMs: 600_000, correlationId: initState.correlationId ?? randomUUID() });
     restored.servicing.resume();
     const differences = proofDifferences(units, again.state.units, hv, again.hv);

@@ -56,7 +56,7 @@ export function register(program: Command): void {
       if (opts.unified === true) {
         const al = lib.alignSnapshots(sa, sb);
         for (const u of al.upgraded) process.stderr.write(`hclckpt: note: ${u.unit} on side ${u.side} upgraded from generation ${u.from} to ${u.to}\n`);
-        process.stdout.write(lib.renderUnified(al.a, al.b, [a, b], context));
+        process.stdout.write(lib.renderUnified(lib.viewSnapshot(al.a), lib.viewSnapshot(al.b), [a, b], context));
       } else if (opts.json === true) {
         await printJson(lib.diffToJson(d));
       } else {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { VmConfig } from '../../lib/config/index.ts';
-import { canonicalJson, withHexFields } from '../../lib/diff/index.ts';
+import { canonicalJson, viewSnapshot, withHexFields } from '../../lib/diff/index.ts';
 import { HclError } from '../../lib/errors.ts';
 import { printDts, readFdt } from '../../lib/fdt/index.ts';
 import type { ProcFs } from '../../lib/abi/index.ts';
@@ -188,7 +188,7 @@ export async function runCycles(store: SnapshotStore, config: VmConfig, o: { cyc
  */
 export async function showSnapshot(ref: string, o: { store?: string; maxSnapshotBytes?: number; unit?: string; json?: boolean }): Promise<string> {
   const { loadSnapshotForDiff } = await import('../commands/diff.ts');
-  const d = await loadSnapshotForDiff(ref, o);
+  const d = viewSnapshot(await loadSnapshotForDiff(ref, o));
   const view = (v: unknown, keys: string[]) => `${canonicalJson(o.json === true ? v : withHexFields(v, keys))}\n`;
   if (o.unit === undefined) return view(d, []);
   const keys = o.unit === 'hv' || o.unit === 'init' ? [o.unit] : ['units', o.unit];

@@ -7,8 +7,8 @@ export { decodeSnapshot } from '../snapshot/index.ts';
 export type { DecodedSnapshot, DecodedUnit, DecodedManifest, SnapshotParts } from '../snapshot/index.ts';
 
 // structural diff
-export { diffValues, byteRanges, joinKey, joinIndex, BYTE_RANGE_GAP } from './values.ts';
-export { diffSnapshots, alignSnapshots, isEmptyDiff } from './snapshot.ts';
+export { diffValues, sameValues, byteRanges, joinKey, joinIndex, BYTE_RANGE_GAP } from './values.ts';
+export { diffSnapshots, alignSnapshots, isEmptyDiff, viewSnapshot } from './snapshot.ts';
 
 // rendering
 export { canonicalJson, toCanonicalJsonValue } from './canonical-json.ts';

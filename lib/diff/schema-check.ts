@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import type { SchemaDump, SchemaDumpUnit } from '../state/index.ts';
+import type { RetiredUnit, SchemaDump, SchemaDumpUnit } from '../state/index.ts';
 import { compareNodes, isNumbered, type Direction, type Emit, type SchemaChangeKind } from './schema-nodes.ts';
 
 /**
@@ -62,7 +62,11 @@ export function checkSchemaCompat(oldDump: SchemaDump, newDump: SchemaDump): Sch
       continue;
     }
     if (o === undefined) {
-      push('(unit)', 'unit-added', [], `new unit (package ${n.package}, generation ${n.generation}): old snapshots restore it in its default state; a downgrade must leave it out`);
+      // A unit a unit-set step builds from retired ones is made from what old snapshots hold, not defaulted.
+      const from = (newDump.retired ?? []).filter((r) => r.into.includes(name)).map((r) => r.name);
+      push('(unit)', 'unit-added', [], from.length > 0
+        ? `new unit (package ${n.package}, generation ${n.generation}): built from ${from.join(' + ')} of older snapshots; a downgrade splits it back`
+        : `new unit (package ${n.package}, generation ${n.generation}): old snapshots restore it in its default state; a downgrade must leave it out`);
       continue;
     }
     if (o.package !== n.package) {
@@ -132,5 +136,15 @@ export function parseSchemaDump(text: string, file: string): SchemaDump {
     names.add(u.name);
   }
   const hypervisor = d['hypervisor'] === null || d['hypervisor'] === undefined ? null : unit(d['hypervisor'], 'hypervisor');
-  return { format: 'hclckpt-schema/1', units, hypervisor };
+  // Units retired by a unit-set step (dumps from generation 4 on): what became of them.
+  const retiredUnit = (u: unknown, where: string): RetiredUnit => {
+    const r = typeof u === 'object' && u !== null ? (u as Record<string, unknown>) : bad(`${where}: expected an object`);
+    for (const k of ['name', 'package', 'why']) if (typeof r[k] !== 'string' || r[k] === '') bad(`${where}.${k}: expected a non-empty string`);
+    for (const k of ['generation', 'retiredIn']) if (!Number.isInteger(r[k]) || (r[k] as number) < 1) bad(`${where}.${k}: expected an integer ≥ 1`);
+    if (!Array.isArray(r['into']) || !r['into'].every((n) => typeof n === 'string')) bad(`${where}.into: expected a list of unit names`);
+    return r as unknown as RetiredUnit;
+  };
+  if (d['retired'] === undefined) return { format: 'hclckpt-schema/1', units, hypervisor };
+  const retired = Array.isArray(d['retired']) ? d['retired'].map((u, i) => retiredUnit(u, `retired[${i}]`)) : bad('retired: expected an array');
+  return { format: 'hclckpt-schema/1', units, hypervisor, retired };
 }

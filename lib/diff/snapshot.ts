@@ -2,7 +2,7 @@ import { HclError } from '../errors.ts';
 import { defaultRegistry, type DecodedSnapshot, type DecodedUnit } from '../snapshot/index.ts';
 import { type InitState, type UnitRegistry, currentGeneration } from '../state/index.ts';
 import type { Change, SnapshotDiff, UpgradeNote } from './types.ts';
-import { diffValues } from './values.ts';
+import { diffValues, sameValues } from './values.ts';
 
 /**
  * Snapshot diff: manifest differences, units added and removed, and per-unit field changes. When
@@ -50,6 +50,13 @@ function currentSide(registry: UnitRegistry, s: DecodedSnapshot, side: 'a' | 'b'
   return { ...s, units: out, init: set.init };
 }
 
+/** `s` with every unit's state as `show` prints it: the unit's view (per-VP bytes decoded by name). */
+export function viewSnapshot(s: DecodedSnapshot, registry: UnitRegistry = defaultRegistry()): DecodedSnapshot {
+  const units: DecodedSnapshot['units'] = {};
+  for (const [n, u] of Object.entries(s.units)) units[n] = { ...u, state: registry.view(n, u.state) };
+  return { ...s, units };
+}
+
 /**
  * Copies of `a` and `b` in which every unit held in different generations on the two sides is
  * upgraded to the current generation (STATE_SCHEMA / STATE_GENERATION on state that cannot be).
@@ -88,7 +95,8 @@ export function diffSnapshots(a: DecodedSnapshot, b: DecodedSnapshot, registry: 
     const changes: Change[] = [];
     if (ra.package !== rb.package) changes.push({ path: `${n}:package`, kind: 'changed', from: ra.package, to: rb.package });
     if (ra.generation !== rb.generation) changes.push({ path: `${n}:generation`, kind: 'changed', from: ra.generation, to: rb.generation });
-    changes.push(...diffValues(ua.state, ub.state, n));
+    // Compared as the unit's view: per-VP bytes decoded by name, so a change names its field.
+    if (!sameValues(ua.state, ub.state)) changes.push(...diffValues(registry.view(n, ua.state, ub.state), registry.view(n, ub.state, ua.state), n));
     if (changes.length > 0) units[n] = changes;
   }
   // The hypervisor state and init state sit beside the units, compared as they are.

@@ -109,6 +109,12 @@ export class UnitRegistry {
     return d;
   }
 
+  /** `state` (current generation of `name`) as `show` and `diff` print it, compared with `other` if given: the descriptor's view, else itself. */
+  view(name: string, state: unknown, other?: unknown): unknown {
+    const view = this.#units.get(name)?.view;
+    return view === undefined ? state : view(state, other);
+  }
+
   /** Validates a unit's saved value against its current (or the given) generation's schema. */
   validateUnitState(name: string, value: unknown, generation?: number): void {
     checkSchema(name, this.#generation(name, generation).schema, value);

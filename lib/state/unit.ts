@@ -56,6 +56,12 @@ export interface UnitDescriptor {
   readonly saveRank: SaveRank;
   /** Every generation, oldest first. */
   readonly generations: readonly UnitGeneration[];
+  /**
+   * What `show`, `diff` and the restore proof print for a current-generation value (bytes decoded
+   * by name); absent: the value itself. Given the value it is compared with, parts equal in both
+   * may stay undecoded (the same on both sides, so they still compare equal).
+   */
+  readonly view?: (state: unknown, other?: unknown) => unknown;
 }
 
 /** A live state unit; `S` is the static type of its current schema. */

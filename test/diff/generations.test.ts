@@ -28,15 +28,24 @@ test('kept dumps: generation 1 → 2 is compatible, and the newest kept dump is 
   const r = checkSchemaCompat(kept(1), kept(2));
   assert.equal(r.breaking, []);
   assert.equal([...new Set(r.compatibleChanges.map((f) => f.unit))], ['hv', 'nvme', 'serial.16550']);
-  assert.equal(json(kept(3)), json(schemaDumpWithReach()));
+  assert.equal(json(kept(4)), json(schemaDumpWithReach()));
 });
 
 test('kept dumps: generation 2 → 3 only moves every unit to field numbers, read back through the name-keyed form', () => {
   const r = checkSchemaCompat(kept(2), kept(3));
   assert.equal(r.breaking, []);
-  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.path} ${f.kind}`), registry.names().map((n) => `${n} (unit) wire-numbered`));
+  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.path} ${f.kind}`), kept(3).units.map((u) => `${u.name} (unit) wire-numbered`));
   // Every older generation stays readable: 1 → 3 too.
   assert.equal(checkSchemaCompat(kept(1), kept(3)).breaking, []);
+});
+
+test('kept dumps: generation 3 → 4 retires vp and synic into the new partition unit, and nothing breaks', () => {
+  const r = checkSchemaCompat(kept(3), kept(4));
+  assert.equal(r.breaking, []);
+  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.kind}`), ['partition unit-added', 'synic unit-retired', 'vp unit-retired']);
+  assert.match(r.compatibleChanges[0]!.message, 'built from synic + vp of older snapshots; a downgrade splits it back');
+  assert.equal(kept(4).retired?.map((u) => [u.name, u.retiredIn, u.into]), [['synic', 4, ['partition']], ['vp', 4, ['partition']]]);
+  for (const g of [1, 2]) assert.equal(checkSchemaCompat(kept(g), kept(4)).breaking, [], `generation ${g} → 4`);
 });
 
 test('generation-1 schemas are unchanged: each unit\'s generation 1 dumps exactly as the kept gen-1 dump', () => {

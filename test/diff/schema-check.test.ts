@@ -113,6 +113,9 @@ const BAD_DUMPS: Array<[string, string, string]> = [
   ['units not an array', JSON.stringify({ format: 'hclckpt-schema/1', units: 3 }), 'units: expected an array'],
   ['unit without package', JSON.stringify({ format: 'hclckpt-schema/1', units: [{ name: 'a', generation: 1, schema: {} }] }), 'units[0].package'],
   ['generation 0', JSON.stringify({ format: 'hclckpt-schema/1', units: [{ name: 'a', package: 'p', generation: 0, schema: {} }] }), 'units[0].generation'],
+  ['retired not an array', JSON.stringify({ format: 'hclckpt-schema/1', units: [], retired: {} }), 'retired: expected an array'],
+  ['retired without its step', JSON.stringify({ format: 'hclckpt-schema/1', units: [], retired: [{ name: 'vp', package: 'openvmm.vp', generation: 3, into: ['partition'], why: 'merged' }] }), 'retired[0].retiredIn'],
+  ['retired into no list', JSON.stringify({ format: 'hclckpt-schema/1', units: [], retired: [{ name: 'vp', package: 'openvmm.vp', generation: 3, retiredIn: 4, into: 'partition', why: 'merged' }] }), 'retired[0].into'],
   ['duplicate unit', JSON.stringify({ format: 'hclckpt-schema/1', units: [{ name: 'a', package: 'p', generation: 1, schema: {} }, { name: 'a', package: 'p', generation: 1, schema: {} }] }), 'unit a appears twice'],
 ];
 for (const [title, text, msg] of BAD_DUMPS) {
@@ -128,8 +131,10 @@ for (const [title, text, msg] of BAD_DUMPS) {
   });
 }
 
-test('parseSchemaDump round-trips a real dump', () => {
+test('parseSchemaDump round-trips a real dump, its retired units too', () => {
   assert.equal(parseSchemaDump(JSON.stringify(OLD), 'x'), OLD);
+  const retired = { ...OLD, retired: [{ name: 'vp', package: 'openvmm.vp', generation: 3, retiredIn: 4, into: ['partition'], why: 'merged' }] };
+  assert.equal(parseSchemaDump(JSON.stringify(retired), 'x'), retired);
 });
 
 // An upgrader covers a field-level break only across a generation bump: with the generation

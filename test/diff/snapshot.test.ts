@@ -5,6 +5,8 @@ import { diffSnapshots, isEmptyDiff, type DecodedSnapshot } from '../../lib/diff
 import { isHclError } from '../../lib/errors.ts';
 import { UnitRegistry } from '../../lib/state/registry.ts';
 import { uint, type UnitDescriptor } from '../../lib/state/unit.ts';
+import { defaultRegistry } from '../../lib/snapshot/registry.ts';
+import type { InitState } from '../../lib/state/index.ts';
 import { bootedUnits, decodedOf } from './helpers.ts';
 
 const paths = (d: ReturnType<typeof diffSnapshots>) => Object.values(d.units).flat().map((c) => `${c.kind} ${c.path}`);
@@ -55,16 +57,35 @@ test('manifest differences: config, overrides, digest and tool; id and time are 
   assert.equal(d.units, {});
 });
 
+test('partition: a change in one VP\'s bytes is named by field, also against a generation-3 vp + synic side', () => {
+  const u = bootedUnits();
+  const a = decodedOf(u);
+  u.partition.run(2);
+  u.partition.configureSint(2, 5, { vector: 0x31, masked: false, autoEoi: false });
+  const b = decodedOf(u);
+  const want = ['changed partition.vps[2].data.runState', 'changed partition.vps[2].data.synic.sints[5].masked', 'changed partition.vps[2].data.synic.sints[5].vector'];
+  assert.equal(paths(diffSnapshots(a, b)), want);
+  // Side a as the generation-3 release wrote it: vp and synic, brought through the unit-set step.
+  const registry = defaultRegistry();
+  const old = registry.toSetOf({ units: [{ name: 'partition', state: a.units['partition']!.state }], init: {} as InitState }, 3).units;
+  const a3: DecodedSnapshot = { ...a, units: { ...a.units } };
+  delete a3.units['partition'];
+  for (const x of old) a3.units[x.name] = { package: registry.get(x.name).package, generation: 3, state: x.state };
+  const d = diffSnapshots(a3, b);
+  assert.equal(paths(d), want, 'the step made side a a partition unit of generation 4: no package or generation change');
+  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['partition a 3→4']);
+});
+
 test('units added and removed, package and generation changes are listed', () => {
   const a = decodedOf(bootedUnits());
   const b: DecodedSnapshot = structuredClone(a);
   delete b.units['rtc.cmos'];
   b.units['extra'] = { package: 'x.extra', generation: 1, state: {} };
-  const vp = b.units['vp'];
-  if (vp !== undefined) vp.package = 'openvmm.vp2';
+  const partition = b.units['partition'];
+  if (partition !== undefined) partition.package = 'partition2';
   const d = diffSnapshots(a, b);
   assert.equal([d.unitsAdded, d.unitsRemoved], [['extra'], ['rtc.cmos']]);
-  assert.equal(paths(d), ['changed vp:package']);
+  assert.equal(paths(d), ['changed partition:package']);
 });
 
 test('hv and init state are compared beside the units', () => {

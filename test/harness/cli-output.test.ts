@@ -41,14 +41,14 @@ test('ls NAME lists only that name; an unknown name says so', async () => {
 
 test('restore summarises expected differences by kind; --verbose lists each; log shows the parent chain', async () => {
   const json = JSON.parse(await ok('restore', 'numa', '--set', 'sidecar=off', '--json', ...S)) as { proof: { differences: Array<{ path: string; allowed?: string }> } };
-  const roles = json.proof.differences.filter((d) => /^vps\[\d+\]\.role$/.test(d.path));
+  const roles = json.proof.differences.filter((d) => /^vps\[\d+\]\.data\.role$/.test(d.path));
   assert.ok(roles.length > 1 && roles.length === json.proof.differences.length, String(json.proof.differences.length));
   const verbose = await ok('restore', 'numa', '--set', 'sidecar=off', '--verbose', ...S);
-  assert.is(verbose.split('\n').filter((l) => /^ {4}vp\.vps\[\d+\]\.role: sidecar → linux/.test(l)).length, roles.length);
+  assert.is(verbose.split('\n').filter((l) => /^ {4}partition\.vps\[\d+\]\.data\.role: sidecar → linux/.test(l)).length, roles.length);
   const text = await ok('restore', 'numa', '--set', 'sidecar=off', '--save', ...S);
-  assert.match(text, `proof: ok (6 units; ${roles.length} expected differences, 0 unexplained)`);
-  assert.match(text, `    ${roles.length} × vp.vps[*].role: sidecar → linux  (`);
-  assert.not.match(text, 'vps[1].role');
+  assert.match(text, `proof: ok (5 units; ${roles.length} expected differences, 0 unexplained)`);
+  assert.match(text, `    ${roles.length} × partition.vps[*].data.role: sidecar → linux  (`);
+  assert.not.match(text, 'vps[1].data.role');
 
   const chain = JSON.parse(await ok('log', 'numa', '--json', ...S)) as Row[];
   assert.equal(chain.map((r) => r.seq), [2, 1]);

@@ -42,7 +42,7 @@ test('numa: sidecar splits each 16-VP vnode run into one node whose base VP boot
   assert.equal(r.sidecarVps, statuses.flatMap((s, vp) => (s === 'IDLE' ? [vp] : [])));
   assert.equal(r.bootCpus, statuses.flatMap((s, vp) => (s === 'REMOVED' ? [vp] : [])));
   assert.is(r.sidecarVps.length, 64 - bases.length);
-  for (const v of vm.units.vp.save().vps) assert.is(v.role, r.bootCpus.includes(v.index) ? 'linux' : 'sidecar');
+  for (const v of vm.units.partition.save().vps) assert.is(vm.units.partition.vpState(v.vpIndex).vp.role, r.bootCpus.includes(v.vpIndex) ? 'linux' : 'sidecar');
 });
 
 test('a sidecar CPU handed to Linux: REMOVED in its control page, online in the kernel, a linux vp', () => {
@@ -52,7 +52,7 @@ test('a sidecar CPU handed to Linux: REMOVED in its control page, online in the 
   assert.is(vm.sidecar?.status(5), 'REMOVED');
   assert.ok(vm.kernel.online().includes(5));
   assert.equal(parseCpuList(new TextDecoder().decode(vm.kernel.procfs.read('/sys/devices/system/cpu/online')).trim()), vm.kernel.online());
-  assert.is(vm.units.vp.save().vps[5]?.role, 'linux');
+  assert.is(vm.units.partition.vpState(5).vp.role, 'linux');
   assert.throws(() => onlineSidecarCpu(vm, 5), (e: unknown) => isHclError(e, 'SIDECAR_BAD_STATE'));
   assert.throws(() => onlineSidecarCpu(boot(presetConfig('arm64-virt')), 1), (e: unknown) => isHclError(e, 'SIDECAR_BAD_STATE'));
 });

@@ -8,11 +8,13 @@ import protobuf from 'protobufjs';
 import { presetConfig, validateConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
 import { hvByName, hvFromNamed, type HvState } from '../../lib/hv/index.ts';
+import { VP_OFFSET, type PartitionVp } from '../../lib/hcl/units/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { decodeCanonical } from '../../lib/state/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
 import { bootWithWorkload, captureVm, failedRestoreOutcome, proofDifferences, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
+import { withoutRoles } from '../hcl/units/fixture.ts';
 
 // Real LevelDB on disk, one fresh store per test.
 async function withStore<T>(fn: (s: SnapshotStore) => Promise<T>): Promise<T> {
@@ -33,12 +35,18 @@ for (const preset of ['small', 'numa', 'arm64-virt']) {
     test(`${preset} seed ${seed}: restore(save(vm)) proves identical, unit by unit`, () => withStore(async (store) => {
       const vm = bootWithWorkload(presetConfig(preset), { seed, steps: 300 });
       const saved = await saveVm(vm, store);
-      assert.equal(saved.units.map((u) => u.name).sort(), ['nvme', 'rtc.cmos', 'serial.16550', 'synic', 'vmbus.server.channels', 'vp']);
+      assert.equal(saved.units.map((u) => u.name).sort(), ['nvme', 'partition', 'rtc.cmos', 'serial.16550', 'vmbus.server.channels']);
       const r = await restoreSnapshot(store, saved.id);
       assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
-      assert.is(r.proof.units, 6);
+      assert.is(r.proof.units, 5);
+      // Every unit as saved, once the saved VM runs again as the restored one does; each VP's role
+      // is this boot's (CPUs with NVMe I/O in flight start in Linux), compared by the proof rule.
+      vm.servicing.resume();
       for (const u of vm.units.all) {
-        if (u.name === 'vp') continue; // roles are re-derived by the boot; compared by the proof rule
+        if (u.name === 'partition') {
+          assert.equal(withoutRoles(r.vm.units.partition.save()), withoutRoles(u.save()));
+          continue;
+        }
         assert.equal(r.vm.units.all.find((x) => x.name === u.name)?.save(), u.save(), u.name);
       }
       assert.equal(r.vm.hv.save(), vm.hv.save());
@@ -55,7 +63,7 @@ test('a second snapshot after a small workload stores only changed blobs', () =>
   const unitBytes = (n: string) => second.units.find((u) => u.name === n)?.bytes ?? 0;
   assert.ok(second.newBytes < first.newBytes / 2, `${second.newBytes} vs ${first.newBytes}`);
   assert.ok(second.newBytes >= unitBytes('serial.16550'));
-  assert.ok(second.newBytes < first.bytes - unitBytes('nvme') - unitBytes('vp'));
+  assert.ok(second.newBytes < first.bytes - unitBytes('nvme') - unitBytes('partition'));
 }));
 
 test('host command line override reaches the restored kernel and state survives', () => withStore(async (store) => {
@@ -74,9 +82,9 @@ test('sidecar=off starts every CPU in Linux; the proof explains the role changes
   const saved = await saveVm(vm, store);
   const r = await restoreSnapshot(store, saved.id, { sets: ['sidecar=off'] });
   assert.is(r.vm.kernel.online().length, 64);
-  assert.ok(r.vm.units.vp.save().vps.every((v) => v.role === 'linux'));
+  assert.ok(r.vm.units.partition.save().vps.every((v) => r.vm.units.partition.vpState(v.vpIndex).vp.role === 'linux'));
   assert.ok(r.proof.ok);
-  assert.ok(r.proof.differences.length > 0 && r.proof.differences.every((d) => d.unit === 'vp' && d.allowed !== undefined));
+  assert.ok(r.proof.differences.length > 0 && r.proof.differences.every((d) => d.unit === 'partition' && /^vps\[\d+\]\.data\.role$/.test(d.path) && d.allowed !== undefined));
 }));
 
 test('CPUs with outstanding NVMe I/O at save start in Linux after restore', () => withStore(async (store) => {
@@ -169,8 +177,8 @@ test('a VP the host added starts from reset in the hypervisor and every per-VP u
   const fresh = bootWithWorkload({ ...small, vps: [...small.vps, { reg: 4, vnode: 0 }] }, null);
   const regs = (hv: typeof r.vm.hv) => hv.registerNames().map((n) => hv.getRegister(4, n));
   assert.equal(regs(r.vm.hv), regs(fresh.hv), 'vp 4 has the reset registers of a fresh boot');
-  assert.equal(r.vm.units.vp.save().vps[4], fresh.units.vp.save().vps[4]);
-  assert.equal(r.proof.differences.map((d) => `${d.unit} ${d.path}: ${d.allowed === undefined ? 'not allowed' : 'allowed'}`), ['vp vps[4]: allowed', 'synic vps[4]: allowed', 'hv vps[4]: allowed']);
+  assert.equal(r.vm.units.partition.save().vps[4], fresh.units.partition.save().vps[4]);
+  assert.equal(r.proof.differences.map((d) => `${d.unit} ${d.path}: ${d.allowed === undefined ? 'not allowed' : 'allowed'}`), ['partition vps[4]: allowed', 'hv vps[4]: allowed']);
 }));
 
 test('a VTL0-RAM-only change is accepted by the shim and judged by the oracle: inconsistent only under live DMA', () => withStore(async (store) => {
@@ -284,8 +292,8 @@ test('restore refuses a unit blob recorded as another type or package (STATE_TYP
   const parts = (change: (name: string, meta: Record<string, unknown>) => Record<string, unknown>) => snap.manifest.parts.map((p) => ({ name: p.name, bytes: snap.parts.get(p.name)!, meta: change(p.name, { ...p.meta }) }));
   assert.equal(snap.manifest.parts.find((p) => p.name === 'unit/rtc.cmos')?.meta['type'], 'openvmm.rtc.cmos.SavedState');
   const cases: Array<[string, (n: string, m: Record<string, unknown>) => Record<string, unknown>, string]> = [
-    ['type', (n, m) => (n === 'unit/rtc.cmos' ? { ...m, type: 'openvmm.vp.SavedState' } : m), 'unit rtc.cmos: saved state type "openvmm.vp.SavedState", expected "openvmm.rtc.cmos.SavedState"'],
-    ['package', (n, m) => (n === 'unit/vp' ? { ...m, package: 'openvmm.synic' } : m), 'unit vp: saved state package "openvmm.synic", expected "openvmm.vp"'],
+    ['type', (n, m) => (n === 'unit/rtc.cmos' ? { ...m, type: 'partition.Partition' } : m), 'unit rtc.cmos: saved state type "partition.Partition", expected "openvmm.rtc.cmos.SavedState"'],
+    ['package', (n, m) => (n === 'unit/partition' ? { ...m, package: 'openvmm.synic' } : m), 'unit partition: saved state package "openvmm.synic", expected "partition"'],
   ];
   for (const [what, change, msg] of cases) {
     const bad = await store.putSnapshot({ name: `bad-${what}`, info: snap.manifest.info, parts: parts(change) });
@@ -306,13 +314,13 @@ test('save --generation 1 is refused when the state needs generation 2, leaving 
   vm.units.nvme.enable(0, 0x1000n, 0x2000n);
   const qid = vm.units.nvme.createIoQueue(0, 1);
   vm.units.nvme.setInterruptCoalescing(0, qid, { time: 5, threshold: 3 });
-  for (const g of [1, 0, 4]) {
+  for (const g of [1, 0, 5]) {
     try {
       await saveVm(vm, store, { generation: g });
       assert.unreachable();
     } catch (e) {
       assert.ok(isHclError(e, 'STATE_GENERATION'), String(e));
-      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.3/);
+      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.4/);
     }
     assert.not.ok(vm.servicing.paused);
   }
@@ -346,24 +354,26 @@ test('restore reports the topology inconsistent when the saved VTL2 carve wins o
 }));
 
 // The proof's allow-list, fed wrong states: only a VP's role may differ (the boot decides it);
-// any other vp field, any other unit and the hypervisor's registers must show as not allowed.
+// any other per-VP field, any other unit and the hypervisor's registers must show as not allowed.
 test('proofDifferences allows a VP\'s role and nothing else, and covers the hv part', () => {
   const vm = bootWithWorkload(presetConfig('numa'), { seed: 21, steps: 200 });
   const saved = captureVm(vm, { timeoutMs: 30_000, correlationId: '00000000-0000-4000-8000-000000000001' });
   const units = saved.state.units;
   const hv = saved.hv as HvState;
   assert.equal(proofDifferences(units, structuredClone(units), hv, structuredClone(hv)), [], 'identical states differ nowhere');
-  const edit = (name: string, change: (s: { vps: Array<Record<string, unknown>> }) => void) => units.map((u) => {
+  const edit = (name: string, change: (s: Record<string, unknown>) => void) => units.map((u) => {
     const copy = structuredClone(u);
-    if (u.name === name) change(copy.state as { vps: Array<Record<string, unknown>> });
+    if (u.name === name) change(copy.state as Record<string, unknown>);
     return copy;
   });
-  const role = proofDifferences(units, edit('vp', (s) => { s.vps[1]!['role'] = s.vps[1]!['role'] === 'linux' ? 'sidecar' : 'linux'; }), hv, hv);
-  assert.equal(role.map((d) => [d.unit, d.path, d.allowed !== undefined]), [['vp', 'vps[1].role', true]]);
-  const halted = proofDifferences(units, edit('vp', (s) => { s.vps[1]!['halted'] = !(s.vps[1]!['halted'] as boolean); }), hv, hv);
-  assert.equal(halted.map((d) => [d.unit, d.path, d.allowed]), [['vp', 'vps[1].halted', undefined]]);
-  const otherUnit = proofDifferences(units, edit('synic', (s) => { s.vps[0]!['role'] = 'linux'; }), hv, hv);
-  assert.ok(otherUnit.length > 0 && otherUnit.every((d) => d.unit === 'synic' && d.allowed === undefined), JSON.stringify(otherUnit));
+  // Flips one byte of VP 1's data (vp-layout.ts offsets); the proof names the field by its layout name.
+  const flip = (offset: number) => edit('partition', (s) => { const d = (s['vps'] as PartitionVp[])[1]!.data; d[offset] = d[offset]! ^ 1; });
+  const role = proofDifferences(units, flip(VP_OFFSET.role), hv, hv);
+  assert.equal(role.map((d) => [d.unit, d.path, d.allowed !== undefined]), [['partition', 'vps[1].data.role', true]]);
+  const halted = proofDifferences(units, flip(VP_OFFSET.halted), hv, hv);
+  assert.equal(halted.map((d) => [d.unit, d.path, d.allowed]), [['partition', 'vps[1].data.halted', undefined]]);
+  const otherUnit = proofDifferences(units, edit('serial.16550', (s) => { s['role'] = 'linux'; }), hv, hv);
+  assert.ok(otherUnit.length > 0 && otherUnit.every((d) => d.unit === 'serial.16550' && d.allowed === undefined), JSON.stringify(otherUnit));
   // The register file is bytes; the proof names the register that differs.
   const regs = hvByName(hv);
   const reg = Object.keys(regs.vps[0]!.registers)[0]!;

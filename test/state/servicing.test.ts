@@ -45,7 +45,7 @@ function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
 
 // OpenHCL's save order (underhill_core/src/dispatch/mod.rs `LoadedVm::save`): emuplat, DMA
 // manager, NVMe manager (the model's nvme unit), then `save_units` saves every state unit.
-const ranks: Array<[string, number]> = [['rtc.cmos', 1], ['serial.16550', 1], ['nvme', 0], ['vp', 1], ['synic', 1], ['vmbus.server.channels', 1]];
+const ranks: Array<[string, number]> = [['rtc.cmos', 1], ['serial.16550', 1], ['nvme', 0], ['partition', 1], ['vmbus.server.channels', 1]];
 for (const [name, rank] of ranks) {
   test(`${name}: its descriptor's saveRank is ${rank}, and the live unit reports it`, () => {
     assert.is(UNIT_DESCRIPTORS.find((d) => d.name === name)?.saveRank, rank);
@@ -59,10 +59,10 @@ test('every registered unit has a rank in the table above', () => {
 test('save stops every unit first, then saves the NVMe manager (nvme), then the state units', () => {
   const log: string[] = [];
   const u = busy();
-  const shuffled = [u.vmbus, u.vp, u.nvme, u.synic, u.serial, u.rtc].map((x) => spy(x, log));
+  const shuffled = [u.vmbus, u.partition, u.nvme, u.serial, u.rtc].map((x) => spy(x, log));
   const s = new ServicingController(shuffled, registry, fakeClock()).save(req, init());
   // Stable within a rank: the state units keep the order they were given.
-  const order = ['nvme', 'vmbus.server.channels', 'vp', 'synic', 'serial.16550', 'rtc.cmos'];
+  const order = ['nvme', 'vmbus.server.channels', 'partition', 'serial.16550', 'rtc.cmos'];
   assert.equal(s.units.map((x) => x.name), order);
   assert.equal(log, [...order.map((n) => `stop ${n}`), ...order.map((n) => `save ${n}`)]);
 });
@@ -84,21 +84,22 @@ test('a paused VM cannot be saved twice; resume allows the next save', () => {
 
 test('isolated VMs and malformed correlation ids are refused before anything stops', () => {
   const u = busy();
-  const before = u.vp.save();
+  const before = u.partition.save();
   const c = new ServicingController(u.all, registry, fakeClock());
   throwsHcl(() => c.save({ ...req, isolated: true }, init()), 'SERVICING_REFUSED', 'isolated vms cannot be serviced');
   throwsHcl(() => c.save({ ...req, correlationId: 'abc' }, init()), 'USAGE', 'correlation id "abc" is not a uuid');
-  assert.equal(u.vp.save(), before);
+  assert.equal(u.partition.save(), before);
   assert.not.ok(c.paused);
 });
 
 test('a unit whose save passes the deadline is a watchdog panic: SERVICING_TIMEOUT, the VM stays stopped and refuses everything', () => {
   const u = busy();
-  const running = u.vp.view().vps.filter((v) => v.runState === 'running').length;
+  const runningVps = () => u.partition.save().vps.filter((v) => u.partition.vpState(v.vpIndex).vp.runState === 'running').length;
+  const running = runningVps();
   assert.ok(running > 0, 'workload started some VPs');
   const clock = fakeClock();
   const log: string[] = [];
-  const units = u.all.map((x) => (x.name === 'synic' ? spy(x, log, () => clock.advance(6_000_000_000n)) : x));
+  const units = u.all.map((x) => (x.name === 'partition' ? spy(x, log, () => clock.advance(6_000_000_000n)) : x));
   const c = new ServicingController(units, registry, clock);
   let err: unknown;
   try {
@@ -108,10 +109,10 @@ test('a unit whose save passes the deadline is a watchdog panic: SERVICING_TIMEO
   }
   // dispatch/mod.rs handle_servicing_inner: the watchdog task panics ("servicing operation timed
   // out"); nothing runs `start` again, unlike handle_servicing_request's error path.
-  throwsHcl(() => { throw err; }, 'SERVICING_TIMEOUT', `servicing ${ID}: save of unit synic passed the deadline by 1000000000 ns (timeout 5000000000 ns); OpenHCL's servicing watchdog panics here`);
+  throwsHcl(() => { throw err; }, 'SERVICING_TIMEOUT', `servicing ${ID}: save of unit partition passed the deadline by 1000000000 ns (timeout 5000000000 ns); OpenHCL's servicing watchdog panics here`);
   assert.equal((err as HclError).context, { layer: 'usermode', kind: 'watchdog-panic' });
   assert.match(c.crashed ?? '', /^its servicing watchdog panicked \(servicing .* passed the deadline/);
-  assert.is(u.vp.view().vps.filter((v) => v.runState === 'running').length, 0, 'no VP was started again');
+  assert.is(runningVps(), 0, 'no VP was started again');
   throwsHcl(() => c.resume(), 'VM_CRASHED', 'servicing resume: refused: the vm is dead: its servicing watchdog panicked');
   throwsHcl(() => c.save(req, init()), 'VM_CRASHED', 'servicing save: refused: the vm is dead');
   throwsHcl(() => c.restore({ initState: {}, units: [] }), 'VM_CRASHED', 'servicing restore: refused: the vm is dead');
@@ -119,13 +120,14 @@ test('a unit whose save passes the deadline is a watchdog panic: SERVICING_TIMEO
 
 test('a unit whose save fails is an ordinary failure: SERVICING_FAILED and the VM resumes', () => {
   const u = busy();
-  const running = u.vp.view().vps.filter((v) => v.runState === 'running').length;
-  const units = u.all.map((x) => (x.name === 'synic' ? { ...spy(x, []), save: () => { throw new Error('synic broke'); } } : x));
+  const runningVps = () => u.partition.save().vps.filter((v) => u.partition.vpState(v.vpIndex).vp.runState === 'running').length;
+  const running = runningVps();
+  const units = u.all.map((x) => (x.name === 'partition' ? { ...spy(x, []), save: () => { throw new Error('partition broke'); } } : x));
   const c = new ServicingController(units, registry, fakeClock());
-  throwsHcl(() => c.save(req, init()), 'SERVICING_FAILED', `servicing ${ID}: save failed: synic broke`);
+  throwsHcl(() => c.save(req, init()), 'SERVICING_FAILED', `servicing ${ID}: save failed: partition broke`);
   assert.is(c.crashed, undefined);
   assert.not.ok(c.paused);
-  assert.is(u.vp.view().vps.filter((v) => v.runState === 'running').length, running);
+  assert.is(runningVps(), running);
 });
 
 test('restore through canonical bytes rebuilds every unit; saving again reproduces the snapshot', () => {
@@ -137,7 +139,7 @@ test('restore through canonical bytes rebuilds every unit; saving again reproduc
   const report = c.restore(decodeCanonical(bytes, 'servicing'));
   assert.equal(report, { restored: saved.units.map((x) => x.name), defaulted: [] });
   assert.not.ok(c.paused);
-  assert.ok(dst.vp.view().vps.some((v) => v.runState === 'running'), 'the VM runs after restore');
+  assert.ok(dst.partition.save().vps.some((v) => dst.partition.vpState(v.vpIndex).vp.runState === 'running'), 'the VM runs after restore');
   const again = c.save({ ...req, correlationId: '00000000-0000-4000-8000-000000000002' }, init());
   assert.equal(encodeCanonical(again.units), encodeCanonical(saved.units));
 });
@@ -153,9 +155,9 @@ test('an absent unit gets its default state', () => {
 
 const bad: Array<[string, (s: ServicingState) => unknown, Parameters<typeof throwsHcl>[1], string]> = [
   // vmm_core/state_unit/src/lib.rs `StateUnits::restore`: RestoreUnitError::Unknown / ::Duplicate, checked before any unit restores.
-  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[6]: floppy: unknown unit name'],
-  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'nvme')] }), 'STATE_DUPLICATE_UNIT', 'units[6]: nvme: duplicate unit name'],
-  ['a bad entry after an unknown name', (s) => ({ ...s, units: [{ name: 'floppy', state: {} }, ...s.units.map((x) => (x.name === 'vp' ? { ...x, state: {} } : x))] }), 'STATE_UNKNOWN_UNIT', 'units[0]: floppy: unknown unit name'],
+  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[5]: floppy: unknown unit name'],
+  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'nvme')] }), 'STATE_DUPLICATE_UNIT', 'units[5]: nvme: duplicate unit name'],
+  ['a bad entry after an unknown name', (s) => ({ ...s, units: [{ name: 'floppy', state: {} }, ...s.units.map((x) => (x.name === 'partition' ? { ...x, state: {} } : x))] }), 'STATE_UNKNOWN_UNIT', 'units[0]: floppy: unknown unit name'],
   ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus.server.channels' ? { ...x, state: { channels: [{}] } } : x)) }), 'STATE_SCHEMA', 'vmbus.server.channels: channels[0].'],
   ['bad init state', (s) => ({ ...s, initState: { ...s.initState, correlationId: 'x' } }), 'STATE_SCHEMA', 'servicing state: initState.correlationId'],
   ['units not an array', (s) => ({ ...s, units: {} }), 'STATE_SCHEMA', 'servicing state: units: expected array'],

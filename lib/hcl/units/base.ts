@@ -78,27 +78,6 @@ export abstract class UnitBase<S> implements StateUnit<S> {
     return state;
   }
 
-  /**
-   * Per-VP saved entries applied to the running partition as the real partition unit does
-   * (vmm_core/src/partition_unit/vp_set.rs `VpSet::restore`): an entry for a VP index the
-   * partition does not have fails with UnknownEntryId("vpN") (STATE_UNKNOWN_ENTRY); a VP with
-   * no entry keeps its fresh state. Returns one entry per running VP, in index order.
-   */
-  protected restoreVps<E>(saved: readonly E[], indexOf: (e: E, position: number) => number, fresh: readonly E[]): E[] {
-    const out = [...fresh];
-    const seen = new Set<number>();
-    saved.forEach((e, i) => {
-      const vp = indexOf(e, i);
-      if (vp >= out.length) {
-        throw new HclError('STATE_UNKNOWN_ENTRY', `${this.name}: restore failed: unknown entry id: vp${vp} (the partition has ${out.length} vps)`, { context: { unit: this.name, entry: `vp${vp}` } });
-      }
-      if (seen.has(vp)) throw this.invalid(`restore: vp ${vp} saved twice`);
-      seen.add(vp);
-      out[vp] = e;
-    });
-    return out;
-  }
-
   /** An HCL_DEVICE_INVALID error prefixed with the unit name. */
   protected invalid(what: string): HclError {
     return new HclError('HCL_DEVICE_INVALID', `${this.name}: ${what}`);

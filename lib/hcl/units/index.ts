@@ -3,35 +3,39 @@ import type { UnitContext } from './base.ts';
 import { NVME_UNIT, NvmeUnit } from './nvme.ts';
 import { RTC_UNIT, RtcUnit } from './rtc.ts';
 import { SERIAL_UNIT, SerialUnit } from './serial.ts';
-import { SYNIC_UNIT, SynicUnit } from './synic.ts';
+import { PARTITION_UNIT, PartitionUnit } from './partition.ts';
+import { PARTITION_STEP } from './partition-step.ts';
+import { SYNIC_UNIT } from './synic.ts';
 import { VMBUS_UNIT, VmbusChannelsUnit } from './vmbus.ts';
-import { VP_UNIT, VpUnit } from './vp.ts';
+import { VP_UNIT } from './vp.ts';
 
 // Public surface of openvmm_hcl's state units.
 export { UnitBase, type UnitContext } from './base.ts';
-export { VpUnit, VP_UNIT, VpStateSchema, type VpState, type VpEntry } from './vp.ts';
-export { SynicUnit, SYNIC_UNIT, SynicStateSchema, SINT_COUNT, type SynicState, type SintConfig } from './synic.ts';
+export { PartitionUnit, PARTITION_UNIT, PartitionStateSchema, partitionView, type PartitionState, type PartitionVp } from './partition.ts';
+export { PARTITION_STEP } from './partition-step.ts';
+export { VP_STRIDE, VP_OFFSET, VP_FIELD_BYTES, VP_LAYOUT_VERSION, EVENT_SLOTS, checkVp, decodeVp, encodeVp, resetVp, type VpNamed, type VpView } from './vp-layout.ts';
+export { VP_UNIT, VpStateSchema, type VpState, type VpEntry } from './vp.ts';
+export { SYNIC_UNIT, SynicStateSchema, SINT_COUNT, type SynicState, type SintConfig } from './synic.ts';
 export { VmbusChannelsUnit, VMBUS_UNIT, VmbusStateSchema, NO_MONITOR, type VmbusState, type ChannelState, type RingDir } from './vmbus.ts';
 export { NvmeUnit, NVME_UNIT, NvmeStateSchema, NvmeStateSchemaV1, NO_COALESCING, cpusWithOutstandingIo, CC_ENABLED, CSTS_RDY, type NvmeState, type Queue } from './nvme.ts';
 export { SerialUnit, SERIAL_UNIT, SerialStateSchema, SerialStateSchemaV1, UART_BASE_BAUD, FIFO_SIZE, rxBytes, rxRing, upgradeSerialV1, downgradeSerialV2, type SerialState, type SerialPort, type RxRing } from './serial.ts';
 export { RtcUnit, RTC_UNIT, RtcStateSchema, CMOS_SIZE, RTC_EPOCH_NS, type RtcState } from './rtc.ts';
 
 /** Every unit's descriptor, in save order. */
-export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, SERIAL_UNIT, NVME_UNIT, VP_UNIT, SYNIC_UNIT, VMBUS_UNIT];
+export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, SERIAL_UNIT, NVME_UNIT, PARTITION_UNIT, VMBUS_UNIT];
 
 /**
  * Units older releases wrote that this one reads but no longer writes, and the unit-set steps
  * (lib/state/unit-set.ts) that turn them into today's units, oldest step first.
  */
-export const UNIT_SET_HISTORY: UnitSetHistory = { retired: [], steps: [] };
+export const UNIT_SET_HISTORY: UnitSetHistory = { retired: [VP_UNIT, SYNIC_UNIT], steps: [PARTITION_STEP] };
 
 /** The live units of one paravisor, by role, plus `all` in save order. */
 export interface HclUnits {
   rtc: RtcUnit;
   serial: SerialUnit;
   nvme: NvmeUnit;
-  vp: VpUnit;
-  synic: SynicUnit;
+  partition: PartitionUnit;
   vmbus: VmbusChannelsUnit;
   /** Every unit; the controller saves them by rank (NVMe manager first, then the state units). */
   all: StateUnit[];
@@ -43,9 +47,8 @@ export function createUnits(ctx: UnitContext): HclUnits {
     rtc: new RtcUnit(ctx),
     serial: new SerialUnit(ctx),
     nvme: new NvmeUnit(ctx),
-    vp: new VpUnit(ctx),
-    synic: new SynicUnit(ctx),
+    partition: new PartitionUnit(ctx),
     vmbus: new VmbusChannelsUnit(ctx),
   };
-  return { ...u, all: [u.rtc, u.serial, u.nvme, u.vp, u.synic, u.vmbus] as StateUnit[] };
+  return { ...u, all: [u.rtc, u.serial, u.nvme, u.partition, u.vmbus] as StateUnit[] };
 }

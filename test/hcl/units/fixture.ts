@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert';
 import type { Topology } from '../../../lib/config/topology.ts';
 import { isHclError, type HclErrorCode } from '../../../lib/errors.ts';
-import type { UnitContext } from '../../../lib/hcl/units/index.ts';
+import { VP_OFFSET, type PartitionState, type UnitContext } from '../../../lib/hcl/units/index.ts';
 
 /** Asserts that `fn` throws an HclError with `code` whose message contains `message`. */
 export function throwsHcl(fn: () => unknown, code: HclErrorCode, message: string): void {
@@ -45,4 +45,9 @@ export function testContext(vps = 4, arch: Topology['arch'] = 'x86_64'): UnitCon
       ],
     },
   };
+}
+
+/** A `partition` state's per-VP bytes with each role byte zeroed: what a restore keeps (the boot decides roles, see the proof rule). */
+export function withoutRoles(s: unknown): Array<[number, Uint8Array]> {
+  return (s as PartitionState).vps.map((v) => [v.vpIndex, v.data.map((b, i) => (i === VP_OFFSET.role ? 0 : b))]);
 }
