@@ -61,7 +61,7 @@ test('restore onto one more VP names the new entries it allows as (absent) → {
   const vps = [...presetConfig('small').vps, { reg: 4, vnode: 0 }];
   const r = await runCli('restore', 'small', '--set', `vps=${JSON.stringify(vps)}`, '--accept-inconsistent', ...S);
   assert.is(r.status, 0, r.stderr);
-  for (const unit of ['vp', 'synic', 'hv']) assert.match(r.stdout, `    1 × ${unit}.vps[*]: (absent) → {…}  (a vp with no saved state starts from reset`);
+  for (const unit of ['partition', 'hv']) assert.match(r.stdout, `    1 × ${unit}.vps[*]: (absent) → {…}  (a vp with no saved state starts from reset`);
   assert.match(r.stdout, '    vp-without-state: vp 4: the host has it, the snapshot has no saved state for it (it starts from reset)\n');
 });
 
