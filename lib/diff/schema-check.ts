@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import type { SchemaDump, SchemaDumpUnit } from '../state/index.ts';
+import type { RetiredUnit, SchemaDump, SchemaDumpUnit } from '../state/index.ts';
 import { compareNodes, isNumbered, type Direction, type Emit, type SchemaChangeKind } from './schema-nodes.ts';
 
 /**
@@ -132,5 +132,13 @@ export function parseSchemaDump(text: string, file: string): SchemaDump {
     names.add(u.name);
   }
   const hypervisor = d['hypervisor'] === null || d['hypervisor'] === undefined ? null : unit(d['hypervisor'], 'hypervisor');
-  return { format: 'hclckpt-schema/1', units, hypervisor };
+  // Retired units (generation 4 on) are what lets `schema check` call a unit-set step compatible.
+  const retired = d['retired'] === undefined ? undefined : Array.isArray(d['retired']) ? d['retired'].map((x, i): RetiredUnit => {
+    const r = typeof x === 'object' && x !== null ? (x as Record<string, unknown>) : bad(`retired[${i}]: expected an object`);
+    for (const k of ['name', 'package', 'why']) if (typeof r[k] !== 'string') bad(`retired[${i}].${k}: expected a string`);
+    for (const k of ['generation', 'retiredIn']) if (!Number.isInteger(r[k])) bad(`retired[${i}].${k}: expected an integer`);
+    if (!Array.isArray(r['into']) || !r['into'].every((n) => typeof n === 'string')) bad(`retired[${i}].into: expected a list of unit names`);
+    return r as unknown as RetiredUnit;
+  }) : bad('retired: expected an array');
+  return { format: 'hclckpt-schema/1', units, hypervisor, ...(retired === undefined ? {} : { retired }) };
 }

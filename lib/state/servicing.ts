@@ -69,8 +69,12 @@ export class ServicingController {
     return this.#paused;
   }
 
-  /** Stops the VM and saves every unit; on failure the VM is resumed and the error rethrown. */
-  save(req: SaveRequest, init: InitInput): ServicingState {
+  /**
+   * Stops the VM and saves every unit; on failure the VM is resumed and the error rethrown. A
+   * function `init` runs after the units stopped and before they save: what `LoadedVm::save`
+   * saves first (emuplat, the NVMe manager) goes into the init state there.
+   */
+  save(req: SaveRequest, init: InitInput | (() => InitInput)): ServicingState {
     if (req.isolated === true) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: isolated vms cannot be serviced`);
     if (this.#paused) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: vm is already paused by an earlier save`);
     if (!new RegExp(UUID).test(req.correlationId)) throw new HclError('USAGE', `servicing: correlation id ${JSON.stringify(req.correlationId)} is not a uuid`);
@@ -79,6 +83,7 @@ export class ServicingController {
     this.#paused = true;
     try {
       for (const u of this.#units) u.stop?.();
+      const initState = typeof init === 'function' ? init() : structuredClone(init);
       const units: ServicingState['units'] = [];
       for (const u of this.#units) {
         const state = u.save();
@@ -89,7 +94,7 @@ export class ServicingController {
           throw new HclError('SERVICING_TIMEOUT', `servicing ${req.correlationId}: save of unit ${u.name} passed the deadline by ${now - deadline} ns (timeout ${req.timeoutNs} ns)`);
         }
       }
-      return { initState: { ...structuredClone(init), correlationId: req.correlationId, vmStopReferenceTime: start / 100n }, units };
+      return { initState: { ...initState, correlationId: req.correlationId, vmStopReferenceTime: start / 100n }, units };
     } catch (e) {
       this.resume();
       if (isHclError(e)) throw e;
@@ -106,9 +111,10 @@ export class ServicingController {
   /**
    * Restores every unit from `value`: the whole state and every unit entry are validated before
    * any unit changes (unknown or duplicate unit, schema errors with field paths); a unit with no
-   * entry gets its default state. The VM then runs.
+   * entry gets its default state. `fromInit` rehydrates what lives in the init state (the NVMe
+   * manager) once all is validated, before the units restore. The VM then runs.
    */
-  restore(value: unknown): RestoreReport {
+  restore(value: unknown, fromInit?: (init: ServicingState['initState']) => void): RestoreReport {
     checkSchema('servicing state', ServicingStateSchema, value);
     const state = value as ServicingState;
     const byName = new Map<string, unknown>();
@@ -125,6 +131,7 @@ export class ServicingController {
     const first = problems[0];
     if (first !== undefined) throw new HclError(first.code, first.message, { context: { problems } });
     for (const [name, s] of byName) this.registry.validateUnitState(name, s);
+    fromInit?.(state.initState);
     const report: RestoreReport = { restored: [], defaulted: [] };
     for (const u of this.#units) {
       if (byName.has(u.name)) {

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSnapshot } from '../../lib/snapshot/decode.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
+import { currentUnitSet } from '../../lib/snapshot/current.ts';
+import type { InitState } from '../../lib/state/init-state.ts';
 import { openStore, readArchive } from '../../lib/store/index.ts';
 import { restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import { GOLDEN_DIR, GOLDEN_PRESETS, currentGoldenGeneration, goldenGenerations, goldenSummary, type GoldenRecord } from '../../snapshots/goldens.ts';
@@ -43,9 +45,20 @@ for (const generation of goldenGenerations()) {
         const registry = defaultRegistry();
         for (const [name, u] of Object.entries(decoded.units)) {
           const unit = r.vm.units.all.find((x) => x.name === name);
-          if (name === 'vp') continue; // roles are re-derived by the boot (see the proof rule)
+          if (name === 'vp' || registry.isRetired(name)) continue; // roles are re-derived by the boot (see the proof rule); retired units below
           assert.equal(unit?.save(), registry.upgrade(name, u.state, u.generation), `${name} after upgrade`);
         }
+        // The NVMe manager holds what the snapshot's NVMe state says, the nvme unit of generations
+        // 1-3 brought into the init state by the generation-4 step; none (keep-alive off): fresh.
+        const set = currentUnitSet({
+          units: Object.entries(decoded.units).map(([name, u]) => ({ name, state: u.state })),
+          unitMeta: new Map(Object.entries(decoded.units).map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
+          init: decoded.init as InitState,
+        });
+        const nvme = set.init.nvmeState?.nvmeState;
+        if (nvme === undefined) assert.equal(r.vm.units.nvme.view(), r.vm.units.nvme.defaultState());
+        else assert.equal(r.vm.units.nvme.save(true)?.nvmeDisks, nvme.nvmeDisks);
+        assert.is(nvme !== undefined, generation < 4 || record.config.keepAlive.nvme, 'generation 4 saves NVMe state only under keep-alive');
         assert.equal(r.vm.discovered.topology, (decoded.observed as { topology: unknown }).topology);
       } finally {
         await store.close();
