@@ -1,5 +1,5 @@
 import { topologyFromConfig, type Topology, type TopoRange, type VmConfig } from '../lib/config/index.ts';
-import type { NvmeState } from '../lib/hcl/units/index.ts';
+import type { NvmeState } from '../lib/hcl/index.ts';
 import type { Plant } from '../lib/plant.ts';
 
 /**

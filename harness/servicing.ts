@@ -365,14 +365,17 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
 
 /**
  * The NVMe manager's part of the proof: `init.nvmeState` restored against saved again. Only the
- * VP count of this boot (`cpu_count`) may differ, and all of it when keep-alive is off now (the
- * manager then saves nothing).
+ * VP count of this boot (`cpu_count`) may differ; all of it when keep-alive changed with the
+ * restore: off now (the manager saves nothing), or on now for a snapshot without NVMe state (its
+ * controllers restarted fresh and are saved so).
  */
 function nvmeProof(before: ServicingState['initState'], after: ServicingState['initState'], keepAlive: boolean): ProofDifference[] {
+  const fresh = after.nvmeState?.nvmeState.nvmeDisks.every((d) => d.driverState.workerData.admin === undefined && d.driverState.workerData.io.length === 0);
+  const whole = !keepAlive && after.nvmeState === undefined ? 'nvme keep-alive is off on this boot: the NVMe manager saves no state'
+    : before.nvmeState === undefined && fresh === true ? 'the snapshot holds no NVMe state (keep-alive was off at save): the controllers restarted fresh' : undefined;
   return diffValues(before.nvmeState, after.nvmeState, 'nvmeState').map((c) => {
     const path = changePath(c);
-    const allowed = !keepAlive && after.nvmeState === undefined ? 'nvme keep-alive is off on this boot: the NVMe manager saves no state'
-      : path === 'nvmeState.nvmeState.cpuCount' ? 'the NVMe manager saves the VP count of this boot' : undefined;
+    const allowed = whole ?? (path === 'nvmeState.nvmeState.cpuCount' ? 'the NVMe manager saves the VP count of this boot' : undefined);
     return { unit: 'init', path, from: c.from, to: c.to, ...(allowed === undefined ? {} : { allowed }) };
   });
 }

@@ -1,6 +1,6 @@
 import type { PersistedPayload } from '../abi/index.ts';
 import { MEMORY_VTL_TYPES, type PartitionMemoryEntry } from './discover.ts';
-import type { NvmeManagerSavedState } from '../state/nvme-state.ts';
+import type { NvmeManagerSavedState } from '../state/index.ts';
 
 /**
  * What openvmm_hcl leaves for the next shim at servicing save (underhill_core

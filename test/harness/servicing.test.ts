@@ -121,6 +121,17 @@ for (const keepAlive of [true, false]) {
   }));
 }
 
+test('keep-alive changed by the restore: the proof allows exactly the NVMe state that follows it', () => withStore(async (store) => {
+  for (const keepAlive of [true, false]) {
+    const vm = bootWithWorkload({ ...presetConfig('numa'), keepAlive: { nvme: keepAlive } }, { seed: 9, steps: 200 });
+    const saved = await saveVm(vm, store);
+    const r = await restoreSnapshot(store, saved.id, { sets: [`keepAlive=${!keepAlive}`] });
+    assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.filter((d) => d.allowed === undefined).slice(0, 2), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    const nvme = r.proof.differences.filter((d) => d.unit === 'init');
+    assert.ok(nvme.length > 0 && nvme.every((d) => d.allowed?.includes(keepAlive ? 'keep-alive is off on this boot' : 'restarted fresh')), JSON.stringify(nvme.map((d) => d.allowed)));
+  }
+}));
+
 // The stored `persisted` part of a save, decoded by protobufjs against the .proto written from
 // loader_defs (test/abi/fixtures): the map openvmm_hcl parsed and nvme_interrupt_state's lists.
 test('a save\'s persisted part decodes with the real SavedState layout', () => withStore(async (store) => {

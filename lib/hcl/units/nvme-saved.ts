@@ -1,5 +1,5 @@
 import type { VmConfig } from '../../config/index.ts';
-import { COMMAND_BYTES, IDENTIFY_BYTES, type NvmeDriverSavedState, type QueuePairSavedState } from '../../state/nvme-state.ts';
+import { COMMAND_BYTES, IDENTIFY_BYTES, type NvmeDriverSavedState, type QueuePairSavedState } from '../../state/index.ts';
 
 /**
  * The NVMe driver's saved state (disk_nvme/nvme_driver driver.rs `save_restore`) built from the

@@ -1,7 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { HclError } from '../../errors.ts';
-import { IDENTIFY_BYTES, type NvmeDriverSavedState } from '../../state/nvme-state.ts';
-import { SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor, type UnitSetStep } from '../../state/index.ts';
+import { IDENTIFY_BYTES, SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type NvmeDriverSavedState, type UnitDescriptor, type UnitSetStep } from '../../state/index.ts';
 import { CC_ENABLED, CSTS_RDY } from './nvme.ts';
 import { MAX_QUEUE_ENTRIES, SQ_BYTES, driverSavedState, fromDriverSavedState, type Queue } from './nvme-saved.ts';
 

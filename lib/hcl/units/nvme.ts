@@ -1,5 +1,5 @@
 import { HclError } from '../../errors.ts';
-import type { NvmeManagerSavedState } from '../../state/nvme-state.ts';
+import type { NvmeManagerSavedState } from '../../state/index.ts';
 import type { HclOptions } from '../options.ts';
 import type { UnitContext } from './base.ts';
 import {
