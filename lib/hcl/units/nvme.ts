@@ -163,8 +163,8 @@ export class NvmeManager {
   /**
    * Rehydrates from `init_state.nvme_state` (each saved driver onto the configured controller of
    * its PCI id, with the identify data and limits it was saved with), or, when there is none,
-   * starts every controller fresh. Unknown or repeated PCI ids and queues on VPs the partition
-   * lacks are refused before anything changes.
+   * starts every controller fresh. Unknown or repeated PCI ids, I/O queues without an admin
+   * queue and queues on VPs the partition lacks are refused before anything changes.
    */
   restore(saved: NvmeManagerSavedState | undefined): void {
     const state = this.defaultState();
@@ -177,6 +177,7 @@ export class NvmeManager {
       if (seen.has(disk.pciId)) throw this.#invalid(`restore: device ${disk.pciId} saved twice`);
       seen.add(disk.pciId);
       const { queues, record } = fromDriverSavedState(disk.driverState);
+      if (queues.admin === null && queues.ioQueues.length > 0) throw this.#invalid(`restore: device ${disk.pciId} has ${queues.ioQueues.length} i/o queues but no admin queue`);
       for (const q of queues.ioQueues) {
         if (q.targetVp >= vps) throw new HclError('TOPOLOGY_MISMATCH', `nvme: ${disk.pciId} queue ${q.qid} cpu: saved vp ${q.targetVp} but partition has ${vps} vps`);
       }

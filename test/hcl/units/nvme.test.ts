@@ -173,6 +173,9 @@ test('restore refuses an unknown or repeated device and a queue on a VP the part
   const m = ready();
   throwsHcl(() => m.restore({ ...saved, nvmeDisks: [{ ...saved.nvmeDisks[0]!, pciId: 'nvme9' }] }), 'TOPOLOGY_MISMATCH', 'saved device "nvme9" is not an nvme controller of this vm (have nvme0, nvme1)');
   throwsHcl(() => m.restore({ ...saved, nvmeDisks: [saved.nvmeDisks[0]!, saved.nvmeDisks[0]!] }), 'HCL_DEVICE_INVALID', 'device nvme0 saved twice');
+  const headless = structuredClone(saved);
+  delete headless.nvmeDisks[0]!.driverState.workerData.admin;
+  throwsHcl(() => m.restore(headless), 'HCL_DEVICE_INVALID', 'device nvme0 has 1 i/o queues but no admin queue');
   const small = new NvmeManager(testContext(2));
   throwsHcl(() => small.restore(saved), 'TOPOLOGY_MISMATCH', 'nvme0 queue 1 cpu: saved vp 3 but partition has 2 vps');
   assert.equal(m.view(), ready().view());
