@@ -1,5 +1,5 @@
 import { topologyFromConfig, type Topology, type TopoRange, type VmConfig } from '../lib/config/index.ts';
-import type { HclUnits } from '../lib/hcl/index.ts';
+import type { NvmeState } from '../lib/hcl/index.ts';
 import type { Plant } from '../lib/plant.ts';
 
 /**
@@ -30,8 +30,11 @@ export interface OracleInputs {
   savedVpCount: number;
   /** Topology the restored paravisor runs with (what openvmm_hcl discovered on this boot). */
   restored: Topology;
-  /** The restored NVMe unit state. */
-  nvme: ReturnType<HclUnits['nvme']['save']>;
+  /**
+   * The restored NVMe manager's controllers: with keep-alive off at save they start fresh (no
+   * queues), so nothing of NVMe can be inconsistent then.
+   */
+  nvme: Readonly<NvmeState>;
   /** VPs that run Linux after the restore; the rest start in the sidecar. */
   linuxCpus: ReadonlySet<number>;
   /** The config the host runs the VM with now (after overrides). */

@@ -6,7 +6,7 @@ import { faultActive } from '../lib/faults.ts';
 import { buildPackage, packageOptionsFor, platformFor } from '../lib/host/index.ts';
 import { hvByName, hvView, sameTypedHv, type HvState } from '../lib/hv/index.ts';
 import { readIgvm, selectPlatform } from '../lib/igvm/index.ts';
-import { nvmeInterruptState, nvmeIoQueues, persistedInfo } from '../lib/hcl/index.ts';
+import { nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn, persistedInfo } from '../lib/hcl/index.ts';
 import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
 import type { Plant } from '../lib/plant.ts';
 import { FIELDS_GENERATION, currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
@@ -60,12 +60,10 @@ export interface SavedVm {
 
 /**
  * `write_persisted_info` at save: the partition map openvmm_hcl parsed from the shim's device
- * tree and the NVMe interrupt state, which exists only when NVMe keep-alive is on.
+ * tree and `nvme_interrupt_state` of the saved NVMe manager state (none without keep-alive).
  */
-function persistedOf(vm: Vm): PersistedPayload {
-  const o = vm.discovered.options;
-  const keepAlive = o.nvmeKeepAlive && !o.disableNvmeKeepAlive;
-  const p = persistedInfo(vm.discovered.partitionMemoryMap, nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined));
+function persistedOf(vm: Vm, state: ServicingState): PersistedPayload {
+  const p = persistedInfo(vm.discovered.partitionMemoryMap, nvmeInterruptState(nvmeIoQueues(state.initState.nvmeState?.nvmeState)));
   if (vm.plant !== 'shim-persists-short-map' || !vm.shim.restored) return p;
   const last = p.partitionMemory.findLastIndex((m) => isVtl2RamType(m.vtlType));
   return { ...p, partitionMemory: p.partitionMemory.filter((_, i) => i !== last) };
@@ -87,7 +85,8 @@ export function servicingDeadlineMs(hintMs: number): number {
 /**
  * Pauses the paravisor and captures its whole saved state in OpenHCL's order (underhill_core
  * dispatch/mod.rs `handle_servicing_inner` and `LoadedVm::save`): stop the state units; emuplat
- * (init state); DMA manager (not modelled); NVMe manager (the nvme unit); the state units; MANA,
+ * (init state); DMA manager (not modelled); NVMe manager (into the init state, only under
+ * keep-alive); the state units; MANA,
  * VMGS and VMBus client (not modelled); `fix_pre_save` (nothing to fix without a vmbus_relay
  * unit); the persisted info for the next shim; flush logs (none). The hypervisor saves the VP
  * registers itself.
@@ -104,10 +103,16 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
       // handle_servicing_inner: `isolation.is_isolated()`); usermode knows its isolation from the shim's DT.
       { correlationId: opts.correlationId, timeoutNs: BigInt(Math.round(servicingDeadlineMs(opts.timeoutMs) * 1e6)), isolated: vm.discovered.isolation !== 'none' },
       // The model boots no firmware, keeps no guest RTC offset, has no networking and no shutdown relay.
-      { firmwareType: 'none', emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: 0n }, netvspState: [] }, overlayShutdownDevice: false },
+      () => {
+        const nvme = vm.units.nvme.save(nvmeKeepAliveOn(vm.discovered.options));
+        return {
+          firmwareType: 'none', emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: 0n }, netvspState: [] }, overlayShutdownDevice: false,
+          ...(nvme === undefined ? {} : { nvmeState: { nvmeState: nvme } }),
+        };
+      },
     );
     const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
-    return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm) };
+    return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm, state) };
   } finally {
     unstick();
   }
@@ -156,7 +161,7 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
   }
   const info: SnapshotInfo = {
     config: vm.config, overrides: o.overrides, igvmDigest: vm.igvmDigest, usermodeVersion: vm.usermodeVersion, observed,
-    generation: Math.max(...[...saved.unitMeta.values()].map((m) => m.generation)),
+    generation: o.generation ?? defaultRegistry().newestGeneration(),
     topology: { arch: vm.config.arch, vps: vm.discovered.topology.vps.length, nodes: vm.discovered.topology.nodes.length },
     cmdline: vm.discovered.cmdline, workload: o.workload, correlationId: o.correlationId,
   };
@@ -182,7 +187,7 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
  */
 function writeGeneration(saved: SavedVm, generation: number): void {
   const registry = defaultRegistry();
-  const newest = Math.max(...[...saved.unitMeta.values()].map((m) => m.generation));
+  const newest = registry.newestGeneration();
   if (!Number.isInteger(generation) || generation < 1 || generation > newest) {
     throw new HclError('STATE_GENERATION', `save --generation ${generation}: this release writes generations 1..${newest}`);
   }
@@ -326,7 +331,8 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const report = usermode(() => {
     vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
     if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
-    return vm.servicing.restore({ initState: init, units });
+    // The NVMe manager is rebuilt from init_state.nvme_state before the state units restore.
+    return vm.servicing.restore({ initState: init, units }, (i) => vm.units.nvme.restore(i.nvmeState?.nvmeState));
   });
   const elapsed = performance.now() - started;
   if (elapsed > timeoutMs) {
@@ -336,11 +342,11 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
 
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId ?? info.correlationId });
   vm.servicing.resume();
-  const differences = proofDifferences(units, again.state.units, parts.hv, again.hv);
+  const differences = [...proofDifferences(units, again.state.units, parts.hv, again.hv), ...nvmeProof(init, again.state.initState, nvmeKeepAliveOn(vm.discovered.options))];
   // parts.hv passed hv.restore's schema check above, so it is a register file with its VP count.
   const inconsistencies = checkConsistency({
     saved: parts.observed.topology, savedVpCount: (parts.hv as HvState).vpCount, restored: vm.discovered.topology,
-    nvme: vm.units.nvme.save(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
+    nvme: vm.units.nvme.view(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
   });
   return {
     vm, from: snap.manifest.id, info, overrides: applied, inconsistencies, topologyConsistent: inconsistencies.length === 0,
@@ -380,6 +386,23 @@ function difference(unit: string, c: Parameters<typeof changePath>[0]): ProofDif
   const path = changePath(c);
   const allowed = allowedChange(unit, path, c.from);
   return { unit, path, from: c.from, to: c.to, ...(allowed === undefined ? {} : { allowed }) };
+}
+
+/**
+ * The NVMe manager's part of the proof: `init.nvmeState` restored against saved again. Only the
+ * VP count of this boot (`cpu_count`) may differ; all of it when keep-alive changed with the
+ * restore: off now (the manager saves nothing), or on now for a snapshot without NVMe state (its
+ * controllers restarted fresh and are saved so).
+ */
+function nvmeProof(before: ServicingState['initState'], after: ServicingState['initState'], keepAlive: boolean): ProofDifference[] {
+  const fresh = after.nvmeState?.nvmeState.nvmeDisks.every((d) => d.driverState.workerData.admin === undefined && d.driverState.workerData.io.length === 0);
+  const whole = !keepAlive && after.nvmeState === undefined ? 'nvme keep-alive is off on this boot: the NVMe manager saves no state'
+    : before.nvmeState === undefined && fresh === true ? 'the snapshot holds no NVMe state (keep-alive was off at save): the controllers restarted fresh' : undefined;
+  return diffValues(before.nvmeState, after.nvmeState, 'nvmeState').map((c) => {
+    const path = changePath(c);
+    const allowed = whole ?? (path === 'nvmeState.nvmeState.cpuCount' ? 'the NVMe manager saves the VP count of this boot' : undefined);
+    return { unit: 'init', path, from: c.from, to: c.to, ...(allowed === undefined ? {} : { allowed }) };
+  });
 }
 
 /**

@@ -111,7 +111,7 @@ function makeOps(u: HclUnits, hv: HvPartition, int: Int, pick: Pick): Record<OpK
       const c = ctrls[ci];
       if (c === undefined) return false;
       if (c.admin === null) {
-        u.nvme.enable(ci, page() + 4096n, page() + 8192n);
+        u.nvme.enable(ci, page() + 4096n);
         return true;
       }
       const queues = [c.admin, ...c.ioQueues];
@@ -132,7 +132,11 @@ function makeOps(u: HclUnits, hv: HvPartition, int: Int, pick: Pick): Record<OpK
         const q = pick(queues);
         if (q === undefined) return false;
         u.nvme.reap(ci, q.qid);
-      } else u.nvme.setInterruptMask(ci, int(32), int(2) === 0);
+      } else {
+        const q = pick(c.ioQueues.filter((x) => x.inFlight.length === 0));
+        if (q === undefined) return false;
+        u.nvme.deleteIoQueue(ci, q.qid);
+      }
       return true;
     },
     vmbus: () => {

@@ -8,8 +8,7 @@ import { presetConfig, type VmConfig } from '../lib/config/index.ts';
 import { canonicalJson } from '../lib/diff/canonical-json.ts';
 import { decodeSnapshot } from '../lib/snapshot/decode.ts';
 import type { DecodedSnapshot } from '../lib/snapshot/index.ts';
-import { UNIT_DESCRIPTORS } from '../lib/hcl/units/index.ts';
-import { currentGeneration } from '../lib/state/index.ts';
+import { defaultRegistry } from '../lib/snapshot/registry.ts';
 import { openStore, readArchive } from '../lib/store/index.ts';
 import { bootWithWorkload, saveVm } from '../harness/servicing.ts';
 
@@ -78,9 +77,9 @@ export async function writeGolden(generation: number, preset: string, archive: U
   writeFileSync(join(dir, `${preset}.json`), `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** The current generation: the newest any unit writes. */
+/** The current generation: the newest any unit or unit-set step writes. */
 export function currentGoldenGeneration(): number {
-  return Math.max(...UNIT_DESCRIPTORS.map((d) => currentGeneration(d).generation));
+  return defaultRegistry().newestGeneration();
 }
 
 /** `npm run snapshots:update`: regenerates the current generation's set and never touches older ones. */

@@ -2,12 +2,12 @@
  * Which saved-state and config fields the human views print in hex, the way VMM engineers read
  * them: every VP register (x86 GPRs, control registers and MSR-backed ones such as apicBase,
  * efer, pat; aarch64 system registers), APIC IDs / MPIDRs (`reg`), guest physical addresses and
- * memory range sizes (`base`, `size` of a range, `*Gpa`, `*Base`, `ringSize`, NVMe `acq`/`asq`), NVMe controller
+ * memory range sizes (`base`, `size` of a range, `*Gpa`, `*Base`, `ringSize`, NVMe `acq`/`asq`/`basePfn`/`memLen`), NVMe controller
  * registers and aarch64 device addresses. `--json` keeps the lossless form (integers as JSON
  * numbers, 64-bit values as decimal strings ending in `n`).
  */
 
-const HEX_KEY = /^(reg|mpidr|apicId|base|gpa|\w+Gpa|\w+Base|ringSize|acq|asq|cc|aqa|csts|intms|intmc|uart|gicDistributor|gicRedistributor)$/;
+const HEX_KEY = /^(reg|mpidr|apicId|base|gpa|\w+Gpa|\w+Base|ringSize|acq|asq|basePfn|memLen|cc|aqa|csts|intms|intmc|uart|gicDistributor|gicRedistributor)$/;
 /** Objects that are guest memory ranges: their `size` is hex too (a queue's `size` in entries is not). */
 const RANGE = /^(memory|vtl0|vtl2|vtl0Mmio|vtl2Mmio|vtl2Ram|ranges)$/;
 

@@ -21,5 +21,5 @@ export { nvmeInterruptState, nvmeIoQueues, persistedInfo } from './persisted-inf
 export type { IoQueueIrq, VpInterruptState } from './persisted-info.ts';
 
 // ---- state units (owned by H6: lib/hcl/units/*; add exports below this line) ----
-export { createUnits, UNIT_DESCRIPTORS, UNIT_SET_HISTORY, cpusWithOutstandingIo } from './units/index.ts';
-export type { HclUnits } from './units/index.ts';
+export { createUnits, nvmeKeepAliveOn, UNIT_DESCRIPTORS, UNIT_SET_HISTORY } from './units/index.ts';
+export type { HclUnits, NvmeState } from './units/index.ts';

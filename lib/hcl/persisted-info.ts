@@ -1,6 +1,6 @@
 import type { PersistedPayload } from '../abi/index.ts';
 import { MEMORY_VTL_TYPES, type PartitionMemoryEntry } from './discover.ts';
-import type { NvmeState } from './units/nvme.ts';
+import type { NvmeManagerSavedState } from '../state/index.ts';
 
 /**
  * What openvmm_hcl leaves for the next shim at servicing save (underhill_core
@@ -36,9 +36,12 @@ export function nvmeInterruptState(disks: ReadonlyArray<{ io: readonly IoQueueIr
   };
 }
 
-/** The I/O queues of the model's NVMe unit state, per controller, as `nvmeInterruptState` takes them. */
-export function nvmeIoQueues(state: NvmeState): Array<{ io: IoQueueIrq[] }> {
-  return state.controllers.map((c) => ({ io: c.ioQueues.map((q) => ({ cpu: q.targetVp, pendingCommands: q.inFlight.length })) }));
+/**
+ * The I/O queues of a saved `NvmeManagerSavedState`, per disk, as `nvmeInterruptState` takes them
+ * (`worker_data.io[].cpu` and `queue_data.handler_data.pending_cmds.commands`); undefined stays undefined.
+ */
+export function nvmeIoQueues(state: NvmeManagerSavedState | undefined): Array<{ io: IoQueueIrq[] }> | undefined {
+  return state?.nvmeDisks.map((d) => ({ io: d.driverState.workerData.io.map((q) => ({ cpu: q.cpu, pendingCommands: q.queueData.handlerData.pendingCmds.commands.length })) }));
 }
 
 const MMIO_TYPES = new Set(['VTL0_MMIO', 'VTL2_MMIO']);

@@ -28,3 +28,5 @@ export {
   INIT_TYPE, InitStateSchema, EmuplatSchema, TopologySchema, ObservedSchema, LegacyInitStateSchema, upgradeLegacyInit, downgradeInit,
 } from './init-state.ts';
 export type { InitState, Observed } from './init-state.ts';
+export { NvmeSavedStateSchema, NvmeManagerSavedSchema, NvmeDriverSavedSchema, IDENTIFY_BYTES, COMMAND_BYTES } from './nvme-state.ts';
+export type { NvmeManagerSavedState, NvmeDriverSavedState, QueuePairSavedState, IoQueueSavedState } from './nvme-state.ts';

@@ -2,13 +2,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Topology } from '../config/index.ts';
 import { HclError } from '../errors.ts';
 import { enumOf, field } from './fields.ts';
+import { NvmeSavedStateSchema } from './nvme-state.ts';
 import { bytes, i64, u64, uint } from './unit.ts';
 
 /**
  * `ServicingInitState`, the state openvmm_hcl needs before any unit restores, with the fields and
- * field numbers of openhcl/underhill_core/src/servicing.rs (package `underhill`). Sub-messages of
- * parts hclckpt does not model (VMGS, DMA manager, NVMe manager, VMBus client, MANA) keep their
- * field numbers but hold opaque bytes; the model never writes them. What hclckpt observed about
+ * field numbers of openhcl/underhill_core/src/servicing.rs (package `underhill`). The NVMe manager's
+ * state is the real message (./nvme-state.ts), written only under NVMe keep-alive. Sub-messages of
+ * parts hclckpt does not model (VMGS, DMA manager, VMBus client, MANA) keep their field numbers
+ * but hold opaque bytes; the model never writes them. What hclckpt observed about
  * the VM (topology, options, usermode version) is not part of it: the snapshot manifest keeps it.
  */
 
@@ -57,7 +59,7 @@ export const InitStateSchema = Type.Object({
   vmgs: field(6, Type.Optional(Type.Object({ state: field(1, opaque('SavedVmgsState')), diskMetadata: field(2, opaque('SavedBlockStorageMetadata')) }))),
   overlayShutdownDevice: field(7, Type.Boolean()),
   hibernate: field(8, Type.Optional(Type.Object({ token: field(1, u64()) }))),
-  nvmeState: field(10000, Type.Optional(opaque('NvmeSavedState'))),
+  nvmeState: field(10000, Type.Optional(NvmeSavedStateSchema)),
   dmaManagerState: field(10001, Type.Optional(opaque('OpenhclDmaManagerState'))),
   vmbusClient: field(10002, Type.Optional(opaque('vmbus_client::SavedState'))),
   manaState: field(10003, Type.Optional(Type.Array(opaque('ManaSavedState')))),

@@ -92,6 +92,11 @@ export class UnitRegistry {
     return this.#retired.has(name);
   }
 
+  /** The release generation this registry writes: the newest of its live units' generations and of its unit-set steps. */
+  newestGeneration(): number {
+    return Math.max(...this.names().map((n) => currentGeneration(this.get(n)).generation), ...this.#steps.map((s) => s.generation));
+  }
+
   /** `set` (each unit at its newest generation) as this release's unit set (lib/state/unit-set.ts). */
   toCurrentSet(set: UnitSet): UnitSet {
     return toCurrentUnitSet(set, this.#steps);

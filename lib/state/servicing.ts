@@ -78,11 +78,13 @@ export class ServicingController {
   }
 
   /**
-   * Stops the VM and saves every unit; on failure the VM is resumed and the error rethrown. A save
-   * past its deadline is fatal instead: dispatch/mod.rs `handle_servicing_inner` runs a watchdog
-   * that panics ("servicing operation timed out"), so the VM stays stopped and refuses everything.
+   * Stops the VM and saves every unit; on failure the VM is resumed and the error rethrown. A
+   * function `init` runs after the units stopped and before they save: what `LoadedVm::save`
+   * saves first (emuplat, the NVMe manager) goes into the init state there. A save past its
+   * deadline is fatal instead: dispatch/mod.rs `handle_servicing_inner` runs a watchdog that
+   * panics ("servicing operation timed out"), so the VM stays stopped and refuses everything.
    */
-  save(req: SaveRequest, init: InitInput): ServicingState {
+  save(req: SaveRequest, init: InitInput | (() => InitInput)): ServicingState {
     this.#refuseDead('save');
     if (req.isolated === true) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: isolated vms cannot be serviced`);
     if (this.#paused) throw new HclError('SERVICING_REFUSED', `servicing ${req.correlationId}: save refused: vm is already paused by an earlier save`);
@@ -92,6 +94,7 @@ export class ServicingController {
     this.#paused = true;
     try {
       for (const u of this.#units) u.stop?.();
+      const initState = typeof init === 'function' ? init() : structuredClone(init);
       const units: ServicingState['units'] = [];
       for (const u of this.#units) {
         const state = u.save();
@@ -104,7 +107,7 @@ export class ServicingController {
           throw new HclError('SERVICING_TIMEOUT', `${why}; OpenHCL's servicing watchdog panics here: the vm is dead, not resumed`, { context: { layer: 'usermode', kind: 'watchdog-panic' } });
         }
       }
-      return { initState: { ...structuredClone(init), correlationId: req.correlationId, vmStopReferenceTime: start / 100n }, units };
+      return { initState: { ...initState, correlationId: req.correlationId, vmStopReferenceTime: start / 100n }, units };
     } catch (e) {
       if (this.#crashed !== undefined) throw e;
       this.resume();
@@ -123,9 +126,10 @@ export class ServicingController {
   /**
    * Restores every unit from `value`: the whole state and every unit entry are validated before
    * any unit changes (unknown or duplicate unit, schema errors with field paths); a unit with no
-   * entry gets its default state. The VM then runs.
+   * entry gets its default state. `fromInit` rehydrates what lives in the init state (the NVMe
+   * manager) once all is validated, before the units restore. The VM then runs.
    */
-  restore(value: unknown): RestoreReport {
+  restore(value: unknown, fromInit?: (init: ServicingState['initState']) => void): RestoreReport {
     this.#refuseDead('restore');
     checkSchema('servicing state', ServicingStateSchema, value);
     const state = value as ServicingState;
@@ -143,6 +147,7 @@ export class ServicingController {
     const first = problems[0];
     if (first !== undefined) throw new HclError(first.code, first.message, { context: { problems } });
     for (const [name, s] of byName) this.registry.validateUnitState(name, s);
+    fromInit?.(state.initState);
     const report: RestoreReport = { restored: [], defaulted: [] };
     for (const u of this.#units) {
       if (byName.has(u.name)) {

@@ -33,8 +33,9 @@ export interface UnitGeneration {
 /**
  * Save ranks in OpenHCL's order (underhill_core dispatch/mod.rs `LoadedVm::save`): after the
  * emulated-platform glue (which goes into the init state) come the DMA and NVMe managers, then
- * every state unit at once (`save_units`), then MANA, VMGS and the VMBus client. The model's
- * `nvme` unit stands in for the NVMe manager; every other unit is a state unit (`other`). A save
+ * every state unit at once (`save_units`), then MANA, VMGS and the VMBus client. The NVMe
+ * manager saves into the init state before any unit; `nvme` is the rank of the retired `nvme`
+ * unit (generations 1–3) that stood in for it. Every live unit is a state unit (`other`). A save
  * goes by rank, ties in the order the units were given.
  */
 export const SAVE_RANK = { nvme: 0, other: 1 } as const;

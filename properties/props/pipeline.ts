@@ -10,7 +10,7 @@ import { hostIsTrusted } from '../../lib/shim/cmdline.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { bootWithWorkload, failedRestoreOutcome, restoreSnapshot, saveVm } from '../../harness/servicing.ts';
 import type { InconsistencyKind } from '../../harness/oracle.ts';
-import type { NvmeState } from '../../lib/hcl/units/nvme.ts';
+import { nvmeKeepAliveOn, type NvmeState } from '../../lib/hcl/units/index.ts';
 import { arbPreservingOverride, arbTopologyChangingOverride, arbWorkload, type PathOverride } from '../arbitraries.ts';
 import { define } from '../define.ts';
 import { resaveMismatches } from '../resave.ts';
@@ -124,7 +124,7 @@ interface Expected {
 const inRange = (gpa: bigint, r: { base: number; size: number }): boolean => gpa >= BigInt(r.base) && gpa < BigInt(r.base + r.size);
 
 /**
- * The expected outcome of `o` on `config`, whose VM saved `nvme`. Sources: openhcl_boot
+ * The expected outcome of `o` on `config`, whose VM kept `nvme` across servicing. Sources: openhcl_boot
  * host_params/dt/mod.rs `topology_from_persisted_state` (CPUs and VTL0 RAM from the host, MMIO
  * from the saved state, assert_eq of VTL2 RAM in host mode only) and vmm_core
  * partition_unit/vp_set.rs `restore` (a saved VP index the partition lacks is UnknownEntryId; a
@@ -163,7 +163,9 @@ export const changingOverridesRefused = define({
     const store = await memoryStore();
     try {
       const vm = bootWithWorkload(config, workload, { plant });
-      const nvme = vm.units.nvme.save();
+      // Only keep-alive keeps the controllers' queues (and their DMA) across servicing (dispatch/mod.rs
+      // LoadedVm::save saves the NVMe manager only then); without it they restore fresh.
+      const nvme: NvmeState = nvmeKeepAliveOn(vm.discovered.options) ? structuredClone(vm.units.nvme.view()) : { controllers: [] };
       const saved = await saveVm(vm, store, { workload, name: SNAPSHOT_NAME });
       const before = await storeIds(store);
       const sets = [setText(override)];

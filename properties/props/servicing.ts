@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { VmConfig } from '../../lib/config/index.ts';
 import { compareTopology } from '../../lib/hcl/index.ts';
-import { nvmeInterruptState, nvmeIoQueues } from '../../lib/hcl/index.ts';
+import { nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn } from '../../lib/hcl/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { parseCpuList } from '../../lib/kernel/cpulist.ts';
 import { readText, sidecarStartedVps } from '../../lib/abi/index.ts';
@@ -126,7 +126,7 @@ const arbSidecarCase = (maxVps: number) =>
 function pinIo(vm: Vm, vp: number): void {
   const nvme = vm.units.nvme;
   const ram = BigInt(vm.discovered.topology.nodes[0]?.memory[0]?.base ?? 0);
-  if (nvme.view().controllers[0]?.admin === null) nvme.enable(0, ram + 4096n, ram + 8192n);
+  if (nvme.view().controllers[0]?.admin === null) nvme.enable(0, ram + 4096n);
   if ((nvme.view().controllers[0]?.ioQueues.length ?? 0) >= nvme.maxIoQueues(0)) return;
   nvme.submit(0, nvme.createIoQueue(0, vp), 1);
 }
@@ -150,8 +150,7 @@ export const sidecarSplit = define({
     if (atBoot !== null) fail(`at boot: ${atBoot}`);
     // The persisted interrupt state exists only with NVMe keep-alive (dispatch/mod.rs passes
     // init_state.nvme_state, which is None without it); admin queues do not count.
-    const keepAlive = vm.discovered.options.nvmeKeepAlive && !vm.discovered.options.disableNvmeKeepAlive;
-    const busy = nvmeInterruptState(keepAlive ? nvmeIoQueues(vm.units.nvme.save()) : undefined).cpusWithOutstandingIo;
+    const busy = nvmeInterruptState(nvmeIoQueues(vm.units.nvme.save(nvmeKeepAliveOn(vm.discovered.options)))).cpusWithOutstandingIo;
     const store = await memoryStore();
     try {
       const saved = await saveVm(vm, store, { name: SNAPSHOT_NAME, workload });

@@ -8,7 +8,8 @@ import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { schemaDumpWithReach } from '../../lib/diff/index.ts';
 import { SnapshotStore } from '../../lib/store/index.ts';
 import { tempDir } from '../store/helpers.ts';
-import { bootedUnits, decodedOf } from './helpers.ts';
+import { IO0, bootedUnits, decodedOf } from './helpers.ts';
+import { INIT_TYPE, InitStateSchema, encodeFields } from '../../lib/state/index.ts';
 
 const cli = runCli;
 
@@ -53,6 +54,7 @@ test('diff: two .hclsnap files one workload step apart, text, --json, --unified,
     if (step === 1) u.nvme.submit(0, 1, 9);
     const d = decodedOf(u);
     const parts = Object.entries(d.units).map(([n, x]) => ({ name: `unit/${n}`, bytes: defaultRegistry().encodeState(n, x.generation, x.state), meta: { generation: x.generation, package: x.package } }));
+    parts.push({ name: 'init', bytes: encodeFields(InitStateSchema, d.init), meta: { generation: 3, package: INIT_TYPE } });
     const put = await store.putSnapshot({ name: 'vm', parts, info: { generation: 1 }, time: '2025-01-01T00:00:00Z', tool: 't' });
     files.push(join(dir, `s${step}.hclsnap`));
     await store.exportSnapshot(put.id, files[step] ?? '');
@@ -61,9 +63,10 @@ test('diff: two .hclsnap files one workload step apart, text, --json, --unified,
   const [a, b] = files as [string, string];
   const text = await cli('diff', a, b);
   assert.is(text.status, 0);
-  assert.ok(text.stdout.includes('nvme.controllers[0].ioQueues[0].sqTail: 0 → 1'), text.stdout);
+  // The init state decodes from its field numbers and diffs by field name.
+  assert.ok(text.stdout.includes(`${IO0}.sqState.tail: 0 → 1`), text.stdout);
   const json = JSON.parse((await cli('diff', a, b, '--json')).stdout) as { changes: Array<{ path: string }> };
-  assert.equal(json.changes.map((c) => c.path), ['nvme.controllers[0].ioQueues[0].inFlight[0]', 'nvme.controllers[0].ioQueues[0].sqTail']);
+  assert.equal(json.changes.map((c) => c.path), [`${IO0}.pendingCmds.commands[0]`, `${IO0}.sqState.committedTail`, `${IO0}.sqState.tail`]);
   const uni = await cli('diff', a, b, '--unified');
   assert.ok(uni.stdout.includes(`--- ${a}\n+++ ${b}\n`), uni.stdout);
   assert.is((await cli('diff', a, b, '--exit-code')).status, 1);

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { checkSchemaCompat, diffSnapshots, parseSchemaDump, schemaDumpWithReach } from '../../lib/diff/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
+import { CC_ENABLED, CSTS_RDY, FIFO_SIZE, NVME_UNIT, SERIAL_UNIT, rxBytes, type NvmeUnitState, type SerialState } from '../../lib/hcl/units/index.ts';
 import { downgrade, generationReach } from '../../lib/state/downgrade.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { jsonSchema } from '../../lib/state/registry.ts';
@@ -39,13 +39,12 @@ test('kept dumps: generation 2 → 3 only moves every unit to field numbers, rea
   assert.equal(checkSchemaCompat(kept(1), kept(3)).breaking, []);
 });
 
-test('kept dumps: generation 3 → 4 retires vp and synic into the new partition unit, and nothing breaks', () => {
+test('kept dumps: generation 3 → 4 changes the unit set (vp + synic into partition, nvme into the init state) and nothing breaks', () => {
+  for (const g of [1, 2, 3]) assert.equal(checkSchemaCompat(kept(g), kept(4)).breaking, [], `generation ${g} → 4`);
   const r = checkSchemaCompat(kept(3), kept(4));
-  assert.equal(r.breaking, []);
-  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.kind}`), ['partition unit-added', 'synic unit-retired', 'vp unit-retired']);
-  assert.match(r.compatibleChanges[0]!.message, 'built from synic + vp of older snapshots; a downgrade splits it back');
-  assert.equal(kept(4).retired?.map((u) => [u.name, u.retiredIn, u.into]), [['synic', 4, ['partition']], ['vp', 4, ['partition']]]);
-  for (const g of [1, 2]) assert.equal(checkSchemaCompat(kept(g), kept(4)).breaking, [], `generation ${g} → 4`);
+  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.kind}`), ['nvme unit-retired', 'partition unit-added', 'synic unit-retired', 'vp unit-retired']);
+  assert.match(r.compatibleChanges.find((f) => f.unit === 'partition')!.message, 'built from synic + vp of older snapshots; a downgrade splits it back');
+  assert.equal(kept(4).retired?.map((u) => [u.name, u.generation, u.retiredIn, u.into]), [['nvme', 3, 4, []], ['synic', 3, 4, ['partition']], ['vp', 3, 4, ['partition']]]);
 });
 
 test('generation-1 schemas are unchanged: each unit\'s generation 1 dumps exactly as the kept gen-1 dump', () => {
@@ -118,37 +117,34 @@ test('serial: any receive/read sequence survives gen 2 → 1 → 2, and the rest
   }), { numRuns: 200 });
 });
 
+// A value of the retired `nvme` unit as the generation-3 release saved it (its last generation):
+// controller 0 enabled with its admin block at 0x1000 and one I/O queue on VP 1, controller 1 off.
+const queue = (qid: number, size: number, targetVp: number): NvmeUnitState['controllers'][number]['ioQueues'][number] => ({
+  qid, size, sqHead: 0, sqTail: 0, cqHead: 0, cqTail: 0, phase: true, vector: qid, targetVp, inFlight: [],
+});
+const unitValue = (): NvmeUnitState => ({
+  controllers: [
+    { id: 'nvme0', cc: CC_ENABLED, csts: CSTS_RDY, aqa: (255 << 16) | 255, asq: 0x1000n, acq: 0x5000n, intms: 0, admin: queue(0, 256, 0), ioQueues: [queue(1, 8, 1)] },
+    { id: 'nvme1', cc: 0, csts: 0, aqa: 0, asq: 0n, acq: 0n, intms: 0, admin: null, ioQueues: [] },
+  ],
+});
+
 test('nvme: generation 1 state upgrades unchanged; gen 2 without coalescing downgrades to exactly that state', () => {
-  const s = bootedUnits().nvme.save();
+  const s = unitValue();
   const v1 = downgrade('nvme', s, 1, registry);
   assert.equal(registry.upgrade('nvme', v1, 1), s);
   assert.equal(v1, s); // no queue had the field, so nothing was dropped
 });
 
 test('nvme: coalescing set to its default downgrades (the field is dropped); any other setting refuses with the queue named', () => {
-  const u = bootedUnits();
-  u.nvme.setInterruptCoalescing(0, 1, { time: 0, threshold: 0 });
-  const v1 = downgrade('nvme', u.nvme.save(), 1, registry) as NvmeState;
+  const s = unitValue();
+  s.controllers[0]!.ioQueues[0]!.interruptCoalescing = { time: 0, threshold: 0 };
+  const v1 = downgrade('nvme', s, 1, registry) as NvmeUnitState;
   assert.not.ok('interruptCoalescing' in (v1.controllers[0]?.ioQueues[0] ?? {}));
-  u.nvme.setInterruptCoalescing(0, 1, { time: 2, threshold: 7 });
-  throwsGeneration(() => downgrade('nvme', u.nvme.save(), 1, registry), 'nvme: cannot write generation 1: controllers[0] queue 1 has interrupt coalescing (time 2, threshold 7)');
-  // Writing the current generation is always possible and changes nothing.
-  assert.equal(downgrade('nvme', u.nvme.save(), 2, registry), u.nvme.save());
-});
-
-test('nvme: coalescing settings are checked and restorable', () => {
-  const u = bootedUnits();
-  try {
-    u.nvme.setInterruptCoalescing(0, 1, { time: 256, threshold: 0 });
-    assert.unreachable('accepted');
-  } catch (e) {
-    assert.ok(isHclError(e, 'HCL_DEVICE_INVALID'));
-    assert.ok((e as Error).message.includes('nvme: coalescing: time 256 on queue 1 is not a byte'));
-  }
-  u.nvme.setInterruptCoalescing(0, 1, { time: 3, threshold: 1 });
-  const v = freshUnits();
-  v.nvme.restore(u.nvme.save());
-  assert.equal(v.nvme.view().controllers[0]?.ioQueues[0]?.interruptCoalescing, { time: 3, threshold: 1 });
+  s.controllers[0]!.ioQueues[0]!.interruptCoalescing = { time: 2, threshold: 7 };
+  throwsGeneration(() => downgrade('nvme', s, 1, registry), 'nvme: cannot write generation 1: controllers[0] queue 1 has interrupt coalescing (time 2, threshold 7)');
+  // Writing the unit's own last generation is always possible and changes nothing.
+  assert.equal(downgrade('nvme', s, 3, registry), s);
 });
 
 const BAD_TARGETS: Array<[string, number, string]> = [
@@ -160,21 +156,28 @@ for (const [unit, g, msg] of BAD_TARGETS) {
   test(`downgrade refuses ${unit} → generation ${g}`, () => throwsGeneration(() => downgrade(unit, {}, g, registry), msg));
 }
 
-test('diff across real generations: a generation-1 snapshot is upgraded and only the coalescing setting differs', () => {
+test('diff across real generations: a generation-1 snapshot is upgraded, its nvme unit brought into the init state; only what generation 3 did not record differs', () => {
   const u = bootedUnits();
   u.serial.receive(0, 0x41);
-  const old = decodedOf(u);
-  for (const name of ['nvme', 'serial.16550']) {
-    const x = old.units[name]!;
-    old.units[name] = { ...x, generation: 1, state: downgrade(name, x.state, 1, registry) };
-  }
-  u.nvme.setInterruptCoalescing(0, 1, { time: 1, threshold: 3 });
-  const d = diffSnapshots(old, decodedOf(u));
-  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→3', 'serial.16550 a 1→3']);
-  assert.equal(Object.values(d.units).flat().map((c) => `${c.kind} ${c.path}`), [
-    'changed nvme:generation',
-    'added nvme.controllers[0].ioQueues[0].interruptCoalescing',
+  const now = decodedOf(u);
+  const old = structuredClone(now);
+  const x = old.units['serial.16550']!;
+  old.units['serial.16550'] = { ...x, generation: 1, state: downgrade('serial.16550', x.state, 1, registry) };
+  // The same controllers as the generation-1 release's nvme unit, the init state without NVMe state.
+  const v = unitValue();
+  v.controllers[0]!.asq = u.nvme.view().controllers[0]!.asq;
+  old.units['nvme'] = { package: 'openvmm.nvme', generation: 1, state: downgrade('nvme', v, 1, registry) };
+  delete (old.init as { nvmeState?: unknown }).nvmeState;
+  const d = diffSnapshots(old, now);
+  assert.equal([d.unitsAdded, d.unitsRemoved], [[], []]);
+  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['serial.16550 a 1→3']);
+  const disk = (i: number) => `init.nvmeState.nvmeState.nvmeDisks[${i}].driverState`;
+  // Identify data, namespaces, the VP count and the driver limits: the step's documented defaults.
+  assert.equal([...new Set(Object.values(d.units).flat().map((c) => `${c.kind} ${c.path.replace(/\[0x.*$/, '')}`))], [
     'changed serial.16550:generation',
+    'changed init.nvmeState.nvmeState.cpuCount',
+    `changed ${disk(0)}.identifyCtrl`, `added ${disk(0)}.namespaces[0]`, `changed ${disk(0)}.workerData.maxIoQueues`,
+    `changed ${disk(1)}.identifyCtrl`, `added ${disk(1)}.namespaces[0]`, `changed ${disk(1)}.workerData.maxIoQueues`, `changed ${disk(1)}.workerData.qsize`,
   ]);
 });
 

@@ -8,7 +8,7 @@ import { SnapshotStore } from '../../lib/store/index.ts';
 import { MemoryLevel } from 'memory-level';
 import { join } from 'node:path';
 import { tempDir } from '../store/helpers.ts';
-import { bootedUnits, decodedOf } from './helpers.ts';
+import { IO0, bootedUnits, decodedOf } from './helpers.ts';
 
 // ANSI escape introducer; colour output has it, plain output must not.
 const ESC = '\u001b[';
@@ -26,10 +26,10 @@ function stepPair() {
 test('text: one line per change, arrow form, header and count, no colour when off', () => {
   const { a, b, before, after } = stepPair();
   const text = renderText(diffSnapshots(a, b), false);
-  assert.ok(text.includes(`  nvme.controllers[0].ioQueues[0].sqTail: ${before} → ${after}\n`), text);
-  assert.ok(text.includes('+ nvme.controllers[0].ioQueues[0].inFlight[0]: 7\n'), text);
+  assert.ok(text.includes(`  ${IO0}.sqState.tail: ${before} → ${after}\n`), text);
+  assert.ok(text.includes(`+ ${IO0}.pendingCmds.commands[0]: `), text);
   assert.ok(text.startsWith('diff vm@1 '), text);
-  assert.ok(text.endsWith('2 differences\n'), text);
+  assert.ok(text.endsWith('3 differences\n'), text);
   assert.not.ok(text.includes(ESC));
   assert.not.ok(text.includes('rtc'));
 });
@@ -65,18 +65,19 @@ test('text: byte ranges shown as [start..end] (n bytes) with hex', () => {
 
 test('json: every change is one entry, JSON-serialisable, bigint and bytes in canonical form', () => {
   const { a, b, before, after } = stepPair();
-  a.units['nvme']!.state = { ...(a.units['nvme']!.state as object), big: 1n, raw: new Uint8Array([1]) };
-  b.units['nvme']!.state = { ...(b.units['nvme']!.state as object), big: 2n, raw: new Uint8Array([2]) };
+  a.init = { ...(a.init as object), big: 1n, raw: new Uint8Array([1]) };
+  b.init = { ...(b.init as object), big: 2n, raw: new Uint8Array([2]) };
   const j = JSON.parse(JSON.stringify(diffToJson(diffSnapshots(a, b)))) as ReturnType<typeof diffToJson>;
   assert.equal(j.changes.map((c) => [c.section, c.path, c.kind]), [
-    ['unit', 'nvme.big', 'changed'],
-    ['unit', 'nvme.controllers[0].ioQueues[0].inFlight[0]', 'added'],
-    ['unit', 'nvme.controllers[0].ioQueues[0].sqTail', 'changed'],
-    ['unit', 'nvme.raw', 'changed'],
+    ['unit', 'init.big', 'changed'],
+    ['unit', `${IO0}.pendingCmds.commands[0]`, 'added'],
+    ['unit', `${IO0}.sqState.committedTail`, 'changed'],
+    ['unit', `${IO0}.sqState.tail`, 'changed'],
+    ['unit', 'init.raw', 'changed'],
   ]);
   assert.equal([j.changes[0]?.from, j.changes[0]?.to], ['1n', '2n']);
-  assert.equal([j.changes[2]?.from, j.changes[2]?.to], [before, after]);
-  assert.equal([j.changes[3]?.from, j.changes[3]?.to, j.changes[3]?.range], ['hex:01', 'hex:02', { start: 0, end: 1 }]);
+  assert.equal([j.changes[3]?.from, j.changes[3]?.to], [before, after]);
+  assert.equal([j.changes[4]?.from, j.changes[4]?.to, j.changes[4]?.range], ['hex:01', 'hex:02', { start: 0, end: 1 }]);
 });
 
 test('canonical json: sorted keys, bigint as "123n", bytes as hex', () => {
@@ -88,9 +89,11 @@ test('unified: a patch of the canonical JSON with the changed lines', () => {
   const { a, b, before, after } = stepPair();
   const patch = renderUnified(a, b, ['vm@1', 'vm@2']);
   assert.ok(patch.includes('--- vm@1\n+++ vm@2\n'), patch);
-  assert.ok(new RegExp(`^- +"sqTail": ${before},$`, 'm').test(patch), patch);
-  assert.ok(new RegExp(`^\\+ +"sqTail": ${after},$`, 'm').test(patch), patch);
-  assert.ok(/^\+ +7$/m.test(patch), patch);
+  // sqState's keys sort committedTail, head, len, sqid, tail: the tail is its last line.
+  assert.ok(new RegExp(`^- +"tail": ${before}$`, 'm').test(patch), patch);
+  assert.ok(new RegExp(`^\\+ +"tail": ${after}$`, 'm').test(patch), patch);
+  // The pending Read (opcode 02h) with CID 7 in CDW0 bits 16..31, little-endian.
+  assert.ok(/^\+ +"command": "hex:02000700/m.test(patch), patch);
   assert.is(renderUnified(a, a).split('\n').filter((l) => l.startsWith('@@')).length, 0);
 });
 

@@ -7,7 +7,8 @@ import { UnitRegistry } from '../../lib/state/registry.ts';
 import { uint, type UnitDescriptor } from '../../lib/state/unit.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import type { InitState } from '../../lib/state/index.ts';
-import { bootedUnits, decodedOf } from './helpers.ts';
+import { cidOf } from '../../lib/hcl/units/index.ts';
+import { IO0, bootedUnits, decodedOf } from './helpers.ts';
 
 const paths = (d: ReturnType<typeof diffSnapshots>) => Object.values(d.units).flat().map((c) => `${c.kind} ${c.path}`);
 
@@ -18,17 +19,17 @@ test('a snapshot diffed with itself is empty', () => {
   assert.equal(d.upgraded, []);
 });
 
-test('one nvme submit: exactly the SQ tail and the in-flight id change', () => {
+test('one nvme submit: in the init state\'s NVMe manager state exactly the pending command and the SQ tail change', () => {
   const u = bootedUnits();
   const a = decodedOf(u);
   const before = u.nvme.view().controllers[0]?.ioQueues[0]?.sqTail ?? -1;
   assert.ok(u.nvme.submit(0, 1, 7));
   const d = diffSnapshots(a, decodedOf(u));
-  // Keys compare in sorted order: inFlight before sqTail.
-  assert.equal(paths(d), ['added nvme.controllers[0].ioQueues[0].inFlight[0]', 'changed nvme.controllers[0].ioQueues[0].sqTail']);
-  const tail = d.units['nvme']?.[1];
+  // Keys compare in sorted order: pendingCmds before sqState, committedTail before tail.
+  assert.equal(paths(d), [`added ${IO0}.pendingCmds.commands[0]`, `changed ${IO0}.sqState.committedTail`, `changed ${IO0}.sqState.tail`]);
+  const tail = d.units['init']?.[2];
   assert.equal([tail?.from, tail?.to], [before, u.nvme.view().controllers[0]?.ioQueues[0]?.sqTail]);
-  assert.is(d.units['nvme']?.[0]?.to, 7);
+  assert.is(cidOf((d.units['init']?.[0]?.to as { command: Uint8Array }).command), 7);
   assert.equal(d.manifest, []);
 });
 

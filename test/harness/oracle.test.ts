@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { presetConfig, topologyFromConfig, type VmConfig } from '../../lib/config/index.ts';
-import type { NvmeState } from '../../lib/hcl/units/nvme.ts';
+import type { NvmeState } from '../../lib/hcl/units/index.ts';
 import { checkConsistency, type OracleInputs } from '../../harness/oracle.ts';
 
 // The oracle on hand-made inputs: the saved and restored topology of the `numa` preset, one NVMe
@@ -10,7 +10,7 @@ const numa = presetConfig('numa');
 const ram0 = numa.numa[0]!.memory[0]!;
 const queue = (qid: number, targetVp: number) => ({ qid, size: 16, sqHead: 0, sqTail: 0, cqHead: 0, cqTail: 0, phase: true, vector: qid, targetVp, inFlight: [] });
 const nvme: NvmeState = {
-  controllers: [{ id: 'nvme0', cc: 0, csts: 0, aqa: 0, asq: BigInt(ram0.base + 0x1000), acq: BigInt(ram0.base + 0x2000), intms: 0, admin: queue(0, 0), ioQueues: [queue(1, 3)] }],
+  controllers: [{ id: 'nvme0', cc: 0, csts: 0, aqa: 0, asq: BigInt(ram0.base + 0x1000), acq: BigInt(ram0.base + 0x5000), admin: queue(0, 0), ioQueues: [queue(1, 3)] }],
 };
 const inputs = (host: VmConfig, over: Partial<OracleInputs> = {}): OracleInputs => ({
   saved: topologyFromConfig(numa), savedVpCount: numa.vps.length, restored: topologyFromConfig(numa), nvme,

@@ -12,6 +12,8 @@ import { VP_OFFSET, type PartitionVp } from '../../lib/hcl/units/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { decodeCanonical } from '../../lib/state/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
+import { decodeParts, defaultRegistry } from '../../lib/snapshot/index.ts';
+import { downgrade } from '../../lib/state/downgrade.ts';
 import { bootWithWorkload, captureVm, failedRestoreOutcome, proofDifferences, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
 import { withoutRoles } from '../hcl/units/fixture.ts';
@@ -35,10 +37,11 @@ for (const preset of ['small', 'numa', 'arm64-virt']) {
     test(`${preset} seed ${seed}: restore(save(vm)) proves identical, unit by unit`, () => withStore(async (store) => {
       const vm = bootWithWorkload(presetConfig(preset), { seed, steps: 300 });
       const saved = await saveVm(vm, store);
-      assert.equal(saved.units.map((u) => u.name).sort(), ['nvme', 'partition', 'rtc.cmos', 'serial.16550', 'vmbus.server.channels']);
+      // The NVMe manager is no state unit: its state is init_state.nvme_state, under keep-alive only.
+      assert.equal(saved.units.map((u) => u.name).sort(), ['partition', 'rtc.cmos', 'serial.16550', 'vmbus.server.channels']);
       const r = await restoreSnapshot(store, saved.id);
       assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
-      assert.is(r.proof.units, 5);
+      assert.is(r.proof.units, 4);
       // Every unit as saved, once the saved VM runs again as the restored one does; each VP's role
       // is this boot's (CPUs with NVMe I/O in flight start in Linux), compared by the proof rule.
       vm.servicing.resume();
@@ -50,6 +53,10 @@ for (const preset of ['small', 'numa', 'arm64-virt']) {
         assert.equal(r.vm.units.all.find((x) => x.name === u.name)?.save(), u.save(), u.name);
       }
       assert.equal(r.vm.hv.save(), vm.hv.save());
+      // Kept across servicing with keep-alive (numa); without it (small, arm64-virt) every controller restarts.
+      const kept = presetConfig(preset).keepAlive.nvme;
+      assert.equal(r.vm.units.nvme.view(), kept ? vm.units.nvme.view() : vm.units.nvme.defaultState());
+      assert.ok(kept || vm.units.nvme.view().controllers.some((c) => c.admin !== null), 'the workload enabled a controller that the restore drops');
     }));
   }
 }
@@ -63,7 +70,7 @@ test('a second snapshot after a small workload stores only changed blobs', () =>
   const unitBytes = (n: string) => second.units.find((u) => u.name === n)?.bytes ?? 0;
   assert.ok(second.newBytes < first.newBytes / 2, `${second.newBytes} vs ${first.newBytes}`);
   assert.ok(second.newBytes >= unitBytes('serial.16550'));
-  assert.ok(second.newBytes < first.bytes - unitBytes('nvme') - unitBytes('partition'));
+  assert.ok(second.newBytes < first.bytes - unitBytes('partition'));
 }));
 
 test('host command line override reaches the restored kernel and state survives', () => withStore(async (store) => {
@@ -89,7 +96,7 @@ test('sidecar=off starts every CPU in Linux; the proof explains the role changes
 
 test('CPUs with outstanding NVMe I/O at save start in Linux after restore', () => withStore(async (store) => {
   const vm = bootWithWorkload(presetConfig('numa'), { seed: 8, steps: 0 });
-  vm.units.nvme.enable(0, 0x1000n, 0x2000n);
+  vm.units.nvme.enable(0, 0x1000n);
   const qid = vm.units.nvme.createIoQueue(0, 37);
   vm.units.nvme.submit(0, qid, 7);
   assert.not.ok(vm.kernel.online().includes(37));
@@ -97,13 +104,47 @@ test('CPUs with outstanding NVMe I/O at save start in Linux after restore', () =
   const r = await restoreSnapshot(store, saved.id);
   assert.ok(r.vm.kernel.online().includes(37));
   assert.ok(r.proof.ok);
+  assert.equal(r.vm.units.nvme.view().controllers[0]?.ioQueues.map((q) => [q.targetVp, q.inFlight]), [[37, [7]]]);
+}));
+
+// dispatch/mod.rs LoadedVm::save saves the NVMe manager only with keep-alive
+// (`n.save(nvme_keepalive_mode.is_enabled())`, manager.rs NvmeManager::save returns None otherwise),
+// and handle_servicing_inner derives the persisted CPU lists from that state (nvme_interrupt_state of
+// None is empty). So without keep-alive the restored controllers have no queues and CPU 37 starts
+// in the sidecar; with keep-alive its queue survives, and a shim that leaves it in the sidecar (the
+// planted defect) leaves a queue bound to a sidecar CPU: the oracle's finding.
+for (const keepAlive of [true, false]) {
+  test(`keep-alive ${keepAlive ? 'on' : 'off'}: the NVMe state ${keepAlive ? 'survives and a queue on a sidecar CPU is flagged' : 'is not saved, the controllers restart, nothing is flagged'}`, () => withStore(async (store) => {
+    const vm = bootWithWorkload({ ...presetConfig('numa'), keepAlive: { nvme: keepAlive } }, { seed: 8, steps: 0 });
+    vm.units.nvme.enable(0, 0x1000n);
+    vm.units.nvme.submit(0, vm.units.nvme.createIoQueue(0, 37), 7);
+    const saved = await saveVm(vm, store);
+    const init = decodeParts(await store.getSnapshot(saved.id)).init;
+    assert.is(init.nvmeState !== undefined, keepAlive);
+    const r = await restoreSnapshot(store, saved.id, { plant: 'sidecar-ignores-outstanding-io' });
+    assert.not.ok(r.vm.kernel.online().includes(37));
+    assert.ok(r.proof.ok);
+    assert.equal(r.vm.units.nvme.view().controllers[0]?.ioQueues.length, keepAlive ? 1 : 0);
+    assert.equal(r.inconsistencies.map((x) => `${x.kind}: ${x.message}`), keepAlive ? ['queue-on-sidecar-cpu: nvme nvme0 (controller 0) queue 1: 1 commands in flight, their interrupt targets cpu 37, which starts in the sidecar'] : []);
+  }));
+}
+
+test('keep-alive changed by the restore: the proof allows exactly the NVMe state that follows it', () => withStore(async (store) => {
+  for (const keepAlive of [true, false]) {
+    const vm = bootWithWorkload({ ...presetConfig('numa'), keepAlive: { nvme: keepAlive } }, { seed: 9, steps: 200 });
+    const saved = await saveVm(vm, store);
+    const r = await restoreSnapshot(store, saved.id, { sets: [`keepAlive=${!keepAlive}`] });
+    assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.filter((d) => d.allowed === undefined).slice(0, 2), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    const nvme = r.proof.differences.filter((d) => d.unit === 'init');
+    assert.ok(nvme.length > 0 && nvme.every((d) => d.allowed?.includes(keepAlive ? 'keep-alive is off on this boot' : 'restarted fresh')), JSON.stringify(nvme.map((d) => d.allowed)));
+  }
 }));
 
 // The stored `persisted` part of a save, decoded by protobufjs against the .proto written from
 // loader_defs (test/abi/fixtures): the map openvmm_hcl parsed and nvme_interrupt_state's lists.
 test('a save\'s persisted part decodes with the real SavedState layout', () => withStore(async (store) => {
   const vm = bootWithWorkload(presetConfig('numa'), { seed: 8, steps: 0 });
-  vm.units.nvme.enable(0, 0x1000n, 0x2000n);
+  vm.units.nvme.enable(0, 0x1000n);
   vm.units.nvme.submit(0, vm.units.nvme.createIoQueue(0, 37), 7);
   vm.units.nvme.createIoQueue(0, 12);
   const saved = await saveVm(vm, store);
@@ -185,7 +226,7 @@ test('a VTL0-RAM-only change is accepted by the shim and judged by the oracle: i
   const vm = bootWithWorkload(numa, { seed: 2, steps: 0 });
   const ram0 = numa.numa[0]!.memory[0]!;
   const ram1 = numa.numa[1]!.memory[0]!;
-  vm.units.nvme.enable(0, BigInt(ram0.base) + 0x1000n, BigInt(ram0.base) + 0x2000n); // admin queues DMA into node 0's RAM
+  vm.units.nvme.enable(0, BigInt(ram0.base) + 0x1000n); // admin queues DMA into node 0's RAM
   const saved = await saveVm(vm, store);
   const elsewhere = await restoreSnapshot(store, saved.id, { sets: [`numa[1].memory[0].size=${ram1.size - 0x100000}`] });
   assert.equal(elsewhere.outcome, { layer: 'oracle', kind: 'accepted-consistent' });
@@ -195,6 +236,11 @@ test('a VTL0-RAM-only change is accepted by the shim and judged by the oracle: i
   assert.equal(under.inconsistencies.map((x) => x.kind), ['dma-target-moved', 'dma-target-moved']);
   assert.match(under.inconsistencies[0]!.message, /^nvme nvme0 \(controller 0\): admin submission queue at 0x1000 is in vtl0 ram 0x0\+0x/);
   assert.ok(under.proof.ok);
+  // Without keep-alive the controller is reset at save and restarts: no DMA is live under the change.
+  const off = bootWithWorkload({ ...numa, keepAlive: { nvme: false } }, { seed: 2, steps: 0 });
+  off.units.nvme.enable(0, BigInt(ram0.base) + 0x1000n);
+  const fresh = await restoreSnapshot(store, (await saveVm(off, store)).id, { sets: [`numa[0].memory[0].size=${ram0.size - 0x100000}`] });
+  assert.equal(fresh.outcome, { layer: 'oracle', kind: 'accepted-consistent' });
 }));
 
 test('servicing refuses every isolated VM, VBS included, and the VM runs on', () => withStore(async (store) => {
@@ -259,11 +305,14 @@ test('save --generation 1 writes the older schemas and restores with proof (upgr
   assert.equal(m.parts.filter((p) => p.name.startsWith('unit/')).map((p) => p.meta['generation']), saved.units.map(() => 1));
   const r = await restoreSnapshot(store, saved.id);
   assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
-  assert.equal(r.vm.units.serial.save(), vm.units.serial.save());
+  // Generation 1 keeps the receive FIFO as bytes: the ring comes back with the same bytes from head 0.
+  const registry = defaultRegistry();
+  assert.equal(r.vm.units.serial.save(), registry.upgrade('serial.16550', downgrade('serial.16550', vm.units.serial.save(), 1, registry), 1));
 }));
 
 test('save --generation 2 writes what the generation-2 release read: nvme and serial at 2, the rest at 1, all name-keyed', () => withStore(async (store) => {
-  const vm = bootWithWorkload(presetConfig('small'), { seed: 13, steps: 300 });
+  // With keep-alive (numa) there is NVMe state to write back as the nvme unit.
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 13, steps: 300 });
   const saved = await saveVm(vm, store, { generation: 2 });
   assert.equal(Object.fromEntries(saved.units.map((u) => [u.name, u.generation])), {
     'rtc.cmos': 1, 'serial.16550': 2, nvme: 2, vp: 1, synic: 1, 'vmbus.server.channels': 1,
@@ -280,6 +329,23 @@ test('save --generation 2 writes what the generation-2 release read: nvme and se
   assert.equal(init['topology'], vm.discovered.topology);
   const r = await restoreSnapshot(store, saved.id);
   assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
+}));
+
+// Generation 4 moved the nvme unit into init_state.nvme_state (lib/hcl/units/nvme-unit.ts NVME_STEP):
+// `save --generation 3` writes it back as the unit, and a restore of that brings it back in.
+test('save --generation 3 writes the NVMe state as the nvme unit (keep-alive) or not at all, and restores with proof', () => withStore(async (store) => {
+  for (const keepAlive of [true, false]) {
+    const vm = bootWithWorkload({ ...presetConfig('numa'), keepAlive: { nvme: keepAlive } }, { seed: 15, steps: 300 });
+    const saved = await saveVm(vm, store, { generation: 3 });
+    assert.equal(saved.units.find((u) => u.name === 'nvme')?.generation, keepAlive ? 3 : undefined);
+    const parts = decodeParts(await store.getSnapshot(saved.id));
+    assert.is(parts.init.nvmeState, undefined, 'generation 3 had no NVMe manager state');
+    assert.is((await store.getManifest(saved.id)).info['generation'], 3);
+    const r = await restoreSnapshot(store, saved.id);
+    assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+    assert.equal(r.vm.units.nvme.view(), keepAlive ? vm.units.nvme.view() : vm.units.nvme.defaultState());
+    assert.ok(vm.units.nvme.view().controllers.some((c) => c.ioQueues.length > 0), 'the workload made I/O queues');
+  }
 }));
 
 // vm/vmcore/src/save_restore.rs: a unit's state is a `SavedStateBlob` (a protobuf Any, type URL
@@ -309,18 +375,15 @@ test('restore refuses a unit blob recorded as another type or package (STATE_TYP
   }
 }));
 
-test('save --generation 1 is refused when the state needs generation 2, leaving store and VM as they were', () => withStore(async (store) => {
+test('save --generation outside 1..4 is refused, leaving store and VM as they were', () => withStore(async (store) => {
   const vm = bootWithWorkload(presetConfig('small'), { seed: 12, steps: 0 });
-  vm.units.nvme.enable(0, 0x1000n, 0x2000n);
-  const qid = vm.units.nvme.createIoQueue(0, 1);
-  vm.units.nvme.setInterruptCoalescing(0, qid, { time: 5, threshold: 3 });
-  for (const g of [1, 0, 5]) {
+  for (const g of [0, 5, 2.5]) {
     try {
       await saveVm(vm, store, { generation: g });
       assert.unreachable();
     } catch (e) {
       assert.ok(isHclError(e, 'STATE_GENERATION'), String(e));
-      assert.match((e as Error).message, g === 1 ? /nvme/ : /writes generations 1\.\.4/);
+      assert.match((e as Error).message, /writes generations 1\.\.4/);
     }
     assert.not.ok(vm.servicing.paused);
   }
@@ -334,7 +397,8 @@ test('restore reports the topology inconsistent when the saved VTL2 carve wins o
   const small = presetConfig('small');
   // vtl2 mode loads the image in host RAM (allocate_vtl2_ram): here at the top of node 0's.
   const top = small.numa[0]!.memory[0]!.base + small.numa[0]!.memory[0]!.size - small.vtl2.size;
-  const config = validateConfig({ ...small, vtl2: { ...small.vtl2, mode: 'vtl2', base: top } });
+  // NVMe keep-alive on, so the controllers (and their DMA into VTL0 RAM) are kept across servicing.
+  const config = validateConfig({ ...small, keepAlive: { nvme: true }, vtl2: { ...small.vtl2, mode: 'vtl2', base: top } });
   const saved = await saveVm(bootWithWorkload(config, { seed: 7, steps: 50 }), store);
   const same = await restoreSnapshot(store, saved.id);
   assert.is(same.topologyConsistent, true);

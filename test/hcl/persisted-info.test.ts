@@ -29,15 +29,17 @@ test('nvme_interrupt_state: handles_state_with_no_disks', () => {
 test('nvme_interrupt_state: the admin queue is not looked at (it iterates worker_data.io only)', () => {
   const vm = boot(presetConfig('numa'));
   const nvme = vm.units.nvme;
-  nvme.enable(0, 0x1000n, 0x2000n);
+  nvme.enable(0, 0x1000n);
   nvme.submit(0, 0, 3); // a command in flight on the admin queue
-  assert.is(nvme.save().controllers[0]!.admin!.inFlight.length, 1);
-  assert.equal(nvmeInterruptState(nvmeIoQueues(nvme.save())), { cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [] });
+  assert.is(nvme.save(true)!.nvmeDisks[0]!.driverState.workerData.admin!.handlerData.pendingCmds.commands.length, 1);
+  assert.equal(nvmeInterruptState(nvmeIoQueues(nvme.save(true))), { cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [] });
   const idle = nvme.createIoQueue(0, 9);
   const busy = nvme.createIoQueue(0, 37);
   nvme.submit(0, busy, 1);
   assert.ok(idle !== busy);
-  assert.equal(nvmeInterruptState(nvmeIoQueues(nvme.save())), { cpusWithMappedInterruptsNoIo: [9], cpusWithOutstandingIo: [37] });
+  assert.equal(nvmeInterruptState(nvmeIoQueues(nvme.save(true))), { cpusWithMappedInterruptsNoIo: [9], cpusWithOutstandingIo: [37] });
+  // No NVMe manager state (keep-alive off): nvme_interrupt_state(None) is empty.
+  assert.equal(nvmeInterruptState(nvmeIoQueues(nvme.save(false))), { cpusWithMappedInterruptsNoIo: [], cpusWithOutstandingIo: [] });
 });
 
 test('write_persisted_info: memory and MMIO entries of the parsed map, with their types', () => {

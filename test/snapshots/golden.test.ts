@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeSnapshot } from '../../lib/snapshot/decode.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
+import { currentUnitSet } from '../../lib/snapshot/current.ts';
 import type { InitState } from '../../lib/state/index.ts';
 import { withoutRoles } from '../hcl/units/fixture.ts';
 import { openStore, readArchive } from '../../lib/store/index.ts';
@@ -53,6 +54,17 @@ for (const generation of goldenGenerations()) {
           if (name === 'partition') assert.equal(withoutRoles(live), withoutRoles(state), 'partition after upgrade');
           else assert.equal(live, state, `${name} after upgrade`);
         }
+        // The NVMe manager holds what the snapshot's NVMe state says, the nvme unit of generations
+        // 1-3 brought into the init state by the generation-4 step; none (keep-alive off): fresh.
+        const set = currentUnitSet({
+          units: Object.entries(decoded.units).map(([name, u]) => ({ name, state: u.state })),
+          unitMeta: new Map(Object.entries(decoded.units).map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
+          init: decoded.init as InitState,
+        });
+        const nvme = set.init.nvmeState?.nvmeState;
+        if (nvme === undefined) assert.equal(r.vm.units.nvme.view(), r.vm.units.nvme.defaultState());
+        else assert.equal(r.vm.units.nvme.save(true)?.nvmeDisks, nvme.nvmeDisks);
+        assert.is(nvme !== undefined, generation < 4 || record.config.keepAlive.nvme, 'generation 4 saves NVMe state only under keep-alive');
         assert.equal(r.vm.discovered.topology, (decoded.observed as { topology: unknown }).topology);
       } finally {
         await store.close();

@@ -48,7 +48,7 @@ test('every optional field round-trips under its number, the late additions at 1
     vmgs: { state: Uint8Array.of(1), diskMetadata: Uint8Array.of(2) },
     overlayShutdownDevice: true,
     hibernate: { token: 5n },
-    nvmeState: Uint8Array.of(3), dmaManagerState: Uint8Array.of(4), vmbusClient: Uint8Array.of(5), manaState: [Uint8Array.of(6)],
+    nvmeState: { nvmeState: { cpuCount: 2, nvmeDisks: [] } }, dmaManagerState: Uint8Array.of(4), vmbusClient: Uint8Array.of(5), manaState: [Uint8Array.of(6)],
   };
   checkSchema('init', InitStateSchema, full);
   const bytes = encodeFields(InitStateSchema, full);

@@ -44,8 +44,8 @@ function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
 }
 
 // OpenHCL's save order (underhill_core/src/dispatch/mod.rs `LoadedVm::save`): emuplat, DMA
-// manager, NVMe manager (the model's nvme unit), then `save_units` saves every state unit.
-const ranks: Array<[string, number]> = [['rtc.cmos', 1], ['serial.16550', 1], ['nvme', 0], ['partition', 1], ['vmbus.server.channels', 1]];
+// manager, NVMe manager (into the init state, not a unit), then `save_units` saves every state unit.
+const ranks: Array<[string, number]> = [['rtc.cmos', 1], ['serial.16550', 1], ['partition', 1], ['vmbus.server.channels', 1]];
 for (const [name, rank] of ranks) {
   test(`${name}: its descriptor's saveRank is ${rank}, and the live unit reports it`, () => {
     assert.is(UNIT_DESCRIPTORS.find((d) => d.name === name)?.saveRank, rank);
@@ -56,15 +56,32 @@ test('every registered unit has a rank in the table above', () => {
   assert.equal(UNIT_DESCRIPTORS.map((d) => d.name).sort(), ranks.map(([n]) => n).sort());
 });
 
-test('save stops every unit first, then saves the NVMe manager (nvme), then the state units', () => {
+test('save stops every unit first, then builds the init state (the NVMe manager saves there), then saves the state units', () => {
   const log: string[] = [];
   const u = busy();
-  const shuffled = [u.vmbus, u.partition, u.nvme, u.serial, u.rtc].map((x) => spy(x, log));
-  const s = new ServicingController(shuffled, registry, fakeClock()).save(req, init());
+  const shuffled = [u.vmbus, u.partition, u.serial, u.rtc].map((x) => spy(x, log));
+  const s = new ServicingController(shuffled, registry, fakeClock()).save(req, () => {
+    log.push('save nvme manager');
+    return { ...init(), nvmeState: { nvmeState: u.nvme.save(true)! } };
+  });
   // Stable within a rank: the state units keep the order they were given.
-  const order = ['nvme', 'vmbus.server.channels', 'partition', 'serial.16550', 'rtc.cmos'];
+  const order = ['vmbus.server.channels', 'partition', 'serial.16550', 'rtc.cmos'];
   assert.equal(s.units.map((x) => x.name), order);
-  assert.equal(log, [...order.map((n) => `stop ${n}`), ...order.map((n) => `save ${n}`)]);
+  assert.equal(log, [...order.map((n) => `stop ${n}`), 'save nvme manager', ...order.map((n) => `save ${n}`)]);
+  assert.equal(s.initState.nvmeState?.nvmeState.nvmeDisks.map((d) => d.pciId), ['nvme0', 'nvme1']);
+});
+
+test('restore hands the validated init state to the NVMe manager before any unit restores, and not at all when refused', () => {
+  const saved = new ServicingController(busy().all, registry, fakeClock()).save(req, init());
+  const log: string[] = [];
+  const dst = busy(41);
+  const units = dst.all.map((x) => ({ ...spy(x, log), restore: (st: unknown) => (log.push(`restore ${x.name}`), x.restore(st)) }));
+  new ServicingController(units, registry, fakeClock()).restore(saved, (i) => log.push(`init ${i.firmwareType}`));
+  assert.equal(log[0], 'init uefi');
+  assert.ok(log.slice(1).every((l) => l.startsWith('restore ')), log.join());
+  let called = false;
+  throwsHcl(() => new ServicingController(dst.all, registry, fakeClock()).restore({ ...saved, units: [...saved.units, { name: 'floppy', state: {} }] }, () => { called = true; }), 'STATE_UNKNOWN_UNIT', 'floppy');
+  assert.not.ok(called);
 });
 
 test('init state carries the request, the stop reference time in 100 ns units and the caller fields', () => {
@@ -148,15 +165,15 @@ test('an absent unit gets its default state', () => {
   const saved = new ServicingController(busy().all, registry, fakeClock()).save(req, init());
   const dst = busy(77);
   const c = new ServicingController(dst.all, registry, fakeClock());
-  const report = c.restore({ ...saved, units: saved.units.filter((x) => x.name !== 'nvme') });
-  assert.equal(report.defaulted, ['nvme']);
-  assert.equal(dst.nvme.save(), dst.nvme.defaultState());
+  const report = c.restore({ ...saved, units: saved.units.filter((x) => x.name !== 'serial.16550') });
+  assert.equal(report.defaulted, ['serial.16550']);
+  assert.equal(dst.serial.save(), dst.serial.defaultState());
 });
 
 const bad: Array<[string, (s: ServicingState) => unknown, Parameters<typeof throwsHcl>[1], string]> = [
   // vmm_core/state_unit/src/lib.rs `StateUnits::restore`: RestoreUnitError::Unknown / ::Duplicate, checked before any unit restores.
-  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[5]: floppy: unknown unit name'],
-  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'nvme')] }), 'STATE_DUPLICATE_UNIT', 'units[5]: nvme: duplicate unit name'],
+  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[4]: floppy: unknown unit name'],
+  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'partition')] }), 'STATE_DUPLICATE_UNIT', 'units[4]: partition: duplicate unit name'],
   ['a bad entry after an unknown name', (s) => ({ ...s, units: [{ name: 'floppy', state: {} }, ...s.units.map((x) => (x.name === 'partition' ? { ...x, state: {} } : x))] }), 'STATE_UNKNOWN_UNIT', 'units[0]: floppy: unknown unit name'],
   ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus.server.channels' ? { ...x, state: { channels: [{}] } } : x)) }), 'STATE_SCHEMA', 'vmbus.server.channels: channels[0].'],
   ['bad init state', (s) => ({ ...s, initState: { ...s.initState, correlationId: 'x' } }), 'STATE_SCHEMA', 'servicing state: initState.correlationId'],

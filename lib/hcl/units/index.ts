@@ -1,6 +1,7 @@
 import type { StateUnit, UnitDescriptor, UnitSetHistory } from '../../state/index.ts';
 import type { UnitContext } from './base.ts';
-import { NVME_UNIT, NvmeUnit } from './nvme.ts';
+import { NvmeManager } from './nvme.ts';
+import { NVME_STEP, NVME_UNIT } from './nvme-unit.ts';
 import { RTC_UNIT, RtcUnit } from './rtc.ts';
 import { SERIAL_UNIT, SerialUnit } from './serial.ts';
 import { PARTITION_UNIT, PartitionUnit } from './partition.ts';
@@ -17,27 +18,29 @@ export { VP_STRIDE, VP_OFFSET, VP_FIELD_BYTES, VP_LAYOUT_VERSION, EVENT_SLOTS, c
 export { VP_UNIT, VpStateSchema, type VpState, type VpEntry } from './vp.ts';
 export { SYNIC_UNIT, SynicStateSchema, SINT_COUNT, type SynicState, type SintConfig } from './synic.ts';
 export { VmbusChannelsUnit, VMBUS_UNIT, VmbusStateSchema, NO_MONITOR, type VmbusState, type ChannelState, type RingDir } from './vmbus.ts';
-export { NvmeUnit, NVME_UNIT, NvmeStateSchema, NvmeStateSchemaV1, NO_COALESCING, cpusWithOutstandingIo, CC_ENABLED, CSTS_RDY, type NvmeState, type Queue } from './nvme.ts';
+export { NvmeManager, CC_ENABLED, CSTS_RDY, nvmeKeepAliveOn, type NvmeState, type Controller } from './nvme.ts';
+export { MAX_QUEUE_ENTRIES, SQ_BYTES, QUEUE_BLOCK_BYTES, CID_KEY_BITS, commandFor, cidOf, type Queue } from './nvme-saved.ts';
+export { NVME_UNIT, NVME_STEP, NvmeStateSchema, NvmeStateSchemaV1, NO_COALESCING, type NvmeUnitState } from './nvme-unit.ts';
 export { SerialUnit, SERIAL_UNIT, SerialStateSchema, SerialStateSchemaV1, UART_BASE_BAUD, FIFO_SIZE, rxBytes, rxRing, upgradeSerialV1, downgradeSerialV2, type SerialState, type SerialPort, type RxRing } from './serial.ts';
 export { RtcUnit, RTC_UNIT, RtcStateSchema, CMOS_SIZE, RTC_EPOCH_NS, type RtcState } from './rtc.ts';
 
 /** Every unit's descriptor, in save order. */
-export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, SERIAL_UNIT, NVME_UNIT, PARTITION_UNIT, VMBUS_UNIT];
+export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, SERIAL_UNIT, PARTITION_UNIT, VMBUS_UNIT];
 
 /**
  * Units older releases wrote that this one reads but no longer writes, and the unit-set steps
  * (lib/state/unit-set.ts) that turn them into today's units, oldest step first.
  */
-export const UNIT_SET_HISTORY: UnitSetHistory = { retired: [VP_UNIT, SYNIC_UNIT], steps: [PARTITION_STEP] };
+export const UNIT_SET_HISTORY: UnitSetHistory = { retired: [VP_UNIT, SYNIC_UNIT, NVME_UNIT], steps: [PARTITION_STEP, NVME_STEP] };
 
-/** The live units of one paravisor, by role, plus `all` in save order. */
+/** The live units of one paravisor, by role, plus `all` in save order; and the NVMe manager, whose state goes in the init state. */
 export interface HclUnits {
   rtc: RtcUnit;
   serial: SerialUnit;
-  nvme: NvmeUnit;
+  nvme: NvmeManager;
   partition: PartitionUnit;
   vmbus: VmbusChannelsUnit;
-  /** Every unit; the controller saves them by rank (NVMe manager first, then the state units). */
+  /** Every state unit; the controller saves them by rank after the NVMe manager. */
   all: StateUnit[];
 }
 
@@ -46,9 +49,9 @@ export function createUnits(ctx: UnitContext): HclUnits {
   const u = {
     rtc: new RtcUnit(ctx),
     serial: new SerialUnit(ctx),
-    nvme: new NvmeUnit(ctx),
+    nvme: new NvmeManager(ctx),
     partition: new PartitionUnit(ctx),
     vmbus: new VmbusChannelsUnit(ctx),
   };
-  return { ...u, all: [u.rtc, u.serial, u.nvme, u.partition, u.vmbus] as StateUnit[] };
+  return { ...u, all: [u.rtc, u.serial, u.partition, u.vmbus] as StateUnit[] };
 }

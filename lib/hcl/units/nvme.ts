@@ -1,12 +1,17 @@
-import { Type, type Static } from '@sinclair/typebox';
 import { HclError } from '../../errors.ts';
-import { SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor } from '../../state/index.ts';
-import { UnitBase, type UnitContext } from './base.ts';
+import type { NvmeManagerSavedState } from '../../state/index.ts';
+import type { HclOptions } from '../options.ts';
+import type { UnitContext } from './base.ts';
+import {
+  MAX_QUEUE_ENTRIES, SQ_BYTES, driverRecordOf, driverSavedState, fromDriverSavedState, type DriverRecord, type Queue,
+} from './nvme-saved.ts';
 
 /**
- * `nvme`: the NVMe controllers openvmm_hcl drives (NVMe base spec 2.0: CC, CSTS, AQA, ASQ, ACQ,
- * INTMS registers; paired submission/completion queues with head/tail doorbells and a phase tag).
- * Queue 0 is the admin queue; I/O queues are created per target CPU, as OpenHCL's driver does.
+ * The NVMe manager (underhill_core nvme_manager): the controllers openvmm_hcl drives (NVMe base
+ * spec 2.0: CC, CSTS, AQA, ASQ, ACQ registers; paired submission/completion queues with head/tail
+ * doorbells and a phase tag), queue 0 the admin queue, I/O queues per target CPU. It is no state
+ * unit: `LoadedVm::save` saves it before the state units into `init_state.nvme_state`, and only
+ * under keep-alive; without that state a restore starts every controller fresh.
  */
 
 /** CC: enable, NVM command set, 64-byte SQ entries (IOSQES 6), 16-byte CQ entries (IOCQES 4). */
@@ -14,168 +19,103 @@ export const CC_ENABLED = 0x1 | (6 << 16) | (4 << 20);
 /** CSTS.RDY. */
 export const CSTS_RDY = 0x1;
 
-/** One submission/completion queue pair, generation 1 (kept exactly: golden snapshots use it). */
-export const QueueSchemaV1 = Type.Object({
-  qid: field(1, uint(16)),
-  size: field(2, uint(16, 'entries per queue')),
-  sqHead: field(3, uint(16)),
-  sqTail: field(4, uint(16)),
-  cqHead: field(5, uint(16)),
-  cqTail: field(6, uint(16)),
-  phase: field(7, Type.Boolean({ description: 'phase tag the controller writes next' })),
-  vector: field(8, uint(16, 'MSI-X vector')),
-  targetVp: field(9, uint(32, 'VP the vector interrupts')),
-  inFlight: field(10, Type.Array(uint(16), { description: 'command ids submitted and not completed, in submission order' })),
-});
-
-/** Default of `interruptCoalescing`: aggregation off, every completion interrupts at once. */
-export const NO_COALESCING = { time: 0, threshold: 0 } as const;
-
-/**
- * Interrupt coalescing of a queue's vector (NVMe 2.0 Feature 08h: aggregation time in 100 µs
- * units, aggregation threshold as a 0's based entry count; Feature 09h turns it on per vector).
- */
-export const CoalescingSchema = Type.Object(
-  { time: field(1, uint(8, 'aggregation time, 100 µs units')), threshold: field(2, uint(8, "aggregation threshold, 0's based entries")) },
-  { default: NO_COALESCING, description: 'absent means no coalescing (time 0, threshold 0)' },
-);
-
-/** One submission/completion queue pair; generation 2 adds optional interrupt coalescing. */
-export const QueueSchema = Type.Object({ ...QueueSchemaV1.properties, interruptCoalescing: field(11, Type.Optional(CoalescingSchema)) });
-export type Queue = Static<typeof QueueSchema>;
-
-const controllerFields = <Q extends typeof QueueSchemaV1 | typeof QueueSchema>(queue: Q) => ({
-  id: field(1, Type.String()),
-  cc: field(2, uint(32)),
-  csts: field(3, uint(32)),
-  aqa: field(4, uint(32)),
-  asq: field(5, u64()),
-  acq: field(6, u64()),
-  intms: field(7, uint(32)),
-  admin: field(8, Type.Union([queue, Type.Null()])),
-  ioQueues: field(9, Type.Array(queue)),
-});
-
-/** One controller. */
-export const ControllerSchema = Type.Object(controllerFields(QueueSchema));
-export type Controller = Static<typeof ControllerSchema>;
-
-/** The `nvme` unit's saved state, generation 1. */
-export const NvmeStateSchemaV1 = Type.Object({ controllers: field(1, Type.Array(Type.Object(controllerFields(QueueSchemaV1)))) });
-/** The `nvme` unit's saved state (current generation). */
-export const NvmeStateSchema = Type.Object({ controllers: field(1, Type.Array(ControllerSchema)) });
-export type NvmeState = Static<typeof NvmeStateSchema>;
-
-/** Generation 2 → 1: only when no queue has coalescing set, since generation 1 cannot express it. */
-function downgradeToV1(current: unknown): unknown {
-  const s = structuredClone(current) as NvmeState;
-  s.controllers.forEach((c, ci) => {
-    for (const q of [...(c.admin === null ? [] : [c.admin]), ...c.ioQueues]) {
-      const ic = q.interruptCoalescing;
-      if (ic !== undefined && (ic.time !== NO_COALESCING.time || ic.threshold !== NO_COALESCING.threshold)) {
-        throw new HclError('STATE_GENERATION', `nvme: cannot write generation 1: controllers[${ci}] queue ${q.qid} has interrupt coalescing (time ${ic.time}, threshold ${ic.threshold}), which generation 1 cannot express`);
-      }
-      delete q.interruptCoalescing;
-    }
-  });
-  return s;
+/** One controller as the model runs it. */
+export interface Controller {
+  id: string;
+  cc: number;
+  csts: number;
+  aqa: number;
+  asq: bigint;
+  acq: bigint;
+  admin: Queue | null;
+  ioQueues: Queue[];
 }
 
-/** Descriptor of the `nvme` unit. */
-export const NVME_UNIT: UnitDescriptor = {
-  name: 'nvme',
-  package: 'openvmm.nvme',
-  message: 'SavedState',
-  saveRank: SAVE_RANK.nvme,
-  generations: [
-    { generation: 1, schema: nameKeyed(NvmeStateSchemaV1) },
-    // Generation 1 state is generation 2 state without coalescing: the upgrade is the identity.
-    { generation: 2, schema: nameKeyed(NvmeStateSchema), upgrade: (previous) => previous, downgrade: downgradeToV1 },
-    fieldsGeneration(NvmeStateSchema),
-  ],
-};
-
-/**
- * "CPUs with outstanding I/O": target VPs of every queue with commands in flight, ascending.
- * The shim's persisted state carries this list so those CPUs start in Linux on restore.
- */
-export function cpusWithOutstandingIo(state: NvmeState): number[] {
-  const vps = new Set<number>();
-  for (const c of state.controllers) {
-    for (const q of [...(c.admin === null ? [] : [c.admin]), ...c.ioQueues]) if (q.inFlight.length > 0) vps.add(q.targetVp);
-  }
-  return [...vps].sort((a, b) => a - b);
+/** Every controller, in configuration order (0-based). */
+export interface NvmeState {
+  controllers: Controller[];
 }
 
 const newQueue = (qid: number, size: number, vector: number, targetVp: number): Queue => ({
   qid, size, sqHead: 0, sqTail: 0, cqHead: 0, cqTail: 0, phase: true, vector, targetVp, inFlight: [],
 });
 
-/** NVMe controllers addressed by configuration order (0-based). */
-export class NvmeUnit extends UnitBase<NvmeState> {
-  constructor(ctx: UnitContext) {
-    super(NVME_UNIT, ctx);
+const freshController = (id: string): Controller => ({ id, cc: 0, csts: 0, aqa: 0, asq: 0n, acq: 0n, admin: null, ioQueues: [] });
+
+/** The NVMe manager and its controllers. */
+export class NvmeManager {
+  #state: NvmeState;
+  // Per controller, what its driver read at start (or was restored with) and the limits it uses.
+  #records: DriverRecord[];
+
+  constructor(private readonly ctx: UnitContext) {
+    this.#state = this.defaultState();
+    this.#records = ctx.devices.nvme.map(driverRecordOf);
   }
 
+  /** Every controller freshly reset: disabled, no queues. */
   defaultState(): NvmeState {
-    return {
-      controllers: this.ctx.devices.nvme.map((n) => ({
-        id: n.id, cc: 0, csts: 0, aqa: 0, asq: 0n, acq: 0n, intms: 0, admin: null, ioQueues: [],
-      })),
-    };
+    return { controllers: this.ctx.devices.nvme.map((n) => freshController(n.id)) };
   }
 
-  /** Driver programs AQA/ASQ/ACQ and sets CC.EN; the controller becomes ready. */
-  enable(ctrl: number, asq: bigint, acq: bigint): void {
+  /** The live state, read-only, for callers that only look (workloads, the oracle, tests); no copy. */
+  view(): Readonly<NvmeState> {
+    return this.#state;
+  }
+
+  /**
+   * The driver starts: the admin queue pair's DMA block begins at page `asq` (the SQ, then the CQ
+   * at `SQ_BYTES`, as queue_pair.rs lays it out), AQA holds its 256 entries, CC.EN is set and
+   * the controller becomes ready.
+   */
+  enable(ctrl: number, asq: bigint): void {
     const c = this.#ctrl(ctrl);
-    if (c.cc & 1) throw this.invalid(`enable: controller ${ctrl} is already enabled`);
-    for (const [n, a] of [['asq', asq], ['acq', acq]] as const) {
-      if (a <= 0n || a >= 1n << 64n || (a & 0xfffn) !== 0n) throw this.invalid(`enable: ${n} 0x${a.toString(16)} is not a page address`);
-    }
-    const size = Math.min(this.#depth(ctrl), 4096);
-    Object.assign(c, { aqa: ((size - 1) << 16) | (size - 1), asq, acq, cc: CC_ENABLED, csts: CSTS_RDY, intms: 0 });
+    if (c.cc & 1) throw this.#invalid(`enable: controller ${ctrl} is already enabled`);
+    if (asq <= 0n || asq + BigInt(SQ_BYTES) >= 1n << 64n || (asq & 0xfffn) !== 0n) throw this.#invalid(`enable: asq 0x${asq.toString(16)} is not a page address`);
+    const size = MAX_QUEUE_ENTRIES;
+    Object.assign(c, { aqa: ((size - 1) << 16) | (size - 1), asq, acq: asq + BigInt(SQ_BYTES), cc: CC_ENABLED, csts: CSTS_RDY });
     c.admin = newQueue(0, size, 0, 0);
   }
 
   /** CC.EN cleared: controller reset; every queue and in-flight command is dropped. */
   disable(ctrl: number): void {
-    const c = this.#ctrl(ctrl);
-    Object.assign(c, { cc: 0, csts: 0, intms: 0, admin: null, ioQueues: [] });
+    Object.assign(this.#ctrl(ctrl), { cc: 0, csts: 0, admin: null, ioQueues: [] });
   }
 
   /** Creates the lowest free I/O queue pair with its vector interrupting `targetVp`; returns its qid. */
   createIoQueue(ctrl: number, targetVp: number): number {
     const c = this.#ready(ctrl, 'create queue');
-    this.checkVp(targetVp, `create queue on controller ${ctrl}`);
+    const vps = this.ctx.topology.vps.length;
+    if (!Number.isInteger(targetVp) || targetVp < 0 || targetVp >= vps) throw this.#invalid(`create queue on controller ${ctrl}: vp ${targetVp} out of range (partition has ${vps})`);
     const max = this.maxIoQueues(ctrl);
     let qid = 1;
     while (c.ioQueues.some((q) => q.qid === qid)) qid++;
-    if (qid > max) throw this.invalid(`create queue: controller ${ctrl} has all ${max} i/o queues`);
-    c.ioQueues.push(newQueue(qid, this.#depth(ctrl), qid, targetVp));
+    if (qid > max) throw this.#invalid(`create queue: controller ${ctrl} has all ${max} i/o queues`);
+    c.ioQueues.push(newQueue(qid, this.#records[ctrl]!.qsize, qid, targetVp));
     c.ioQueues.sort((a, b) => a.qid - b.qid);
     return qid;
   }
 
-  /** How many I/O queue pairs controller `ctrl` supports (its configured `ioQueues`). */
+  /** How many I/O queue pairs the driver of controller `ctrl` may create. */
   maxIoQueues(ctrl: number): number {
     this.#ctrl(ctrl);
-    return this.ctx.devices.nvme[ctrl]?.ioQueues ?? 0;
+    return this.#records[ctrl]!.maxIoQueues;
   }
 
   /** Deletes an idle I/O queue pair. */
   deleteIoQueue(ctrl: number, qid: number): void {
     const c = this.#ready(ctrl, 'delete queue');
     const q = this.#queue(ctrl, qid);
-    if (qid === 0) throw this.invalid(`delete queue: the admin queue cannot be deleted`);
-    if (q.inFlight.length > 0) throw this.invalid(`delete queue: queue ${qid} on controller ${ctrl} has ${q.inFlight.length} commands in flight`);
+    if (qid === 0) throw this.#invalid(`delete queue: the admin queue cannot be deleted`);
+    if (q.inFlight.length > 0) throw this.#invalid(`delete queue: queue ${qid} on controller ${ctrl} has ${q.inFlight.length} commands in flight`);
     c.ioQueues = c.ioQueues.filter((x) => x.qid !== qid);
   }
 
   /** Driver writes an SQ entry with command id `cid` and rings the tail doorbell; false when the SQ is full. */
   submit(ctrl: number, qid: number, cid: number): boolean {
     const q = this.#queue(ctrl, qid);
-    if (!Number.isInteger(cid) || cid < 0 || cid > 0xffff) throw this.invalid(`submit: command id ${cid} not a u16`);
-    if (q.inFlight.includes(cid)) throw this.invalid(`submit: command id ${cid} already in flight on queue ${qid}`);
+    if (!Number.isInteger(cid) || cid < 0 || cid > 0xffff) throw this.#invalid(`submit: command id ${cid} not a u16`);
+    if (q.inFlight.includes(cid)) throw this.#invalid(`submit: command id ${cid} already in flight on queue ${qid}`);
     if ((q.sqTail + 1) % q.size === q.sqHead) return false;
     q.sqTail = (q.sqTail + 1) % q.size;
     q.inFlight.push(cid);
@@ -189,7 +129,7 @@ export class NvmeUnit extends UnitBase<NvmeState> {
   complete(ctrl: number, qid: number, cid: number): boolean {
     const q = this.#queue(ctrl, qid);
     const i = q.inFlight.indexOf(cid);
-    if (i < 0) throw this.invalid(`complete: command id ${cid} not in flight on queue ${qid} of controller ${ctrl}`);
+    if (i < 0) throw this.#invalid(`complete: command id ${cid} not in flight on queue ${qid} of controller ${ctrl}`);
     if ((q.cqTail + 1) % q.size === q.cqHead) return false;
     q.inFlight.splice(i, 1);
     q.sqHead = (q.sqHead + 1) % q.size;
@@ -206,52 +146,82 @@ export class NvmeUnit extends UnitBase<NvmeState> {
     return n;
   }
 
-  /** Set Features 08h/09h for one queue's vector: coalesce its interrupts; `null` turns coalescing off. */
-  setInterruptCoalescing(ctrl: number, qid: number, setting: { time: number; threshold: number } | null): void {
-    const q = this.#queue(ctrl, qid);
-    if (setting === null) {
-      delete q.interruptCoalescing;
-      return;
+  /**
+   * `NvmeManager::save(nvme_keepalive)`: without keep-alive nothing is saved (the drivers are
+   * torn down); with it, `NvmeManagerSavedState` with one driver state per controller in
+   * configuration order. Each queue handler first consumes what its controller posted.
+   */
+  save(keepAlive: boolean): NvmeManagerSavedState | undefined {
+    if (!keepAlive) return undefined;
+    for (const c of this.#state.controllers) for (const q of [...(c.admin === null ? [] : [c.admin]), ...c.ioQueues]) q.cqHead = q.cqTail;
+    return structuredClone({
+      cpuCount: this.ctx.topology.vps.length,
+      nvmeDisks: this.#state.controllers.map((c, i) => ({ pciId: c.id, driverState: driverSavedState(c.id, c, this.#records[i]!) })),
+    });
+  }
+
+  /**
+   * Rehydrates from `init_state.nvme_state` (each saved driver onto the configured controller of
+   * its PCI id, with the identify data and limits it was saved with), or, when there is none,
+   * starts every controller fresh. Unknown or repeated PCI ids, I/O queues without an admin
+   * queue and queues on VPs the partition lacks are refused before anything changes.
+   */
+  restore(saved: NvmeManagerSavedState | undefined): void {
+    const state = this.defaultState();
+    const records = this.ctx.devices.nvme.map(driverRecordOf);
+    const vps = this.ctx.topology.vps.length;
+    const seen = new Set<string>();
+    for (const disk of structuredClone(saved?.nvmeDisks ?? [])) {
+      const i = state.controllers.findIndex((c) => c.id === disk.pciId);
+      if (i < 0) throw new HclError('TOPOLOGY_MISMATCH', `nvme: saved device ${JSON.stringify(disk.pciId)} is not an nvme controller of this vm (have ${state.controllers.map((c) => c.id).join(', ') || 'none'})`);
+      if (seen.has(disk.pciId)) throw this.#invalid(`restore: device ${disk.pciId} saved twice`);
+      seen.add(disk.pciId);
+      const { queues, record } = fromDriverSavedState(disk.driverState);
+      if (queues.admin === null && queues.ioQueues.length > 0) throw this.#invalid(`restore: device ${disk.pciId} has ${queues.ioQueues.length} i/o queues but no admin queue`);
+      for (const q of queues.ioQueues) {
+        if (q.targetVp >= vps) throw new HclError('TOPOLOGY_MISMATCH', `nvme: ${disk.pciId} queue ${q.qid} cpu: saved vp ${q.targetVp} but partition has ${vps} vps`);
+      }
+      const c = state.controllers[i]!;
+      if (queues.admin !== null) {
+        const size = queues.admin.size;
+        Object.assign(c, { cc: CC_ENABLED, csts: CSTS_RDY, aqa: ((size - 1) << 16) | (size - 1), asq: queues.asq, acq: queues.asq + BigInt(SQ_BYTES) });
+      }
+      Object.assign(c, { admin: queues.admin, ioQueues: queues.ioQueues });
+      records[i] = record;
     }
-    for (const [k, v] of Object.entries(setting)) {
-      if (!Number.isInteger(v) || v < 0 || v > 0xff) throw this.invalid(`coalescing: ${k} ${v} on queue ${qid} is not a byte`);
-    }
-    q.interruptCoalescing = { time: setting.time, threshold: setting.threshold };
+    this.#state = state;
+    this.#records = records;
   }
 
-  /** INTMS / INTMC: mask or unmask an interrupt vector (0..31). */
-  setInterruptMask(ctrl: number, vector: number, masked: boolean): void {
-    const c = this.#ready(ctrl, 'intms');
-    if (!Number.isInteger(vector) || vector < 0 || vector > 31) throw this.invalid(`intms: vector ${vector} not in 0..31`);
-    c.intms = (masked ? c.intms | (1 << vector) : c.intms & ~(1 << vector)) >>> 0;
-  }
-
-  protected override checkRestore(s: NvmeState): void {
-    s.controllers.forEach((c, i) =>
-      [...(c.admin === null ? [] : [c.admin]), ...c.ioQueues].forEach((q) =>
-        this.checkRestoredVp(q.targetVp, `controllers[${i}] queue ${q.qid} targetVp`),
-      ),
-    );
-  }
-
-  #depth(ctrl: number): number {
-    return this.ctx.devices.nvme[ctrl]?.queueDepth ?? 2;
+  #invalid(what: string): HclError {
+    return new HclError('HCL_DEVICE_INVALID', `nvme: ${what}`);
   }
 
   #ctrl(ctrl: number): Controller {
-    return this.at(this.state.controllers, ctrl, 'controller');
+    const c = Number.isInteger(ctrl) ? this.#state.controllers[ctrl] : undefined;
+    if (c === undefined) throw this.#invalid(`controller ${ctrl} does not exist (have ${this.#state.controllers.length})`);
+    return c;
   }
 
   #ready(ctrl: number, where: string): Controller {
     const c = this.#ctrl(ctrl);
-    if ((c.csts & CSTS_RDY) === 0) throw this.invalid(`${where}: controller ${ctrl} is not ready`);
+    if ((c.csts & CSTS_RDY) === 0) throw this.#invalid(`${where}: controller ${ctrl} is not ready`);
     return c;
   }
 
   #queue(ctrl: number, qid: number): Queue {
     const c = this.#ready(ctrl, `queue ${qid}`);
     const q = qid === 0 ? c.admin : c.ioQueues.find((x) => x.qid === qid);
-    if (q === null || q === undefined) throw this.invalid(`queue ${qid} does not exist on controller ${ctrl}`);
+    if (q === null || q === undefined) throw this.#invalid(`queue ${qid} does not exist on controller ${ctrl}`);
     return q;
   }
+}
+
+/**
+ * `KeepAliveConfig::is_enabled` as the model reads it: OPENHCL_NVME_KEEP_ALIVE says
+ * `host,privatepool` (host support and a VTL2 private pool, not `disabled`) and
+ * OPENHCL_DISABLE_NVME_KEEP_ALIVE is not set.
+ */
+export function nvmeKeepAliveOn(o: Pick<HclOptions, 'nvmeKeepAlive' | 'disableNvmeKeepAlive'>): boolean {
+  return o.nvmeKeepAlive && !o.disableNvmeKeepAlive;
 }

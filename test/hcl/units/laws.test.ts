@@ -1,13 +1,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runWorkload } from '../../../harness/workload.ts';
-import { createUnits, type HclUnits } from '../../../lib/hcl/units/index.ts';
+import { NVME_STEP, createUnits, type HclUnits, type NvmeUnitState } from '../../../lib/hcl/units/index.ts';
+import type { InitState } from '../../../lib/state/init-state.ts';
+import { NvmeSavedStateSchema } from '../../../lib/state/nvme-state.ts';
+import { checkSchema } from '../../../lib/state/unit.ts';
+import { decodeFields, encodeFields } from '../../../lib/state/fields.ts';
 import { HvPartition } from '../../../lib/hv/index.ts';
 import { decodeCanonical, encodeCanonical } from '../../../lib/state/codec.ts';
 import { defaultRegistry } from '../../../lib/snapshot/registry.ts';
 import { testContext, throwsHcl } from './fixture.ts';
 
 /** Laws every unit obeys, run over all units after a workload has moved their state. */
+
+const INIT: InitState = { firmwareType: 'none', vmStopReferenceTime: 0n, emuplat: { rtcLocalClock: { offsetFromHostTimeMillis: 0n }, netvspState: [] }, overlayShutdownDevice: false };
 
 const registry = defaultRegistry();
 const busy = (seed: number): HclUnits => {
@@ -78,11 +84,27 @@ test('rtc.cmos: a field of the wrong type is rejected with its path', () => {
   throwsHcl(() => registry.validateUnitState('rtc.cmos', { ...saved, cmos: [1, 2] }), 'STATE_SCHEMA', 'rtc.cmos: cmos: expected Uint8Array');
 });
 
-test('nvme: the brief\'s example path, ioQueues[n].tail', () => {
+// The NVMe manager is no unit, but its saved state obeys the same laws.
+for (const seed of [11, 12]) {
+  test(`nvme manager seed ${seed}: its saved state fits NvmeSavedState, survives its bytes, and restore(save) is identity`, () => {
+    const u = busy(seed);
+    const saved = { nvmeState: u.nvme.save(true)! };
+    checkSchema('nvme_state', NvmeSavedStateSchema, saved);
+    assert.ok(saved.nvmeState.nvmeDisks.some((d) => d.driverState.workerData.io.length > 0), 'the workload made I/O queues');
+    assert.equal(decodeFields(NvmeSavedStateSchema, encodeFields(NvmeSavedStateSchema, saved), 'nvme'), saved);
+    const v = createUnits(testContext());
+    v.nvme.restore(saved.nvmeState);
+    assert.equal(v.nvme.view(), u.nvme.view());
+    assert.equal({ nvmeState: v.nvme.save(true)! }, saved);
+  });
+}
+
+test('nvme: the brief\'s example path, ioQueues[n].tail (the retired unit still validates what generation 3 wrote)', () => {
   const u = createUnits(testContext());
-  u.nvme.enable(0, 0x1000n, 0x2000n);
+  u.nvme.enable(0, 0x1000n);
   for (let i = 0; i < 4; i++) u.nvme.createIoQueue(0, i);
-  const s = u.nvme.save();
+  const s = NVME_STEP.down(new Map(), { ...INIT, nvmeState: { nvmeState: u.nvme.save(true)! } }).units.get('nvme') as NvmeUnitState;
+  registry.validateUnitState('nvme', s);
   const q = s.controllers[0]?.ioQueues[3];
   if (q !== undefined) (q as { sqTail: unknown }).sqTail = 1.5;
   throwsHcl(() => registry.validateUnitState('nvme', s), 'STATE_SCHEMA', 'nvme: controllers[0].ioQueues[3].sqTail: expected integer');
