@@ -94,15 +94,14 @@ function makeOps(u: HclUnits, hv: HvPartition, int: Int, pick: Pick): Record<OpK
   const page = () => ramBase + BigInt(int(ramPages)) * 4096n;
   return {
     uart: () => {
-      const ports = u.serial.view().ports;
-      if (ports.length === 0) return false;
-      const p = int(ports.length);
+      if (u.serial.length === 0) return false;
+      const uart = u.serial[int(u.serial.length)]!;
       const a = int(5);
-      if (a === 0) u.serial.write(p, int(256));
-      else if (a === 1) u.serial.receive(p, int(256));
-      else if (a === 2) u.serial.readReg(p, pick([0, 2, 5]) ?? 5);
-      else if (a === 3) u.serial.writeReg(p, 1, int(16)); // IER
-      else u.serial.writeReg(p, 2, pick([0x00, 0x01, 0x07]) ?? 0); // FCR
+      if (a === 0) uart.write(int(256));
+      else if (a === 1) uart.receive(int(256));
+      else if (a === 2) uart.readReg(pick([0, 2, 5]) ?? 5);
+      else if (a === 3) uart.writeReg(1, int(16)); // IER
+      else uart.writeReg(2, pick([0x00, 0x01, 0x07]) ?? 0); // FCR
       return true;
     },
     nvme: () => {

@@ -4,11 +4,12 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { checkSchemaCompat, diffSnapshots, parseSchemaDump, schemaDumpWithReach } from '../../lib/diff/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
+import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT_V3, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
 import { downgrade, generationReach } from '../../lib/state/downgrade.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { jsonSchema } from '../../lib/state/registry.ts';
-import { bootedUnits, decodedOf, freshUnits } from './helpers.ts';
+import type { InitState } from '../../lib/state/init-state.ts';
+import { bootedUnits, decodedOf, freshUnits, legacySerial } from './helpers.ts';
 
 const registry = defaultRegistry();
 const kept = (g: number) => parseSchemaDump(readFileSync(`snapshots/schema-gen${g}.json`, 'utf8'), `schema-gen${g}.json`);
@@ -28,15 +29,22 @@ test('kept dumps: generation 1 → 2 is compatible, and the newest kept dump is 
   const r = checkSchemaCompat(kept(1), kept(2));
   assert.equal(r.breaking, []);
   assert.equal([...new Set(r.compatibleChanges.map((f) => f.unit))], ['hv', 'nvme', 'serial.16550']);
-  assert.equal(json(kept(3)), json(schemaDumpWithReach()));
+  assert.equal(json(kept(4)), json(schemaDumpWithReach()));
 });
 
 test('kept dumps: generation 2 → 3 only moves every unit to field numbers, read back through the name-keyed form', () => {
   const r = checkSchemaCompat(kept(2), kept(3));
   assert.equal(r.breaking, []);
-  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.path} ${f.kind}`), registry.names().map((n) => `${n} (unit) wire-numbered`));
+  assert.equal(r.compatibleChanges.map((f) => `${f.unit} ${f.path} ${f.kind}`), kept(3).units.map((u) => `${u.name} (unit) wire-numbered`));
   // Every older generation stays readable: 1 → 3 too.
   assert.equal(checkSchemaCompat(kept(1), kept(3)).breaking, []);
+});
+
+test('kept dumps: generation 3 → 4 is compatible: serial.16550 is retired into one serial.uart16550 unit per COM port', () => {
+  const r = checkSchemaCompat(kept(3), kept(4));
+  assert.equal(r.breaking, []);
+  assert.equal(r.compatibleChanges.filter((f) => f.kind === 'unit-retired').map((f) => f.unit), ['serial.16550']);
+  assert.equal(kept(4).units.filter((u) => u.package === 'serial.uart16550').map((u) => u.name), ['serial-com1', 'serial-com2', 'serial-com3', 'serial-com4']);
 });
 
 test('generation-1 schemas are unchanged: each unit\'s generation 1 dumps exactly as the kept gen-1 dump', () => {
@@ -58,7 +66,7 @@ test('without its upgrader and downgrader the serial representation change would
 
 test('generation reach: nvme and serial read and write 1, 2, 3; units unchanged in generation 2 read and write 1 and 3', () => {
   assert.equal(generationReach(NVME_UNIT), { reads: [1, 2, 3], writes: [1, 2, 3] });
-  assert.equal(generationReach(SERIAL_UNIT), { reads: [1, 2, 3], writes: [1, 2, 3] });
+  assert.equal(generationReach(SERIAL_UNIT_V3), { reads: [1, 2, 3], writes: [1, 2, 3] });
   assert.equal(generationReach(registry.get('vp')), { reads: [1, 3], writes: [1, 3] });
 });
 
@@ -66,7 +74,7 @@ test('generation reach: nvme and serial read and write 1, 2, 3; units unchanged 
 for (const n of [0, 1, 5, FIFO_SIZE]) {
   test(`serial upgrader: a generation-1 FIFO of ${n} bytes becomes a ring with the same bytes in order`, () => {
     const u = freshUnits();
-    const v1 = downgrade('serial.16550', u.serial.save(), 1, registry) as { ports: Array<Record<string, unknown>> };
+    const v1 = downgrade('serial.16550', legacySerial(u), 1, registry) as { ports: Array<Record<string, unknown>> };
     const bytes = Uint8Array.from({ length: n }, (_, i) => 0x30 + i);
     const p0 = v1.ports[0];
     assert.ok(p0 !== undefined);
@@ -80,7 +88,7 @@ for (const n of [0, 1, 5, FIFO_SIZE]) {
 }
 
 test('serial upgrader refuses a generation-1 state that does not fit its schema (STATE_SCHEMA with path)', () => {
-  const v1 = downgrade('serial.16550', freshUnits().serial.save(), 1, registry) as { ports: Array<Record<string, unknown>> };
+  const v1 = downgrade('serial.16550', legacySerial(freshUnits()), 1, registry) as { ports: Array<Record<string, unknown>> };
   (v1.ports[0] as Record<string, unknown>)['rxFifo'] = new Uint8Array(FIFO_SIZE + 1);
   try {
     registry.upgrade('serial.16550', v1, 1);
@@ -91,21 +99,24 @@ test('serial upgrader refuses a generation-1 state that does not fit its schema 
   }
 });
 
-test('serial: any receive/read sequence survives gen 2 → 1 → 2, and the restored UART reads the same bytes', () => {
+test('serial: any receive/read sequence survives gen 4 → 1 → 4, and the restored UART reads the same bytes', () => {
   fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constant(-1)), { maxLength: 60 }), (ops) => {
     const u = freshUnits();
-    u.serial.writeReg(0, 2, 0x01); // FIFO on
+    const uart = u.serial[0]!;
+    uart.writeReg(2, 0x01); // FIFO on
     for (const op of ops) {
-      if (op < 0) u.serial.readReg(0, 0);
-      else u.serial.receive(0, op);
+      if (op < 0) uart.readReg(0);
+      else uart.receive(op);
     }
-    const saved = u.serial.save();
+    const saved = legacySerial(u);
     const round = registry.upgrade('serial.16550', downgrade('serial.16550', saved, 1, registry), 1) as SerialState;
     assert.equal(rxBytes(round.ports[0]!.rx), rxBytes(saved.ports[0]!.rx));
+    assert.equal([...rxBytes(saved.ports[0]!.rx)], [...uart.save().rxBuffer]);
     const [a, b] = [freshUnits(), freshUnits()];
-    a.serial.restore(saved);
-    b.serial.restore(round);
-    for (let i = 0; i <= FIFO_SIZE; i++) assert.is(b.serial.readReg(0, 0), a.serial.readReg(0, 0));
+    a.serial[0]!.restore(uart.save());
+    const up = registry.toCurrentSet({ units: [{ name: 'serial.16550', state: round }], init: {} as InitState }).units;
+    b.serial[0]!.restore(up.find((x) => x.name === 'serial-com1')!.state as never);
+    for (let i = 0; i <= FIFO_SIZE; i++) assert.is(b.serial[0]!.readReg(0), a.serial[0]!.readReg(0));
   }), { numRuns: 200 });
 });
 
@@ -153,19 +164,21 @@ for (const [unit, g, msg] of BAD_TARGETS) {
 
 test('diff across real generations: a generation-1 snapshot is upgraded and only the coalescing setting differs', () => {
   const u = bootedUnits();
-  u.serial.receive(0, 0x41);
+  u.serial[0]!.receive(0x41);
   const old = decodedOf(u);
-  for (const name of ['nvme', 'serial.16550']) {
-    const x = old.units[name]!;
-    old.units[name] = { ...x, generation: 1, state: downgrade(name, x.state, 1, registry) };
-  }
+  const nvme = old.units['nvme']!;
+  old.units['nvme'] = { ...nvme, generation: 1, state: downgrade('nvme', nvme.state, 1, registry) };
+  // Generation 1 kept every UART in one unit.
+  for (const s of u.serial) delete old.units[s.name];
+  old.units['serial.16550'] = { package: SERIAL_UNIT_V3.package, generation: 1, state: downgrade('serial.16550', legacySerial(u), 1, registry) };
   u.nvme.setInterruptCoalescing(0, 1, { time: 1, threshold: 3 });
   const d = diffSnapshots(old, decodedOf(u));
-  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→3', 'serial.16550 a 1→3']);
+  // The old side's serial.16550 becomes the per-port units of generation 4 (the step), holding the same state.
+  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→3', 'serial-com1 a 3→4', 'serial-com3 a 3→4']);
+  assert.equal([d.unitsAdded, d.unitsRemoved], [[], []]);
   assert.equal(Object.values(d.units).flat().map((c) => `${c.kind} ${c.path}`), [
     'changed nvme:generation',
     'added nvme.controllers[0].ioQueues[0].interruptCoalescing',
-    'changed serial.16550:generation',
   ]);
 });
 

@@ -1,5 +1,6 @@
 import type { DecodedSnapshot } from '../../lib/diff/index.ts';
-import { createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
+import { SERIAL_STEP, createUnits, type HclUnits, type SerialState } from '../../lib/hcl/units/index.ts';
+import type { InitState } from '../../lib/state/init-state.ts';
 import { testContext } from '../hcl/units/fixture.ts';
 
 /** Fresh units of the shared unit-test partition (4 VPs, two NVMe controllers, two UARTs). */
@@ -20,4 +21,10 @@ export function bootedUnits(): HclUnits {
   u.nvme.enable(0, 0x1000n, 0x2000n);
   u.nvme.createIoQueue(0, 1);
   return u;
+}
+
+/** The UARTs as the retired `serial.16550` unit of generation 3 held them (the generation-4 step run backwards). */
+export function legacySerial(units: HclUnits): SerialState {
+  const out = SERIAL_STEP.down(new Map(units.serial.map((u) => [u.name, u.save()])), {} as InitState);
+  return out.units.get('serial.16550') as SerialState;
 }

@@ -2,7 +2,8 @@ import type { StateUnit, UnitDescriptor, UnitSetHistory } from '../../state/inde
 import type { UnitContext } from './base.ts';
 import { NVME_UNIT, NvmeUnit } from './nvme.ts';
 import { RTC_UNIT, RtcUnit } from './rtc.ts';
-import { SERIAL_UNIT, SerialUnit } from './serial.ts';
+import { SERIAL_UNITS, Uart16550Unit } from './serial.ts';
+import { SERIAL_STEP, SERIAL_UNIT_V3 } from './serial-legacy.ts';
 import { SYNIC_UNIT, SynicUnit } from './synic.ts';
 import { VMBUS_UNIT, VmbusChannelsUnit } from './vmbus.ts';
 import { VP_UNIT, VpUnit } from './vp.ts';
@@ -13,22 +14,27 @@ export { VpUnit, VP_UNIT, VpStateSchema, type VpState, type VpEntry } from './vp
 export { SynicUnit, SYNIC_UNIT, SynicStateSchema, SINT_COUNT, type SynicState, type SintConfig } from './synic.ts';
 export { VmbusChannelsUnit, VMBUS_UNIT, VmbusStateSchema, NO_MONITOR, type VmbusState, type ChannelState, type RingDir } from './vmbus.ts';
 export { NvmeUnit, NVME_UNIT, NvmeStateSchema, NvmeStateSchemaV1, NO_COALESCING, cpusWithOutstandingIo, CC_ENABLED, CSTS_RDY, type NvmeState, type Queue } from './nvme.ts';
-export { SerialUnit, SERIAL_UNIT, SerialStateSchema, SerialStateSchemaV1, UART_BASE_BAUD, FIFO_SIZE, rxBytes, rxRing, upgradeSerialV1, downgradeSerialV2, type SerialState, type SerialPort, type RxRing } from './serial.ts';
+export { Uart16550Unit, SERIAL_UNITS, Uart16550StateSchema, COM_PORTS, UART_BASE_BAUD, FIFO_SIZE, serialUnitName, iirOf, lsrOf, type Uart16550State, type ComPort } from './serial.ts';
+export { SERIAL_UNIT_V3, SERIAL_STEP, SerialStateSchema, SerialStateSchemaV1, rxBytes, rxRing, upgradeSerialV1, downgradeSerialV2, uartOfPort, portOfUart, type SerialState, type SerialPort, type RxRing } from './serial-legacy.ts';
 export { RtcUnit, RTC_UNIT, RtcStateSchema, CMOS_SIZE, RTC_EPOCH_NS, type RtcState } from './rtc.ts';
 
 /** Every unit's descriptor, in save order. */
-export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, SERIAL_UNIT, NVME_UNIT, VP_UNIT, SYNIC_UNIT, VMBUS_UNIT];
+export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, ...SERIAL_UNITS, NVME_UNIT, VP_UNIT, SYNIC_UNIT, VMBUS_UNIT];
 
 /**
  * Units older releases wrote that this one reads but no longer writes, and the unit-set steps
  * (lib/state/unit-set.ts) that turn them into today's units, oldest step first.
  */
-export const UNIT_SET_HISTORY: UnitSetHistory = { retired: [], steps: [] };
+export const UNIT_SET_HISTORY: UnitSetHistory = {
+  retired: [SERIAL_UNIT_V3],
+  steps: [SERIAL_STEP],
+};
 
 /** The live units of one paravisor, by role, plus `all` in save order. */
 export interface HclUnits {
   rtc: RtcUnit;
-  serial: SerialUnit;
+  /** One 16550 per configured COM port, in configuration order. */
+  serial: Uart16550Unit[];
   nvme: NvmeUnit;
   vp: VpUnit;
   synic: SynicUnit;
@@ -41,11 +47,11 @@ export interface HclUnits {
 export function createUnits(ctx: UnitContext): HclUnits {
   const u = {
     rtc: new RtcUnit(ctx),
-    serial: new SerialUnit(ctx),
+    serial: ctx.devices.serial.map((s) => new Uart16550Unit(ctx, s.port, s.baud)),
     nvme: new NvmeUnit(ctx),
     vp: new VpUnit(ctx),
     synic: new SynicUnit(ctx),
     vmbus: new VmbusChannelsUnit(ctx),
   };
-  return { ...u, all: [u.rtc, u.serial, u.nvme, u.vp, u.synic, u.vmbus] as StateUnit[] };
+  return { ...u, all: [u.rtc, ...u.serial, u.nvme, u.vp, u.synic, u.vmbus] as StateUnit[] };
 }
