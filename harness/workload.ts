@@ -135,18 +135,22 @@ function makeOps(u: HclUnits, hv: HvPartition, int: Int, pick: Pick): Record<OpK
       return true;
     },
     vmbus: () => {
-      const chans = u.vmbus.view().channels;
-      const ch = int(chans.length);
-      const c = chans[ch];
-      if (c === undefined) return false;
+      const server = u.vmbus.view().server.state;
+      const ch = int(server.channels.length);
+      if (ch >= server.channels.length) return false;
       const a = int(6);
-      const free = c.gpadls.filter((g) => !(c.open && g.id === c.ringGpadlId));
-      const ring = pick(c.gpadls);
-      if (ring === undefined || (a === 0 && c.gpadls.length < 4)) {
-        const id = 1 + chans.reduce((m, x) => x.gpadls.reduce((n, g) => Math.max(n, g.id), m), 0);
-        u.vmbus.createGpadl(ch, id, [{ gpa: page(), pages: 2 * (2 + int(7)) }]);
-      } else if (a === 1 && free.length > 0) u.vmbus.teardownGpadl(ch, free[int(free.length)]?.id ?? 0);
-      else if (!c.open) u.vmbus.open(ch, int(vpCount), ring.id);
+      const gpadls = u.vmbus.gpadlIds(ch);
+      const ringId = u.vmbus.ringGpadlId(ch);
+      const free = gpadls.filter((id) => id !== ringId);
+      const ring = pick(gpadls);
+      if (ring === undefined || (a === 0 && gpadls.length < 4)) {
+        const id = 1 + server.gpadls.reduce((n, g) => Math.max(n, g.id), 0);
+        // Each GPADL id gets its own 16-page slot of RAM (rings hold at most 16 pages), so no two
+        // live GPADLs share a ring control page in guest memory.
+        const slot = BigInt(id % Math.max(1, Math.floor(ramPages / 16))) * 16n * 4096n;
+        u.vmbus.createGpadl(ch, id, [{ gpa: ramBase + slot, pages: 2 * (2 + int(7)) }]);
+      } else if (a === 1 && free.length > 0) u.vmbus.teardownGpadl(ch, free[int(free.length)] ?? 0);
+      else if (ringId === undefined) u.vmbus.open(ch, int(vpCount), ring);
       else if (a === 2) u.vmbus.close(ch);
       else if (a === 3) u.vmbus.retarget(ch, int(vpCount));
       else if (a === 4) u.vmbus.drain(ch, int(2) === 0 ? 'in' : 'out');

@@ -4,12 +4,12 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { checkSchemaCompat, diffSnapshots, parseSchemaDump, schemaDumpWithReach } from '../../lib/diff/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT_V3, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
+import { FIFO_SIZE, NVME_UNIT, SERIAL_UNIT_V3, VMBUS_UNIT_V3, rxBytes, type NvmeState, type SerialState } from '../../lib/hcl/units/index.ts';
 import { downgrade, generationReach } from '../../lib/state/downgrade.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
 import { jsonSchema } from '../../lib/state/registry.ts';
 import type { InitState } from '../../lib/state/init-state.ts';
-import { bootedUnits, decodedOf, freshUnits, legacySerial } from './helpers.ts';
+import { bootedUnits, decodedOf, freshUnits, legacySerial, legacyVmbus } from './helpers.ts';
 
 const registry = defaultRegistry();
 const kept = (g: number) => parseSchemaDump(readFileSync(`snapshots/schema-gen${g}.json`, 'utf8'), `schema-gen${g}.json`);
@@ -40,10 +40,10 @@ test('kept dumps: generation 2 → 3 only moves every unit to field numbers, rea
   assert.equal(checkSchemaCompat(kept(1), kept(3)).breaking, []);
 });
 
-test('kept dumps: generation 3 → 4 is compatible: serial.16550 is retired into one serial.uart16550 unit per COM port', () => {
+test('kept dumps: generation 3 → 4 is compatible: serial.16550 and vmbus.server.channels are retired into OpenHCL\'s units', () => {
   const r = checkSchemaCompat(kept(3), kept(4));
   assert.equal(r.breaking, []);
-  assert.equal(r.compatibleChanges.filter((f) => f.kind === 'unit-retired').map((f) => f.unit), ['serial.16550']);
+  assert.equal(r.compatibleChanges.filter((f) => f.kind === 'unit-retired').map((f) => f.unit), ['serial.16550', 'vmbus.server.channels']);
   assert.equal(kept(4).units.filter((u) => u.package === 'serial.uart16550').map((u) => u.name), ['serial-com1', 'serial-com2', 'serial-com3', 'serial-com4']);
 });
 
@@ -171,10 +171,14 @@ test('diff across real generations: a generation-1 snapshot is upgraded and only
   // Generation 1 kept every UART in one unit.
   for (const s of u.serial) delete old.units[s.name];
   old.units['serial.16550'] = { package: SERIAL_UNIT_V3.package, generation: 1, state: downgrade('serial.16550', legacySerial(u), 1, registry) };
+  // And the VMBus server as vmbus.server.channels, with the ring positions inside (there is no vtl0 part then).
+  delete old.units['vmbus'];
+  delete old.vtl0;
+  old.units['vmbus.server.channels'] = { package: VMBUS_UNIT_V3.package, generation: 1, state: downgrade('vmbus.server.channels', legacyVmbus(u), 1, registry) };
   u.nvme.setInterruptCoalescing(0, 1, { time: 1, threshold: 3 });
   const d = diffSnapshots(old, decodedOf(u));
   // The old side's serial.16550 becomes the per-port units of generation 4 (the step), holding the same state.
-  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→3', 'serial-com1 a 3→4', 'serial-com3 a 3→4']);
+  assert.equal(d.upgraded.map((n) => `${n.unit} ${n.side} ${n.from}→${n.to}`), ['nvme a 1→3', 'serial-com1 a 3→4', 'serial-com3 a 3→4', 'vmbus a 3→4']);
   assert.equal([d.unitsAdded, d.unitsRemoved], [[], []]);
   assert.equal(Object.values(d.units).flat().map((c) => `${c.kind} ${c.path}`), [
     'changed nvme:generation',

@@ -1,5 +1,5 @@
 import type { DecodedSnapshot } from '../../lib/diff/index.ts';
-import { SERIAL_STEP, createUnits, type HclUnits, type SerialState } from '../../lib/hcl/units/index.ts';
+import { SERIAL_STEP, VMBUS_STEP, createUnits, withLegacyRings, type HclUnits, type SerialState, type VmbusStateV3 } from '../../lib/hcl/units/index.ts';
 import type { InitState } from '../../lib/state/init-state.ts';
 import { testContext } from '../hcl/units/fixture.ts';
 
@@ -12,7 +12,7 @@ export function freshUnits(): HclUnits {
 export function decodedOf(units: HclUnits, info: Record<string, unknown> = {}, name = 'vm', seq = 1): DecodedSnapshot {
   const out: DecodedSnapshot['units'] = {};
   for (const u of units.all) out[u.name] = { package: u.package, generation: u.generation, state: u.save() };
-  return { manifest: { id: `${seq}`.padStart(64, '0'), name, seq, tool: '0.1.0', info: { generation: 1, ...info } }, units: out };
+  return { manifest: { id: `${seq}`.padStart(64, '0'), name, seq, tool: '0.1.0', info: { generation: 1, ...info } }, units: out, vtl0: units.vmbus.guest.save() };
 }
 
 /** Units with NVMe controller 0 enabled and one I/O queue on VP 1: a booted driver. */
@@ -21,6 +21,12 @@ export function bootedUnits(): HclUnits {
   u.nvme.enable(0, 0x1000n, 0x2000n);
   u.nvme.createIoQueue(0, 1);
   return u;
+}
+
+/** The VMBus server as the retired `vmbus.server.channels` unit of generation 3 held it, ring positions included. */
+export function legacyVmbus(units: HclUnits): VmbusStateV3 {
+  const old = VMBUS_STEP.down(new Map([['vmbus', units.vmbus.save()]]), {} as InitState).units.get('vmbus.server.channels') as VmbusStateV3;
+  return withLegacyRings(old, units.vmbus.guest.save());
 }
 
 /** The UARTs as the retired `serial.16550` unit of generation 3 held them (the generation-4 step run backwards). */

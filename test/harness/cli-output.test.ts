@@ -103,6 +103,15 @@ test('show FILE: an archive is recognised by its magic without the .hclsnap exte
   }
 });
 
+test('show --unit vtl0 prints the host-kept ring control pages; a unit named like an object key is still unknown', async () => {
+  await ok('save', '--preset', 'small', '--workload', '5:300', '--name', 'rings', ...S);
+  const v = JSON.parse(await ok('show', 'rings', '--unit', 'vtl0', '--json', ...S)) as { state: { rings: Array<{ gpa: string; inp: number; outp: number }> } };
+  assert.ok(v.state.rings.length > 0 && v.state.rings.every((r) => typeof r.inp === 'number'), JSON.stringify(v).slice(0, 200));
+  const r = await runCli('show', 'rings', '--unit', 'constructor', ...S);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /^hclckpt: error STATE_UNKNOWN_UNIT: show rings: no unit constructor \(units: .*, hv, vtl0, init\)/);
+});
+
 test('boot topology prints CPU lists as ranges and APIC IDs / MPIDRs in hex', async () => {
   for (const [preset, label] of [['numa', 'apic id'], ['arm64-virt', 'mpidr']] as const) {
     const vps = presetConfig(preset).vps.map((v, index) => ({ ...v, index })).filter((v) => v.vnode === 1);

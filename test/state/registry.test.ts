@@ -47,11 +47,11 @@ test('schema dump lists the current generation of every unit, sorted, with the h
   const d = defaultRegistry().schemaDump();
   assert.is(d.format, 'hclckpt-schema/1');
   assert.equal(d.units.map((u) => u.name), UNIT_DESCRIPTORS.map((u) => u.name).sort());
-  // The COM ports carry serial_16550's real package and arrived in generation 4; the rest are generation 3's.
-  const uart = (n: string) => n.startsWith('serial-com');
-  assert.ok(d.units.every((u) => u.package === (uart(u.name) ? 'serial.uart16550' : `openvmm.${u.name}`)));
-  assert.ok(d.units.every((u) => u.generation === (uart(u.name) ? 4 : 3)), 'each unit at its current generation');
-  assert.equal(d.retired?.map((r) => `${r.name} ${r.retiredIn}`), ['serial.16550 4']);
+  // The COM ports and vmbus carry OpenVMM's real packages and arrived in generation 4; the rest are generation 3's.
+  const real: Record<string, string> = { 'serial-com1': 'serial.uart16550', 'serial-com2': 'serial.uart16550', 'serial-com3': 'serial.uart16550', 'serial-com4': 'serial.uart16550', vmbus: 'vmbus.server' };
+  assert.ok(d.units.every((u) => u.package === (real[u.name] ?? `openvmm.${u.name}`)), JSON.stringify(d.units.map((u) => u.package)));
+  assert.ok(d.units.every((u) => u.generation === (u.name in real ? 4 : 3)), 'each unit at its current generation');
+  assert.equal(d.retired?.map((r) => `${r.name} ${r.retiredIn} ${r.into.join(',')}`), ['serial.16550 4 serial-com1,serial-com2,serial-com3,serial-com4', 'vmbus.server.channels 4 vmbus']);
   assert.ok(d.units.every((u) => u.message === 'SavedState'), 'each unit names its saved-state message');
   assert.is(d.hypervisor?.name, 'hv');
   assert.equal(JSON.parse(JSON.stringify(d)), d, 'the dump is plain JSON');

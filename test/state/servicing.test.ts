@@ -45,7 +45,7 @@ function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
 // OpenHCL's save order (underhill_core/src/dispatch/mod.rs `LoadedVm::save`): emuplat, DMA
 // manager, NVMe manager (the model's nvme unit), then `save_units` saves every state unit.
 const ranks: Array<[string, number]> = [
-  ['rtc.cmos', 1], ['serial-com1', 1], ['serial-com2', 1], ['serial-com3', 1], ['serial-com4', 1], ['nvme', 0], ['vp', 1], ['synic', 1], ['vmbus.server.channels', 1],
+  ['rtc.cmos', 1], ['serial-com1', 1], ['serial-com2', 1], ['serial-com3', 1], ['serial-com4', 1], ['nvme', 0], ['vp', 1], ['synic', 1], ['vmbus', 1],
 ];
 // Every COM port configured, so every registered unit is live.
 const allPorts = (): UnitContext => ({ ...testContext(), devices: { ...testContext().devices, serial: COM_PORTS.map((port) => ({ port, baud: 115_200 })) } });
@@ -65,7 +65,7 @@ test('save stops every unit first, then saves the NVMe manager (nvme), then the 
   const shuffled = [u.vmbus, u.vp, u.nvme, u.synic, ...u.serial, u.rtc].map((x) => spy(x, log));
   const s = new ServicingController(shuffled, registry, fakeClock()).save(req, init());
   // Stable within a rank: the state units keep the order they were given.
-  const order = ['nvme', 'vmbus.server.channels', 'vp', 'synic', 'serial-com1', 'serial-com3', 'rtc.cmos'];
+  const order = ['nvme', 'vmbus', 'vp', 'synic', 'serial-com1', 'serial-com3', 'rtc.cmos'];
   assert.equal(s.units.map((x) => x.name), order);
   assert.equal(log, [...order.map((n) => `stop ${n}`), ...order.map((n) => `save ${n}`)]);
 });
@@ -136,7 +136,7 @@ const bad: Array<[string, (s: ServicingState) => unknown, Parameters<typeof thro
   ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', `units[${busy().all.length}]: floppy: unknown unit name`],
   ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'nvme')] }), 'STATE_DUPLICATE_UNIT', `units[${busy().all.length}]: nvme: duplicate unit name`],
   ['a bad entry after an unknown name', (s) => ({ ...s, units: [{ name: 'floppy', state: {} }, ...s.units.map((x) => (x.name === 'vp' ? { ...x, state: {} } : x))] }), 'STATE_UNKNOWN_UNIT', 'units[0]: floppy: unknown unit name'],
-  ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus.server.channels' ? { ...x, state: { channels: [{}] } } : x)) }), 'STATE_SCHEMA', 'vmbus.server.channels: channels[0].'],
+  ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus' ? { ...x, state: { ...(x.state as object), lostSynicBugFixed: 1 } } : x)) }), 'STATE_SCHEMA', 'vmbus: lostSynicBugFixed: expected boolean'],
   ['bad init state', (s) => ({ ...s, initState: { ...s.initState, correlationId: 'x' } }), 'STATE_SCHEMA', 'servicing state: initState.correlationId'],
   ['units not an array', (s) => ({ ...s, units: {} }), 'STATE_SCHEMA', 'servicing state: units: expected array'],
 ];

@@ -5,14 +5,17 @@ import { RTC_UNIT, RtcUnit } from './rtc.ts';
 import { SERIAL_UNITS, Uart16550Unit } from './serial.ts';
 import { SERIAL_STEP, SERIAL_UNIT_V3 } from './serial-legacy.ts';
 import { SYNIC_UNIT, SynicUnit } from './synic.ts';
-import { VMBUS_UNIT, VmbusChannelsUnit } from './vmbus.ts';
+import { VMBUS_UNIT, VmbusServerUnit } from './vmbus.ts';
+import { VMBUS_STEP, VMBUS_UNIT_V3 } from './vmbus-legacy.ts';
 import { VP_UNIT, VpUnit } from './vp.ts';
 
 // Public surface of openvmm_hcl's state units.
 export { UnitBase, type UnitContext } from './base.ts';
 export { VpUnit, VP_UNIT, VpStateSchema, type VpState, type VpEntry } from './vp.ts';
 export { SynicUnit, SYNIC_UNIT, SynicStateSchema, SINT_COUNT, type SynicState, type SintConfig } from './synic.ts';
-export { VmbusChannelsUnit, VMBUS_UNIT, VmbusStateSchema, NO_MONITOR, type VmbusState, type ChannelState, type RingDir } from './vmbus.ts';
+export { VmbusServerUnit, VMBUS_UNIT, VmbusStateSchema, INTERFACE_IDS, VERSION_COPPER, offeredConnectionId, gpadlPages, connectedServer, type VmbusState, type Channel, type Gpadl, type OpenRequest, type RingDir } from './vmbus.ts';
+export { GuestRingPages, Vtl0RingsSchema, type Vtl0Rings, type RingControl } from './vmbus-rings.ts';
+export { VMBUS_UNIT_V3, VMBUS_STEP, VmbusStateSchemaV3, NO_MONITOR, legacyRings, withLegacyRings, type VmbusStateV3, type ChannelV3 } from './vmbus-legacy.ts';
 export { NvmeUnit, NVME_UNIT, NvmeStateSchema, NvmeStateSchemaV1, NO_COALESCING, cpusWithOutstandingIo, CC_ENABLED, CSTS_RDY, type NvmeState, type Queue } from './nvme.ts';
 export { Uart16550Unit, SERIAL_UNITS, Uart16550StateSchema, COM_PORTS, UART_BASE_BAUD, FIFO_SIZE, serialUnitName, iirOf, lsrOf, type Uart16550State, type ComPort } from './serial.ts';
 export { SERIAL_UNIT_V3, SERIAL_STEP, SerialStateSchema, SerialStateSchemaV1, rxBytes, rxRing, upgradeSerialV1, downgradeSerialV2, uartOfPort, portOfUart, type SerialState, type SerialPort, type RxRing } from './serial-legacy.ts';
@@ -26,8 +29,8 @@ export const UNIT_DESCRIPTORS: readonly UnitDescriptor[] = [RTC_UNIT, ...SERIAL_
  * (lib/state/unit-set.ts) that turn them into today's units, oldest step first.
  */
 export const UNIT_SET_HISTORY: UnitSetHistory = {
-  retired: [SERIAL_UNIT_V3],
-  steps: [SERIAL_STEP],
+  retired: [SERIAL_UNIT_V3, VMBUS_UNIT_V3],
+  steps: [SERIAL_STEP, VMBUS_STEP],
 };
 
 /** The live units of one paravisor, by role, plus `all` in save order. */
@@ -38,7 +41,7 @@ export interface HclUnits {
   nvme: NvmeUnit;
   vp: VpUnit;
   synic: SynicUnit;
-  vmbus: VmbusChannelsUnit;
+  vmbus: VmbusServerUnit;
   /** Every unit; the controller saves them by rank (NVMe manager first, then the state units). */
   all: StateUnit[];
 }
@@ -51,7 +54,7 @@ export function createUnits(ctx: UnitContext): HclUnits {
     nvme: new NvmeUnit(ctx),
     vp: new VpUnit(ctx),
     synic: new SynicUnit(ctx),
-    vmbus: new VmbusChannelsUnit(ctx),
+    vmbus: new VmbusServerUnit(ctx),
   };
   return { ...u, all: [u.rtc, ...u.serial, u.nvme, u.vp, u.synic, u.vmbus] as StateUnit[] };
 }

@@ -62,8 +62,8 @@ for (const name of createUnits(testContext()).all.map((u) => u.name)) {
     const saved = unitOf(busy(16))?.save() as Record<string, unknown[]>;
     const list = Object.keys(saved).find((k) => Array.isArray(saved[k]));
     if (list === undefined) {
-      const scalar = Object.keys(saved).find((k) => typeof saved[k] === 'number') ?? '';
-      throwsHcl(() => registry.validateUnitState(name, { ...saved, [scalar]: 'x' }), 'STATE_SCHEMA', `${name}: ${scalar}: expected integer`);
+      const scalar = Object.keys(saved).find((k) => typeof saved[k] === 'number' || typeof saved[k] === 'boolean') ?? '';
+      throwsHcl(() => registry.validateUnitState(name, { ...saved, [scalar]: 'x' }), 'STATE_SCHEMA', `${name}: ${scalar}: expected`);
       return;
     }
     const first = saved[list]?.[0] as Record<string, unknown>;
