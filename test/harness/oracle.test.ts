@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { presetConfig, topologyFromConfig, type VmConfig } from '../../lib/config/index.ts';
 import type { NvmeState } from '../../lib/hcl/units/nvme.ts';
-import { connectedServer } from '../../lib/hcl/units/vmbus.ts';
+import { connectedServer } from '../../lib/hcl/units/vmbus-state.ts';
 import { checkConsistency, type OracleInputs } from '../../harness/oracle.ts';
 
 // The oracle on hand-made inputs: the saved and restored topology of the `numa` preset, one NVMe

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ChannelKindSchema } from '../../config/index.ts';
 import { HclError } from '../../errors.ts';
 import { SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor, type UnitSetStep } from '../../state/index.ts';
-import { INTERFACE_IDS, connectedServer, gpaRangeWords, gpadlPages, offeredConnectionId, type Channel, type Gpadl, type VmbusState } from './vmbus.ts';
+import { INTERFACE_IDS, connectedServer, gpaRangeWords, gpadlPages, offeredConnectionId, type Channel, type Gpadl, type VmbusState } from './vmbus-state.ts';
 import type { Vtl0Rings } from './vmbus-rings.ts';
 
 /**
