@@ -186,4 +186,22 @@ test('diff across real generations: a generation-1 snapshot is upgraded and only
   ]);
 });
 
+test('diff across the vmbus step: generation 3\'s ring positions compare against the vtl0 part, a moved ring shows there', () => {
+  const u = freshUnits();
+  u.vmbus.createGpadl(0, 1, [{ gpa: 0x10_0000n, pages: 8 }]);
+  u.vmbus.open(0, 1, 1);
+  u.vmbus.write(0, 'in', 40);
+  const old = decodedOf(u);
+  delete old.units['vmbus'];
+  delete old.vtl0;
+  old.units['vmbus.server.channels'] = { package: VMBUS_UNIT_V3.package, generation: 3, state: legacyVmbus(u) };
+  const same = diffSnapshots(old, decodedOf(u));
+  assert.equal([same.unitsAdded, same.unitsRemoved, Object.keys(same.units)], [[], [], []]);
+  u.vmbus.write(0, 'in', 8);
+  const moved = diffSnapshots(old, decodedOf(u));
+  // The in ring's control page is the GPADL's first page: its write index moved by 16 (8 bytes + trailer).
+  assert.equal(moved.units['vtl0']?.map((c) => [c.path, c.from, c.to]), [['vtl0.rings[0].inp', 48, 64]]);
+  assert.equal(Object.keys(moved.units), ['vtl0']);
+});
+
 test.run();
