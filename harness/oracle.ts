@@ -1,5 +1,5 @@
 import { topologyFromConfig, type Topology, type TopoRange, type VmConfig } from '../lib/config/index.ts';
-import type { NvmeState } from '../lib/hcl/index.ts';
+import { gpadlPages, type HclUnits, type NvmeState } from '../lib/hcl/index.ts';
 import type { Plant } from '../lib/plant.ts';
 
 /**
@@ -35,6 +35,8 @@ export interface OracleInputs {
    * queues), so nothing of NVMe can be inconsistent then.
    */
   nvme: Readonly<NvmeState>;
+  /** The restored VMBus server state (its GPADLs are guest pages the devices DMA to). */
+  vmbus: ReturnType<HclUnits['vmbus']['save']>;
   /** VPs that run Linux after the restore; the rest start in the sidecar. */
   linuxCpus: ReadonlySet<number>;
   /** The config the host runs the VM with now (after overrides). */
@@ -83,19 +85,28 @@ export function checkConsistency(i: OracleInputs): Inconsistency[] {
     if (was.reg !== now.reg) out.push({ kind: 'vp-moved', message: `vp ${now.index}: saved as apic id/mpidr ${hex(was.reg)}, the host now gives it ${hex(now.reg)}` });
     if (was.vnode !== now.vnode) out.push({ kind: 'vp-moved', message: `vp ${now.index}: saved on vnode ${was.vnode}, the host now puts it on vnode ${now.vnode}` });
   }
-  // DMA: an NVMe controller kept across servicing keeps pointing at guest memory it was given.
+  // DMA: an NVMe controller or a VMBus GPADL kept across servicing keeps pointing at guest memory it was given.
   const savedRam = i.saved.nodes.flatMap((n) => n.memory.map((r) => ({ ...r, vnode: n.vnode })));
   const hostRam = host.nodes.flatMap((n) => n.memory.map((r) => ({ ...r, vnode: n.vnode })));
+  const dmaTarget = (who: string, gpa: number): void => {
+    const old = savedRam.find((r) => inside(gpa, r));
+    if (old !== undefined && !hostRam.some((r) => same(r, old) && r.vnode === old.vnode)) {
+      out.push({ kind: 'dma-target-moved', message: `${who} at ${hex(gpa)} is in vtl0 ram ${fmt(old)} (vnode ${old.vnode}), which the host changed` });
+    }
+  };
   i.nvme.controllers.forEach((c, ci) => {
     if (c.admin === null) return;
-    for (const [what, gpa] of [['admin submission queue', Number(c.asq)], ['admin completion queue', Number(c.acq)]] as const) {
-      const old = savedRam.find((r) => inside(gpa, r));
-      if (old === undefined) continue;
-      if (!hostRam.some((r) => same(r, old) && r.vnode === old.vnode)) {
-        out.push({ kind: 'dma-target-moved', message: `nvme ${c.id} (controller ${ci}): ${what} at ${hex(gpa)} is in vtl0 ram ${fmt(old)} (vnode ${old.vnode}), which the host changed` });
-      }
-    }
+    dmaTarget(`nvme ${c.id} (controller ${ci}): admin submission queue`, Number(c.asq));
+    dmaTarget(`nvme ${c.id} (controller ${ci}): admin completion queue`, Number(c.acq));
   });
+  // Every page of a GPADL; one finding per GPADL, at its first page in changed RAM.
+  for (const g of i.vmbus.server.state.gpadls) {
+    const before = out.length;
+    for (const pfn of gpadlPages(g)) {
+      dmaTarget(`vmbus channel ${g.channelId}: gpadl ${g.id} page`, Number(pfn) * 4096);
+      if (out.length > before) break;
+    }
+  }
   if (i.plant !== 'oracle-ignores-mmio') {
     ranges('vtl0 mmio', i.restored.vtl0Mmio, host.vtl0Mmio, 'mmio-differs', out);
     ranges('vtl2 mmio', i.restored.vtl2Mmio, host.vtl2Mmio, 'mmio-differs', out);

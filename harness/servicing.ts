@@ -6,7 +6,7 @@ import { faultActive } from '../lib/faults.ts';
 import { buildPackage, packageOptionsFor, platformFor } from '../lib/host/index.ts';
 import { hvByName, hvView, sameTypedHv, type HvState } from '../lib/hv/index.ts';
 import { readIgvm, selectPlatform } from '../lib/igvm/index.ts';
-import { nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn, persistedInfo } from '../lib/hcl/index.ts';
+import { VMBUS_UNIT_V3, nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn, persistedInfo, withLegacyRings, type Vtl0Rings, type VmbusStateV3 } from '../lib/hcl/index.ts';
 import { isVtl2RamType, type PersistedPayload } from '../lib/abi/index.ts';
 import type { Plant } from '../lib/plant.ts';
 import { FIELDS_GENERATION, currentGeneration, downgrade, generationAtMost, type ServicingState } from '../lib/state/index.ts';
@@ -50,12 +50,14 @@ export interface SaveResult {
   units: Array<{ name: string; package: string; generation: number; bytes: number }>;
 }
 
-/** A VM's saved state in memory: the ServicingState, unit metadata, hv registers and the shim checkpoint. */
+/** A VM's saved state in memory: the ServicingState, unit metadata, hv registers, the shim checkpoint and the host-kept VTL0 ring pages. */
 export interface SavedVm {
   state: ServicingState;
   unitMeta: Map<string, { package: string; generation: number }>;
   hv: unknown;
   persisted: PersistedPayload;
+  /** VTL0 memory the host keeps across servicing (the VMBus ring control pages); not OpenHCL's saved state. */
+  vtl0: Vtl0Rings;
 }
 
 /**
@@ -112,7 +114,7 @@ export function captureVm(vm: Vm, opts: Pick<SaveOptions, 'timeoutMs' | 'correla
       },
     );
     const unitMeta = new Map(vm.units.all.map((u) => [u.name, { package: u.package, generation: u.generation }]));
-    return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm, state) };
+    return { state, unitMeta, hv: vm.hv.save(), persisted: persistedOf(vm, state), vtl0: vm.units.vmbus.guest.save() };
   } finally {
     unstick();
   }
@@ -151,7 +153,7 @@ export async function saveVm(vm: Vm, store: SnapshotStore, options: Partial<Save
   let parts: PartInput[];
   try {
     if (o.generation !== null) writeGeneration(saved, o.generation);
-    parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm);
+    parts = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm, saved.vtl0);
     // Generations 1-2 read a name-keyed init state that holds the observed fields itself.
     const older = o.generation !== null && o.generation < FIELDS_GENERATION;
     if (older) parts = parts.map((p) => (p.name === PART.init ? legacyInitPart(saved.state.initState, observed) : p));
@@ -194,6 +196,8 @@ function writeGeneration(saved: SavedVm, generation: number): void {
   if (generation < 2) saved.hv = hvByName(saved.hv as HvState); // the hypervisor's file by name, as generation 1 wrote it
   // Units an older release kept differently (merged, renamed, inside the init state) first.
   const set = registry.toSetOf({ units: saved.state.units, init: saved.state.initState }, generation);
+  // Those releases kept the VMBus ring positions in their unit: read them from VTL0 memory.
+  for (const u of set.units) if (u.name === VMBUS_UNIT_V3.name) u.state = withLegacyRings(u.state as VmbusStateV3, saved.vtl0);
   saved.state = { initState: set.init, units: set.units };
   for (const u of set.units) {
     if (!saved.unitMeta.has(u.name)) {
@@ -327,7 +331,9 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   if (options.igvm !== undefined) refuseForeignIgvm(options.igvm, config);
   const vm = boot(config, { igvm: options.igvm ?? packageFor(config, info, parts), persisted: parts.persisted, plant: options.plant });
   // Older generations are upgraded on read, and units of older releases become today's unit set.
-  const { units, init } = usermode(() => currentUnitSet(parts));
+  const { units, init, vtl0 } = usermode(() => currentUnitSet(parts));
+  // The host kept VTL0 memory (older snapshots: as their vmbus unit implies it); STATE_SCHEMA when the part is damaged.
+  vm.units.vmbus.guest.restore(vtl0);
   const report = usermode(() => {
     vm.hv.restore(parts.hv); // the hypervisor hands the VP registers back before usermode rehydrates
     if (faultActive('restore-stuck')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs + 20);
@@ -342,11 +348,14 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
 
   const again = captureVm(vm, { timeoutMs: 30_000, correlationId: parts.init.correlationId ?? info.correlationId });
   vm.servicing.resume();
-  const differences = [...proofDifferences(units, again.state.units, parts.hv, again.hv), ...nvmeProof(init, again.state.initState, nvmeKeepAliveOn(vm.discovered.options))];
+  const differences = [
+    ...proofDifferences(units, again.state.units, parts.hv, again.hv, { before: vtl0, after: again.vtl0 }),
+    ...nvmeProof(init, again.state.initState, nvmeKeepAliveOn(vm.discovered.options)),
+  ];
   // parts.hv passed hv.restore's schema check above, so it is a register file with its VP count.
   const inconsistencies = checkConsistency({
     saved: parts.observed.topology, savedVpCount: (parts.hv as HvState).vpCount, restored: vm.discovered.topology,
-    nvme: vm.units.nvme.view(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
+    nvme: vm.units.nvme.view(), vmbus: vm.units.vmbus.save(), linuxCpus: new Set(vm.kernel.online()), host: config, plant: options.plant,
   });
   return {
     vm, from: snap.manifest.id, info, overrides: applied, inconsistencies, topologyConsistent: inconsistencies.length === 0,
@@ -366,8 +375,8 @@ function usermode<T>(fn: () => T): T {
   }
 }
 
-/** Unit-by-unit comparison of the restored snapshot and the state saved right after restore. */
-export function proofDifferences(before: ServicingState['units'], after: ServicingState['units'], hvBefore: unknown, hvAfter: unknown): ProofDifference[] {
+/** Unit-by-unit comparison of the restored snapshot and the state saved right after restore, plus the hv and vtl0 parts. */
+export function proofDifferences(before: ServicingState['units'], after: ServicingState['units'], hvBefore: unknown, hvAfter: unknown, vtl0: { before: unknown; after: unknown }): ProofDifference[] {
   const out: ProofDifference[] = [];
   const afterBy = new Map(after.map((u) => [u.name, u.state]));
   const registry = defaultRegistry();
@@ -379,6 +388,8 @@ export function proofDifferences(before: ServicingState['units'], after: Servici
   }
   // The register files compare as bytes; only when they differ are they decoded, to name registers.
   if (!sameTypedHv(hvBefore, hvAfter)) for (const c of diffValues(hvView(hvBefore), hvView(hvAfter))) out.push(difference('hv', c));
+  // The ring positions in VTL0 memory must come back as they were handed over.
+  for (const c of diffValues(vtl0.before, vtl0.after)) out.push(difference('vtl0', c));
   return out;
 }
 

@@ -94,15 +94,14 @@ function makeOps(u: HclUnits, hv: HvPartition, int: Int, pick: Pick): Record<OpK
   const page = () => ramBase + BigInt(int(ramPages)) * 4096n;
   return {
     uart: () => {
-      const ports = u.serial.view().ports;
-      if (ports.length === 0) return false;
-      const p = int(ports.length);
+      if (u.serial.length === 0) return false;
+      const uart = u.serial[int(u.serial.length)]!;
       const a = int(5);
-      if (a === 0) u.serial.write(p, int(256));
-      else if (a === 1) u.serial.receive(p, int(256));
-      else if (a === 2) u.serial.readReg(p, pick([0, 2, 5]) ?? 5);
-      else if (a === 3) u.serial.writeReg(p, 1, int(16)); // IER
-      else u.serial.writeReg(p, 2, pick([0x00, 0x01, 0x07]) ?? 0); // FCR
+      if (a === 0) uart.write(int(256));
+      else if (a === 1) uart.receive(int(256));
+      else if (a === 2) uart.readReg(pick([0, 2, 5]) ?? 5);
+      else if (a === 3) uart.writeReg(1, int(16)); // IER
+      else uart.writeReg(2, pick([0x00, 0x01, 0x07]) ?? 0); // FCR
       return true;
     },
     nvme: () => {
@@ -140,18 +139,22 @@ function makeOps(u: HclUnits, hv: HvPartition, int: Int, pick: Pick): Record<OpK
       return true;
     },
     vmbus: () => {
-      const chans = u.vmbus.view().channels;
-      const ch = int(chans.length);
-      const c = chans[ch];
-      if (c === undefined) return false;
+      const server = u.vmbus.view().server.state;
+      const ch = int(server.channels.length);
+      if (ch >= server.channels.length) return false;
       const a = int(6);
-      const free = c.gpadls.filter((g) => !(c.open && g.id === c.ringGpadlId));
-      const ring = pick(c.gpadls);
-      if (ring === undefined || (a === 0 && c.gpadls.length < 4)) {
-        const id = 1 + chans.reduce((m, x) => x.gpadls.reduce((n, g) => Math.max(n, g.id), m), 0);
-        u.vmbus.createGpadl(ch, id, [{ gpa: page(), pages: 2 * (2 + int(7)) }]);
-      } else if (a === 1 && free.length > 0) u.vmbus.teardownGpadl(ch, free[int(free.length)]?.id ?? 0);
-      else if (!c.open) u.vmbus.open(ch, int(vpCount), ring.id);
+      const gpadls = u.vmbus.gpadlIds(ch);
+      const ringId = u.vmbus.ringGpadlId(ch);
+      const free = gpadls.filter((id) => id !== ringId);
+      const ring = pick(gpadls);
+      if (ring === undefined || (a === 0 && gpadls.length < 4)) {
+        const id = 1 + server.gpadls.reduce((n, g) => Math.max(n, g.id), 0);
+        // Each GPADL id gets its own 16-page slot of RAM (rings hold at most 16 pages), so no two
+        // live GPADLs share a ring control page in guest memory.
+        const slot = BigInt(id % Math.max(1, Math.floor(ramPages / 16))) * 16n * 4096n;
+        u.vmbus.createGpadl(ch, id, [{ gpa: ramBase + slot, pages: 2 * (2 + int(7)) }]);
+      } else if (a === 1 && free.length > 0) u.vmbus.teardownGpadl(ch, free[int(free.length)] ?? 0);
+      else if (ringId === undefined) u.vmbus.open(ch, int(vpCount), ring);
       else if (a === 2) u.vmbus.close(ch);
       else if (a === 3) u.vmbus.retarget(ch, int(vpCount));
       else if (a === 4) u.vmbus.drain(ch, int(2) === 0 ? 'in' : 'out');

@@ -53,7 +53,7 @@ export async function resaveMismatches(store: SnapshotStore, id: string, vm: Vm,
   const init = decodeFields(InitStateSchema, snap.parts.get('init') ?? new Uint8Array(), 'resave: init') as { correlationId: string };
   const saved = captureVm(vm, { timeoutMs: 60_000, correlationId: init.correlationId });
   vm.servicing.resume();
-  const again = new Map(encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm).map((p) => [p.name, p.bytes]));
+  const again = new Map(encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm, saved.vtl0).map((p) => [p.name, p.bytes]));
   const out: string[] = [];
   for (const name of new Set([...snap.parts.keys(), ...again.keys()])) {
     const [a, b] = [snap.parts.get(name), again.get(name)];

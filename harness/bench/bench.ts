@@ -150,13 +150,13 @@ async function benchVps(o: BenchOptions, vps: number, dir: string): Promise<{ ca
     ['persist', () => withFresh(async (s) => {
       let parts: ReturnType<typeof encodeParts> = [];
       let id = '';
-      const encode = await timed(() => { parts = encodeParts(captured.state, captured.unitMeta, captured.hv, captured.persisted, vm.igvm); });
+      const encode = await timed(() => { parts = encodeParts(captured.state, captured.unitMeta, captured.hv, captured.persisted, vm.igvm, captured.vtl0); });
       const write = await timed(async () => { id = (await s.putSnapshot({ name: config.name, parent: null, info, parts })).id; });
       const readDecode = await timed(async () => decodeParts(await s.getSnapshot(id)));
       return sum([encode, write, readDecode]);
     })],
     ['primitives', () => {
-      const parts = encodeParts(captured.state, captured.unitMeta, captured.hv, captured.persisted, vm.igvm);
+      const parts = encodeParts(captured.state, captured.unitMeta, captured.hv, captured.persisted, vm.igvm, captured.vtl0);
       const prefix = `r${k++}`;
       return timed(() => persistFloor(level, parts, prefix));
     }],

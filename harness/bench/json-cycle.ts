@@ -20,6 +20,7 @@ export async function jsonCycle(vm: Vm, dir: string): Promise<{ bytes: number; p
     { name: 'init', value: saved.state.initState },
     ...saved.state.units.map((u) => ({ name: `unit/${u.name}`, value: u.state })),
     { name: 'hv', value: saved.hv },
+    { name: 'vtl0', value: saved.vtl0 },
     { name: 'persisted', value: saved.persisted },
     { name: 'igvm', value: vm.igvm },
     { name: 'config', value: vm.config },
@@ -35,12 +36,14 @@ export async function jsonCycle(vm: Vm, dir: string): Promise<{ bytes: number; p
       igvm: back.get('igvm') as Uint8Array, persisted: { payload: back.get('persisted') as PersistedPayload, legacy: false },
     });
     const hv = back.get('hv');
+    const vtl0 = back.get('vtl0');
+    restored.units.vmbus.guest.restore(vtl0);
     restored.hv.restore(hv);
     restored.servicing.restore({ initState, units });
     restored.units.partition.applyBootRoles(new Set(restored.kernel.online()));
     const again = captureVm(restored, { timeoutMs: 600_000, correlationId: initState.correlationId ?? randomUUID() });
     restored.servicing.resume();
-    const differences = proofDifferences(units, again.state.units, hv, again.hv);
+    const differences = proofDifferences(units, again.state.units, hv, again.hv, { before: vtl0, after: again.vtl0 });
     return { bytes, proofOk: differences.every((d) => d.allowed !== undefined) };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -191,8 +191,11 @@ export async function showSnapshot(ref: string, o: { store?: string; maxSnapshot
   const d = viewSnapshot(await loadSnapshotForDiff(ref, o));
   const view = (v: unknown, keys: string[]) => `${canonicalJson(o.json === true ? v : withHexFields(v, keys))}\n`;
   if (o.unit === undefined) return view(d, []);
-  const keys = o.unit === 'hv' || o.unit === 'init' ? [o.unit] : ['units', o.unit];
-  const u = d.units[o.unit] ?? (o.unit === 'hv' ? { state: d.hv } : o.unit === 'init' ? { state: d.init } : undefined);
-  if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, init)`);
+  // Beside the units: the hypervisor's registers, the host-kept VTL0 ring pages and the init state.
+  const beside: Record<string, unknown> = { hv: d.hv, vtl0: d.vtl0, init: d.init };
+  const own = Object.hasOwn(beside, o.unit);
+  const keys = own ? [o.unit] : ['units', o.unit];
+  const u = (Object.hasOwn(d.units, o.unit) ? d.units[o.unit] : undefined) ?? (own && beside[o.unit] !== undefined ? { state: beside[o.unit] } : undefined);
+  if (u === undefined) throw new HclError('STATE_UNKNOWN_UNIT', `show ${ref}: no unit ${o.unit} (units: ${Object.keys(d.units).join(', ')}, hv, vtl0, init)`);
   return view(u, keys);
 }

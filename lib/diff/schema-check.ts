@@ -136,15 +136,15 @@ export function parseSchemaDump(text: string, file: string): SchemaDump {
     names.add(u.name);
   }
   const hypervisor = d['hypervisor'] === null || d['hypervisor'] === undefined ? null : unit(d['hypervisor'], 'hypervisor');
-  // Units retired by a unit-set step (dumps from generation 4 on): what became of them.
-  const retiredUnit = (u: unknown, where: string): RetiredUnit => {
-    const r = typeof u === 'object' && u !== null ? (u as Record<string, unknown>) : bad(`${where}: expected an object`);
-    for (const k of ['name', 'package', 'why']) if (typeof r[k] !== 'string' || r[k] === '') bad(`${where}.${k}: expected a non-empty string`);
-    for (const k of ['generation', 'retiredIn']) if (!Number.isInteger(r[k]) || (r[k] as number) < 1) bad(`${where}.${k}: expected an integer ≥ 1`);
-    if (!Array.isArray(r['into']) || !r['into'].every((n) => typeof n === 'string')) bad(`${where}.into: expected a list of unit names`);
-    return r as unknown as RetiredUnit;
-  };
-  if (d['retired'] === undefined) return { format: 'hclckpt-schema/1', units, hypervisor };
-  const retired = Array.isArray(d['retired']) ? d['retired'].map((u, i) => retiredUnit(u, `retired[${i}]`)) : bad('retired: expected an array');
-  return { format: 'hclckpt-schema/1', units, hypervisor, retired };
+  // Units a unit-set step retired (dumps from generation 4 on): what `schema check` calls unit-retired.
+  const retired = d['retired'] === undefined ? undefined : Array.isArray(d['retired']) ? d['retired'].map((r, i) => retiredUnit(r, `retired[${i}]`, bad)) : bad('retired: expected an array');
+  return { format: 'hclckpt-schema/1', units, hypervisor, ...(retired === undefined ? {} : { retired }) };
+}
+
+function retiredUnit(v: unknown, where: string, bad: (what: string) => never): RetiredUnit {
+  const r = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : bad(`${where}: expected an object`);
+  for (const k of ['name', 'package', 'why']) if (typeof r[k] !== 'string' || r[k] === '') bad(`${where}.${k}: expected a non-empty string`);
+  for (const k of ['generation', 'retiredIn']) if (!Number.isInteger(r[k])) bad(`${where}.${k}: expected an integer`);
+  if (!Array.isArray(r['into']) || !r['into'].every((n) => typeof n === 'string')) bad(`${where}.into: expected a list of unit names`);
+  return r as unknown as RetiredUnit;
 }

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { defaultRegistry, type DecodedSnapshot, type DecodedUnit } from '../snapshot/index.ts';
+import { defaultRegistry, retiredRings, type DecodedSnapshot, type DecodedUnit } from '../snapshot/index.ts';
 import { type InitState, type UnitRegistry, currentGeneration } from '../state/index.ts';
 import type { Change, SnapshotDiff, UpgradeNote } from './types.ts';
 import { diffValues, sameValues } from './values.ts';
@@ -37,9 +37,11 @@ function aligned(registry: UnitRegistry, name: string, u: DecodedUnit, other: De
 function currentSide(registry: UnitRegistry, s: DecodedSnapshot, side: 'a' | 'b', notes: UpgradeNote[]): DecodedSnapshot {
   const known = Object.entries(s.units).filter(([n]) => registry.has(n));
   const newest = (n: string) => currentGeneration(registry.get(n)).generation;
-  const units = known.map(([name, u]) => ({ name, state: u.generation === newest(name) ? u.state : registry.upgrade(name, u.state, u.generation) }));
+  // A retired unit is validated even at its newest generation: its unit-set step reads it next.
+  const units = known.map(([name, u]) => ({ name, state: u.generation === newest(name) && !registry.isRetired(name) ? u.state : registry.upgrade(name, u.state, u.generation) }));
   const set = registry.toCurrentSet({ units, init: s.init as InitState });
-  const from = Math.max(...known.map(([, u]) => u.generation));
+  // A unit a step produced is noted as coming from the retired units' generation, not from units that passed through.
+  const from = Math.max(...known.filter(([n]) => registry.isRetired(n)).map(([, u]) => u.generation));
   const out: Record<string, DecodedUnit> = Object.fromEntries(Object.entries(s.units).filter(([n]) => !registry.has(n)));
   for (const u of set.units) {
     const was = s.units[u.name];
@@ -47,7 +49,7 @@ function currentSide(registry: UnitRegistry, s: DecodedSnapshot, side: 'a' | 'b'
     out[u.name] = { package: d.package, generation: newest(u.name), state: u.state };
     if (was === undefined || was.generation !== newest(u.name)) notes.push({ unit: u.name, side, from: was?.generation ?? from, to: newest(u.name) });
   }
-  return { ...s, units: out, init: set.init };
+  return { ...s, units: out, init: set.init, vtl0: s.vtl0 ?? retiredRings(units) };
 }
 
 /** `s` with every unit's state as `show` prints it: the unit's view (per-VP bytes decoded by name). */
@@ -99,8 +101,8 @@ export function diffSnapshots(a: DecodedSnapshot, b: DecodedSnapshot, registry: 
     if (!sameValues(ua.state, ub.state)) changes.push(...diffValues(registry.view(n, ua.state, ub.state), registry.view(n, ub.state, ua.state), n));
     if (changes.length > 0) units[n] = changes;
   }
-  // The hypervisor state and init state sit beside the units, compared as they are.
-  for (const [key, va, vb] of [['hv', a.hv, b.hv], ['init', al.a.init, al.b.init]] as const) {
+  // The hypervisor state, the host-kept VTL0 ring pages and the init state sit beside the units.
+  for (const [key, va, vb] of [['hv', a.hv, b.hv], ['vtl0', al.a.vtl0, al.b.vtl0], ['init', al.a.init, al.b.init]] as const) {
     const changes = diffValues(va, vb, key);
     if (changes.length > 0) units[key] = changes;
   }

@@ -23,3 +23,5 @@ export type { IoQueueIrq, VpInterruptState } from './persisted-info.ts';
 // ---- state units (owned by H6: lib/hcl/units/*; add exports below this line) ----
 export { createUnits, nvmeKeepAliveOn, UNIT_DESCRIPTORS, UNIT_SET_HISTORY } from './units/index.ts';
 export type { HclUnits, NvmeState } from './units/index.ts';
+export { GuestRingPages, Vtl0RingsSchema, legacyRings, withLegacyRings, gpadlPages, VMBUS_UNIT_V3 } from './units/index.ts';
+export type { Vtl0Rings, VmbusStateV3 } from './units/index.ts';

@@ -44,6 +44,8 @@ export interface DecodedSnapshot {
   init?: unknown;
   /** What hclckpt observed at save: the manifest's `info.observed`, or the old init state's fields. */
   observed?: unknown;
+  /** The host-kept VTL0 ring control pages (the `vtl0` part; absent before generation 4). */
+  vtl0?: unknown;
 }
 
 
@@ -70,7 +72,7 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
   const out: DecodedSnapshot = { manifest, units };
   const fallbackGeneration = positiveInt(m.info?.['generation']) ?? 1;
   for (const p of m.parts) {
-    if (!p.name.startsWith(PART.unitPrefix) && p.name !== PART.hv && p.name !== PART.init) continue;
+    if (!p.name.startsWith(PART.unitPrefix) && p.name !== PART.hv && p.name !== PART.init && p.name !== PART.vtl0) continue;
     const bytes = snap.parts.get(p.name);
     if (bytes === undefined) throw new HclError('STATE_DECODE', `${where}: part ${p.name} has no bytes`);
     const context = `${where} part ${p.name}`;
@@ -81,6 +83,8 @@ export function decodeSnapshot(snap: SnapshotParts, registry: UnitRegistry = def
       // A unit this release does not know keeps its raw form, so `show` still prints it; restore refuses it.
       const state = registry.has(name) ? registry.decodeState(name, generation, bytes, context) : decodeCanonical(bytes, context);
       units[name] = { package: pkg, generation, state };
+    } else if (p.name === PART.vtl0) {
+      out.vtl0 = decodeCanonical(bytes, context);
     } else if (p.name === PART.hv) {
       const value = decodeCanonical(bytes, context);
       out.hv = hv === 'named' ? hvView(value) : currentHv(value, positiveInt(p.meta['generation']) ?? 1);
@@ -105,6 +109,8 @@ export interface DecodedParts {
   /** Package and generation of each unit entry, by name. */
   unitMeta: Map<string, { package: string; generation: number }>;
   hv: unknown;
+  /** The `vtl0` part as decoded (validated when handed back to the VM); undefined before generation 4. */
+  vtl0: unknown;
   persisted: PersistedPart;
   igvm: Uint8Array;
 }
@@ -136,6 +142,7 @@ export function decodeParts(s: Snapshot, registry: UnitRegistry = defaultRegistr
     units: entries.map(([name, u]) => ({ name, state: u.state })),
     unitMeta: new Map(entries.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
     hv: d.hv,
+    vtl0: d.vtl0,
     persisted: decodePersistedPart(need(s, PART.persisted), s.manifest.parts.find((p) => p.name === PART.persisted)?.meta['format']),
     igvm: need(s, PART.igvm),
   };

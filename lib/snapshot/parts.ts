@@ -9,6 +9,7 @@ import {
 } from '../state/index.ts';
 import type { Manifest, PartInput } from '../store/index.ts';
 import { defaultRegistry } from './registry.ts';
+import type { Vtl0Rings } from '../hcl/index.ts';
 
 /**
  * How a saved VM is laid out as snapshot parts. Each part is one content-addressed blob, so a
@@ -19,11 +20,13 @@ import { defaultRegistry } from './registry.ts';
  * - `hv`: the hypervisor's per-VP registers, saved by the hypervisor, not openvmm_hcl (msgpack bin
  *   of the register file, lib/hv/layout.ts; generation 1 snapshots hold them by name)
  * - `persisted`: the shim persisted-state payload behind OHCLPHDR (protobuf SavedState; meta: format)
+ * - `vtl0`: VTL0 guest memory the host keeps across servicing, as far as the model needs it: the
+ *   VMBus ring control pages (canonical msgpack of Vtl0Rings). Not part of OpenHCL's saved state.
  * - `igvm`: the IGVM package the VM ran, so a restore can reload it
  */
 
 /** Part names. */
-export const PART = { init: 'init', hv: 'hv', persisted: 'persisted', igvm: 'igvm', unitPrefix: 'unit/' } as const;
+export const PART = { init: 'init', hv: 'hv', persisted: 'persisted', vtl0: 'vtl0', igvm: 'igvm', unitPrefix: 'unit/' } as const;
 
 /** What a manifest's `info` holds for a VM snapshot. */
 export interface SnapshotInfo {
@@ -49,6 +52,7 @@ export function encodeParts(
   hv: unknown,
   persisted: PersistedPayload,
   igvm: Uint8Array,
+  vtl0: Vtl0Rings,
   registry: UnitRegistry = defaultRegistry(),
 ): PartInput[] {
   return [
@@ -61,6 +65,7 @@ export function encodeParts(
     }),
     { name: PART.hv, bytes: encodeCanonical(hv), meta: { package: HV_DESCRIPTOR.package, generation: hvGenerationOf(hv) } },
     { name: PART.persisted, bytes: encodePersistedPayload(persisted), meta: { format: PERSISTED_PART_FORMAT } },
+    { name: PART.vtl0, bytes: encodeCanonical(vtl0), meta: { host: true } },
     { name: PART.igvm, bytes: igvm },
   ];
 }

@@ -86,7 +86,8 @@ export function toCurrentUnitSet(set: UnitSet, steps: readonly UnitSetStep[]): U
 /**
  * `set` (this release's unit set) as release generation `generation` wrote it: every step newer
  * than `generation` runs backwards, newest first. The retired units come out at their newest
- * generation; the caller then downgrades each unit as usual.
+ * generation; the caller then downgrades each unit as usual. A step none of whose units is
+ * present is skipped.
  */
 export function toUnitSetOf(set: UnitSet, generation: number, steps: readonly UnitSetStep[]): UnitSet {
   let { units, init } = set;
@@ -94,6 +95,8 @@ export function toUnitSetOf(set: UnitSet, generation: number, steps: readonly Un
     if (step.generation <= generation) break;
     const produced: UnitStates = new Map();
     for (const u of units) if (step.produces.includes(u.name)) produced.set(u.name, u.state);
+    // Nothing of what the step made is here (a step into the init state always runs).
+    if (step.produces.length > 0 && produced.size === 0) continue;
     const out = step.down(produced, init);
     units = [...units.filter((u) => !step.produces.includes(u.name)), ...[...out.units].map(([name, state]) => ({ name, state }))];
     init = out.init;

@@ -1,5 +1,5 @@
 import type { DecodedSnapshot } from '../../lib/diff/index.ts';
-import { createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
+import { SERIAL_STEP, VMBUS_STEP, createUnits, withLegacyRings, type HclUnits, type SerialState, type VmbusStateV3 } from '../../lib/hcl/units/index.ts';
 import type { InitState } from '../../lib/state/init-state.ts';
 import { testContext } from '../hcl/units/fixture.ts';
 
@@ -23,7 +23,7 @@ export function initOf(units: HclUnits): InitState {
 export function decodedOf(units: HclUnits, info: Record<string, unknown> = {}, name = 'vm', seq = 1): DecodedSnapshot {
   const out: DecodedSnapshot['units'] = {};
   for (const u of units.all) out[u.name] = { package: u.package, generation: u.generation, state: u.save() };
-  return { manifest: { id: `${seq}`.padStart(64, '0'), name, seq, tool: '0.1.0', info: { generation: 1, ...info } }, units: out, init: initOf(units) };
+  return { manifest: { id: `${seq}`.padStart(64, '0'), name, seq, tool: '0.1.0', info: { generation: 1, ...info } }, units: out, init: initOf(units), vtl0: units.vmbus.guest.save() };
 }
 
 /** Units with NVMe controller 0 enabled and one I/O queue on VP 1: a booted driver. */
@@ -32,4 +32,16 @@ export function bootedUnits(): HclUnits {
   u.nvme.enable(0, 0x1000n);
   u.nvme.createIoQueue(0, 1);
   return u;
+}
+
+/** The VMBus server as the retired `vmbus.server.channels` unit of generation 3 held it, ring positions included. */
+export function legacyVmbus(units: HclUnits): VmbusStateV3 {
+  const old = VMBUS_STEP.down(new Map([['vmbus', units.vmbus.save()]]), {} as InitState).units.get('vmbus.server.channels') as VmbusStateV3;
+  return withLegacyRings(old, units.vmbus.guest.save());
+}
+
+/** The UARTs as the retired `serial.16550` unit of generation 3 held them (the generation-4 step run backwards). */
+export function legacySerial(units: HclUnits): SerialState {
+  const out = SERIAL_STEP.down(new Map(units.serial.map((u) => [u.name, u.save()])), {} as InitState);
+  return out.units.get('serial.16550') as SerialState;
 }

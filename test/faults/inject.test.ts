@@ -162,7 +162,7 @@ test('fault checks catch a save that leaves the vm paused and a failure that sti
     ...CASES[2]!,
     op: async ({ vm, store }) => {
       const s = captureVm(vm, { timeoutMs: 30_000, correlationId: crypto.randomUUID() });
-      await store.putSnapshot({ name: 'x', parts: encodeParts(s.state, s.unitMeta, s.hv, s.persisted, vm.igvm) });
+      await store.putSnapshot({ name: 'x', parts: encodeParts(s.state, s.unitMeta, s.hv, s.persisted, vm.igvm, s.vtl0) });
     },
   };
   assert.ok((await faultOutcome(w, noResume)).some((p) => p.includes('left paused')));

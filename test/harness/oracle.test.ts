@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { presetConfig, topologyFromConfig, type VmConfig } from '../../lib/config/index.ts';
 import type { NvmeState } from '../../lib/hcl/units/index.ts';
+import { connectedServer } from '../../lib/hcl/units/vmbus-state.ts';
 import { checkConsistency, type OracleInputs } from '../../harness/oracle.ts';
 
 // The oracle on hand-made inputs: the saved and restored topology of the `numa` preset, one NVMe
@@ -13,7 +14,7 @@ const nvme: NvmeState = {
   controllers: [{ id: 'nvme0', cc: 0, csts: 0, aqa: 0, asq: BigInt(ram0.base + 0x1000), acq: BigInt(ram0.base + 0x5000), admin: queue(0, 0), ioQueues: [queue(1, 3)] }],
 };
 const inputs = (host: VmConfig, over: Partial<OracleInputs> = {}): OracleInputs => ({
-  saved: topologyFromConfig(numa), savedVpCount: numa.vps.length, restored: topologyFromConfig(numa), nvme,
+  saved: topologyFromConfig(numa), savedVpCount: numa.vps.length, restored: topologyFromConfig(numa), nvme, vmbus: connectedServer([], []),
   linuxCpus: new Set(numa.vps.map((_, i) => i)), host, ...over,
 });
 const kinds = (i: OracleInputs) => checkConsistency(i).map((x) => `${x.kind}: ${x.message}`);
@@ -48,6 +49,18 @@ test('VTL0 RAM: a change under the admin queues is reported, one elsewhere is no
   assert.is(got[0]!.message, `nvme nvme0 (controller 0): admin submission queue at 0x${(ram0.base + 0x1000).toString(16)} is in vtl0 ram 0x${ram0.base.toString(16)}+0x${ram0.size.toString(16)} (vnode 0), which the host changed`);
   // A disabled controller has no DMA target.
   assert.equal(kinds(inputs(shrink(0), { nvme: { controllers: [{ ...nvme.controllers[0]!, admin: null, ioQueues: [] }] } })), []);
+});
+
+test('VTL0 RAM: a change under a VMBus GPADL is reported once per GPADL, at its first page there', () => {
+  const shrink0 = { ...numa, numa: numa.numa.map((node, i) => (i === 0 ? { ...node, memory: node.memory.map((r) => ({ ...r, size: r.size - 0x10_0000 })) } : node)) };
+  const pfn = BigInt(ram0.base / 4096 + 16);
+  // Two pages in node 0's RAM (GpaRange {len 8192, offset 0} then the page numbers), as the guest describes them.
+  const gpadl = { id: 7, channelId: 2, count: 1, buf: [8192n, pfn, pfn + 1n], state: 'accepted' as const };
+  const vmbus = connectedServer([], [gpadl]);
+  assert.equal(kinds(inputs(numa, { vmbus })), []);
+  assert.equal(kinds(inputs(shrink0, { vmbus, nvme: { controllers: [] } })), [
+    `dma-target-moved: vmbus channel 2: gpadl 7 page at 0x${(ram0.base + 0x10000).toString(16)} is in vtl0 ram 0x${ram0.base.toString(16)}+0x${ram0.size.toString(16)} (vnode 0), which the host changed`,
+  ]);
 });
 
 test('MMIO and VTL2 RAM the paravisor kept from the saved state, against what the host offers', () => {

@@ -10,10 +10,10 @@ import { isHclError } from '../../lib/errors.ts';
 import { hvByName, hvFromNamed, type HvState } from '../../lib/hv/index.ts';
 import { VP_OFFSET, type PartitionVp } from '../../lib/hcl/units/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
-import { decodeCanonical } from '../../lib/state/index.ts';
+import { decodeCanonical, encodeCanonical } from '../../lib/state/index.ts';
+import { legacyRings, type VmbusStateV3 } from '../../lib/hcl/units/index.ts';
 import { openStore, type SnapshotStore } from '../../lib/store/index.ts';
 import { decodeParts, defaultRegistry } from '../../lib/snapshot/index.ts';
-import { downgrade } from '../../lib/state/downgrade.ts';
 import { bootWithWorkload, captureVm, failedRestoreOutcome, proofDifferences, restoreSnapshot, saveVm, servicingDeadlineMs } from '../../harness/servicing.ts';
 import { runWorkload } from '../../harness/workload.ts';
 import { withoutRoles } from '../hcl/units/fixture.ts';
@@ -37,11 +37,13 @@ for (const preset of ['small', 'numa', 'arm64-virt']) {
     test(`${preset} seed ${seed}: restore(save(vm)) proves identical, unit by unit`, () => withStore(async (store) => {
       const vm = bootWithWorkload(presetConfig(preset), { seed, steps: 300 });
       const saved = await saveVm(vm, store);
-      // The NVMe manager is no state unit: its state is init_state.nvme_state, under keep-alive only.
-      assert.equal(saved.units.map((u) => u.name).sort(), ['partition', 'rtc.cmos', 'serial.16550', 'vmbus.server.channels']);
+      // One serial.uart16550 unit per configured COM port, named as OpenHCL names them; the NVMe
+      // manager is no state unit: its state is init_state.nvme_state, under keep-alive only.
+      const uarts = vm.config.devices.serial.map((s) => `serial-${s.port}`);
+      assert.equal(saved.units.map((u) => u.name).sort(), ['partition', 'rtc.cmos', ...uarts, 'vmbus'].sort());
       const r = await restoreSnapshot(store, saved.id);
       assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 3), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
-      assert.is(r.proof.units, 4);
+      assert.is(r.proof.units, 3 + uarts.length);
       // Every unit as saved, once the saved VM runs again as the restored one does; each VP's role
       // is this boot's (CPUs with NVMe I/O in flight start in Linux), compared by the proof rule.
       vm.servicing.resume();
@@ -57,6 +59,7 @@ for (const preset of ['small', 'numa', 'arm64-virt']) {
       const kept = presetConfig(preset).keepAlive.nvme;
       assert.equal(r.vm.units.nvme.view(), kept ? vm.units.nvme.view() : vm.units.nvme.defaultState());
       assert.ok(kept || vm.units.nvme.view().controllers.some((c) => c.admin !== null), 'the workload enabled a controller that the restore drops');
+      assert.equal(r.vm.units.vmbus.guest.save(), vm.units.vmbus.guest.save(), 'the ring positions in VTL0 memory came back');
     }));
   }
 }
@@ -65,11 +68,11 @@ test('a second snapshot after a small workload stores only changed blobs', () =>
   const vm = bootWithWorkload(presetConfig('numa'), { seed: 3, steps: 200 });
   const first = await saveVm(vm, store);
   const r = await restoreSnapshot(store, first.id);
-  r.vm.units.serial.write(0, 0x41); // one UART byte: only serial (and init/hv bookkeeping) change
+  r.vm.units.serial[0]!.write(0x41); // one UART byte: only that UART (and init/hv bookkeeping) change
   const second = await saveVm(r.vm, store, { parent: first.id });
   const unitBytes = (n: string) => second.units.find((u) => u.name === n)?.bytes ?? 0;
   assert.ok(second.newBytes < first.newBytes / 2, `${second.newBytes} vs ${first.newBytes}`);
-  assert.ok(second.newBytes >= unitBytes('serial.16550'));
+  assert.ok(second.newBytes >= unitBytes(r.vm.units.serial[0]!.name));
   assert.ok(second.newBytes < first.bytes - unitBytes('partition'));
 }));
 
@@ -305,9 +308,43 @@ test('save --generation 1 writes the older schemas and restores with proof (upgr
   assert.equal(m.parts.filter((p) => p.name.startsWith('unit/')).map((p) => p.meta['generation']), saved.units.map(() => 1));
   const r = await restoreSnapshot(store, saved.id);
   assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2)));
-  // Generation 1 keeps the receive FIFO as bytes: the ring comes back with the same bytes from head 0.
-  const registry = defaultRegistry();
-  assert.equal(r.vm.units.serial.save(), registry.upgrade('serial.16550', downgrade('serial.16550', vm.units.serial.save(), 1, registry), 1));
+  assert.equal(r.vm.units.serial.map((u) => u.save()), vm.units.serial.map((u) => u.save()));
+}));
+
+test('save --generation 3 writes the retired units as that release did, ring positions inside vmbus.server.channels, and restores with proof', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('numa'), { seed: 17, steps: 400 });
+  const rings = vm.units.vmbus.guest.save();
+  assert.ok(rings.rings.some((r) => r.inp !== 0), 'the workload moved some ring');
+  const saved = await saveVm(vm, store, { generation: 3 });
+  const names = saved.units.map((u) => u.name);
+  assert.ok(names.includes('serial.16550') && names.includes('vmbus.server.channels') && !names.includes('vmbus') && !names.some((n) => n.startsWith('serial-')), names.join(','));
+  const snap = await store.getSnapshot(saved.id);
+  const old = defaultRegistry().decodeState('vmbus.server.channels', 3, snap.parts.get('unit/vmbus.server.channels')!, 'test') as VmbusStateV3;
+  // What the generation-3 release kept in its unit is what VTL0 memory holds.
+  assert.equal(legacyRings(old), rings);
+  const r = await restoreSnapshot(store, saved.id);
+  assert.ok(r.proof.ok, JSON.stringify(r.proof.differences.slice(0, 2), (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)));
+  assert.equal(r.vm.units.vmbus.save(), vm.units.vmbus.save());
+  assert.equal(r.vm.units.vmbus.guest.save(), rings);
+  assert.equal(r.vm.units.serial.map((u) => u.save()), vm.units.serial.map((u) => u.save()));
+}));
+
+test('a gen-4 snapshot keeps the ring positions out of the vmbus unit, in the host-side vtl0 part', () => withStore(async (store) => {
+  const vm = bootWithWorkload(presetConfig('small'), { seed: 18, steps: 300 });
+  const saved = await saveVm(vm, store);
+  const snap = await store.getSnapshot(saved.id);
+  assert.equal(decodeCanonical(snap.parts.get('vtl0')!, 'vtl0'), vm.units.vmbus.guest.save());
+  assert.equal(snap.manifest.parts.find((p) => p.name === 'unit/vmbus')?.meta['type'], 'vmbus.server.SavedState');
+  // A damaged vtl0 part is refused before any unit restores.
+  const parts = snap.manifest.parts.map((p) => ({ name: p.name, meta: p.meta, bytes: p.name === 'vtl0' ? encodeCanonical({ rings: [{ gpa: 1n, inp: 0, outp: 0 }] }) : snap.parts.get(p.name)! }));
+  const bad = await store.putSnapshot({ name: 'bad', parent: null, info: snap.manifest.info, parts });
+  try {
+    await restoreSnapshot(store, bad.id);
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.ok(isHclError(e, 'STATE_SCHEMA'), String(e));
+    assert.match((e as Error).message, 'vtl0: rings[0].gpa: 0x1 is not page aligned');
+  }
 }));
 
 test('save --generation 2 writes what the generation-2 release read: nvme and serial at 2, the rest at 1, all name-keyed', () => withStore(async (store) => {
@@ -412,19 +449,25 @@ test('restore reports the topology inconsistent when the saved VTL2 carve wins o
   // [0, 0x78000000). The paravisor keeps the saved carve [0x78000000, +128 MiB); the host now
   // offers [0x70000000, +256 MiB) and VTL0 RAM [0, 0x70000000) instead of [0, 0x78000000), under
   // the NVMe admin queues (DMA into VTL0 RAM the host changed).
-  assert.equal(bigger.inconsistencies.map((x) => x.kind), ['dma-target-moved', 'dma-target-moved', 'vtl2-ram-differs']);
+  // So are the VMBus GPADLs the workload described there, one finding each.
+  const gpadls = bigger.vm.units.vmbus.save().server.state.gpadls.length;
+  assert.ok(gpadls > 0);
+  assert.equal(bigger.inconsistencies.map((x) => x.kind), [...Array<string>(2 + gpadls).fill('dma-target-moved'), 'vtl2-ram-differs']);
+  assert.ok(bigger.inconsistencies.slice(2, 2 + gpadls).every((x) => /^vmbus channel \d+: gpadl \d+ page at 0x[0-9a-f]+ is in vtl0 ram 0x0\+0x78000000/.test(x.message)));
   assert.match(bigger.inconsistencies[0]!.message, /admin submission queue at 0x[0-9a-f]+ is in vtl0 ram 0x0\+0x78000000 \(vnode 0\), which the host changed/);
-  assert.is(bigger.inconsistencies[2]!.message, 'vtl2 ram: the paravisor uses [0x78000000+0x8000000], the host offers [0x70000000+0x10000000]');
+  assert.is(bigger.inconsistencies[2 + gpadls]!.message, 'vtl2 ram: the paravisor uses [0x78000000+0x8000000], the host offers [0x70000000+0x10000000]');
 }));
 
 // The proof's allow-list, fed wrong states: only a VP's role may differ (the boot decides it);
-// any other per-VP field, any other unit and the hypervisor's registers must show as not allowed.
-test('proofDifferences allows a VP\'s role and nothing else, and covers the hv part', () => {
+// any other per-VP field, any other unit, the hypervisor's registers and the vtl0 part must show as not allowed.
+test('proofDifferences allows a VP\'s role and nothing else, and covers the hv and vtl0 parts', () => {
   const vm = bootWithWorkload(presetConfig('numa'), { seed: 21, steps: 200 });
   const saved = captureVm(vm, { timeoutMs: 30_000, correlationId: '00000000-0000-4000-8000-000000000001' });
   const units = saved.state.units;
   const hv = saved.hv as HvState;
-  assert.equal(proofDifferences(units, structuredClone(units), hv, structuredClone(hv)), [], 'identical states differ nowhere');
+  const vtl0 = { before: saved.vtl0, after: saved.vtl0 };
+  assert.ok(saved.vtl0.rings.length > 0, 'the workload opened channels');
+  assert.equal(proofDifferences(units, structuredClone(units), hv, structuredClone(hv), { before: saved.vtl0, after: structuredClone(saved.vtl0) }), [], 'identical states differ nowhere');
   const edit = (name: string, change: (s: Record<string, unknown>) => void) => units.map((u) => {
     const copy = structuredClone(u);
     if (u.name === name) change(copy.state as Record<string, unknown>);
@@ -432,18 +475,22 @@ test('proofDifferences allows a VP\'s role and nothing else, and covers the hv p
   });
   // Flips one byte of VP 1's data (vp-layout.ts offsets); the proof names the field by its layout name.
   const flip = (offset: number) => edit('partition', (s) => { const d = (s['vps'] as PartitionVp[])[1]!.data; d[offset] = d[offset]! ^ 1; });
-  const role = proofDifferences(units, flip(VP_OFFSET.role), hv, hv);
+  const role = proofDifferences(units, flip(VP_OFFSET.role), hv, hv, vtl0);
   assert.equal(role.map((d) => [d.unit, d.path, d.allowed !== undefined]), [['partition', 'vps[1].data.role', true]]);
-  const halted = proofDifferences(units, flip(VP_OFFSET.halted), hv, hv);
+  const halted = proofDifferences(units, flip(VP_OFFSET.halted), hv, hv, vtl0);
   assert.equal(halted.map((d) => [d.unit, d.path, d.allowed]), [['partition', 'vps[1].data.halted', undefined]]);
-  const otherUnit = proofDifferences(units, edit('serial.16550', (s) => { s['role'] = 'linux'; }), hv, hv);
-  assert.ok(otherUnit.length > 0 && otherUnit.every((d) => d.unit === 'serial.16550' && d.allowed === undefined), JSON.stringify(otherUnit));
+  const otherUnit = proofDifferences(units, edit('serial-com1', (s) => { s['role'] = 'linux'; }), hv, hv, vtl0);
+  assert.ok(otherUnit.length > 0 && otherUnit.every((d) => d.unit === 'serial-com1' && d.allowed === undefined), JSON.stringify(otherUnit));
   // The register file is bytes; the proof names the register that differs.
   const regs = hvByName(hv);
   const reg = Object.keys(regs.vps[0]!.registers)[0]!;
   regs.vps[0]!.registers[reg] = regs.vps[0]!.registers[reg]! + 1n;
-  const hvDiff = proofDifferences(units, units, hv, hvFromNamed(regs));
+  const hvDiff = proofDifferences(units, units, hv, hvFromNamed(regs), vtl0);
   assert.equal(hvDiff.map((d) => [d.unit, d.path, d.allowed]), [['hv', `vps[0].registers.${reg}`, undefined]]);
+  // A ring position in VTL0 memory that did not come back is a difference, never allowed.
+  const moved = structuredClone(saved.vtl0);
+  moved.rings[0]!.inp += 8;
+  assert.equal(proofDifferences(units, units, hv, hv, { before: saved.vtl0, after: moved }).map((d) => [d.unit, d.path, d.allowed]), [['vtl0', 'rings[0].inp', undefined]]);
 });
 
 test.run();

@@ -27,7 +27,8 @@ test('same seed and steps give the same states and report', () => {
 test('a different seed or step count gives different states', () => {
   const base = run(7, 1000).bytes;
   assert.not.equal(run(8, 1000).bytes, base);
-  assert.not.equal(run(7, 999).bytes, base);
+  // Not 999: one step can leave every state as it was (a UART THR write re-arming an unacknowledged THRE, a read of an empty FIFO).
+  assert.not.equal(run(7, 900).bytes, base);
 });
 
 test('every step applies exactly one operation and every kind is exercised', () => {

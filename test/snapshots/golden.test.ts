@@ -60,6 +60,7 @@ for (const generation of goldenGenerations()) {
           units: Object.entries(decoded.units).map(([name, u]) => ({ name, state: u.state })),
           unitMeta: new Map(Object.entries(decoded.units).map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
           init: decoded.init as InitState,
+          vtl0: decoded.vtl0,
         });
         const nvme = set.init.nvmeState?.nvmeState;
         if (nvme === undefined) assert.equal(r.vm.units.nvme.view(), r.vm.units.nvme.defaultState());

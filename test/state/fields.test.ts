@@ -124,7 +124,11 @@ test('every unit: its current generation is field-numbered, and its booted state
   for (const d of UNIT_DESCRIPTORS) {
     const g = currentGeneration(d);
     assert.is(g.wire, 'fields', d.name);
-    const unit = vm.units.all.find((u) => u.name === d.name)!;
+    const unit = vm.units.all.find((u) => u.name === d.name);
+    if (unit === undefined) {
+      assert.is(d.package, 'serial.uart16550', `${d.name}: only a COM port the preset does not configure has no live unit`);
+      continue;
+    }
     const state = unit.save();
     const bytes = registry.encodeState(d.name, g.generation, state);
     assert.equal(registry.decodeState(d.name, g.generation, bytes, d.name), state, d.name);

@@ -23,7 +23,7 @@ test('the init part a save writes carries the real field numbers, with None left
   const vm = bootWithWorkload(presetConfig('small'), null);
   const saved = captureVm(vm, { timeoutMs: 30_000, correlationId: ID });
   vm.servicing.resume();
-  const part = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm).find((p) => p.name === 'init')!;
+  const part = encodeParts(saved.state, saved.unitMeta, saved.hv, saved.persisted, vm.igvm, saved.vtl0).find((p) => p.name === 'init')!;
   assert.equal(part.meta, { generation: 3, type: 'underhill.ServicingInitState' });
   const raw = decodeCanonical(part.bytes, 'init') as Record<string, unknown>;
   assert.equal(Object.keys(raw), ['1', '2', '3', '4', '7']);

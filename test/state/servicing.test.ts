@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runWorkload } from '../../harness/workload.ts';
-import { UNIT_DESCRIPTORS, createUnits, type HclUnits } from '../../lib/hcl/units/index.ts';
+import { COM_PORTS, UNIT_DESCRIPTORS, createUnits, type HclUnits, type UnitContext } from '../../lib/hcl/units/index.ts';
 import { HvPartition } from '../../lib/hv/index.ts';
 import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
 import { defaultRegistry } from '../../lib/snapshot/registry.ts';
@@ -45,11 +45,15 @@ function spy(u: StateUnit, log: string[], onSave = () => {}): StateUnit {
 
 // OpenHCL's save order (underhill_core/src/dispatch/mod.rs `LoadedVm::save`): emuplat, DMA
 // manager, NVMe manager (into the init state, not a unit), then `save_units` saves every state unit.
-const ranks: Array<[string, number]> = [['rtc.cmos', 1], ['serial.16550', 1], ['partition', 1], ['vmbus.server.channels', 1]];
+const ranks: Array<[string, number]> = [
+  ['rtc.cmos', 1], ['serial-com1', 1], ['serial-com2', 1], ['serial-com3', 1], ['serial-com4', 1], ['partition', 1], ['vmbus', 1],
+];
+// Every COM port configured, so every registered unit is live.
+const allPorts = (): UnitContext => ({ ...testContext(), devices: { ...testContext().devices, serial: COM_PORTS.map((port) => ({ port, baud: 115_200 })) } });
 for (const [name, rank] of ranks) {
   test(`${name}: its descriptor's saveRank is ${rank}, and the live unit reports it`, () => {
     assert.is(UNIT_DESCRIPTORS.find((d) => d.name === name)?.saveRank, rank);
-    assert.is(createUnits(testContext()).all.find((u) => u.name === name)?.saveRank, rank);
+    assert.is(createUnits(allPorts()).all.find((u) => u.name === name)?.saveRank, rank);
   });
 }
 test('every registered unit has a rank in the table above', () => {
@@ -59,13 +63,13 @@ test('every registered unit has a rank in the table above', () => {
 test('save stops every unit first, then builds the init state (the NVMe manager saves there), then saves the state units', () => {
   const log: string[] = [];
   const u = busy();
-  const shuffled = [u.vmbus, u.partition, u.serial, u.rtc].map((x) => spy(x, log));
+  const shuffled = [u.vmbus, u.partition, ...u.serial, u.rtc].map((x) => spy(x, log));
   const s = new ServicingController(shuffled, registry, fakeClock()).save(req, () => {
     log.push('save nvme manager');
     return { ...init(), nvmeState: { nvmeState: u.nvme.save(true)! } };
   });
   // Stable within a rank: the state units keep the order they were given.
-  const order = ['vmbus.server.channels', 'partition', 'serial.16550', 'rtc.cmos'];
+  const order = ['vmbus', 'partition', 'serial-com1', 'serial-com3', 'rtc.cmos'];
   assert.equal(s.units.map((x) => x.name), order);
   assert.equal(log, [...order.map((n) => `stop ${n}`), 'save nvme manager', ...order.map((n) => `save ${n}`)]);
   assert.equal(s.initState.nvmeState?.nvmeState.nvmeDisks.map((d) => d.pciId), ['nvme0', 'nvme1']);
@@ -165,17 +169,17 @@ test('an absent unit gets its default state', () => {
   const saved = new ServicingController(busy().all, registry, fakeClock()).save(req, init());
   const dst = busy(77);
   const c = new ServicingController(dst.all, registry, fakeClock());
-  const report = c.restore({ ...saved, units: saved.units.filter((x) => x.name !== 'serial.16550') });
-  assert.equal(report.defaulted, ['serial.16550']);
-  assert.equal(dst.serial.save(), dst.serial.defaultState());
+  const report = c.restore({ ...saved, units: saved.units.filter((x) => x.name !== 'serial-com1') });
+  assert.equal(report.defaulted, ['serial-com1']);
+  assert.equal(dst.serial[0]!.save(), dst.serial[0]!.defaultState());
 });
 
 const bad: Array<[string, (s: ServicingState) => unknown, Parameters<typeof throwsHcl>[1], string]> = [
   // vmm_core/state_unit/src/lib.rs `StateUnits::restore`: RestoreUnitError::Unknown / ::Duplicate, checked before any unit restores.
-  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', 'units[4]: floppy: unknown unit name'],
-  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'partition')] }), 'STATE_DUPLICATE_UNIT', 'units[4]: partition: duplicate unit name'],
+  ['unknown unit', (s) => ({ ...s, units: [...s.units, { name: 'floppy', state: {} }] }), 'STATE_UNKNOWN_UNIT', `units[${busy().all.length}]: floppy: unknown unit name`],
+  ['duplicate unit', (s) => ({ ...s, units: [...s.units, s.units.find((x) => x.name === 'partition')] }), 'STATE_DUPLICATE_UNIT', `units[${busy().all.length}]: partition: duplicate unit name`],
   ['a bad entry after an unknown name', (s) => ({ ...s, units: [{ name: 'floppy', state: {} }, ...s.units.map((x) => (x.name === 'partition' ? { ...x, state: {} } : x))] }), 'STATE_UNKNOWN_UNIT', 'units[0]: floppy: unknown unit name'],
-  ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus.server.channels' ? { ...x, state: { channels: [{}] } } : x)) }), 'STATE_SCHEMA', 'vmbus.server.channels: channels[0].'],
+  ['bad unit field', (s) => ({ ...s, units: s.units.map((x) => (x.name === 'vmbus' ? { ...x, state: { ...(x.state as object), lostSynicBugFixed: 1 } } : x)) }), 'STATE_SCHEMA', 'vmbus: lostSynicBugFixed: expected boolean'],
   ['bad init state', (s) => ({ ...s, initState: { ...s.initState, correlationId: 'x' } }), 'STATE_SCHEMA', 'servicing state: initState.correlationId'],
   ['units not an array', (s) => ({ ...s, units: {} }), 'STATE_SCHEMA', 'servicing state: units: expected array'],
 ];

@@ -1,172 +1,176 @@
-import { Type, type Static } from '@sinclair/typebox';
-import { ChannelKindSchema } from '../../config/index.ts';
-import { SAVE_RANK, field, fieldsGeneration, nameKeyed, u64, uint, type UnitDescriptor } from '../../state/index.ts';
+import { HclError } from '../../errors.ts';
 import { UnitBase, type UnitContext } from './base.ts';
+import { GuestRingPages } from './vmbus-rings.ts';
+import { INTERFACE_IDS, MONITORED, USER_DATA, VMBUS_UNIT, connectedServer, gpaRangeWords, gpadlPages, offeredConnectionId, walkGpadl, type Channel, type Gpadl, type VmbusState } from './vmbus-state.ts';
 
 /**
- * `vmbus.server.channels`: the VTL2 VMBus server's channel table. Each configured channel is
- * offered at boot; the guest creates GPADLs, opens a channel on a ring-buffer GPADL with a target
- * VP, and both sides move the ring positions. A ring GPADL holds the outgoing (host → guest) ring
- * in its first half and the incoming ring in its second; each ring's first page is its header.
+ * `vmbus`: the VTL2 VMBus server as OpenHCL registers it (underhill_core worker.rs
+ * `state_units.add("vmbus")`), its state in vmbus_server's shape (lib/hcl/units/vmbus-state.ts).
+ * The ring positions are not in it: they live in the rings' control pages in VTL0 memory
+ * (`guest`). A ring GPADL holds the guest-to-host ring (`in`) first and, from
+ * `downstream_ring_buffer_page_offset`, the host-to-guest ring (`out`); each ring's first page is
+ * its control page.
  */
 
 const PAGE = 4096;
-/** Monitor id of a channel without monitored notification. */
-export const NO_MONITOR = 255;
-/** Channel kinds that use monitored (latency-batched) notification. */
-const MONITORED = new Set(['storvsc', 'netvsc']);
-
-/** A ring's positions within its data area (bytes). */
-export const RingSchema = Type.Object({ read: field(1, uint(32)), write: field(2, uint(32)) });
-/** One GPADL: guest pages described to the host. */
-export const GpadlSchema = Type.Object({
-  id: field(1, uint(32)),
-  ranges: field(2, Type.Array(Type.Object({ gpa: field(1, u64('page-aligned start')), pages: field(2, uint(32)) }), { minItems: 1 })),
-});
-export type Gpadl = Static<typeof GpadlSchema>;
-
-/** One offered channel. */
-export const ChannelStateSchema = Type.Object({
-  offerId: field(1, uint(32, 'child relative id, 1-based in offer order')),
-  instanceId: field(2, Type.String()),
-  kind: field(3, ChannelKindSchema),
-  open: field(4, Type.Boolean()),
-  targetVp: field(5, uint(32)),
-  monitorId: field(6, uint(8, '255 = not monitored')),
-  gpadls: field(7, Type.Array(GpadlSchema)),
-  ringGpadlId: field(8, uint(32, 'GPADL holding the rings while open, else 0')),
-  ringSize: field(9, uint(32, 'data bytes per ring while open, else 0')),
-  in: field(10, RingSchema),
-  out: field(11, RingSchema),
-});
-export type ChannelState = Static<typeof ChannelStateSchema>;
-
-/** The `vmbus.server.channels` unit's saved state. */
-export const VmbusStateSchema = Type.Object({ channels: field(1, Type.Array(ChannelStateSchema)) });
-export type VmbusState = Static<typeof VmbusStateSchema>;
-
-/** Descriptor of the `vmbus.server.channels` unit. */
-export const VMBUS_UNIT: UnitDescriptor = {
-  name: 'vmbus.server.channels',
-  package: 'openvmm.vmbus.server.channels',
-  message: 'SavedState',
-  saveRank: SAVE_RANK.other,
-  generations: [{ generation: 1, schema: nameKeyed(VmbusStateSchema) }, fieldsGeneration(VmbusStateSchema)],
-};
 
 /** Which ring of a channel: `in` = guest → host, `out` = host → guest. */
 export type RingDir = 'in' | 'out';
 
 /** The VMBus server's channels; channels are addressed by offer order (0-based). */
-export class VmbusChannelsUnit extends UnitBase<VmbusState> {
+export class VmbusServerUnit extends UnitBase<VmbusState> {
+  /** VTL0 memory the rings' control pages live in; the host keeps it across servicing. */
+  readonly guest = new GuestRingPages();
+
   constructor(ctx: UnitContext) {
     super(VMBUS_UNIT, ctx);
   }
 
   defaultState(): VmbusState {
     let monitor = 0;
-    return {
-      channels: this.ctx.devices.channels.map((c, i) => ({
-        offerId: i + 1,
-        instanceId: c.instanceId,
-        kind: c.kind,
-        open: false,
-        targetVp: 0,
-        monitorId: MONITORED.has(c.kind) && monitor < NO_MONITOR ? monitor++ : NO_MONITOR,
-        gpadls: [],
-        ringGpadlId: 0,
-        ringSize: 0,
-        in: { read: 0, write: 0 },
-        out: { read: 0, write: 0 },
-      })),
-    };
+    return connectedServer(this.ctx.devices.channels.map((c, i) => ({
+      key: { interfaceId: INTERFACE_IDS[c.kind], instanceId: c.instanceId, subchannelIndex: 0 },
+      channelId: i + 1,
+      offeredConnectionId: offeredConnectionId(i + 1),
+      state: { closed: {} },
+      ...(MONITORED.has(c.kind) ? { monitorId: monitor++ } : {}),
+    })), []);
+  }
+
+  /** Ids of channel `ch`'s GPADLs, in creation order. */
+  gpadlIds(ch: number): number[] {
+    const id = this.#ch(ch).channelId;
+    return this.#gpadls.filter((g) => g.channelId === id).map((g) => g.id);
+  }
+
+  /** The GPADL holding channel `ch`'s rings while it is open, else undefined. */
+  ringGpadlId(ch: number): number | undefined {
+    return this.#ch(ch).state.open?.params.ringBufferGpadlId;
   }
 
   /** Guest describes `ranges` as GPADL `id` (unique within the connection, non-zero). */
-  createGpadl(ch: number, id: number, ranges: Gpadl['ranges']): void {
+  createGpadl(ch: number, id: number, ranges: ReadonlyArray<{ gpa: bigint; pages: number }>): void {
     const c = this.#ch(ch);
     if (!Number.isInteger(id) || id <= 0 || id > 0xffff_ffff) throw this.invalid(`gpadl: id ${id} not in 1..0xffffffff`);
-    if (this.state.channels.some((o) => o.gpadls.some((g) => g.id === id))) throw this.invalid(`gpadl: id ${id} already in use`);
-    if (ranges.length === 0) throw this.invalid(`gpadl ${id}: no ranges`);
+    if (this.#gpadls.some((g) => g.id === id)) throw this.invalid(`gpadl: id ${id} already in use`);
+    if (ranges.length === 0 || ranges.length > 0xffff) throw this.invalid(`gpadl ${id}: ${ranges.length} ranges, need 1..65535`);
+    const buf: bigint[] = [];
     for (const r of ranges) {
-      if (r.gpa < 0n || (r.gpa & 0xfffn) !== 0n || !Number.isInteger(r.pages) || r.pages < 1) {
-        throw this.invalid(`gpadl ${id}: range 0x${r.gpa.toString(16)}+${r.pages} pages is not page aligned and non-empty`);
+      if (r.gpa < 0n || (r.gpa & 0xfffn) !== 0n || !Number.isInteger(r.pages) || r.pages < 1 || r.pages * PAGE > 0xffff_ffff) {
+        throw this.invalid(`gpadl ${id}: range 0x${r.gpa.toString(16)}+${r.pages} pages is not page aligned, non-empty and under 4 GiB`);
       }
+      buf.push(...gpaRangeWords(r.gpa, r.pages));
     }
-    c.gpadls.push({ id, ranges: ranges.map((r) => ({ gpa: r.gpa, pages: r.pages })) });
+    // Kept grouped by channel (in relid order, each channel's in creation order): one order for the same GPADLs.
+    const at = this.#gpadls.findIndex((g) => g.channelId > c.channelId);
+    this.#gpadls.splice(at < 0 ? this.#gpadls.length : at, 0, { id, channelId: c.channelId, count: ranges.length, buf, state: 'accepted' });
   }
 
   /** Guest tears a GPADL down; refused while it holds an open channel's rings. */
   teardownGpadl(ch: number, id: number): void {
     const c = this.#ch(ch);
-    const i = c.gpadls.findIndex((g) => g.id === id);
+    const list = this.#gpadls;
+    const i = list.findIndex((g) => g.id === id && g.channelId === c.channelId);
     if (i < 0) throw this.invalid(`teardown: channel ${ch} has no gpadl ${id}`);
-    if (c.open && c.ringGpadlId === id) throw this.invalid(`teardown: gpadl ${id} holds the rings of open channel ${ch}`);
-    c.gpadls.splice(i, 1);
+    if (c.state.open?.params.ringBufferGpadlId === id) throw this.invalid(`teardown: gpadl ${id} holds the rings of open channel ${ch}`);
+    list.splice(i, 1);
   }
 
-  /** Guest opens a channel with its rings in GPADL `ringGpadlId`, interrupts to `targetVp`. */
+  /** Guest opens a channel with its rings in GPADL `ringGpadlId` (split in halves), interrupts to `targetVp`. */
   open(ch: number, targetVp: number, ringGpadlId: number): void {
     const c = this.#ch(ch);
-    if (c.open) throw this.invalid(`open: channel ${ch} is already open`);
+    if (c.state.open !== undefined) throw this.invalid(`open: channel ${ch} is already open`);
     this.checkVp(targetVp, `open channel ${ch}`);
-    const g = c.gpadls.find((x) => x.id === ringGpadlId);
+    const g = this.#gpadls.find((x) => x.id === ringGpadlId && x.channelId === c.channelId);
     if (g === undefined) throw this.invalid(`open: channel ${ch} has no gpadl ${ringGpadlId}`);
-    const pages = g.ranges.reduce((n, r) => n + r.pages, 0);
+    const pages = gpadlPages(g).length;
     if (pages < 4 || pages % 2 !== 0) throw this.invalid(`open: gpadl ${ringGpadlId} has ${pages} pages, need an even count ≥ 4`);
-    Object.assign(c, { open: true, targetVp, ringGpadlId, ringSize: (pages / 2 - 1) * PAGE });
-    c.in = { read: 0, write: 0 };
-    c.out = { read: 0, write: 0 };
+    // As a Linux guest does (vmbus_open): openid = relid, no user data, the rings zeroed.
+    const params = { openId: c.channelId, ringBufferGpadlId: ringGpadlId, targetVp, downstreamRingBufferPageOffset: pages / 2, userData: new Uint8Array(USER_DATA), flags: 0 };
+    c.state = { open: { params, modifyState: { notModifying: {} } } };
+    for (const dir of ['in', 'out'] as const) this.guest.set(this.#ring(ch, dir).control, { inp: 0, outp: 0 });
   }
 
-  /** Closes a channel: the rings are released, the GPADLs stay until torn down. */
+  /** Closes a channel: the guest stops using the rings, the GPADLs stay until torn down. */
   close(ch: number): void {
-    const c = this.#open(ch, 'close');
-    Object.assign(c, { open: false, ringGpadlId: 0, ringSize: 0 });
-    c.in = { read: 0, write: 0 };
-    c.out = { read: 0, write: 0 };
+    this.#open(ch, 'close');
+    for (const dir of ['in', 'out'] as const) this.guest.drop(this.#ring(ch, dir).control);
+    this.#ch(ch).state = { closed: {} };
   }
 
   /** Writes one packet of `len` payload bytes (8-byte aligned, plus the 8-byte trailer); false when the ring is full. */
   write(ch: number, dir: RingDir, len: number): boolean {
-    const c = this.#open(ch, 'write');
+    this.#open(ch, 'write');
     if (!Number.isInteger(len) || len < 1) throw this.invalid(`write: packet length ${len} on channel ${ch}`);
+    const { control, size } = this.#ring(ch, dir);
+    const r = this.#indices(ch, dir, control, size);
     const packet = Math.ceil(len / 8) * 8 + 8;
-    const ring = c[dir];
-    const used = (ring.write - ring.read + c.ringSize) % c.ringSize;
-    // One byte short of full keeps read == write meaning "empty".
-    if (used + packet >= c.ringSize) return false;
-    ring.write = (ring.write + packet) % c.ringSize;
+    // One byte short of full keeps inp == outp meaning "empty".
+    if ((r.inp - r.outp + size) % size + packet >= size) return false;
+    this.guest.set(control, { ...r, inp: (r.inp + packet) % size });
     return true;
   }
 
   /** The reader drains a ring; returns the bytes consumed. */
   drain(ch: number, dir: RingDir): number {
-    const c = this.#open(ch, 'drain');
-    const ring = c[dir];
-    const used = (ring.write - ring.read + c.ringSize) % c.ringSize;
-    ring.read = ring.write;
-    return used;
+    this.#open(ch, 'drain');
+    const { control, size } = this.#ring(ch, dir);
+    const r = this.#indices(ch, dir, control, size);
+    this.guest.set(control, { ...r, outp: r.inp });
+    return (r.inp - r.outp + size) % size;
   }
 
-  /** Guest retargets an open channel's interrupts to another VP (ModifyChannel). */
+  /** Guest retargets an open channel's interrupts to another VP (ModifyChannel, completed at once). */
   retarget(ch: number, targetVp: number): void {
-    const c = this.#open(ch, 'retarget');
+    const o = this.#open(ch, 'retarget');
     this.checkVp(targetVp, `retarget channel ${ch}`);
-    c.targetVp = targetVp;
+    o.params.targetVp = targetVp;
   }
 
   protected override checkRestore(s: VmbusState): void {
-    s.channels.forEach((c, i) => this.checkRestoredVp(c.targetVp, `channels[${i}].targetVp`));
+    s.server.state.gpadls.forEach((g, i) => {
+      const problem = g.state === 'inProgress' ? undefined : walkGpadl(g).problem;
+      if (problem !== undefined) throw new HclError('STATE_SCHEMA', `vmbus: server.state.gpadls[${i}].buf: gpadl ${g.id}: ${problem}`);
+    });
+    s.server.state.channels.forEach((c, i) => {
+      const variants = Object.keys(c.state).filter((k) => (c.state as Record<string, unknown>)[k] !== undefined).sort();
+      if (variants.length !== 1) throw new HclError('STATE_SCHEMA', `vmbus: server.state.channels[${i}].state: ${variants.length} variants set (${variants.join(', ') || 'none'}), a oneof needs exactly one`);
+      if (c.state.open !== undefined) this.checkRestoredVp(c.state.open.params.targetVp, `server.state.channels[${i}].state.open.params.targetVp`);
+    });
   }
 
-  #ch(ch: number): ChannelState {
-    return this.at(this.state.channels, ch, 'channel');
+  get #gpadls(): Gpadl[] {
+    return this.state.server.state.gpadls;
   }
 
-  #open(ch: number, where: string): ChannelState {
-    const c = this.#ch(ch);
-    if (!c.open) throw this.invalid(`${where}: channel ${ch} is not open`);
-    return c;
+  /** The ring `dir` of open channel `ch`: its control page GPA and data size in bytes. */
+  #ring(ch: number, dir: RingDir): { control: bigint; size: number } {
+    const o = this.#open(ch, 'ring');
+    const g = this.#gpadls.find((x) => x.id === o.params.ringBufferGpadlId && x.channelId === this.#ch(ch).channelId);
+    const pages = g === undefined ? [] : gpadlPages(g);
+    const split = o.params.downstreamRingBufferPageOffset;
+    const [first, count] = dir === 'in' ? [0, split] : [split, pages.length - split];
+    const page = pages[first];
+    if (page === undefined || count < 2) throw this.invalid(`channel ${ch}: ring gpadl ${o.params.ringBufferGpadlId} has no ${dir} ring at page ${first} of ${pages.length}`);
+    return { control: page << 12n, size: (count - 1) * PAGE };
+  }
+
+  /** The control page's indices; as vmbus_ring validates them, one outside the ring or unaligned is a corrupt ring. */
+  #indices(ch: number, dir: RingDir, control: bigint, size: number): { inp: number; outp: number } {
+    const r = this.guest.get(control);
+    for (const v of [r.inp, r.outp]) {
+      if (v >= size || v % 8 !== 0) throw this.invalid(`channel ${ch} ${dir} ring: control page 0x${control.toString(16)} holds index ${v}, outside its ${size}-byte ring or unaligned`);
+    }
+    return r;
+  }
+
+  #ch(ch: number): Channel {
+    return this.at(this.state.server.state.channels, ch, 'channel');
+  }
+
+  #open(ch: number, where: string): NonNullable<Channel['state']['open']> {
+    const o = this.#ch(ch).state.open;
+    if (o === undefined) throw this.invalid(`${where}: channel ${ch} is not open`);
+    return o;
   }
 }

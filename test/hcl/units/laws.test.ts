@@ -68,7 +68,8 @@ for (const name of createUnits(testContext()).all.map((u) => u.name)) {
     const saved = unitOf(busy(16))?.save() as Record<string, unknown[]>;
     const list = Object.keys(saved).find((k) => Array.isArray(saved[k]));
     if (list === undefined) {
-      throwsHcl(() => registry.validateUnitState(name, { ...saved, index: 'x' }), 'STATE_SCHEMA', `${name}: index: expected integer`);
+      const scalar = Object.keys(saved).find((k) => typeof saved[k] === 'number' || typeof saved[k] === 'boolean') ?? '';
+      throwsHcl(() => registry.validateUnitState(name, { ...saved, [scalar]: 'x' }), 'STATE_SCHEMA', `${name}: ${scalar}: expected`);
       return;
     }
     const first = saved[list]?.[0] as Record<string, unknown>;
