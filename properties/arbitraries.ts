@@ -127,11 +127,15 @@ interface Shape {
   arch: VmConfig['arch'];
   vps: number;
   nodes: number;
+  vtl2Mode: VmConfig['vtl2']['mode'];
 }
 
 /** RAM laid node after node from `start`; each node 1–3 ranges with page gaps between them. */
 function arbNuma(shape: Shape, start: number): fc.Arbitrary<VmConfig['numa']> {
-  const range = rec({ gap: fc.oneof(fc.constant(0), arbPages(256, 1 << 18)), size: arbPages(1024, 1 << 20) });
+  // In vtl2 mode the 64 MiB image lies inside one RAM range and every node gives a share, so
+  // ranges start at 64 MiB there; smaller ones would send nearly every config back to host mode.
+  const minPages = shape.vtl2Mode === 'vtl2' ? (64 * MIB) / 4096 : 1024;
+  const range = rec({ gap: fc.oneof(fc.constant(0), arbPages(256, 1 << 18)), size: arbPages(minPages, 1 << 20) });
   return fc.array(fc.array(range, { minLength: 1, maxLength: 3 }), { minLength: shape.nodes, maxLength: shape.nodes }).map((nodes) => {
     let at = start;
     return nodes.map((ranges) => ({
@@ -148,11 +152,11 @@ function arbNuma(shape: Shape, start: number): fc.Arbitrary<VmConfig['numa']> {
 const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
 
 /** Everything above RAM: VTL0 low MMIO, VTL2 RAM, VTL0 high MMIO, optional host VTL2 MMIO. */
-function arbAboveRam(ramEnd: number, nodes: number) {
+function arbAboveRam(ramEnd: number, nodes: number, vtl2Mode: VmConfig['vtl2']['mode']) {
   return rec({
     lowMmio: arbPages(1 << 15, 1 << 18),
     vtl2Size: fc.integer({ min: 64, max: 512 }).map((m) => m * MIB),
-    vtl2Mode: fc.constantFrom('host' as const, 'vtl2' as const),
+    vtl2Mode: fc.constant(vtl2Mode),
     vtl2Vnode: fc.nat(nodes - 1),
     highMmio: fc.integer({ min: 512, max: 64 * 1024 }).map((m) => m * MIB),
     vtl2Mmio: fc.option(fc.array(fc.integer({ min: 1, max: 1024 }).map((m) => m * MIB), { minLength: 1, maxLength: 2 }), { nil: undefined }),
@@ -182,7 +186,12 @@ function arbAboveRam(ramEnd: number, nodes: number) {
 export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfig> {
   const maxVps = Math.max(1, Math.min(2048, opts.maxVps ?? 2048));
   const shape: fc.Arbitrary<Shape> = fc
-    .record({ arch: opts.arch === undefined ? fc.constantFrom('x86_64' as const, 'aarch64' as const) : fc.constant(opts.arch), vps: arbCount(maxVps), nodes: arbCount(64) })
+    .record({
+      arch: opts.arch === undefined ? fc.constantFrom('x86_64' as const, 'aarch64' as const) : fc.constant(opts.arch),
+      vps: arbCount(maxVps),
+      nodes: arbCount(64),
+      vtl2Mode: fc.constantFrom('host' as const, 'vtl2' as const),
+    })
     .map((s) => ({ ...s, nodes: Math.min(s.nodes, 64) }));
   return shape.chain((s) => {
     const ramStart = s.arch === 'x86_64' ? 0 : 0x4000_0000;
@@ -203,7 +212,7 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
       })
       .chain((c) => {
         const ramEnd = Math.max(...c.numa.flatMap((n) => n.memory.map((r) => r.base + r.size)));
-        return arbAboveRam(ramEnd, s.nodes).map((above): VmConfig => {
+        return arbAboveRam(ramEnd, s.nodes, s.vtl2Mode).map((above): VmConfig => {
           const { regs, vnodes, distances, ...rest } = c;
           const config: VmConfig = {
             ...rest,
@@ -229,17 +238,30 @@ export function arbVmConfig(opts: ArbVmConfigOptions = {}): fc.Arbitrary<VmConfi
  * stays in host mode.
  */
 function vtl2ModeOrHost(c: VmConfig): VmConfig {
+  // Small nodes cannot give an even share of a large memory-size; smaller sizes keep vtl2 mode
+  // common in the generated configs instead of falling back to host mode most of the time.
+  for (const size of [c.vtl2.size, ...VTL2_MODE_SIZES.filter((s) => s < c.vtl2.size)]) {
+    const moved = vtl2ModeWith(c, size);
+    if (moved !== undefined) return moved;
+  }
+  return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
+}
+
+// Fallback memory-sizes for vtl2 mode, largest first; the release image measures 64 MiB.
+const VTL2_MODE_SIZES = [256 * MIB, 128 * MIB, 64 * MIB];
+
+function vtl2ModeWith(c: VmConfig, size: number): VmConfig | undefined {
   const largest = c.numa.flatMap((n) => n.memory).reduce((a, b) => (b.size > a.size ? b : a));
   // The loader relocates the image in 2 MiB steps (its relocation alignment), so the top is rounded down.
-  const base = Math.floor((largest.base + largest.size - c.vtl2.size) / (2 * MIB)) * 2 * MIB;
-  if (base < largest.base) return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
-  const moved: VmConfig = { ...c, vtl2: { ...c.vtl2, base, vnode: vnodeAt(c, base)! } };
+  const base = Math.floor((largest.base + largest.size - size) / (2 * MIB)) * 2 * MIB;
+  if (base < largest.base) return undefined;
+  const moved: VmConfig = { ...c, vtl2: { ...c.vtl2, size, base, vnode: vnodeAt(c, base)! } };
   if ((c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0) < HOST_VTL2_MMIO_SIZE) moved.mmio = { vtl0: c.mmio.vtl0 };
   try {
     vtl2RamOf(moved);
     return moved;
   } catch {
-    return { ...c, vtl2: { ...c.vtl2, mode: 'host' } };
+    return undefined;
   }
 }
 
