@@ -54,6 +54,13 @@ module.exports = {
       to: { path: '^lib/[^/]+/', pathNot: '^lib/[^/]+/index\\.ts$' },
     },
     {
+      name: 'properties-through-index',
+      comment: "The property suites (not their *.test.ts files) use lib/ through each folder's index.ts, as harness/ does.",
+      severity: 'error',
+      from: { path: '^properties/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^lib/[^/]+/', pathNot: '^lib/[^/]+/index\\.ts$' },
+    },
+    {
       name: 'no-cycle',
       comment: 'No import cycles between files.',
       severity: 'error',

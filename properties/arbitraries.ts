@@ -1,7 +1,5 @@
 import fc from 'fast-check';
-import type { VmConfig } from '../lib/config/schema.ts';
-import { vnodeAt } from '../lib/config/rules.ts';
-import { HOST_VTL2_MMIO_SIZE, vtl2RamOf } from '../lib/config/derive.ts';
+import { HOST_VTL2_MMIO_SIZE, vnodeAt, vtl2RamOf, type VmConfig } from '../lib/config/index.ts';
 import type { Fdt, FdtNode } from '../lib/fdt/index.ts';
 
 /**

@@ -1,6 +1,5 @@
-import { decodeCanonical, encodeCanonical } from '../lib/state/codec.ts';
-import type { SnapshotStore } from '../lib/store/index.ts';
-import { keyOf, textOf } from '../lib/store/keys.ts';
+import { decodeCanonical, encodeCanonical } from '../lib/state/index.ts';
+import { keyOf, textOf, type SnapshotStore } from '../lib/store/index.ts';
 
 /**
  * Property-run records (what `hclckpt prop` keeps to list and replay runs), in the `runs`

@@ -1,15 +1,11 @@
 import { decodePersistedPayload, isVtl2RamType } from '../lib/abi/index.ts';
 import { mergedVtl2Ram } from '../lib/shim/index.ts';
-import { encodeCanonical } from '../lib/state/codec.ts';
-import { decodeFields } from '../lib/state/fields.ts';
-import { InitStateSchema } from '../lib/state/init-state.ts';
-import { currentGeneration } from '../lib/state/unit.ts';
-import { PARTITION_UNIT, VP_OFFSET, type PartitionState } from '../lib/hcl/units/index.ts';
-import { defaultRegistry } from '../lib/snapshot/registry.ts';
+import { InitStateSchema, currentGeneration, decodeFields, encodeCanonical } from '../lib/state/index.ts';
+import { PARTITION_UNIT, VP_OFFSET, type PartitionState } from '../lib/hcl/index.ts';
+import { defaultRegistry, encodeParts } from '../lib/snapshot/index.ts';
 import type { SnapshotStore } from '../lib/store/index.ts';
 import type { Vm } from '../harness/pipeline.ts';
 import { captureVm } from '../harness/servicing.ts';
-import { encodeParts } from '../lib/snapshot/index.ts';
 
 /**
  * An oracle for restore that does not use the restore proof: the restored VM is saved again and

@@ -5,7 +5,7 @@ export { VmConfigSchema, type VmConfig, type Range, ChannelKindSchema } from './
 export type { Topology, TopoRange, TopoVp, TopoNode } from './topology.ts';
 // validation
 export { validateConfig, configErrors, pointerToPath } from './validate.ts';
-export { AARCH64_RAM_BASE, GICR_STRIDE, type ConfigFieldError } from './rules.ts';
+export { AARCH64_RAM_BASE, GICR_STRIDE, vnodeAt, type ConfigFieldError } from './rules.ts';
 // loading
 export { loadConfig, parseJson, jsonErrorOffset, configJsonSchema } from './load.ts';
 // overrides (`--set path=value`)

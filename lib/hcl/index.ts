@@ -20,8 +20,10 @@ export { checkTopology, topologyViolations, compareTopology, usesX2apic } from '
 export { nvmeInterruptState, nvmeIoQueues, persistedInfo } from './persisted-info.ts';
 export type { IoQueueIrq, VpInterruptState } from './persisted-info.ts';
 
-// ---- state units (owned by H6: lib/hcl/units/*; add exports below this line) ----
+// state units
 export { createUnits, nvmeKeepAliveOn, UNIT_DESCRIPTORS, UNIT_SET_HISTORY } from './units/index.ts';
 export type { HclUnits, NvmeState } from './units/index.ts';
 export { GuestRingPages, Vtl0RingsSchema, legacyRings, withLegacyRings, gpadlPages, VMBUS_UNIT_V3 } from './units/index.ts';
 export type { Vtl0Rings, VmbusStateV3 } from './units/index.ts';
+export { PARTITION_UNIT, VP_OFFSET } from './units/index.ts';
+export type { PartitionState } from './units/index.ts';

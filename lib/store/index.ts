@@ -12,6 +12,7 @@ export { repairStore } from './repair.ts';
 export type { RepairReport } from './repair.ts';
 export { MARKER_FILE } from './identity.ts';
 export { JOURNAL_FILE } from './journal.ts';
+export { keyOf, textOf } from './keys.ts';
 
 // manifests
 export { MANIFEST_FORMAT, MANIFEST_FORMATS_READ, NAME_PATTERN, ID_PATTERN, MAX_SEQ, DEFAULT_MAX_SNAPSHOT_BYTES, manifestBytes } from './manifest.ts';

@@ -11,9 +11,8 @@ import {
   SHIM_PARAMS_OFFSET, SHIM_PARAMS_SIZE, decodePersistedPayload, encodePersistedPayload, decodeSlit,
   encodeSlit, decodeSidecarParams, encodeSidecarParams,
 } from '../../lib/abi/index.ts';
-import { decodeCanonical, encodeCanonical } from '../../lib/state/codec.ts';
-import { currentGeneration } from '../../lib/state/unit.ts';
-import { defaultRegistry } from '../../lib/snapshot/registry.ts';
+import { currentGeneration, decodeCanonical, encodeCanonical } from '../../lib/state/index.ts';
+import { defaultRegistry } from '../../lib/snapshot/index.ts';
 import { boot } from '../../harness/pipeline.ts';
 import { arbCanonicalValue, arbFdt } from '../arbitraries.ts';
 import { define } from '../define.ts';

@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import type { VmConfig } from '../../lib/config/index.ts';
-import { compareTopology } from '../../lib/hcl/index.ts';
-import { nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn } from '../../lib/hcl/index.ts';
+import { compareTopology, nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn } from '../../lib/hcl/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
-import { parseCpuList } from '../../lib/kernel/cpulist.ts';
+import { parseCpuList } from '../../lib/kernel/index.ts';
 import { readText, sidecarStartedVps } from '../../lib/abi/index.ts';
 import { SIDECAR_MAX_NODE_CPUS } from '../../lib/shim/index.ts';
 import type { Vm } from '../../harness/pipeline.ts';

@@ -5,9 +5,7 @@ import fc from 'fast-check';
 import { MemoryLevel } from 'memory-level';
 import { sha256Hex } from '../../lib/bytes/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { SnapshotStore, type GcReport, type PutResult } from '../../lib/store/index.ts';
-import { splitPart } from '../../lib/store/chunks.ts';
-import { keyOf } from '../../lib/store/keys.ts';
+import { SnapshotStore, keyOf, splitPart, type GcReport, type PutResult } from '../../lib/store/index.ts';
 import { mulberry32 } from '../../harness/workload.ts';
 import type { Plant } from '../../lib/plant.ts';
 
