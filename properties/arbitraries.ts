@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { HOST_VTL2_MMIO_SIZE, vnodeAt, vtl2RamOf, type VmConfig } from '../lib/config/index.ts';
+import { HOST_VTL2_MMIO_SIZE, bootsCvmPackage, vnodeAt, vtl2RamOf, type VmConfig } from '../lib/config/index.ts';
 import type { Fdt, FdtNode } from '../lib/fdt/index.ts';
 
 /**
@@ -246,13 +246,16 @@ function vtl2ModeOrHost(c: VmConfig): VmConfig {
 }
 
 // Fallback memory-sizes for vtl2 mode, largest first; the release image measures 64 MiB.
+const MIN_RELOCATION_BASE = 128 * MIB;
 const VTL2_MODE_SIZES = [256 * MIB, 128 * MIB, 64 * MIB];
 
 function vtl2ModeWith(c: VmConfig, size: number): VmConfig | undefined {
   const largest = c.numa.flatMap((n) => n.memory).reduce((a, b) => (b.size > a.size ? b : a));
   // The loader relocates the image in 2 MiB steps (its relocation alignment), so the top is rounded down.
   const base = Math.floor((largest.base + largest.size - size) / (2 * MIB)) * 2 * MIB;
-  if (base < largest.base) return undefined;
+  // The release package relocates VTL2 only at or above 128 MiB (its relocation window); the CVM
+  // package is built at the config's base and does not relocate.
+  if (base < largest.base || (!bootsCvmPackage(c) && base < MIN_RELOCATION_BASE)) return undefined;
   const moved: VmConfig = { ...c, vtl2: { ...c.vtl2, size, base, vnode: vnodeAt(c, base)! } };
   if ((c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0) < HOST_VTL2_MMIO_SIZE) moved.mmio = { vtl0: c.mmio.vtl0 };
   try {

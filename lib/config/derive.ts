@@ -45,10 +45,16 @@ export function vtl2RamOf(c: VmConfig): NodeRange[] {
 
 /**
  * The image's measured VTL2 size (ShimParams memory_size): the release package is laid out in
- * DEFAULT_VTL2_SIZE and relocated; the CVM package (snp, tdx) is built over the config's range.
+ * DEFAULT_VTL2_SIZE and relocated; the CVM package, which every isolated x86_64 VM boots (snp,
+ * tdx and vbs: lib/host/fromconfig.ts `packageOptionsFor`), is built over the config's range.
  */
 export function measuredVtl2Size(c: VmConfig): bigint {
-  return c.isolation === 'snp' || c.isolation === 'tdx' ? BigInt(c.vtl2.size) : DEFAULT_VTL2_SIZE;
+  return bootsCvmPackage(c) ? BigInt(c.vtl2.size) : DEFAULT_VTL2_SIZE;
+}
+
+/** Whether the VM boots the CVM package (fixed at its VTL2 base) rather than the relocatable release one. */
+export function bootsCvmPackage(c: Pick<VmConfig, 'arch' | 'isolation'>): boolean {
+  return c.arch === 'x86_64' && c.isolation !== 'none';
 }
 
 function nodeRam(c: VmConfig): NodeRange[] {

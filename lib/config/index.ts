@@ -12,5 +12,5 @@ export { loadConfig, parseJson, jsonErrorOffset, configJsonSchema } from './load
 export { applyOverrides, parseSet, splitPath, type Override } from './overrides.ts';
 // presets and derived topology
 export { PRESETS, presetConfig } from './presets.ts';
-export { topologyFromConfig, splitMmio, vtl2MmioCarve, vtl2RamOf, VTL2_MMIO_MIN, VTL2_MMIO_MAX, HOST_VTL2_MMIO_SIZE } from './derive.ts';
+export { topologyFromConfig, splitMmio, vtl2MmioCarve, vtl2RamOf, bootsCvmPackage, VTL2_MMIO_MIN, VTL2_MMIO_MAX, HOST_VTL2_MMIO_SIZE } from './derive.ts';
 export { allocateVtl2Ram, subtractVtl2, type NodeRange } from './vtl2-alloc.ts';

@@ -208,6 +208,12 @@ export function concurrentCommands(): Array<fc.Arbitrary<Cmd>> {
         const seqs = results.map((x) => x.seq).sort((x, y) => x - y);
         if (seqs.join() !== `${seq + 1},${seq + 2}`) fail(`concurrent saves got seqs ${seqs.join(',')}, expected ${seq + 1},${seq + 2}`);
         m.seq.set('vm-a', seq + 2);
+        // A damaged blob either save needs is rewritten whole by one of them (whichever checks it first).
+        const needed = new Set([...piecesOf(a.map(partOf)), ...piecesOf(b.map(partOf))]);
+        const damaged = [...m.corrupt].filter((sha) => needed.has(sha)).sort();
+        const repaired = [...new Set(results.flatMap((x) => x.repairedBlobs))].sort();
+        if (repaired.join() !== damaged.join()) fail(`concurrent saves repaired ${repaired.length} blobs, model says ${damaged.length} were damaged`);
+        for (const sha of damaged) m.corrupt.delete(sha);
         results.forEach((x, i) => {
           const parts = ([a, b][i] ?? []).map(partOf);
           for (const sha of piecesOf(parts)) m.blobs.add(sha);
