@@ -53,10 +53,15 @@ export const topologyDiscovered = define({
 });
 
 /**
- * `t` with adjacent VTL2 RAM ranges of one vnode merged. A restoring shim merges them
- * (openhcl_boot host_params/dt/mod.rs `topology_from_persisted_state`, `merge_adjacent_ranges`),
- * so a vtl2-mode carve that took two adjacent host ranges comes back as one: same RAM, other cut.
+ * How the topology a restore discovered differs from the one before it, VTL2 RAM compared as a
+ * restoring shim merges it: adjacent ranges of one vnode become one (openhcl_boot
+ * host_params/dt/mod.rs `topology_from_persisted_state`, `merge_adjacent_ranges`), so a vtl2-mode
+ * carve that took two adjacent host ranges comes back as one — the same RAM, cut otherwise.
  */
+export function restoredTopologyDiffs(before: Topology, after: Topology): string[] {
+  return compareTopology(withMergedVtl2Ram(before), withMergedVtl2Ram(after));
+}
+
 function withMergedVtl2Ram(t: Topology): Topology {
   const vtl2Ram: Topology['vtl2Ram'] = [];
   for (const r of t.vtl2Ram) {
@@ -84,7 +89,7 @@ export const restoreProves = define({
       if (!r.proof.ok) fail(`proof failed: ${bad.slice(0, 3).map((d) => `${d.unit} ${d.path}: ${String(d.from)} → ${String(d.to)}`).join('; ')}`);
       const resaved = await resaveMismatches(store, saved.id, r.vm);
       if (resaved.length > 0) fail(`restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
-      const diffs = compareTopology(withMergedVtl2Ram(vm.discovered.topology), withMergedVtl2Ram(r.vm.discovered.topology));
+      const diffs = restoredTopologyDiffs(vm.discovered.topology, r.vm.discovered.topology);
       if (diffs.length > 0) fail(`restore changed the topology: ${diffs.join('; ')}`);
     } finally {
       await store.close();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { VmConfig } from '../../lib/config/index.ts';
-import { compareTopology, nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn } from '../../lib/hcl/index.ts';
+import { nvmeInterruptState, nvmeIoQueues, nvmeKeepAliveOn } from '../../lib/hcl/index.ts';
 import { buildPackage, packageOptionsFor } from '../../lib/host/index.ts';
 import { parseCpuList } from '../../lib/kernel/index.ts';
 import { readText, sidecarStartedVps } from '../../lib/abi/index.ts';
@@ -12,7 +12,7 @@ import { arbPreservingOverride } from '../arbitraries.ts';
 import { define } from '../define.ts';
 import { resaveMismatches } from '../resave.ts';
 import { arbBootableConfig, memoryStore } from '../vm.ts';
-import { SNAPSHOT_NAME, setText } from './pipeline.ts';
+import { SNAPSHOT_NAME, restoredTopologyDiffs, setText } from './pipeline.ts';
 
 /** The servicing properties: many servicing cycles, and the sidecar split. */
 
@@ -64,7 +64,7 @@ export const servicingCycles = define({
         // restored VM must save again exactly what the snapshot holds.
         const resaved = sets.length === 0 && !cycle.service ? await resaveMismatches(store, saved.id, r.vm) : [];
         if (resaved.length > 0) fail(`${where}: restored vm saves other state than the snapshot: ${resaved.join('; ')}`);
-        const diffs = compareTopology(topology, r.vm.discovered.topology);
+        const diffs = restoredTopologyDiffs(topology, r.vm.discovered.topology);
         if (diffs.length > 0) fail(`${where}: topology changed: ${diffs.slice(0, 3).join('; ')}`);
         if (r.vm.usermodeVersion !== version) fail(`${where}: usermode version ${r.vm.usermodeVersion}, expected ${version}`);
         vm = r.vm;
