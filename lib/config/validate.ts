@@ -1,3 +1,4 @@
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { HclError } from '../errors.ts';
 import { VmConfigSchema, type VmConfig } from './schema.ts';
@@ -13,8 +14,13 @@ export function pointerToPath(pointer: string): string {
   return out === '' ? '(root)' : out;
 }
 
+// Compiled on first use: a valid config (every restore validates one) then costs one check, not
+// TypeBox's error walk over every VP and range; the walk runs only to describe a bad config.
+let shapeCheck: TypeCheck<typeof VmConfigSchema> | undefined;
+
 /** Shape errors from the schema, one per path (a union reports every alternative; the first is enough). */
 function shapeErrors(json: unknown): ConfigFieldError[] {
+  if ((shapeCheck ??= TypeCompiler.Compile(VmConfigSchema)).Check(json)) return [];
   const seen = new Set<string>();
   const out: ConfigFieldError[] = [];
   for (const e of Value.Errors(VmConfigSchema, json)) {
