@@ -28,12 +28,15 @@ const pair = (base: number, size: number): Array<readonly [bigint, 2]> => [[BigI
 function cpusNode(c: VmConfig): FdtNode {
   // x86 APIC IDs fit one cell unless x2APIC IDs above 2^32 appear; MPIDRs need two (Aff3).
   const cells: 1 | 2 = c.arch === 'aarch64' || c.vps.some((vp) => vp.reg > 0xffff_ffff) ? 2 : 1;
+  // Every cpu node carries the same two string properties: one shared (never mutated) object each.
+  const deviceType = prop.str('device_type', 'cpu');
+  const okay = prop.str('status', 'okay');
   const cpus = c.vps.map((vp) =>
     fdtNode(hexName('cpu', vp.reg), [
-      prop.str('device_type', 'cpu'),
-      prop.cells('reg', [[BigInt(vp.reg), cells]]),
+      deviceType,
+      cells === 1 ? prop.u32('reg', vp.reg) : prop.u64('reg', BigInt(vp.reg)),
       prop.u32('numa-node-id', vp.vnode),
-      prop.str('status', 'okay'),
+      okay,
     ]),
   );
   return fdtNode('cpus', [prop.u32('#address-cells', cells), prop.u32('#size-cells', 0)], cpus);

@@ -63,12 +63,17 @@ export function splitMemoryMap(entries: MemoryEntry[], carve: Array<Region & { t
 
 function cpusNode(i: KernelDtInputs): FdtNode {
   const arm = i.arch === 'aarch64';
+  // The string properties repeat on every cpu node: one shared (never mutated) object each.
+  const deviceType = prop.str('device_type', 'cpu');
+  const armProps = arm ? [prop.str('compatible', 'arm,arm-v8'), ...(i.cpus.length > 1 ? [prop.str('enable-method', 'psci')] : [])] : [];
+  const okay = prop.str('status', 'okay');
+  const disabled = prop.str('status', 'disabled');
   const cpus = i.cpus.map((c, vp) => fdtNode(`cpu@${vp + 1}`, [
-    prop.str('device_type', 'cpu'),
+    deviceType,
     arm ? prop.u64('reg', c.reg) : prop.u32('reg', Number(c.reg)),
     prop.u32('numa-node-id', c.vnode),
-    ...(arm ? [prop.str('compatible', 'arm,arm-v8'), ...(i.cpus.length > 1 ? [prop.str('enable-method', 'psci')] : [])] : []),
-    prop.str('status', !arm || vp === 0 || i.arm64CpuStatus === 'okay' ? 'okay' : 'disabled'),
+    ...armProps,
+    !arm || vp === 0 || i.arm64CpuStatus === 'okay' ? okay : disabled,
   ]));
   return fdtNode('cpus', [prop.u32('#address-cells', arm ? 2 : 1), prop.u32('#size-cells', 0)], cpus);
 }
