@@ -237,36 +237,37 @@ export function machineInfo(): MachineInfo {
 }
 
 /**
- * `restore-proves` throughput with one worker (this thread) and with two (a warm pool): a
- * warm-up of each, then `rounds` alternating rounds (1 2 1 2 …) so a busy stretch of a shared
- * machine hits both alike; each figure is the median round. This thread is warm from the cases
- * before, so the pool's workers get as many runs to warm up their own JIT and heap. `cores` is
- * this process's CPU time ÷ wall time over the measured rounds: how much of the machine the runs
- * got (two workers cannot scale past what the other jobs on the host leave them).
+ * `restore-proves` throughput with one worker (this thread) and with two (a warm pool), over the
+ * same inputs: two workers run the two shares of `prop --workers 2` (seeds 7 and 8), one worker
+ * runs those shares one after the other (fast-check draws other configs for another seed, and
+ * the runs differ in size, so one share of all the runs would be other work). A warm-up of each,
+ * then `rounds` alternating rounds (1 2 1 2 …) so a busy stretch of a shared machine hits both
+ * alike; each figure is the median round. `cores` is this process's CPU time ÷ wall time over
+ * the measured rounds: how much of the machine the runs got (two workers cannot scale past what
+ * the other jobs on the host leave them).
  */
 async function propThroughput(runs: number, rounds: number): Promise<NonNullable<BenchResult['propRunsPerSecond']>> {
-  const { runProperties } = await import('../../properties/runner.ts');
+  const { runProperties, sharePlan } = await import('../../properties/runner.ts');
   const { WorkerPool } = await import('../../properties/pool.ts');
   const pool = new WorkerPool(2);
+  const o = { only: 'restore-proves', workers: 1, maxVps: 64 };
+  const run = async (workers: number, share: { runs: number; seed: number }): Promise<void> => {
+    const [r] = await runProperties({ ...o, workers, pool, ...share });
+    if (r === undefined || r.result !== 'passed') throw new HclError('PROPERTY_FAILED', `bench: restore-proves failed with ${workers} workers`);
+  };
+  const plan = sharePlan(runs, 7, 2);
   try {
-    const once = async (workers: number): Promise<Sample & { rate: number }> => {
-      let rate = 0;
-      const t = await timed(async () => {
-        const [r] = await runProperties({ only: 'restore-proves', seed: 7, workers, maxVps: 64, pool, runs });
-        if (r === undefined || r.result !== 'passed') throw new HclError('PROPERTY_FAILED', `bench: restore-proves failed with ${workers} workers`);
-        rate = r.runsPerSecond;
-      });
-      return { ...t, rate };
-    };
+    const once = async (workers: 1 | 2): Promise<Sample> => timed(async () => {
+      if (workers === 2) await run(2, { runs, seed: 7 });
+      else for (const share of plan) await run(1, share);
+    });
     await once(1);
     await once(2);
-    const measured: Record<1 | 2, Array<Sample & { rate: number }>> = { 1: [], 2: [] };
+    const measured: Record<1 | 2, Sample[]> = { 1: [], 2: [] };
     for (let i = 0; i < Math.max(1, rounds); i++) for (const w of [1, 2] as const) measured[w].push(await once(w));
+    const rate = (xs: Sample[]): number => median(xs.map((x) => (runs * 1000) / x.wallMs));
     const cores = (xs: Sample[]): number => sum(xs).cpuMs / sum(xs).wallMs;
-    return {
-      one: median(measured[1].map((x) => x.rate)), two: median(measured[2].map((x) => x.rate)),
-      cores: { one: cores(measured[1]), two: cores(measured[2]) },
-    };
+    return { one: rate(measured[1]), two: rate(measured[2]), cores: { one: cores(measured[1]), two: cores(measured[2]) } };
   } finally {
     await pool.close();
   }
