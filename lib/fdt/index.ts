@@ -9,6 +9,7 @@ export { fdtNode, prop, findNode, findProp, propU32, propU64, propCells, propReg
 // blob codec
 export { readFdt, DEFAULT_FDT_LIMITS, FDT_MAGIC, FDT_HEADER_SIZE, FDT_VERSION, FDT_LAST_COMP_VERSION, FDT_TOKEN } from './reader.ts';
 export { writeFdt } from './writer.ts';
+export { FdtBuilder } from './builder.ts';
 
 // source text
 export { printDts, formatValue, guessValueType } from './dts.ts';
