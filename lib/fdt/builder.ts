@@ -51,6 +51,8 @@ export class FdtBuilder {
   #pos = 0;
   readonly #strings = new StringTable();
   readonly #stack: Frame[] = [];
+  // Frames by depth, reused: a frame per node was three objects for each of 2048 cpu nodes.
+  readonly #frames: Frame[] = [];
   // Thousands of nodes repeat a handful of property names: each is matched once per tree.
   readonly #goodNames = new Set<string>();
   #done = false;
@@ -110,7 +112,15 @@ export class FdtBuilder {
       parent.kids.push(name);
       if (!NODE_NAME.test(name)) throw this.#invalid(this.#path(name), `bad node name "${name}"`);
     }
-    this.#stack.push({ name, props: [], propSet: undefined, kids: [], kidSet: undefined });
+    let frame = this.#frames[this.#stack.length];
+    if (frame === undefined) this.#frames.push((frame = { name, props: [], propSet: undefined, kids: [], kidSet: undefined }));
+    else {
+      frame.name = name;
+      frame.props.length = 0;
+      frame.kids.length = 0;
+      frame.propSet = frame.kidSet = undefined;
+    }
+    this.#stack.push(frame);
     this.#u32(FDT_TOKEN.BEGIN_NODE);
     const at = this.#room(align4(name.length + 1));
     // Padding stays zero: the buffer starts zeroed and every byte is written once.

@@ -66,16 +66,16 @@ export function splitMemoryMap(entries: MemoryEntry[], carve: Array<Region & { t
 function writeCpus(b: FdtBuilder, i: KernelDtInputs): void {
   const arm = i.arch === 'aarch64';
   // The string properties repeat on every cpu node: each encoded once.
-  const deviceType = prop.str('device_type', 'cpu');
+  const deviceType = [prop.str('device_type', 'cpu')];
   const armProps = arm ? [prop.str('compatible', 'arm,arm-v8'), ...(i.cpus.length > 1 ? [prop.str('enable-method', 'psci')] : [])] : [];
-  const okay = prop.str('status', 'okay');
-  const disabled = prop.str('status', 'disabled');
+  const okay = [prop.str('status', 'okay')];
+  const disabled = [prop.str('status', 'disabled')];
   b.begin('cpus').u32('#address-cells', arm ? 2 : 1).u32('#size-cells', 0);
   i.cpus.forEach((c, vp) => {
-    b.begin(`cpu@${vp + 1}`).props([deviceType]);
+    b.begin(`cpu@${vp + 1}`).props(deviceType);
     if (arm) b.u64('reg', c.reg);
     else b.u32('reg', Number(c.reg));
-    b.u32('numa-node-id', c.vnode).props(armProps).props([!arm || vp === 0 || i.arm64CpuStatus === 'okay' ? okay : disabled]).end();
+    b.u32('numa-node-id', c.vnode).props(armProps).props(!arm || vp === 0 || i.arm64CpuStatus === 'okay' ? okay : disabled).end();
   });
   b.end();
 }
