@@ -37,8 +37,21 @@ class StringTable {
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
-/** One open node: its name, the property names so far, and its children's names once it has two. */
-interface Frame { name: string; props: string[]; propSet: Set<string> | undefined; kids: string[]; kidSet: Set<string> | undefined }
+// True when `name` is among the first `n` entries of `list`.
+function repeats(list: readonly string[], n: number, name: string): boolean {
+  for (let i = 0; i < n; i++) if (list[i] === name) return true;
+  return false;
+}
+
+/**
+ * One open node: its name, its first `nprops` entries of `props` as the property names so far
+ * (a Set too once it has many), how many children it has, the first one's name and, from the
+ * second on, a Set of them all.
+ */
+interface Frame {
+  name: string; props: string[]; nprops: number; propSet: Set<string> | undefined;
+  kids: number; firstKid: string; kidSet: Set<string> | undefined;
+}
 
 /**
  * Writes a DTB node by node, as libfdt's sequential-write mode and OpenHCL's `fdt::builder`
@@ -47,7 +60,7 @@ interface Frame { name: string; props: string[]; propSet: Set<string> | undefine
  * a depth-first walk meets them. Output is laid out as dtc lays it out (see `writeFdt`).
  */
 export class FdtBuilder {
-  #buf = new Uint8Array(64 * 1024);
+  #buf: Uint8Array;
   #pos = 0;
   readonly #strings = new StringTable();
   readonly #stack: Frame[] = [];
@@ -57,6 +70,11 @@ export class FdtBuilder {
   readonly #goodNames = new Set<string>();
   #done = false;
   #finished = false;
+
+  /** `capacity`: the structure block's expected size in bytes; a bigger block grows the buffer by doubling. */
+  constructor(capacity = 64 * 1024) {
+    this.#buf = new Uint8Array(Math.max(1024, capacity));
+  }
 
   #room(n: number): number {
     const at = this.#pos;
@@ -104,20 +122,20 @@ export class FdtBuilder {
       if (this.#done || this.#pos > 0) throw new TypeError('fdt builder: a second root node');
       if (name !== '') throw this.#invalid('/', `root node name must be empty, found "${name}"`);
     } else {
-      if (parent.kids.length > 0) {
-        parent.kidSet ??= new Set(parent.kids);
+      if (parent.kids === 0) parent.firstKid = name;
+      else {
+        parent.kidSet ??= new Set([parent.firstKid]);
         if (parent.kidSet.has(name)) throw this.#invalid(this.#path(), `duplicate child node "${name}"`);
         parent.kidSet.add(name);
       }
-      parent.kids.push(name);
+      parent.kids++;
       if (!NODE_NAME.test(name)) throw this.#invalid(this.#path(name), `bad node name "${name}"`);
     }
     let frame = this.#frames[this.#stack.length];
-    if (frame === undefined) this.#frames.push((frame = { name, props: [], propSet: undefined, kids: [], kidSet: undefined }));
+    if (frame === undefined) this.#frames.push((frame = { name, props: [], nprops: 0, propSet: undefined, kids: 0, firstKid: '', kidSet: undefined }));
     else {
       frame.name = name;
-      frame.props.length = 0;
-      frame.kids.length = 0;
+      frame.nprops = frame.kids = 0;
       frame.propSet = frame.kidSet = undefined;
     }
     this.#stack.push(frame);
@@ -131,15 +149,15 @@ export class FdtBuilder {
   // Checks a property of `len` bytes for the open node and writes its header; returns where its value goes.
   #propHead(name: string, len: number): number {
     const top = this.#top('property');
-    if (top.kids.length > 0) throw new TypeError(`fdt builder: property "${name}" after a child node of ${this.#path()}`);
+    if (top.kids > 0) throw new TypeError(`fdt builder: property "${name}" after a child node of ${this.#path()}`);
     if (!this.#goodNames.has(name)) {
       if (!PROP_NAME.test(name)) throw this.#invalid(this.#path(), `bad property name "${name}"`);
       this.#goodNames.add(name);
     }
     // A node's few properties are compared pairwise; a Set only for a node with many.
-    if (top.props.length >= 8) top.propSet ??= new Set(top.props);
-    if (top.propSet !== undefined ? top.propSet.has(name) : top.props.includes(name)) throw this.#invalid(this.#path(), `duplicate property "${name}"`);
-    top.props.push(name);
+    if (top.nprops >= 8) top.propSet ??= new Set(top.props.slice(0, top.nprops));
+    if (top.propSet !== undefined ? top.propSet.has(name) : repeats(top.props, top.nprops, name)) throw this.#invalid(this.#path(), `duplicate property "${name}"`);
+    top.props[top.nprops++] = name;
     top.propSet?.add(name);
     if (len > 0xffff_ffff) throw this.#invalid(this.#path(), `property "${name}" is too large`);
     this.#u32(FDT_TOKEN.PROP);

@@ -146,7 +146,8 @@ export function hostDtb(c: VmConfig): Uint8Array {
     vmbusNode(0, c.vmbus.vtl0ConnectionId, mmio.vtl0),
     vmbusNode(2, c.vmbus.vtl2ConnectionId, mmio.vtl2),
   ]);
-  const b = new FdtBuilder().begin('').props([prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('model', `hclckpt,${c.name}`)]);
+  // About 90 bytes a cpu node, 16 KiB for the rest: the builder rarely has to grow.
+  const b = new FdtBuilder(16 * 1024 + 96 * c.vps.length).begin('').props([prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('model', `hclckpt,${c.name}`)]);
   writeCpus(b, c);
   for (const n of [...memoryNodes(c), bus, ...platformNodes(c), fdtNode('chosen', [prop.str('bootargs', hostBootargs(c))]), openhclNode(c)]) b.node(n);
   return b.end().finish(c.vps[0]!.reg % 0x1_0000_0000, []);

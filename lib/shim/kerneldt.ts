@@ -166,7 +166,8 @@ export function buildKernelDt(i: KernelDtInputs): Uint8Array {
   const sidecars = i.sidecarNodes.map((s) => fdtNode(`sidecar@${hx(s.controlPage)}`, [
     prop.str('compatible', 'microsoft,openhcl-sidecar'), reg([s.controlPage, 0x1000n], [s.shmemBase, s.shmemSize]), prop.strs('reg-names', ['ctrl', 'shmem']),
   ]));
-  const b = new FdtBuilder().begin('').props([
+  // Sized for the largest DTB the shim may hand over, so a 2048-cpu tree is written without growing.
+  const b = new FdtBuilder(HEAP_LAYOUT.dtbMax).begin('').props([
     prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('compatible', 'microsoft,openvmm'),
     ...(arm ? [prop.u32('interrupt-parent', GIC_PHANDLE)] : []),
   ]);
