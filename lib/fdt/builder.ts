@@ -76,16 +76,15 @@ export class FdtBuilder {
     this.#buf = new Uint8Array(Math.max(1024, capacity));
   }
 
+  // Reserves `n` bytes and returns their offset; the buffer at least doubles when it must grow.
   #room(n: number): number {
     const at = this.#pos;
-    if (at + n > this.#buf.length) {
-      let size = this.#buf.length * 2;
-      while (size < at + n) size *= 2;
-      const next = new Uint8Array(size);
+    this.#pos += n;
+    if (this.#pos > this.#buf.length) {
+      const next = new Uint8Array(Math.max(2 * this.#buf.length, this.#pos));
       next.set(this.#buf.subarray(0, at));
       this.#buf = next;
     }
-    this.#pos = at + n;
     return at;
   }
 
