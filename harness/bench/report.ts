@@ -29,10 +29,15 @@ export function renderBench(r: BenchResult): string {
   }
   const m = r.machine;
   const pair = r.scalingPair === null ? 'not measured' : `${r.scalingPair[0]} ÷ (8 × ${r.scalingPair[1]})`;
+  const p = r.propRunsPerSecond;
+  const prop = p === null ? [] : [
+    `restore-proves: ${p.one.toFixed(1)} runs/s with 1 worker on ${p.cores.one.toFixed(2)} cores, ${p.two.toFixed(1)} with 2 on ${p.cores.two.toFixed(2)} (CPU ÷ wall)`,
+  ];
   return [
     t.toString(),
     `ratios at ${r.headlineVps} VPs; scaling ${pair}; ${r.options.reps} interleaved rounds after ${r.options.warmup} warm-up`,
     g.toString(),
+    ...prop,
     `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, node ${m.node}`,
     '',
   ].join('\n');

@@ -83,7 +83,7 @@ export const prop = {
     return { name, value: v };
   },
   /** A NUL-terminated string. */
-  str: (name: string, s: string): FdtProperty => prop.strs(name, [s]),
+  str: (name: string, s: string): FdtProperty => ({ name, value: utf8(`${s}\0`) }),
   /** A string list (each NUL-terminated). */
   strs: (name: string, list: string[]): FdtProperty => ({
     name,
@@ -182,6 +182,18 @@ export function propStrings(node: FdtNode, name: string): string[] | undefined {
   if (p === undefined) return undefined;
   if (p.value.length === 0 || p.value[p.value.length - 1] !== 0) throw bad(node, name, 'not a NUL-terminated string');
   return fromUtf8(p.value, p.value.length - 1).split('\0');
+}
+
+/**
+ * `propString(node, name) === s` for an ASCII `s`, without decoding when the bytes match: the
+ * cheap test run on every node of a big tree ("status" = "okay"). Throws as `propString` does.
+ */
+export function propIs(node: FdtNode, name: string, s: string): boolean {
+  const v = findProp(node, name)?.value;
+  if (v === undefined) return false;
+  let same = v.length === s.length + 1 && v[s.length] === 0;
+  for (let i = 0; same && i < s.length; i++) same = v[i] === s.charCodeAt(i);
+  return same || propString(node, name) === s;
 }
 
 /** A single string property. */

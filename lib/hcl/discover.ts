@@ -79,12 +79,16 @@ function invalid(path: string, why: string, cause?: unknown): HclError {
   return new HclError('HCL_DISCOVERY_INVALID', `discovery: ${path}: ${why}`, { cause, context: { path } });
 }
 
+// A node path, or a function building it only for an error message (2048 cpu nodes a boot).
+type NodePath = string | (() => string);
+const pathText = (p: NodePath): string => (typeof p === 'string' ? p : p());
+
 /** Runs an accessor, turning its HclError into HCL_DISCOVERY_INVALID naming `path`. */
-function at<T>(path: string, f: () => T): T {
+function at<T>(path: NodePath, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (isHclError(e)) throw invalid(path, e.message, e);
+    if (isHclError(e)) throw invalid(pathText(path), e.message, e);
     throw e;
   }
 }
@@ -93,14 +97,14 @@ const join = (path: string, name: string): string => (path === '/' ? `/${name}` 
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-function num(path: string, what: string, v: bigint): number {
-  if (v > MAX_SAFE) throw invalid(path, `${what} 0x${v.toString(16)} is beyond 2^53`);
+function num(path: NodePath, what: string, v: bigint): number {
+  if (v > MAX_SAFE) throw invalid(pathText(path), `${what} 0x${v.toString(16)} is beyond 2^53`);
   return Number(v);
 }
 
-function reqU32(node: FdtNode, path: string, name: string): number {
+function reqU32(node: FdtNode, path: NodePath, name: string): number {
   const v = at(path, () => propU32(node, name));
-  if (v === undefined) throw invalid(path, `missing property ${name}`);
+  if (v === undefined) throw invalid(pathText(path), `missing property ${name}`);
   return v;
 }
 
@@ -140,14 +144,14 @@ function discoverCpus(root: FdtNode): { arch: Topology['arch']; vps: TopoVp[] } 
   if (cells !== 1 && cells !== 2) throw invalid('/cpus', `#address-cells ${cells ?? '(absent)'}: expected 1 (x86_64) or 2 (aarch64)`);
   const nodes = cpus.children
     .filter((c) => c.name.startsWith('cpu@'))
-    .map((c) => ({ node: c, n: unitAddress(c.name), path: join('/cpus', c.name) }));
-  for (const c of nodes) if (!Number.isSafeInteger(c.n)) throw invalid(c.path, 'unit address is not hex');
+    .map((c) => ({ node: c, n: unitAddress(c.name), path: () => join('/cpus', c.name) }));
+  for (const c of nodes) if (!Number.isSafeInteger(c.n)) throw invalid(c.path(), 'unit address is not hex');
   nodes.sort((x, y) => x.n - y.n);
   const vps = nodes.map((c, index): TopoVp => {
     const prev = nodes[index - 1];
-    if (prev !== undefined && prev.n === c.n) throw invalid(c.path, 'duplicate cpu unit address');
+    if (prev !== undefined && prev.n === c.n) throw invalid(c.path(), 'duplicate cpu unit address');
     const reg = at(c.path, () => propCells(c.node, 'reg', cells));
-    if (reg === undefined || reg.length !== 1 || reg[0] === undefined) throw invalid(c.path, `reg: expected one ${cells}-cell value`);
+    if (reg === undefined || reg.length !== 1 || reg[0] === undefined) throw invalid(c.path(), `reg: expected one ${cells}-cell value`);
     return { index, reg: num(c.path, 'reg', reg[0]), vnode: reqU32(c.node, c.path, 'numa-node-id') };
   });
   if (vps.length === 0) throw invalid('/cpus', 'no cpu@ nodes');

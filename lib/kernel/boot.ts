@@ -112,8 +112,9 @@ export function bootKernel(memory: GuestMemory, handoffGpa: bigint, options: { a
   fs.add('/proc/cmdline', line(cmdline));
   const cpu = '/sys/devices/system/cpu';
   const all = hardware.cpus.map((c) => c.cpu);
-  fs.add(`${cpu}/possible`, line(formatCpuList(all)));
-  fs.add(`${cpu}/present`, line(formatCpuList(all)));
+  const present = encoder.encode(line(formatCpuList(all)));
+  fs.add(`${cpu}/possible`, present);
+  fs.add(`${cpu}/present`, present);
   const onlineText = (): Uint8Array => encoder.encode(line(formatCpuList(online)));
   fs.add(`${cpu}/online`, onlineText);
   const nodeDir = '/sys/devices/system/node';
@@ -124,10 +125,11 @@ export function bootKernel(memory: GuestMemory, handoffGpa: bigint, options: { a
   fs.add(`${nodeDir}/online`, line(formatCpuList(hardware.nodes)));
   fs.add(`${nodeDir}/has_cpu`, () => encoder.encode(line(formatCpuList(hardware.nodes.filter((n) => onlineInNode(n).length > 0)))));
   fs.add(`${nodeDir}/has_memory`, line(formatCpuList(hardware.nodes.filter((n) => ramKb(n) > 0))));
+  // Like Linux's sysfs, a node's files are text made when read: a boot reads few of 64 nodes' files.
   for (const n of hardware.nodes) {
     fs.add(`${nodeDir}/node${n}/cpulist`, () => encoder.encode(line(formatCpuList(onlineInNode(n)))));
-    fs.add(`${nodeDir}/node${n}/distance`, line(hardware.nodes.map((m) => String(hardware.distance(n, m))).join(' ')));
-    fs.add(`${nodeDir}/node${n}/meminfo`, nodeMeminfo(n, ramKb(n)));
+    fs.add(`${nodeDir}/node${n}/distance`, () => encoder.encode(line(hardware.nodes.map((m) => String(hardware.distance(n, m))).join(' '))));
+    fs.add(`${nodeDir}/node${n}/meminfo`, () => encoder.encode(nodeMeminfo(n, ramKb(n))));
   }
   fs.add('/proc/meminfo', procMeminfo(hardware.nodes.reduce((s, n) => s + ramKb(n), 0), hardware.arch));
 

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { findProp, propCells, propString, propU32 } from '../fdt/index.ts';
+import { findProp, propCells, propIs, propString, propU32 } from '../fdt/index.ts';
 import type { Fdt, FdtNode } from '../fdt/index.ts';
 
 /** One CPU Linux can use: logical number (Linux's CPU id), position among /cpus nodes, reg, NUMA node. */
@@ -35,8 +35,9 @@ const decoder = new TextDecoder();
 const LOCAL_DISTANCE = 10;
 const REMOTE_DISTANCE = 20;
 
-const isCpu = (n: FdtNode): boolean => propString(n, 'device_type') === 'cpu';
-const status = (n: FdtNode): string => (findProp(n, 'status') === undefined ? 'okay' : propString(n, 'status') ?? 'okay');
+const isCpu = (n: FdtNode): boolean => propIs(n, 'device_type', 'cpu');
+// Most nodes say "okay": only another value is decoded.
+const status = (n: FdtNode): string => (findProp(n, 'status') === undefined || propIs(n, 'status', 'okay') ? 'okay' : propString(n, 'status') ?? 'okay');
 
 function cells(node: FdtNode, name: string, fallback: number): number {
   return propU32(node, name) ?? fallback;

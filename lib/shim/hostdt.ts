@@ -1,5 +1,5 @@
 import { HclError, isHclError, type HclErrorCode } from '../errors.ts';
-import { findNode, findProp, propCells, propReg, propString, propStrings, propU32, propU64 } from '../fdt/index.ts';
+import { findNode, findProp, propCells, propIs, propReg, propString, propStrings, propU32, propU64 } from '../fdt/index.ts';
 import type { Fdt, FdtNode } from '../fdt/index.ts';
 import type { Plant } from '../plant.ts';
 import { IGVM_MEMORY_TYPE, type Region } from '../abi/index.ts';
@@ -65,12 +65,13 @@ export const COM3_PORT = 0x3e8n;
 
 const PAGE = 0x1000n;
 
-// Runs `fn` and turns a malformed property (FDT_BAD_PROPERTY) into `code` naming the node path.
-function at<T>(code: HclErrorCode, path: string, fn: () => T): T {
+// Runs `fn` and turns a malformed property (FDT_BAD_PROPERTY) into `code` naming the node path
+// (a function when the path is built only for the message).
+function at<T>(code: HclErrorCode, path: string | (() => string), fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (isHclError(e, 'FDT_BAD_PROPERTY')) throw new HclError(code, `host device tree ${path}: ${e.message}`, { cause: e });
+    if (isHclError(e, 'FDT_BAD_PROPERTY')) throw new HclError(code, `host device tree ${typeof path === 'string' ? path : path()}: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -117,24 +118,30 @@ export function parseHostDt(fdt: Fdt, plant?: Plant): HostDt {
   return out;
 }
 
+const cpuPath = (c: FdtNode): string => `/cpus/${c.name}`;
+
 function parseCpus(root: FdtNode, warnings: string[], plant: Plant | undefined): HostDt['cpus'] {
   const node = findNode(root, '/cpus') ?? fail('SHIM_CPUS_INVALID', '/cpus', 'node missing');
   const cells = at('SHIM_CPUS_INVALID', '/cpus', () => propU32(node, '#address-cells')) ?? 1;
   if (cells < 1 || cells > 2) fail('SHIM_CPUS_INVALID', '/cpus', `#address-cells ${cells} is not 1 or 2`);
   const cpus: HostDt['cpus'] = [];
   const seen = new Set<bigint>();
-  for (const c of node.children) {
-    const path = `/cpus/${c.name}`;
-    const status = need(at('SHIM_CPUS_INVALID', path, () => propString(c, 'status')), 'SHIM_CPUS_INVALID', path, 'status');
-    if (status !== 'okay') continue;
-    const reg = need(at('SHIM_CPUS_INVALID', path, () => propCells(c, 'reg', cells)), 'SHIM_CPUS_INVALID', path, 'reg');
-    if (reg.length !== 1) fail('SHIM_CPUS_INVALID', path, `reg holds ${reg.length} values, expected one of ${cells} cells`);
-    const vnode = need(at('SHIM_CPUS_INVALID', path, () => propU32(c, 'numa-node-id')), 'SHIM_CPUS_INVALID', path, 'numa-node-id');
-    if (seen.has(reg[0]!)) warnings.push(`${path}: reg ${hex(reg[0]!)} is used by an earlier cpu`);
+  // One node's checks, with its path built only for a message: 2048 cpus made a path string and
+  // three closures each on every boot.
+  const cpu = (c: FdtNode): void => {
+    if (!propIs(c, 'status', 'okay')) {
+      need(findProp(c, 'status'), 'SHIM_CPUS_INVALID', cpuPath(c), 'status');
+      return;
+    }
+    const reg = need(propCells(c, 'reg', cells), 'SHIM_CPUS_INVALID', cpuPath(c), 'reg');
+    if (reg.length !== 1) fail('SHIM_CPUS_INVALID', cpuPath(c), `reg holds ${reg.length} values, expected one of ${cells} cells`);
+    const vnode = need(propU32(c, 'numa-node-id'), 'SHIM_CPUS_INVALID', cpuPath(c), 'numa-node-id');
+    if (seen.has(reg[0]!)) warnings.push(`${cpuPath(c)}: reg ${hex(reg[0]!)} is used by an earlier cpu`);
     seen.add(reg[0]!);
     cpus.push({ reg: reg[0]!, vnode: plant === 'shim-ignores-vnode' && vnode === 1 ? 0 : vnode });
-    if (cpus.length > SHIM_LIMITS.cpus) fail('SHIM_LIMIT_EXCEEDED', path, `more than ${SHIM_LIMITS.cpus} cpus`);
-  }
+    if (cpus.length > SHIM_LIMITS.cpus) fail('SHIM_LIMIT_EXCEEDED', cpuPath(c), `more than ${SHIM_LIMITS.cpus} cpus`);
+  };
+  for (const c of node.children) at('SHIM_CPUS_INVALID', () => cpuPath(c), () => cpu(c));
   if (cpus.length === 0) fail('SHIM_CPUS_INVALID', '/cpus', 'no enabled cpu');
   const nodes = new Set(cpus.map((c) => c.vnode));
   if (nodes.size > SHIM_LIMITS.numaNodes) fail('SHIM_LIMIT_EXCEEDED', '/cpus', `${nodes.size} numa nodes exceed ${SHIM_LIMITS.numaNodes}`);

@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { fdtNode, prop, writeFdt } from '../fdt/index.ts';
+import { FdtBuilder, fdtNode, prop } from '../fdt/index.ts';
 import type { FdtNode } from '../fdt/index.ts';
 import type { HostDt } from './hostdt.ts';
 import { HEAP_LAYOUT, type IsolationName, type Region } from '../abi/index.ts';
@@ -61,16 +61,23 @@ export function splitMemoryMap(entries: MemoryEntry[], carve: Array<Region & { t
   return out;
 }
 
-function cpusNode(i: KernelDtInputs): FdtNode {
+// Written straight into the builder, as dt.rs writes its cpus node: 2048 cpu nodes made a tree of
+// ~10k objects just to be serialised once.
+function writeCpus(b: FdtBuilder, i: KernelDtInputs): void {
   const arm = i.arch === 'aarch64';
-  const cpus = i.cpus.map((c, vp) => fdtNode(`cpu@${vp + 1}`, [
-    prop.str('device_type', 'cpu'),
-    arm ? prop.u64('reg', c.reg) : prop.u32('reg', Number(c.reg)),
-    prop.u32('numa-node-id', c.vnode),
-    ...(arm ? [prop.str('compatible', 'arm,arm-v8'), ...(i.cpus.length > 1 ? [prop.str('enable-method', 'psci')] : [])] : []),
-    prop.str('status', !arm || vp === 0 || i.arm64CpuStatus === 'okay' ? 'okay' : 'disabled'),
-  ]));
-  return fdtNode('cpus', [prop.u32('#address-cells', arm ? 2 : 1), prop.u32('#size-cells', 0)], cpus);
+  // The string properties repeat on every cpu node: each encoded once.
+  const deviceType = [prop.str('device_type', 'cpu')];
+  const armProps = arm ? [prop.str('compatible', 'arm,arm-v8'), ...(i.cpus.length > 1 ? [prop.str('enable-method', 'psci')] : [])] : [];
+  const okay = [prop.str('status', 'okay')];
+  const disabled = [prop.str('status', 'disabled')];
+  b.begin('cpus').u32('#address-cells', arm ? 2 : 1).u32('#size-cells', 0);
+  i.cpus.forEach((c, vp) => {
+    b.begin(`cpu@${vp + 1}`).props(deviceType);
+    if (arm) b.u64('reg', c.reg);
+    else b.u32('reg', Number(c.reg));
+    b.u32('numa-node-id', c.vnode).props(armProps).props(!arm || vp === 0 || i.arm64CpuStatus === 'okay' ? okay : disabled).end();
+  });
+  b.end();
 }
 
 // dt.rs `aarch64`: the GIC Hyper-V places when the host DT has none, and the interrupt cells.
@@ -159,20 +166,22 @@ export function buildKernelDt(i: KernelDtInputs): Uint8Array {
   const sidecars = i.sidecarNodes.map((s) => fdtNode(`sidecar@${hx(s.controlPage)}`, [
     prop.str('compatible', 'microsoft,openhcl-sidecar'), reg([s.controlPage, 0x1000n], [s.shmemBase, s.shmemSize]), prop.strs('reg-names', ['ctrl', 'shmem']),
   ]));
-  const root = fdtNode('', [
+  // Sized for the largest DTB the shim may hand over, so a 2048-cpu tree is written without growing.
+  const b = new FdtBuilder(HEAP_LAYOUT.dtbMax).begin('').props([
     prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.str('compatible', 'microsoft,openvmm'),
     ...(arm ? [prop.u32('interrupt-parent', GIC_PHANDLE)] : []),
-  ], [
-    fdtNode('hypervisor', [prop.str('compatible', 'microsoft,hyperv')]),
-    cpusNode(i),
+  ]);
+  b.node(fdtNode('hypervisor', [prop.str('compatible', 'microsoft,hyperv')]));
+  writeCpus(b, i);
+  for (const n of [
     ...(arm ? [fdtNode('psci', [prop.strs('compatible', ['arm,psci-1.0', 'arm,psci-0.2']), prop.str('method', 'hvc')])] : []),
     ...i.vtl2Ram.map((r) => fdtNode(`memory@${hx(r.gpa)}`, [prop.str('device_type', 'memory'), reg([r.gpa, r.size]), prop.u32('numa-node-id', r.vnode)])),
     ...(arm ? arm64Devices(i) : []),
     fdtNode('bus', [prop.str('compatible', 'simple-bus'), prop.u32('#address-cells', 2), prop.u32('#size-cells', 2), prop.empty('ranges')], [vmbus, ...sidecars]),
     ...(arm ? arm64Chosen(i) : []),
     openhclNode(i),
-  ]);
-  const bytes = writeFdt({ bootCpuidPhys: Number(i.cpus[0]?.reg ?? 0n) >>> 0, reservations: i.reservations.filter((r) => r.size > 0n).map((r) => ({ address: r.gpa, size: r.size })), root });
+  ]) b.node(n);
+  const bytes = b.end().finish(Number(i.cpus[0]?.reg ?? 0n) >>> 0, i.reservations.filter((r) => r.size > 0n).map((r) => ({ address: r.gpa, size: r.size })));
   if (bytes.length > HEAP_LAYOUT.dtbMax) throw new HclError('SHIM_LIMIT_EXCEEDED', `kernel device tree: ${bytes.length} bytes exceed ${HEAP_LAYOUT.dtbMax}`);
   return bytes;
 }

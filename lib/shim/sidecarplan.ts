@@ -60,6 +60,12 @@ export function splitRuns(vpVnodes: number[]): Array<{ baseVp: number; vpCount: 
   return out;
 }
 
+// True when a VP in [from, to) still starts in sidecar.
+function anyStarts(starts: readonly boolean[], from: number, to: number): boolean {
+  for (let vp = from; vp < to; vp++) if (starts[vp] === true) return true;
+  return false;
+}
+
 /**
  * Decides the sidecar plan as openhcl_boot sidecar.rs `start_sidecar` and host_params/dt
  * `read_from_dt` do; never throws — every skip condition gives a reason.
@@ -92,7 +98,7 @@ export function planSidecar(i: SidecarInputs): SidecarPlan {
     // A node none of whose APs is left for sidecar (a one-CPU chunk, or every AP excluded) is
     // skipped (sidecar_node_is_empty). Model difference (README): its base VP boots Linux even
     // without per-CPU overrides, where the real boot_cpus= would leave a one-CPU chunk out.
-    if (!Array.from({ length: c.vpCount - 1 }, (_, k) => starts[c.baseVp + 1 + k]).some(Boolean)) {
+    if (!anyStarts(starts, c.baseVp + 1, c.baseVp + c.vpCount)) {
       starts[c.baseVp] = false;
       continue;
     }
@@ -111,5 +117,7 @@ export function planSidecar(i: SidecarInputs): SidecarPlan {
   // The initial state handed to sidecar: the per-CPU overrides, padded to PerCpuState's 400.
   const perCpuState = excluded.length === 0 ? unspecifiedCpuState()
     : { specified: true, startsCpu: Array.from({ length: SIDECAR_PER_CPU_STATE_CPUS }, (_, vp) => starts[vp] ?? false) };
-  return { active: true, nodes, bootCpus: starts.flatMap((s, vp) => (s ? [] : [vp])), logging: i.mode === 'log', perCpuState };
+  const bootCpus: number[] = [];
+  starts.forEach((s, vp) => { if (!s) bootCpus.push(vp); });
+  return { active: true, nodes, bootCpus, logging: i.mode === 'log', perCpuState };
 }

@@ -1,7 +1,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { sha256Hex } from '../bytes/index.ts';
 import { HclError } from '../errors.ts';
-import { decodeCanonical, encodeCanonical } from '../state/index.ts';
+import { decodeCanonical, encodeCanonical } from '../state/codec.ts';
 import { BLOB_DEFLATE, BLOB_RAW } from './blob.ts';
 import { CHUNKING } from './chunks.ts';
 import { keyOf, textOf } from './keys.ts';

@@ -1,6 +1,6 @@
 import { HclError, type HclErrorCode } from '../errors.ts';
 import { sha256Hex } from '../bytes/index.ts';
-import { decodeCanonical, encodeCanonical } from '../state/index.ts';
+import { decodeCanonical, encodeCanonical } from '../state/codec.ts';
 import type { Manifest, ManifestBody, PartRef } from './types.ts';
 
 /** Manifest format this code writes: 2 adds optional `chunks` to part refs. */

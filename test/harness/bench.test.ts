@@ -103,7 +103,7 @@ test('benchRatios takes CPU medians of the headline cases and the scaling pair',
   const cases = [c('cycle', 8, 10), ...BENCH_STAGES.map((s, i) => c(s, 64, 20 * (i + 1)))];
   const r = benchRatios({
     cases, bytes: [{ vps: 64, logical: 6400, stored: 100, json: 1000 }], headlineVps: 64, scalingPair: [64, 8], incrementalRuns: [0.5],
-    cliStartMs: null, propRunsPerSecond: { one: 10, two: 18 },
+    cliStartMs: null, propRunsPerSecond: { one: 10, two: 18, cores: { one: 0.9, two: 1.7 } },
   });
   const at = (s: BenchCase['stage']) => 20 * (BENCH_STAGES.indexOf(s) + 1);
   assert.is(r.cycleVsBoot.value, at('cycle') / at('boot'));
@@ -151,6 +151,9 @@ test('a tiny bench run: every stage interleaved at each VP count, both clocks, a
   const text = renderBench(r);
   for (const n of RATIO_NAMES) assert.ok(text.includes(n), n);
   assert.ok(text.includes('16 VPs') && text.includes('jsonCycle'), text);
+  assert.not.ok(text.includes('restore-proves:'), 'no throughput line when it was not measured');
+  const withProp = renderBench({ ...r, propRunsPerSecond: { one: 31.25, two: 50, cores: { one: 0.96, two: 1.5 } } });
+  assert.ok(withProp.includes('restore-proves: 31.3 runs/s with 1 worker on 0.96 cores, 50.0 with 2 on 1.50 (CPU ÷ wall)'), withProp);
 });
 
 test('cliStartTimes runs the real binary (found from this module) for --version, ls on a store with one snapshot, and node -e 0', async () => {
