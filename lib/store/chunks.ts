@@ -8,7 +8,7 @@ import type { ChunkRef, PartRef } from './types.ts';
  * snapshots. The manifest records the cuts, so readers never re-run the chunker: changing these
  * constants changes only how well new snapshots dedup against old ones, never what reads back.
  */
-export const CHUNKING = { threshold: 32 * 1024, min: 4 * 1024, avg: 16 * 1024, max: 64 * 1024 } as const;
+export const CHUNKING = { threshold: 16 * 1024, min: 2 * 1024, avg: 8 * 1024, max: 32 * 1024 } as const;
 
 // 256 fixed pseudo-random words (splitmix32 from a constant seed): the gear table.
 const GEAR = (() => {
@@ -26,8 +26,9 @@ const GEAR = (() => {
 
 // Normalized chunking: a harder mask (one bit more than avg) before avg, an easier one after,
 // which narrows the size spread around avg. Top bits: with `h << 1` they depend on 32 bytes.
-const MASK_HARD = ~0 << (32 - 15);
-const MASK_EASY = ~0 << (32 - 13);
+const AVG_BITS = Math.log2(CHUNKING.avg);
+const MASK_HARD = ~0 << (32 - (AVG_BITS + 1));
+const MASK_EASY = ~0 << (32 - (AVG_BITS - 1));
 
 /** End offset of the chunk that starts at `start`. */
 function cut(b: Uint8Array, start: number): number {
