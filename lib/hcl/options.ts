@@ -76,16 +76,12 @@ function oneOf<const T extends string>(...values: T[]): Parser<T> {
   };
 }
 
-// Keep-alive is a boolean, or the shim's `[no]host,[no]privatepool` / `disabled` form: enabled
-// only when the host supports it and a private pool exists.
-const keepAlive: Parser<boolean> = (v, name) => {
-  const words = v.trim().toLowerCase().split(',');
-  const known = new Set(['host', 'nohost', 'privatepool', 'noprivatepool', 'disabled']);
-  if (words.length > 1 || known.has(words[0] ?? '')) {
-    if (!words.every((w) => known.has(w))) throw invalid(name, v, 'a boolean or [no]host,[no]privatepool');
-    return !words.includes('disabled') && words.includes('host') && words.includes('privatepool');
-  }
-  return bool(v, name);
+// underhill_core options.rs `KeepAliveConfig::from_str` and `is_enabled`: only `host,privatepool`
+// or `enabled` (any case) turn keep-alive on; `[no]host,[no]privatepool` and `disabled[,…]` are
+// off, and a value it cannot parse is off too (Options::parse warns and falls back to Disabled).
+const keepAlive: Parser<boolean> = (v) => {
+  const s = v.toLowerCase();
+  return s === 'host,privatepool' || s === 'enabled';
 };
 
 const gpaPool: Parser<GpaPoolConfig> = (v, name) => {

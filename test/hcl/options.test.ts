@@ -19,6 +19,14 @@ const GOOD: Array<[Record<string, string>, (o: ReturnType<typeof parseHclOptions
   [{ OPENHCL_NVME_KEEP_ALIVE: 'host,privatepool' }, (o) => o.nvmeKeepAlive, true],
   [{ OPENHCL_NVME_KEEP_ALIVE: 'nohost,privatepool' }, (o) => o.nvmeKeepAlive, false],
   [{ OPENHCL_NVME_KEEP_ALIVE: 'disabled' }, (o) => o.nvmeKeepAlive, false],
+  // underhill_core options.rs KeepAliveConfig::from_str: "enabled" is host,privatepool, case is
+  // ignored; the shim's opt-out form and host,noprivatepool are off; anything else is off (a warning there).
+  [{ OPENHCL_NVME_KEEP_ALIVE: 'ENABLED' }, (o) => o.nvmeKeepAlive, true],
+  [{ OPENHCL_NVME_KEEP_ALIVE: 'Host,PrivatePool' }, (o) => o.nvmeKeepAlive, true],
+  [{ OPENHCL_NVME_KEEP_ALIVE: 'disabled,host,privatepool' }, (o) => o.nvmeKeepAlive, false],
+  [{ OPENHCL_NVME_KEEP_ALIVE: 'host,noprivatepool' }, (o) => o.nvmeKeepAlive, false],
+  [{ OPENHCL_NVME_KEEP_ALIVE: 'host,fast' }, (o) => o.nvmeKeepAlive, false],
+  [{ OPENHCL_NVME_KEEP_ALIVE: '1' }, (o) => o.nvmeKeepAlive, false],
   [{ OPENHCL_SIDECAR: 'OFF' }, (o) => o.sidecar, 'off'],
   [{ OPENHCL_TEST_CONFIG: 'SERVICING_RESTORE_STUCK' }, (o) => o.testConfig, 'SERVICING_RESTORE_STUCK'],
   [{ OPENHCL_IGVM_VTL2_GPA_POOL_CONFIG: 'debug' }, (o) => o.gpaPoolConfig, 'debug'],
@@ -34,7 +42,6 @@ const BAD: Array<[Record<string, string>, string]> = [
   [{ UNDERHILL_CONFIDENTIAL: '2' }, 'UNDERHILL_CONFIDENTIAL="2"'],
   [{ OPENHCL_SIDECAR: 'maybe' }, 'OPENHCL_SIDECAR="maybe": expected one of on, off, log'],
   [{ OPENHCL_TEST_CONFIG: 'CRASH' }, 'OPENHCL_TEST_CONFIG'],
-  [{ OPENHCL_NVME_KEEP_ALIVE: 'host,fast' }, 'OPENHCL_NVME_KEEP_ALIVE'],
   [{ OPENHCL_IGVM_VTL2_GPA_POOL_CONFIG: 'lots' }, 'OPENHCL_IGVM_VTL2_GPA_POOL_CONFIG'],
   [{ OPENHCL_ENABLE_VTL2_GPA_POOL: '-1' }, 'OPENHCL_ENABLE_VTL2_GPA_POOL'],
 ];
