@@ -69,6 +69,29 @@ function ranges(label: string, paravisor: TopoRange[], host: TopoRange[], kind: 
   if (a !== b) out.push({ kind, message: `${label}: the paravisor uses [${a}], the host offers [${b}]` });
 }
 
+/**
+ * VTL2 allocation mode: VTL2 carves its RAM itself, so where it sits is VTL2's business, not the
+ * host's. The restoring shim keeps the saved carve (topology_from_persisted_state; "FUTURE: ...
+ * verify that all ranges are still within the provided memory map"), which is inconsistent when
+ * a range no longer lies in the RAM the host gives, or when the amount per vnode is not what the
+ * host's memory-size now asks for (allocate_vtl2_ram's per-node share).
+ */
+function vtl2Carve(i: OracleInputs, host: Topology, out: Inconsistency[]): void {
+  const ram = i.host.numa.flatMap((n) => n.memory);
+  for (const r of covered(i.restored.vtl2Ram)) {
+    if (!ram.some((m) => r.base >= m.base && r.base + r.size <= m.base + m.size)) {
+      out.push({ kind: 'vtl2-ram-differs', message: `vtl2 ram ${fmt(r)}: the saved carve is no longer inside the ram the host gives` });
+    }
+  }
+  const perNode = (rs: ReadonlyArray<TopoRange & { vnode: number }>): string => {
+    const m = new Map<number, number>();
+    for (const r of rs) m.set(r.vnode, (m.get(r.vnode) ?? 0) + r.size);
+    return [...m].sort(([a], [b]) => a - b).map(([v, n]) => `vnode ${v}: ${hex(n)}`).join(', ');
+  };
+  const [a, b] = [perNode(i.restored.vtl2Ram), perNode(host.vtl2Ram)];
+  if (a !== b) out.push({ kind: 'vtl2-ram-differs', message: `vtl2 ram per vnode: the paravisor uses [${a}], the host's memory-size asks for [${b}]` });
+}
+
 /** Every inconsistency between the restored paravisor and the host's new view; empty when consistent. */
 export function checkConsistency(i: OracleInputs): Inconsistency[] {
   const host = topologyFromConfig(i.host);
@@ -111,7 +134,8 @@ export function checkConsistency(i: OracleInputs): Inconsistency[] {
     ranges('vtl0 mmio', i.restored.vtl0Mmio, host.vtl0Mmio, 'mmio-differs', out);
     ranges('vtl2 mmio', i.restored.vtl2Mmio, host.vtl2Mmio, 'mmio-differs', out);
   }
-  ranges('vtl2 ram', covered(i.restored.vtl2Ram), covered(host.vtl2Ram), 'vtl2-ram-differs', out);
+  if (i.host.vtl2.mode === 'host') ranges('vtl2 ram', covered(i.restored.vtl2Ram), covered(host.vtl2Ram), 'vtl2-ram-differs', out);
+  else vtl2Carve(i, host, out);
   // Only a queue with commands in flight: OpenHCL restores it at once and its completions wait
   // for the sidecar CPU to come online inside the blackout, which the persisted
   // cpus_with_outstanding_io exists to prevent. An idle queue is no inconsistency: nvme_driver

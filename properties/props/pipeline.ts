@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { applyOverrides, topologyFromConfig, validateConfig, type Topology, type VmConfig } from '../../lib/config/index.ts';
 import { isHclError } from '../../lib/errors.ts';
-import { compareTopology, nvmeKeepAliveOn, type NvmeState } from '../../lib/hcl/index.ts';
+import { compareTopology, gpadlPages, nvmeKeepAliveOn, type NvmeState } from '../../lib/hcl/index.ts';
 import { hostBootargs } from '../../lib/host/index.ts';
 import { readText } from '../../lib/abi/index.ts';
 import { hostIsTrusted } from '../../lib/shim/index.ts';
@@ -132,6 +132,26 @@ export const preservingOverrides = define({
 
 const arbWithChanging = (maxVps: number) => arbBootableConfig({ maxVps, serviceable: true }).chain((config) => fc.tuple(fc.constant(config), arbWorkload(), arbTopologyChangingOverride(config)));
 
+/**
+ * In vtl2 allocation mode the restoring shim keeps the saved carve (topology_from_persisted_state
+ * checks VTL2 RAM against the host only in host mode), so the restore leaves VTL2 inconsistent
+ * when the carve is no longer inside the host's RAM or the amount per vnode is not what
+ * allocate_vtl2_ram would carve for the host's memory-size now.
+ */
+function vtl2CarveChanged(config: VmConfig, o: PathOverride): boolean {
+  if (config.vtl2.mode !== 'vtl2') return false;
+  const now = applyOverrides(config, [setText(o)]).config;
+  const saved = topologyFromConfig(config).vtl2Ram;
+  const ram = now.numa.flatMap((n) => n.memory);
+  if (saved.some((r) => !ram.some((m) => r.base >= m.base && r.base + r.size <= m.base + m.size))) return true;
+  const perNode = (rs: ReadonlyArray<{ vnode: number; size: number }>) => {
+    const m = new Map<number, number>();
+    for (const r of rs) m.set(r.vnode, (m.get(r.vnode) ?? 0) + r.size);
+    return JSON.stringify([...m].sort(([a], [b]) => a - b));
+  };
+  return perNode(saved) !== perNode(topologyFromConfig(now).vtl2Ram);
+}
+
 /** What OpenHCL does with a restore onto a host whose view changed by one override, as read from openvmm's code. */
 interface Expected {
   outcome: 'shim-panic' | 'usermode-error' | 'accepted';
@@ -148,7 +168,7 @@ const inRange = (gpa: bigint, r: { base: number; size: number }): boolean => gpa
  * partition_unit/vp_set.rs `restore` (a saved VP index the partition lacks is UnknownEntryId; a
  * VP without saved state keeps its reset state).
  */
-function expectedOutcome(config: VmConfig, o: PathOverride, nvme: NvmeState): Expected {
+function expectedOutcome(config: VmConfig, o: PathOverride, nvme: NvmeState, gpadlGpas: readonly bigint[]): Expected {
   // Fewer VPs: a saved VP index past the new count is UnknownEntryId. More VPs: OpenHCL accepts it
   // and the new VP starts from reset, which the oracle reports as vp-without-state.
   if (o.path === 'vps') return (o.value as unknown[]).length > config.vps.length ? { outcome: 'accepted', inconsistency: 'vp-without-state' } : { outcome: 'usermode-error' };
@@ -156,11 +176,17 @@ function expectedOutcome(config: VmConfig, o: PathOverride, nvme: NvmeState): Ex
   const ram = /^numa\[(\d+)\]\.memory\[(\d+)\]\./.exec(o.path);
   if (ram !== null) {
     const old = config.numa[Number(ram[1])]!.memory[Number(ram[2])]!;
-    const dma = nvme.controllers.some((c) => c.admin !== null && (inRange(c.asq, old) || inRange(c.acq, old)));
-    return dma ? { outcome: 'accepted', inconsistency: 'dma-target-moved' } : { outcome: 'accepted' };
+    // Devices keep DMAing where they were told: NVMe admin queues (kept only with keep-alive) and
+    // every VMBus GPADL page (vmbus_server restores its GPADLs as saved).
+    const dma = nvme.controllers.some((c) => c.admin !== null && (inRange(c.asq, old) || inRange(c.acq, old))) || gpadlGpas.some((gpa) => inRange(gpa, old));
+    if (dma) return { outcome: 'accepted', inconsistency: 'dma-target-moved' };
+    return vtl2CarveChanged(config, o) ? { outcome: 'accepted', inconsistency: 'vtl2-ram-differs' } : { outcome: 'accepted' };
   }
   if (o.path.startsWith('mmio.')) return { outcome: 'accepted', inconsistency: 'mmio-differs' };
-  if (o.path.startsWith('vtl2.')) return config.vtl2.mode === 'host' ? { outcome: 'shim-panic' } : { outcome: 'accepted', inconsistency: 'vtl2-ram-differs' };
+  if (o.path.startsWith('vtl2.')) {
+    if (config.vtl2.mode === 'host') return { outcome: 'shim-panic' };
+    return vtl2CarveChanged(config, o) ? { outcome: 'accepted', inconsistency: 'vtl2-ram-differs' } : { outcome: 'accepted' };
+  }
   throw new Error(`no expected outcome for an override of ${o.path}`);
 }
 
@@ -194,7 +220,8 @@ export const changingOverridesRefused = define({
         if (!isHclError(e, 'CONFIG_INVALID')) throw e;
         invalid = true;
       }
-      const want = invalid ? undefined : expectedOutcome(config, override, nvme);
+      const gpadls = vm.units.vmbus.save().server.state.gpadls.flatMap((g) => gpadlPages(g).map((pfn) => pfn * 4096n));
+      const want = invalid ? undefined : expectedOutcome(config, override, nvme, gpadls);
       let got: Awaited<ReturnType<typeof restoreSnapshot>> | undefined;
       let error: unknown;
       try {
