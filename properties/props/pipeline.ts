@@ -175,11 +175,15 @@ function expectedOutcome(config: VmConfig, o: PathOverride, nvme: NvmeState, gpa
   if (/^vps\[\d+\]\.(reg|vnode)$/.test(o.path)) return { outcome: 'accepted', inconsistency: 'vp-moved' };
   const ram = /^numa\[(\d+)\]\.memory\[(\d+)\]\./.exec(o.path);
   if (ram !== null) {
-    const old = config.numa[Number(ram[1])]!.memory[Number(ram[2])]!;
     // Devices keep DMAing where they were told: NVMe admin queues (kept only with keep-alive) and
-    // every VMBus GPADL page (vmbus_server restores its GPADLs as saved).
-    const dma = nvme.controllers.some((c) => c.admin !== null && (inRange(c.asq, old) || inRange(c.acq, old))) || gpadlGpas.some((gpa) => inRange(gpa, old));
-    if (dma) return { outcome: 'accepted', inconsistency: 'dma-target-moved' };
+    // every VMBus GPADL page (vmbus_server restores its GPADLs as saved). A target is hit when the
+    // VTL0 RAM range holding it is not offered unchanged any more (in vtl2 allocation mode VTL2's
+    // carve takes part of the host range, so VTL0's ranges, not the host's, are what count).
+    const vtl0 = (c: VmConfig) => topologyFromConfig(c).nodes.flatMap((n) => n.memory.map((r) => ({ ...r, vnode: n.vnode })));
+    const now = vtl0(applyOverrides(config, [setText(o)]).config);
+    const changed = vtl0(config).filter((r) => !now.some((x) => x.base === r.base && x.size === r.size && x.vnode === r.vnode));
+    const targets = [...nvme.controllers.flatMap((c) => (c.admin === null ? [] : [c.asq, c.acq])), ...gpadlGpas];
+    if (targets.some((gpa) => changed.some((r) => inRange(gpa, r)))) return { outcome: 'accepted', inconsistency: 'dma-target-moved' };
     return vtl2CarveChanged(config, o) ? { outcome: 'accepted', inconsistency: 'vtl2-ram-differs' } : { outcome: 'accepted' };
   }
   if (o.path.startsWith('mmio.')) return { outcome: 'accepted', inconsistency: 'mmio-differs' };
