@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { HOST_VTL2_MMIO_SIZE, bootsCvmPackage, vnodeAt, vtl2RamOf, type VmConfig } from '../lib/config/index.ts';
+import { SHIM_LIMITS } from '../lib/shim/index.ts';
 import type { Fdt, FdtNode } from '../lib/fdt/index.ts';
 
 /**
@@ -259,8 +260,9 @@ function vtl2ModeWith(c: VmConfig, size: number): VmConfig | undefined {
   const moved: VmConfig = { ...c, vtl2: { ...c.vtl2, size, base, vnode: vnodeAt(c, base)! } };
   if ((c.mmio.vtl2 ?? []).reduce((n, r) => n + r.size, 0) < HOST_VTL2_MMIO_SIZE) moved.mmio = { vtl0: c.mmio.vtl0 };
   try {
-    vtl2RamOf(moved);
-    return moved;
+    // openhcl_boot host_params/mod.rs MAX_VTL2_RAM_RANGES: a carve cut into more ranges (many
+    // nodes, each a piece) does not boot, so such a config stays in host mode here.
+    return vtl2RamOf(moved).length <= SHIM_LIMITS.vtl2RamRanges ? moved : undefined;
   } catch {
     return undefined;
   }
