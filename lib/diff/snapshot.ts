@@ -1,5 +1,5 @@
 import { HclError } from '../errors.ts';
-import { defaultRegistry, retiredRings, type DecodedSnapshot, type DecodedUnit } from '../snapshot/index.ts';
+import { currentUnitSet, defaultRegistry, type DecodedSnapshot, type DecodedUnit } from '../snapshot/index.ts';
 import { type InitState, type UnitRegistry, currentGeneration } from '../state/index.ts';
 import type { Change, SnapshotDiff, UpgradeNote } from './types.ts';
 import { diffValues, sameValues } from './values.ts';
@@ -37,9 +37,13 @@ function aligned(registry: UnitRegistry, name: string, u: DecodedUnit, other: De
 function currentSide(registry: UnitRegistry, s: DecodedSnapshot, side: 'a' | 'b', notes: UpgradeNote[]): DecodedSnapshot {
   const known = Object.entries(s.units).filter(([n]) => registry.has(n));
   const newest = (n: string) => currentGeneration(registry.get(n)).generation;
-  // A retired unit is validated even at its newest generation: its unit-set step reads it next.
-  const units = known.map(([name, u]) => ({ name, state: u.generation === newest(name) && !registry.isRetired(name) ? u.state : registry.upgrade(name, u.state, u.generation) }));
-  const set = registry.toCurrentSet({ units, init: s.init as InitState });
+  // The same upgrade and unit-set steps a restore runs.
+  const set = currentUnitSet({
+    units: known.map(([name, u]) => ({ name, state: u.state })),
+    unitMeta: new Map(known.map(([name, u]) => [name, { package: u.package, generation: u.generation }])),
+    init: s.init as InitState,
+    vtl0: s.vtl0,
+  }, registry);
   // A unit a step produced is noted as coming from the retired units' generation, not from units that passed through.
   const from = Math.max(...known.filter(([n]) => registry.isRetired(n)).map(([, u]) => u.generation));
   const out: Record<string, DecodedUnit> = Object.fromEntries(Object.entries(s.units).filter(([n]) => !registry.has(n)));
@@ -49,7 +53,7 @@ function currentSide(registry: UnitRegistry, s: DecodedSnapshot, side: 'a' | 'b'
     out[u.name] = { package: d.package, generation: newest(u.name), state: u.state };
     if (was === undefined || was.generation !== newest(u.name)) notes.push({ unit: u.name, side, from: was?.generation ?? from, to: newest(u.name) });
   }
-  return { ...s, units: out, init: set.init, vtl0: s.vtl0 ?? retiredRings(units) };
+  return { ...s, units: out, init: set.init, vtl0: set.vtl0 };
 }
 
 /** `s` with every unit's state as `show` prints it: the unit's view (per-VP bytes decoded by name). */

@@ -29,7 +29,7 @@ export function currentUnitSet(
  * VTL0 memory as a snapshot older than generation 4 implies it: those releases kept the VMBus ring
  * positions in `vmbus.server.channels` (already upgraded and validated in `units`); empty without it.
  */
-export function retiredRings(units: ReadonlyArray<{ name: string; state: unknown }>): Vtl0Rings {
+function retiredRings(units: ReadonlyArray<{ name: string; state: unknown }>): Vtl0Rings {
   const old = units.find((u) => u.name === VMBUS_UNIT_V3.name);
   return old === undefined ? { rings: [] } : legacyRings(old.state as VmbusStateV3);
 }

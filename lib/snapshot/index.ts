@@ -11,4 +11,4 @@ export type { DecodedSnapshot, DecodedUnit, DecodedManifest, DecodedParts, Snaps
 
 // registry, and the unit set a restore starts from
 export { defaultRegistry } from './registry.ts';
-export { currentUnitSet, retiredRings } from './current.ts';
+export { currentUnitSet } from './current.ts';
